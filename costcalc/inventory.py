@@ -1,0 +1,528 @@
+"""The Inventory model (SPEC §3.2), its file format, and the figures derived from it (SPEC §2).
+
+Everything here is pure: an Inventory is built by the scanner (or loaded from a file) and
+never changes; the figures are computed from it on demand and memoised per Inventory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from costcalc.errors import InputError
+
+SCHEMA_VERSION = 1
+DEFAULT_PLATFORM = "linux/amd64"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BlobRef(_Frozen):
+    """A config or layer descriptor as the inventory stores it."""
+
+    media_type: str
+    digest: str
+    size_bytes: int = Field(ge=0)
+    foreign: bool = False  # non-distributable: fetched from its URLs, not stored by the registry
+
+
+class ChildRef(_Frozen):
+    """An index entry: a child manifest with its platform, or an attestation."""
+
+    media_type: str
+    digest: str
+    size_bytes: int = Field(ge=0)
+    platform: str | None = None
+    attestation: bool = False
+
+
+class ManifestRecord(_Frozen):
+    """One manifest or index, by digest, as reached from some tag."""
+
+    media_type: str
+    size_bytes: int = Field(ge=0)
+    kind: Literal["image", "artifact"]
+    artifact_type: str | None = None
+    platform: str | None = None
+    created: datetime | None = None
+    config: BlobRef | None = None
+    layers: tuple[BlobRef, ...] = ()
+    children: tuple[ChildRef, ...] = ()
+
+    @property
+    def is_index(self) -> bool:
+        return bool(self.children) or "index" in self.media_type or "list" in self.media_type
+
+
+class TagRef(_Frozen):
+    tag: str
+    digest: str
+
+
+class Repository(_Frozen):
+    name: str
+    tags: tuple[TagRef, ...] = ()
+
+
+class ScanError(_Frozen):
+    """A repository or tag that could not be read; the scan went on without it."""
+
+    repository: str | None = None
+    tag: str | None = None
+    digest: str | None = None
+    reason: str
+
+
+class Inventory(_Frozen):
+    """What a registry namespace holds, byte for byte: the input of every other command."""
+
+    schema_version: int = SCHEMA_VERSION
+    registry: str
+    namespace: str = ""
+    scanned_at: datetime
+    repositories: tuple[Repository, ...] = ()
+    manifests: dict[str, ManifestRecord] = Field(default_factory=dict)
+    errors: tuple[ScanError, ...] = ()
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_schema(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(f"schema_version {value} is not supported (this costcalc reads {SCHEMA_VERSION})")
+        return value
+
+    @cached_property
+    def figures(self) -> Figures:
+        return Figures(self)
+
+
+class Summary(_Frozen):
+    """The scan summary figures (SPEC §3.1)."""
+
+    registry: str
+    namespace: str
+    repositories: int
+    tags: int
+    manifests: int
+    blobs: int
+    unique_bytes: int
+    naive_bytes: int
+    per_repository_unique_bytes: int
+    shared_layer_bytes: int
+
+
+class Version(_Frozen):
+    """A distinct image digest of a repository, with the tags that point to it."""
+
+    digest: str
+    tags: tuple[str, ...]
+    created: datetime | None
+
+
+class Figures:
+    """Derived figures of one Inventory (SPEC §2), each computed once.
+
+    Reachable blob sets are memoised per manifest digest, so the work grows with the number
+    of distinct manifests, not with tags x layers.
+    """
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._reachable: dict[str, dict[str, int]] = {}
+        self._layers: dict[str, frozenset[str]] = {}
+
+    # -- blobs reachable from tags ------------------------------------------------------
+
+    def reachable(self, digest: str, size_hint: int = 0) -> Mapping[str, int]:
+        """Blobs (digest -> bytes) reachable from manifest DIGEST: itself, children, configs, layers."""
+        cached = self._reachable.get(digest)
+        if cached is not None:
+            return cached
+        blobs: dict[str, int] = {}
+        self._walk(digest, size_hint, blobs, set())
+        self._reachable[digest] = blobs
+        return blobs
+
+    def _walk(self, digest: str, size_hint: int, blobs: dict[str, int], seen: set[str]) -> None:
+        if digest in seen:  # an index that (indirectly) contains itself
+            return
+        seen.add(digest)
+        record = self.inventory.manifests.get(digest)
+        if record is None:  # not fetched (error recorded): count what the parent said
+            blobs[digest] = size_hint
+            return
+        blobs[digest] = record.size_bytes
+        if record.config is not None:
+            blobs[record.config.digest] = record.config.size_bytes
+        for layer in record.layers:
+            if not layer.foreign:
+                blobs[layer.digest] = layer.size_bytes
+        for child in record.children:
+            if child.digest in self._reachable:
+                blobs.update(self._reachable[child.digest])
+            else:
+                self._walk(child.digest, child.size_bytes, blobs, seen)
+
+    def layer_digests(self, digest: str) -> frozenset[str]:
+        """Stored layer digests reachable from manifest DIGEST."""
+        cached = self._layers.get(digest)
+        if cached is None:
+            cached = frozenset(self._collect_layers(digest, set()))
+            self._layers[digest] = cached
+        return cached
+
+    def _collect_layers(self, digest: str, seen: set[str]) -> set[str]:
+        if digest in seen:
+            return set()
+        seen.add(digest)
+        record = self.inventory.manifests.get(digest)
+        if record is None:
+            return set()
+        found = {layer.digest for layer in record.layers if not layer.foreign}
+        for child in record.children:
+            found |= self._collect_layers(child.digest, seen)
+        return found
+
+    @cached_property
+    def repository_blobs(self) -> dict[str, dict[str, int]]:
+        """Per repository: the distinct blobs its tags reach."""
+        result: dict[str, dict[str, int]] = {}
+        for repo in self.inventory.repositories:
+            blobs: dict[str, int] = {}
+            for digest in {t.digest for t in repo.tags}:
+                blobs.update(self.reachable(digest))
+            result[repo.name] = blobs
+        return result
+
+    @cached_property
+    def blob_repositories(self) -> dict[str, tuple[str, ...]]:
+        """Per blob digest: the repositories (sorted) that reference it."""
+        owners: dict[str, list[str]] = defaultdict(list)
+        for name in sorted(self.repository_blobs):
+            for digest in self.repository_blobs[name]:
+                owners[digest].append(name)
+        return {digest: tuple(names) for digest, names in owners.items()}
+
+    @cached_property
+    def blob_sizes(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for blobs in self.repository_blobs.values():
+            sizes.update(blobs)
+        return sizes
+
+    @cached_property
+    def unique_bytes(self) -> int:
+        """Bytes of distinct blobs reachable from all tags, each digest once (global dedup)."""
+        return sum(self.blob_sizes.values())
+
+    @cached_property
+    def naive_bytes(self) -> int:
+        """Σ over tags of each tag's reachable bytes (what summing per-tag sizes claims)."""
+        return sum(
+            sum(self.reachable(tag.digest).values())
+            for repo in self.inventory.repositories
+            for tag in repo.tags
+        )
+
+    @cached_property
+    def per_repository_unique_bytes(self) -> int:
+        """Σ over repositories of their distinct reachable bytes (per-repository dedup)."""
+        return sum(sum(blobs.values()) for blobs in self.repository_blobs.values())
+
+    @cached_property
+    def layer_digest_set(self) -> frozenset[str]:
+        layers: set[str] = set()
+        for repo in self.inventory.repositories:
+            for digest in {t.digest for t in repo.tags}:
+                layers |= self.layer_digests(digest)
+        return frozenset(layers)
+
+    @cached_property
+    def shared_layer_bytes(self) -> int:
+        """Bytes of distinct layers referenced by two or more repositories."""
+        return sum(
+            self.blob_sizes[digest]
+            for digest in self.layer_digest_set
+            if len(self.blob_repositories.get(digest, ())) >= 2
+        )
+
+    def attributed_bytes(self, dedup_scope: Literal["registry", "repository"] = "registry") -> dict[str, int]:
+        """Per repository: each blob's bytes split evenly among the repositories referencing it.
+
+        Bytes stay integers: a blob's remainder bytes go one each to the first repositories in
+        name order, so the values sum exactly to unique_bytes (to per_repository_unique_bytes
+        under repository dedup, where nothing is split).
+        """
+        if dedup_scope == "repository":
+            return {name: sum(blobs.values()) for name, blobs in self.repository_blobs.items()}
+        return dict(self._attributed_registry)
+
+    @cached_property
+    def _attributed_registry(self) -> dict[str, int]:
+        result = dict.fromkeys(self.repository_blobs, 0)
+        for digest, owners in self.blob_repositories.items():
+            share, remainder = divmod(self.blob_sizes[digest], len(owners))
+            for index, name in enumerate(owners):
+                result[name] += share + (1 if index < remainder else 0)
+        return result
+
+    @cached_property
+    def blob_count(self) -> int:
+        return len(self.blob_sizes)
+
+    # -- images and platforms -----------------------------------------------------------
+
+    def platforms(self, digest: str) -> dict[str, int]:
+        """Image bytes per platform of the tagged manifest DIGEST ({} for artifacts)."""
+        record = self.inventory.manifests.get(digest)
+        if record is None or record.kind == "artifact":
+            return {}
+        if not record.children:
+            return {record.platform or "unknown": image_bytes(record)}
+        result: dict[str, int] = {}
+        for child in record.children:
+            child_record = self.inventory.manifests.get(child.digest)
+            if child.attestation or child_record is None or child_record.kind == "artifact":
+                continue
+            if child_record.children:  # nested index: flatten its platforms
+                for key, size in self.platforms(child.digest).items():
+                    result.setdefault(key, size)
+                continue
+            key = child.platform or child_record.platform or "unknown"
+            result.setdefault(key, image_bytes(child_record))
+        return result
+
+    def platform_manifest(self, digest: str, platform: str) -> str | None:
+        """The digest of the image manifest serving PLATFORM for tagged DIGEST, if any."""
+        record = self.inventory.manifests.get(digest)
+        if record is None:
+            return None
+        if not record.children:
+            return digest if (record.platform or "unknown") == platform or record.kind == "image" else None
+        for child in record.children:
+            child_record = self.inventory.manifests.get(child.digest)
+            if child.attestation or child_record is None:
+                continue
+            if child_record.children:
+                found = self.platform_manifest(child.digest, platform)
+                if found:
+                    return found
+            elif (child.platform or child_record.platform) == platform:
+                return child.digest
+        return None
+
+    def default_platform(self, digest: str, wanted: str | None = None) -> str | None:
+        """WANTED if the image has it, else linux/amd64, else its only (or first) platform."""
+        platforms = self.platforms(digest)
+        if not platforms:
+            return None
+        for key in (wanted, DEFAULT_PLATFORM):
+            if key and key in platforms:
+                return key
+        return None if wanted and len(platforms) > 1 else sorted(platforms)[0]
+
+    def pull_bytes(self, digest: str, platform: str) -> int:
+        """Bytes of one cold pull: manifest(s) + config + image bytes of PLATFORM (SPEC §4)."""
+        record = self.inventory.manifests.get(digest)
+        manifest_digest = self.platform_manifest(digest, platform)
+        if record is None or manifest_digest is None:
+            return 0
+        total = record.size_bytes
+        chain = [digest]
+        if manifest_digest != digest:
+            chain = self._index_chain(digest, manifest_digest) or [digest, manifest_digest]
+            total = sum(self.inventory.manifests[d].size_bytes for d in chain)
+        image = self.inventory.manifests[manifest_digest]
+        if image.config is not None:
+            total += image.config.size_bytes
+        return total + image_bytes(image)
+
+    def _index_chain(self, start: str, target: str) -> list[str] | None:
+        if start == target:
+            return [start]
+        record = self.inventory.manifests.get(start)
+        for child in record.children if record else ():
+            if child.digest in self.inventory.manifests:
+                path = self._index_chain(child.digest, target)
+                if path:
+                    return [start, *path]
+        return None
+
+    def created(self, digest: str) -> datetime | None:
+        """Creation time of a tagged manifest: its config's, or the newest of an index's images."""
+        record = self.inventory.manifests.get(digest)
+        if record is None:
+            return None
+        if record.created is not None or not record.children:
+            return record.created
+        times = [self.created(c.digest) for c in record.children if not c.attestation]
+        known = [t for t in times if t is not None]
+        return max(known) if known else None
+
+    # -- versions ---------------------------------------------------------------------
+
+    def versions(self, repository: str) -> tuple[Version, ...]:
+        """Distinct tagged digests of REPOSITORY, oldest first (by created, then digest)."""
+        return self._versions[repository]
+
+    @cached_property
+    def _versions(self) -> dict[str, tuple[Version, ...]]:
+        result: dict[str, tuple[Version, ...]] = {}
+        for repo in self.inventory.repositories:
+            tags_by_digest: dict[str, list[str]] = defaultdict(list)
+            for tag in repo.tags:
+                tags_by_digest[tag.digest].append(tag.tag)
+            versions = [
+                Version(digest=d, tags=tuple(sorted(tags)), created=self.created(d))
+                for d, tags in tags_by_digest.items()
+            ]
+            epoch = datetime.min.replace(tzinfo=UTC)
+            versions.sort(key=lambda v: (v.created or epoch, v.digest))
+            result[repo.name] = tuple(versions)
+        return result
+
+    def image_versions(self, repository: str) -> tuple[Version, ...]:
+        """The versions of REPOSITORY that are images (artifacts such as signatures excluded)."""
+        return tuple(
+            v for v in self.versions(repository)
+            if (r := self.inventory.manifests.get(v.digest)) is not None and r.kind == "image"
+        )
+
+    def version_delta_bytes(self, repository: str, platform: str | None = None) -> tuple[int, int]:
+        """(typical delta bytes, transitions measured) for REPOSITORY on PLATFORM.
+
+        The delta of a version is the bytes of its layers that the previous version lacked;
+        the typical delta is the mean over the last 10 transitions, rounded to a byte. With a
+        single version it is the full image, and transitions is 0.
+        """
+        versions = self.image_versions(repository)
+        images: list[tuple[frozenset[str], dict[str, int]]] = []
+        for version in versions:
+            key = self.default_platform(version.digest, platform)
+            manifest = self.platform_manifest(version.digest, key) if key else None
+            record = self.inventory.manifests.get(manifest) if manifest else None
+            if record is None:
+                continue
+            sizes = {layer.digest: layer.size_bytes for layer in record.layers if not layer.foreign}
+            images.append((frozenset(sizes), sizes))
+        if not images:
+            return 0, 0
+        if len(images) == 1:
+            return sum(images[0][1].values()), 0
+        deltas = [
+            sum(size for digest, size in current[1].items() if digest not in previous[0])
+            for previous, current in zip(images, images[1:], strict=False)
+        ][-10:]
+        return (2 * sum(deltas) + len(deltas)) // (2 * len(deltas)), len(deltas)
+
+    # -- summary ----------------------------------------------------------------------
+
+    def summary(self) -> Summary:
+        inv = self.inventory
+        return Summary(
+            registry=inv.registry,
+            namespace=inv.namespace,
+            repositories=len(inv.repositories),
+            tags=sum(len(r.tags) for r in inv.repositories),
+            manifests=len({d for blobs in self.repository_blobs.values() for d in blobs if d in inv.manifests}),
+            blobs=self.blob_count,
+            unique_bytes=self.unique_bytes,
+            naive_bytes=self.naive_bytes,
+            per_repository_unique_bytes=self.per_repository_unique_bytes,
+            shared_layer_bytes=self.shared_layer_bytes,
+        )
+
+    def images(self) -> list[dict[str, object]]:
+        """One entry per tag, as `scan --format json` prints them."""
+        result: list[dict[str, object]] = []
+        for repo in self.inventory.repositories:
+            for tag in repo.tags:
+                record = self.inventory.manifests.get(tag.digest)
+                result.append({
+                    "repository": repo.name,
+                    "tag": tag.tag,
+                    "digest": tag.digest,
+                    "kind": record.kind if record else "unknown",
+                    "platforms": self.platforms(tag.digest),
+                })
+        return result
+
+
+def image_bytes(record: ManifestRecord) -> int:
+    """Σ of an image manifest's stored layer sizes (compressed, as a pull transfers them)."""
+    return sum(layer.size_bytes for layer in record.layers if not layer.foreign)
+
+
+def build_inventory(
+    registry: str,
+    namespace: str,
+    scanned_at: datetime,
+    tags: Mapping[str, Iterable[tuple[str, str]]],
+    manifests: Mapping[str, ManifestRecord],
+    errors: Iterable[ScanError] = (),
+) -> Inventory:
+    """A deterministic Inventory: repositories, tags, manifests and errors in sorted order."""
+    repositories = tuple(
+        Repository(name=name, tags=tuple(TagRef(tag=t, digest=d) for t, d in sorted(pairs)))
+        for name, pairs in sorted(tags.items())
+    )
+    return Inventory(
+        registry=registry,
+        namespace=namespace,
+        scanned_at=scanned_at.astimezone(UTC).replace(microsecond=0),
+        repositories=repositories,
+        manifests={d: manifests[d] for d in sorted(manifests)},
+        errors=tuple(sorted(errors, key=lambda e: (e.repository or "", e.tag or "", e.digest or "", e.reason))),
+    )
+
+
+def dumps(inventory: Inventory) -> str:
+    """The inventory file text: schema_version first, stable order, no credentials."""
+    data = inventory.model_dump(mode="json", exclude_defaults=False)
+    data["scanned_at"] = inventory.scanned_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps(data, indent=1, ensure_ascii=True) + "\n"
+
+
+def loads(text: str, source: str = "<inventory>") -> Inventory:
+    """Parse an inventory file; any problem is an InputError naming SOURCE."""
+    try:
+        return Inventory.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = ".".join(str(part) for part in first["loc"]) or "file"
+        message = first["msg"]
+        if first["type"] == "json_invalid":
+            line = _json_error_line(text)
+            raise InputError(f"{source}:{line}: not valid JSON: {first.get('ctx', {}).get('error', message)}.") from None
+        raise InputError(
+            f"{source}: {location}: {message} (and {len(exc.errors()) - 1} more problems)."
+            if len(exc.errors()) > 1 else f"{source}: {location}: {message}."
+        ) from None
+
+
+def _json_error_line(text: str) -> int:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return exc.lineno
+    return 1
+
+
+def load(path: Path) -> Inventory:
+    """Read an inventory file from PATH."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such inventory file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the inventory file ({exc.__class__.__name__}).") from None
+    return loads(text, str(path))
