@@ -1,0 +1,386 @@
+"""Async read-only client of the distribution API: listing, manifests, configs, retries, limits.
+
+Spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from costcalc import __version__
+from costcalc.errors import ManifestError, NotFound, RegistryError, Unauthorized
+from costcalc.oci import MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, sha256_digest
+from costcalc.reference import is_loopback, is_valid_digest, is_valid_tag
+
+MAX_ERROR_BODY_BYTES = 1024 * 1024
+MAX_LIST_BODY_BYTES = 16 * 1024 * 1024  # a page of 1,000 names is far smaller
+MAX_PAGES = 10_000
+PAGE_SIZE = 1000  # ECR rejects n > 1000 (ggcr #681)
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+USER_AGENT = f"costcalc/{__version__}"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_NOT_FOUND_CODES = frozenset({"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"})
+_DENIED_CODES = frozenset({"UNAUTHORIZED", "DENIED"})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to retry 408/429/5xx and connection errors."""
+
+    attempts: int = 5
+    base_delay_seconds: float = 0.5
+    max_delay_seconds: float = 30.0
+    retry_after_cap_seconds: float = 60.0
+    budget_seconds: float = 300.0  # total time one request may spend, waits included
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A finished response: status, headers and a size-limited body."""
+
+    status_code: int
+    url: httpx.URL
+    headers: httpx.Headers
+    body: bytes
+    links: dict[str | None, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestHead:
+    """A tag resolved to a digest; body is set when HEAD gave no digest and a GET was needed."""
+
+    digest: str
+    media_type: str | None
+    body: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagList:
+    """A repository's tags (valid names only) and the entries that were dropped."""
+
+    tags: tuple[str, ...]
+    invalid: tuple[str, ...] = ()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def sanitize(text: str, limit: int = 200) -> str:
+    """Registry-supplied text made safe for one line of output: no control characters, capped."""
+    clean = _CONTROL.sub(" ", text).strip()
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+
+
+def display_url(url: httpx.URL) -> str:
+    """URL without userinfo, query or fragment (signed redirect URLs carry secrets in queries)."""
+    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+def _error_detail(body: bytes) -> tuple[str | None, str]:
+    """(first error code, 'CODE: message' text) from a distribution error body."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None, ""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return None, ""
+    first = errors[0]
+    code = first.get("code") if isinstance(first.get("code"), str) else None
+    message = first.get("message") if isinstance(first.get("message"), str) else ""
+    return code, sanitize(" ".join(p for p in (code or "", message) if p))
+
+
+def status_error(method: str, url: httpx.URL, status: int, body: bytes, identity: str) -> RegistryError:
+    """The RegistryError subclass and one-sentence message for a failed response."""
+    code, detail = _error_detail(body)
+    reason = detail or httpx.codes.get_reason_phrase(status) or "error"
+    message = f"{method} {display_url(url)}: {status} {reason}".rstrip(".") + "."
+    if status in (401, 403) or code in _DENIED_CODES:
+        return Unauthorized(f"{message[:-1]} ({identity}).")
+    if status == 404 or code in _NOT_FOUND_CODES:
+        return NotFound(message)
+    error = RegistryError(message)
+    error.code = code  # type: ignore[attr-defined]
+    return error
+
+
+def registry_code(exc: RegistryError) -> str | None:
+    """The distribution error code (e.g. UNSUPPORTED) behind EXC, if the registry sent one."""
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) else None
+
+
+class RegistryClient:
+    """Read-only access to one registry over one httpx.AsyncClient.
+
+    Scheme: https, unless plain_http is set or the host is a loopback address (localhost,
+    127.0.0.0/8, ::1), which Docker also treats as insecure and reaches over http.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        auth: httpx.Auth | None = None,
+        plain_http: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        concurrency: int = 16,
+        timeout_seconds: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        identity: str = "anonymous",
+    ) -> None:
+        self.host = host
+        self.scheme = "http" if plain_http or is_loopback(host) else "https"
+        self.base_url = httpx.URL(f"{self.scheme}://{host}")
+        self.retry = retry or RetryPolicy()
+        self.concurrency = max(1, concurrency)
+        self.identity = identity
+        self.requests: Counter[str] = Counter()  # by purpose: list, head, manifest, config, ...
+        self._sleep = sleep
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._http = httpx.AsyncClient(
+            auth=auth,
+            transport=transport,
+            timeout=httpx.Timeout(timeout_seconds),
+            limits=httpx.Limits(max_connections=self.concurrency * 2),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> RegistryClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def url(self, path: str) -> httpx.URL:
+        return self.base_url.join(path)
+
+    # -- listing ------------------------------------------------------------------------
+
+    async def catalog(self) -> AsyncIterator[list[object]]:
+        """Pages of raw repository names from /v2/_catalog (entries unvalidated)."""
+        async for data in self._link_pages(self.url(f"/v2/_catalog?n={PAGE_SIZE}")):
+            names = data.get("repositories")
+            yield list(names) if isinstance(names, list) else []
+
+    async def tags(self, repository: str) -> TagList:
+        """All tags of REPOSITORY; null and malformed entries (Nexus, Artifactory) are dropped."""
+        valid: list[str] = []
+        invalid: list[str] = []
+        async for data in self._link_pages(self.url(f"/v2/{repository}/tags/list?n={PAGE_SIZE}")):
+            entries = data.get("tags")
+            for entry in entries if isinstance(entries, list) else []:
+                (valid if is_valid_tag(entry) else invalid).append(entry if isinstance(entry, str) else repr(entry))
+        return TagList(tags=tuple(dict.fromkeys(valid)), invalid=tuple(invalid))
+
+    async def _link_pages(self, url: httpx.URL) -> AsyncIterator[dict[str, Any]]:
+        """JSON pages following Link rel="next" verbatim, same scheme and host only, no loops."""
+        seen: set[str] = set()
+        next_url: httpx.URL | None = url
+        while next_url is not None:
+            if str(next_url) in seen:
+                raise RegistryError(f"GET {display_url(next_url)}: the registry's pagination loops back to a page already read.")
+            if len(seen) >= MAX_PAGES:
+                raise RegistryError(f"GET {display_url(url)}: more than {MAX_PAGES} pages; stopping.")
+            seen.add(str(next_url))
+            reply = await self.request("GET", next_url, purpose="list", accept="application/json", limit_bytes=MAX_LIST_BODY_BYTES)
+            yield _json_object(reply)
+            link = reply.links.get("next")
+            next_url = None
+            if link and link.get("url"):
+                next_url = _same_origin(reply.url, link["url"])
+
+    async def json_pages(self, url: httpx.URL, next_field: str = "next") -> AsyncIterator[dict[str, Any]]:
+        """JSON pages of an API that names its next page in the body (Docker Hub), unauthenticated."""
+        seen: set[str] = set()
+        next_url: httpx.URL | None = url
+        while next_url is not None:
+            if str(next_url) in seen:
+                raise RegistryError(f"GET {display_url(next_url)}: the pagination loops back to a page already read.")
+            if len(seen) >= MAX_PAGES:
+                raise RegistryError(f"GET {display_url(url)}: more than {MAX_PAGES} pages; stopping.")
+            seen.add(str(next_url))
+            reply = await self.request(
+                "GET", next_url, purpose="list", accept="application/json",
+                limit_bytes=MAX_LIST_BODY_BYTES, authenticate=False,
+            )
+            data = _json_object(reply)
+            yield data
+            following = data.get(next_field)
+            next_url = _same_origin(reply.url, following) if isinstance(following, str) and following else None
+
+    # -- manifests and blobs ------------------------------------------------------------
+
+    async def head_manifest(self, repository: str, reference: str) -> ManifestHead:
+        """The digest a tag points to: from Docker-Content-Digest, else by GET and hashing the body."""
+        url = self.url(f"/v2/{repository}/manifests/{reference}")
+        reply = await self.request("HEAD", url, purpose="head", accept=MANIFEST_ACCEPT, limit_bytes=0)
+        digest = reply.headers.get("Docker-Content-Digest", "").strip()
+        media_type = _media_type(reply)
+        if is_valid_digest(digest):
+            return ManifestHead(digest=digest, media_type=media_type)
+        # The header is optional (OCI spec; Red Hat's registry and ECR omitted it): one GET more.
+        self.requests["head_fallback"] += 1
+        reply = await self.request(
+            "GET", url, purpose="manifest", accept=MANIFEST_ACCEPT, limit_bytes=MAX_MANIFEST_BYTES,
+            too_large=ManifestError,
+        )
+        return ManifestHead(digest=sha256_digest(reply.body), media_type=_media_type(reply), body=reply.body)
+
+    async def get_manifest(self, repository: str, digest: str) -> Reply:
+        """The raw manifest body by digest (at most 4 MiB); the caller verifies it."""
+        url = self.url(f"/v2/{repository}/manifests/{digest}")
+        return await self.request(
+            "GET", url, purpose="manifest", accept=MANIFEST_ACCEPT, limit_bytes=MAX_MANIFEST_BYTES,
+            follow_redirects=True, too_large=ManifestError,
+        )
+
+    async def get_config(self, repository: str, digest: str) -> bytes:
+        """A config blob (at most 4 MiB), following redirects to storage without credentials."""
+        url = self.url(f"/v2/{repository}/blobs/{digest}")
+        # httpx drops Authorization when a redirect leaves the origin (Hub → CDN); keep it so.
+        reply = await self.request(
+            "GET", url, purpose="config", accept="*/*", limit_bytes=MAX_CONFIG_BYTES,
+            follow_redirects=True, too_large=ManifestError,
+        )
+        return reply.body
+
+    # -- one request, with limits and retries --------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        purpose: str,
+        accept: str,
+        limit_bytes: int,
+        follow_redirects: bool = False,
+        authenticate: bool = True,
+        too_large: type[Exception] = RegistryError,
+    ) -> Reply:
+        """Send one request with retries; a non-2xx answer raises RegistryError (or a subclass)."""
+        started = time.monotonic()
+        slept = 0.0
+        policy = self.retry
+        limit = self._limits.setdefault(url.netloc.decode("ascii"), asyncio.Semaphore(self.concurrency))
+        extra: dict[str, Any] = {} if authenticate else {"auth": None}
+        for attempt in range(1, policy.attempts + 1):
+            delay: float | None = None
+            failure: RegistryError
+            try:
+                async with limit:
+                    self.requests[purpose] += 1
+                    async with self._http.stream(
+                        method, url, headers={"Accept": accept},
+                        follow_redirects=follow_redirects, **extra,
+                    ) as response:
+                        status = response.status_code
+                        if 200 <= status < 300:
+                            body = await _read_limited(response, limit_bytes, method, too_large) if method != "HEAD" else b""
+                            return Reply(status, response.url, response.headers, body, dict(response.links))
+                        error_body = await _read_error_body(response) if method != "HEAD" else b""
+                        failure = status_error(method, response.url, status, error_body, self.identity)
+                        if status not in RETRY_STATUSES:
+                            raise failure
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                        if retry_after is not None:
+                            delay = min(retry_after, policy.retry_after_cap_seconds)
+            except httpx.TransportError as exc:
+                failure = RegistryError(
+                    f"{method} {display_url(url)}: {type(exc).__name__}: {sanitize(str(exc)) or 'connection failed'}."
+                )
+            if delay is None:
+                # Full jitter keeps many clients (and our own tasks) from retrying in lockstep.
+                ceiling = min(policy.max_delay_seconds, policy.base_delay_seconds * 2 ** (attempt - 1))
+                delay = random.uniform(ceiling / 2, ceiling)
+            elapsed = time.monotonic() - started + slept
+            if attempt == policy.attempts or elapsed + delay > policy.budget_seconds:
+                raise RegistryError(f"{str(failure).rstrip('.')} (gave up after {attempt} attempts).")
+            self.requests["retry"] += 1
+            await self._sleep(delay)
+            slept += delay
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _same_origin(base: httpx.URL, link: str) -> httpx.URL:
+    """LINK resolved against BASE; credentials ride on every page, so another origin is refused."""
+    target = base.join(link)
+    if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+        raise RegistryError(
+            f"GET {display_url(base)}: the next-page link points to another host "
+            f"({sanitize(target.scheme)}://{sanitize(target.host)}); refusing to follow it."
+        )
+    return target
+
+
+def _media_type(reply: Reply) -> str | None:
+    value = reply.headers.get("Content-Type")
+    return value.split(";")[0].strip() if value else None
+
+
+def _json_object(reply: Reply) -> dict[str, Any]:
+    try:
+        data = json.loads(reply.body)
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        raise RegistryError(f"GET {display_url(reply.url)}: the response is not a JSON object.")
+    return data
+
+
+async def _read_limited(response: httpx.Response, limit_bytes: int, method: str, too_large: type[Exception]) -> bytes:
+    """The body, refusing it up front by Content-Length and again while streaming."""
+    where = f"{method} {display_url(response.url)}"
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit_bytes:
+        raise too_large(f"{where}: the body is {int(declared)} bytes, over the {limit_bytes}-byte limit.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit_bytes:
+            raise too_large(f"{where}: the body is over the {limit_bytes}-byte limit.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_error_body(response: httpx.Response) -> bytes:
+    """At most 1 MiB of an error body; a larger one is ignored rather than read."""
+    try:
+        return await _read_limited(response, MAX_ERROR_BODY_BYTES, "GET", ValueError)
+    except (ValueError, httpx.TransportError):
+        return b""
