@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -69,6 +70,559 @@ def root(
 
 
 # Commands follow, one block each; each block is owned by the module it wires.
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from costcalc.scan import ScanEvent
+
+
+class ScanFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@app.command("scan")
+def scan_command(
+    target: Annotated[str, typer.Argument(help="HOST[:PORT][/NAMESPACE], e.g. ghcr.io/acme.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the inventory JSON file here.")
+    ] = None,
+    output_format: Annotated[
+        ScanFormat, typer.Option("--format", help="Summary format on stdout.")
+    ] = ScanFormat.TABLE,
+    repo: Annotated[
+        list[str] | None, typer.Option("--repo", help="Scan this repository (repeatable).")
+    ] = None,
+    repos_file: Annotated[
+        Path | None, typer.Option("--repos-file", help="Repositories to scan, one per line.")
+    ] = None,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Only repositories matching GLOB.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Skip repositories matching GLOB.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=256, help="Concurrent requests.")
+    ] = 16,
+    plain_http: Annotated[bool, typer.Option("--plain-http", help="Use HTTP, not HTTPS.")] = False,
+    username: Annotated[str | None, typer.Option("--username", help="Registry user.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
+    ] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Cache directory (default: XDG).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 if anything was skipped.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings.")] = False,
+) -> None:
+    """List a namespace's repositories and tags and record every manifest's sizes (no layers)."""
+    import json
+
+    from costcalc.inventory import dumps
+    from costcalc.scan import ScanOptions, run_scan
+
+    if password_stdin != (username is not None):
+        raise typer.BadParameter("--username and --password-stdin go together.")
+    password = sys.stdin.read().rstrip("\r\n") if password_stdin else None
+    options = ScanOptions(
+        repos=tuple(repo or ()), repos_file=repos_file, include=tuple(include or ()),
+        exclude=tuple(exclude or ()), concurrency=concurrency, plain_http=plain_http,
+        username=username, password=password, use_cache=not no_cache, cache_dir=cache_dir,
+    )
+
+    def warn(message: str) -> None:
+        if not quiet:
+            stderr.print(f"costcalc: warning: {message}", markup=False)
+
+    try:
+        with _scan_progress(enabled=not quiet and stderr.is_terminal) as progress:
+            inventory = run_scan(target, options, progress=progress, warn=warn)
+        if output is not None:
+            write_output(dumps(inventory), output)
+    except CostcalcError as exc:
+        fail(exc)
+    for error in inventory.errors:
+        where = ":".join(p for p in (error.repository, error.tag) if p) or inventory.registry
+        warn(f"skipped {where}: {error.reason}")
+    summary = inventory.figures.summary()
+    if output_format is ScanFormat.JSON:
+        document = {
+            "summary": summary.model_dump(mode="json"),
+            "images": inventory.figures.images(),
+            "errors": [e.model_dump(mode="json") for e in inventory.errors],
+        }
+        sys.stdout.write(json.dumps(document, indent=1) + "\n")
+    else:
+        _print_scan_summary(summary.model_dump(mode="json"), len(inventory.errors))
+    if strict and inventory.errors:
+        stderr.print(f"costcalc: error: {len(inventory.errors)} repositories or tags were skipped "
+                     "(--strict).", markup=False)
+        raise typer.Exit(ExitCode.ERROR)
+
+
+@contextlib.contextmanager
+def _scan_progress(*, enabled: bool) -> Iterator[Callable[[ScanEvent], None] | None]:
+    """A rich progress bar on stderr fed by scan events, or None when stderr is not a terminal."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[detail]}"), console=stderr, transient=True) as bar:
+        task = bar.add_task("tags", total=None, detail="listing repositories")
+
+        def update(event: ScanEvent) -> None:
+            detail = (
+                f"{event.repositories_done}/{event.repositories_listed} repositories, "
+                f"{event.bytes_seen:,} bytes seen, {event.errors} errors"
+            )
+            total = event.tags_total or None
+            bar.update(task, total=total, completed=event.tags_done, detail=detail)
+
+        yield update
+
+
+def _print_scan_summary(summary: dict[str, object], errors: int) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"costcalc scan: {summary['registry']}/{summary['namespace']}".rstrip("/"),
+                  show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if key not in ("registry", "namespace"):
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    table.add_row("errors", f"{errors:,}")
+    Console(highlight=False).print(table)
+
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from costcalc.inventory import Inventory
+    from costcalc.scan import ScanOptions
+
+
+class ReportFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+class GroupByOption(enum.StrEnum):
+    REPOSITORY = "repository"
+    TEAM = "team"
+    NAMESPACE = "namespace"
+
+
+def _amount(value: str | None) -> Decimal | None:
+    """--fail-above AMOUNT: a plain decimal number >= 0 in the price book's currency."""
+    from decimal import Decimal, InvalidOperation
+
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.strip().replace("_", ""))
+    except InvalidOperation:
+        raise typer.BadParameter(f"{value!r} is not a number (e.g. 1500 or 1500.50).") from None
+    if not amount.is_finite() or amount < 0:
+        raise typer.BadParameter(f"{value!r} must be a number >= 0.")
+    return amount
+
+
+def _load_source(source: str, options: ScanOptions | None, quiet: bool) -> Inventory:
+    """SOURCE as an inventory file if one exists there, else as a registry target scanned now."""
+    from costcalc import inventory as inventory_file
+    from costcalc.errors import InvalidReference
+    from costcalc.reference import parse_target
+    from costcalc.scan import ScanOptions, run_scan
+
+    path = Path(source)
+    if path.is_file() or path.suffix.lower() == ".json" or path.exists():
+        return inventory_file.load(path)
+    try:
+        parse_target(source)
+    except InvalidReference:
+        raise InputError(
+            f"{source}: no such inventory file, and not a registry target "
+            "(HOST[:PORT][/NAMESPACE])."
+        ) from None
+
+    def warn(message: str) -> None:
+        if not quiet:
+            stderr.print(f"costcalc: warning: {message}", markup=False)
+
+    with _scan_progress(enabled=not quiet and stderr.is_terminal) as progress:
+        return run_scan(source, options or ScanOptions(), progress=progress, warn=warn)
+
+
+@app.command("report")
+def report_command(
+    source: Annotated[
+        str, typer.Argument(help="An inventory file, or a scan TARGET (HOST[:PORT][/NAMESPACE]).")
+    ],
+    usage: Annotated[
+        Path | None,
+        typer.Option("--usage", help="Usage file (CSV or TOML) with pulls per repository."),
+    ] = None,
+    pricing: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pricing", help="Price book id or file (repeatable to compare; default aws-ecr)."
+        ),
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenario", help="Savings scenario: a preset/spec or a TOML file (repeatable)."
+        ),
+    ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option("--keep", help="Tags retention scenarios always keep (GLOB, repeatable)."),
+    ] = None,
+    group_by: Annotated[
+        GroupByOption, typer.Option("--group-by", help="Rows per repository, team or namespace.")
+    ] = GroupByOption.REPOSITORY,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", min=1, help="Rows shown in table/markdown/html (all in JSON/CSV)."),
+    ] = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="Output format.")
+    ] = ReportFormat.TABLE,
+    fail_above: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-above",
+            metavar="AMOUNT",
+            help="Exit 3 if the monthly total exceeds AMOUNT (report still written).",
+        ),
+    ] = None,
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=1200, help="Horizon of the projection, in months.")
+    ] = 12,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Write the report here (atomically) instead of stdout."
+        ),
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
+        ),
+    ] = None,
+    repo: Annotated[
+        list[str] | None, typer.Option("--repo", help="Scan: this repository (repeatable).")
+    ] = None,
+    repos_file: Annotated[
+        Path | None, typer.Option("--repos-file", help="Scan: repositories, one per line.")
+    ] = None,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Scan: only repositories matching GLOB.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Scan: skip repositories matching GLOB.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=256, help="Scan: concurrent requests.")
+    ] = 16,
+    plain_http: Annotated[
+        bool, typer.Option("--plain-http", help="Scan: use HTTP, not HTTPS.")
+    ] = False,
+    username: Annotated[str | None, typer.Option("--username", help="Scan: registry user.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Scan: read the password or token from stdin.")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Scan: neither read nor write the cache.")
+    ] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Scan: cache directory.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")
+    ] = False,
+) -> None:
+    """Price an inventory (or a scan) with pull data and price books: storage, egress, totals, savings."""
+    import os
+    from datetime import UTC, datetime
+
+    from costcalc import costs, scenarios
+    from costcalc.pricing import load_book
+    from costcalc.render import csv as render_csv
+    from costcalc.render import html as render_html
+    from costcalc.render import json as render_json
+    from costcalc.render import markdown as render_markdown
+    from costcalc.render import table as render_table
+    from costcalc.scan import ScanOptions
+    from costcalc.usage import check_sources, load_usage
+
+    threshold = _amount(fail_above)
+    if password_stdin != (username is not None):
+        raise typer.BadParameter("--username and --password-stdin go together.")
+    password = sys.stdin.read().rstrip("\r\n") if password_stdin else None
+    options = ScanOptions(
+        repos=tuple(repo or ()),
+        repos_file=repos_file,
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+        concurrency=concurrency,
+        plain_http=plain_http,
+        username=username,
+        password=password,
+        use_cache=not no_cache,
+        cache_dir=cache_dir,
+    )
+    try:
+        # Every input is read and checked before anything is written (SPEC §7).
+        usage_file = load_usage(usage) if usage is not None else None
+        books = [load_book(ref) for ref in (pricing or ["aws-ecr"])]
+        if usage_file is not None:
+            check_sources(usage_file, books[0])
+        wanted = [s for spec in (scenario or []) for s in scenarios.from_option(spec)]
+        inventory = _load_source(source, options, quiet)
+        now = datetime.now(UTC).replace(microsecond=0)
+        measured = [
+            costs.measure(inventory, usage_file, book, substitute_classes=index > 0)
+            for index, book in enumerate(books)
+        ]
+        priced = [
+            costs.price(
+                q, book, group_by=group_by.value, months=months, source=source, generated_at=now
+            )
+            for q, book in zip(measured, books, strict=True)
+        ]
+        report = costs.compare(priced[0], priced[1:])
+        if wanted:
+            projected = scenarios.project(
+                inventory,
+                usage_file,
+                books[0],
+                measured[0],
+                wanted,
+                months=months,
+                keep=tuple(keep or ()),
+            )
+            report = report.model_copy(update={"scenarios": projected})
+        match output_format:
+            case ReportFormat.TABLE:
+                terminal = output is None and sys.stdout.isatty()
+                color = terminal and "NO_COLOR" not in os.environ
+                table_width = width or (Console().width if terminal else render_table.DEFAULT_WIDTH)
+                text = render_table.render(report, width=table_width, color=color, top=top)
+            case ReportFormat.JSON:
+                text = render_json.render(report)
+            case ReportFormat.CSV:
+                text = render_csv.render(report)
+            case ReportFormat.MARKDOWN:
+                text = render_markdown.render(report, top=top)
+            case ReportFormat.HTML:
+                text = render_html.render(report, top=top)
+        write_output(text, output)
+    except CostcalcError as exc:
+        fail(exc)
+    except OSError as exc:
+        fail(
+            InputError(
+                f"{output}: cannot write the report ({exc.strerror or exc.__class__.__name__})."
+            )
+        )
+    if not quiet and (output is not None or output_format is not ReportFormat.TABLE):
+        for warning in report.warnings:
+            stderr.print(f"costcalc: warning: {warning}", markup=False)
+    if threshold is not None and report.totals.monthly_cost > threshold:
+        stderr.print(
+            f"costcalc: monthly cost {report.totals.monthly_cost:.2f} {report.pricing.currency} is above "
+            f"--fail-above {threshold} {report.pricing.currency}.",
+            markup=False,
+        )
+        raise typer.Exit(ExitCode.THRESHOLD)
+
+
+@usage_app.command("init")
+def usage_init_command(
+    source: Annotated[str, typer.Argument(help="An inventory file, or a scan TARGET.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the usage CSV here instead of stdout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")
+    ] = False,
+) -> None:
+    """Write a usage CSV listing every repository with blank numbers, plus a `*` default row."""
+    from costcalc.usage import template
+
+    try:
+        if output is not None and output.exists() and not force:
+            raise InputError(
+                f"{output}: already exists; a filled-in usage file is not overwritten without --force."
+            )
+        inventory = _load_source(source, None, quiet)
+        write_output(template(inventory), output)
+    except CostcalcError as exc:
+        fail(exc)
+    except OSError as exc:
+        fail(
+            InputError(
+                f"{output}: cannot write the usage file ({exc.strerror or exc.__class__.__name__})."
+            )
+        )
+
+
+class PricingFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def _pricing_width(output: Path | None) -> int:
+    """The terminal's width when a table goes to a terminal, else a fixed 120 columns."""
+    return Console().width if output is None and sys.stdout.isatty() else 120
+
+
+@pricing_app.command("list")
+def pricing_list_command(
+    output_format: Annotated[
+        PricingFormat, typer.Option("--format", help="Output format.")
+    ] = PricingFormat.TABLE,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the list here instead of stdout.")
+    ] = None,
+) -> None:
+    """List the bundled price books: id, provider, region, currency, unit, effective date."""
+    from costcalc.pricing import bundled_book_ids, load_book
+    from costcalc.render import pricing_json, pricing_table
+
+    try:
+        books = [load_book(book_id) for book_id in bundled_book_ids()]
+        match output_format:
+            case PricingFormat.TABLE:
+                text = pricing_table.book_list_text(books, width=_pricing_width(output))
+            case PricingFormat.JSON:
+                text = pricing_json.book_list_json(books)
+        write_output(text, output)
+    except CostcalcError as exc:
+        fail(exc)
+    except OSError as exc:
+        fail(InputError(f"{output}: cannot write the list ({exc.strerror or type(exc).__name__})."))
+
+
+@pricing_app.command("show")
+def pricing_show_command(
+    book_ref: Annotated[
+        str, typer.Argument(metavar="ID|FILE", help="Bundled book id or a .toml file.")
+    ],
+    output_format: Annotated[
+        PricingFormat, typer.Option("--format", help="Output format.")
+    ] = PricingFormat.TABLE,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the book here instead of stdout.")
+    ] = None,
+) -> None:
+    """Show one price book: every price and tier, the plan, sources and notes."""
+    from costcalc.pricing import load_book
+    from costcalc.render import pricing_json, pricing_table
+
+    try:
+        book = load_book(book_ref)
+        match output_format:
+            case PricingFormat.TABLE:
+                text = pricing_table.book_text(book, width=_pricing_width(output))
+            case PricingFormat.JSON:
+                text = pricing_json.book_json(book)
+        write_output(text, output)
+    except CostcalcError as exc:
+        fail(exc)
+    except OSError as exc:
+        fail(InputError(f"{output}: cannot write the book ({exc.strerror or type(exc).__name__})."))
+
+
+@pricing_app.command("validate")
+def pricing_validate_command(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A price book .toml file.")],
+) -> None:
+    """Check a price book file; print every problem as FILE:LINE: field: problem (exit 1)."""
+    from costcalc.pricing import load_book, validate_book_file
+
+    problems = validate_book_file(file)
+    if problems:
+        fail(InputError(problems[0], problems))
+    book = load_book(str(file))
+    print(f"{file}: valid (id {book.id}, egress classes: {', '.join(book.egress_classes)})")
+
+
+@app.command("quote")
+def quote_command(
+    pricing: Annotated[
+        str, typer.Option("--pricing", metavar="ID|FILE", help="Price book id or .toml file.")
+    ] = "aws-ecr",
+    storage_gb: Annotated[
+        str | None,
+        typer.Option(
+            "--storage-gb", metavar="N", help="Storage held through the period, in the book's unit."
+        ),
+    ] = None,
+    egress_gb: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--egress-gb",
+            metavar="CLASS=N",
+            help="Volume of an egress class in the period, in the book's unit (repeatable).",
+        ),
+    ] = None,
+    days: Annotated[
+        str | None,
+        typer.Option("--days", metavar="N", help="Period in days (default: a 730-hour month)."),
+    ] = None,
+    output_format: Annotated[
+        PricingFormat, typer.Option("--format", help="Output format.")
+    ] = PricingFormat.TABLE,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the quote here instead of stdout.")
+    ] = None,
+) -> None:
+    """Price explicit storage and egress quantities on one price book (finance what-ifs)."""
+    from costcalc.pricing import load_book
+    from costcalc.quote import build_quote, parse_egress, parse_quantity
+    from costcalc.render import pricing_json, pricing_table
+
+    if storage_gb is None and not egress_gb:
+        stderr.print(
+            "costcalc: error: nothing to quote: give --storage-gb N and/or --egress-gb CLASS=N.",
+            markup=False,
+        )
+        raise typer.Exit(ExitCode.USAGE)
+    try:
+        storage = None if storage_gb is None else parse_quantity(storage_gb, "--storage-gb")
+        egress = [parse_egress(spec) for spec in egress_gb or []]
+        period = None if days is None else parse_quantity(days, "--days")
+        quote = build_quote(load_book(pricing), storage=storage, egress=egress, days=period)
+        match output_format:
+            case PricingFormat.TABLE:
+                text = pricing_table.quote_text(quote, width=_pricing_width(output))
+            case PricingFormat.JSON:
+                text = pricing_json.quote_json(quote)
+        write_output(text, output)
+    except CostcalcError as exc:
+        fail(exc)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        fail(InputError(f"{output}: cannot write the quote ({reason})."))
 
 
 def main() -> None:

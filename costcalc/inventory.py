@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -153,44 +153,76 @@ class Figures:
         return blobs
 
     def _walk(self, digest: str, size_hint: int, blobs: dict[str, int], seen: set[str]) -> None:
-        if digest in seen:  # an index that (indirectly) contains itself
-            return
-        seen.add(digest)
-        record = self.inventory.manifests.get(digest)
-        if record is None:  # not fetched (error recorded): count what the parent said
-            blobs[digest] = size_hint
-            return
-        blobs[digest] = record.size_bytes
-        if record.config is not None:
-            blobs[record.config.digest] = record.config.size_bytes
-        for layer in record.layers:
-            if not layer.foreign:
-                blobs[layer.digest] = layer.size_bytes
-        for child in record.children:
-            if child.digest in self._reachable:
-                blobs.update(self._reachable[child.digest])
-            else:
-                self._walk(child.digest, child.size_bytes, blobs, seen)
+        # An explicit stack, not recursion: a hostile index may nest thousands of levels deep.
+        stack = [(digest, size_hint)]
+        while stack:
+            digest, size_hint = stack.pop()
+            if digest in seen:  # an index that (indirectly) contains itself
+                continue
+            seen.add(digest)
+            record = self.inventory.manifests.get(digest)
+            if record is None:  # not fetched (error recorded): count what the parent said
+                blobs[digest] = size_hint
+                continue
+            blobs[digest] = record.size_bytes
+            if record.config is not None:
+                blobs[record.config.digest] = record.config.size_bytes
+            for layer in record.layers:
+                if not layer.foreign:
+                    blobs[layer.digest] = layer.size_bytes
+            for child in record.children:
+                if child.digest in self._reachable:
+                    blobs.update(self._reachable[child.digest])
+                else:
+                    stack.append((child.digest, child.size_bytes))
 
     def layer_digests(self, digest: str) -> frozenset[str]:
         """Stored layer digests reachable from manifest DIGEST."""
         cached = self._layers.get(digest)
         if cached is None:
-            cached = frozenset(self._collect_layers(digest, set()))
+            found = set()
+            for record in self._descendants(digest):
+                found.update(layer.digest for layer in record.layers if not layer.foreign)
+            cached = frozenset(found)
             self._layers[digest] = cached
         return cached
 
-    def _collect_layers(self, digest: str, seen: set[str]) -> set[str]:
-        if digest in seen:
-            return set()
-        seen.add(digest)
-        record = self.inventory.manifests.get(digest)
-        if record is None:
-            return set()
-        found = {layer.digest for layer in record.layers if not layer.foreign}
-        for child in record.children:
-            found |= self._collect_layers(child.digest, seen)
+    def _descendants(self, digest: str) -> list[ManifestRecord]:
+        """The known records reachable from DIGEST (itself included), each once, cycles cut."""
+        seen = {digest}
+        stack = [digest]
+        found: list[ManifestRecord] = []
+        while stack:
+            record = self.inventory.manifests.get(stack.pop())
+            if record is None:
+                continue
+            found.append(record)
+            for child in record.children:
+                if child.digest not in seen:
+                    seen.add(child.digest)
+                    stack.append(child.digest)
         return found
+
+    def _image_children(self, digest: str) -> Iterator[tuple[ChildRef, ManifestRecord]]:
+        """Depth-first, in index order: non-attestation entries below index DIGEST that are
+        image manifests (nested indexes are entered, each once, so cycles and depth are safe)."""
+        record = self.inventory.manifests.get(digest)
+        seen = {digest}
+        stack = [iter(record.children if record else ())]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                continue
+            child_record = self.inventory.manifests.get(child.digest)
+            if child.attestation or child_record is None:
+                continue
+            if child_record.children:
+                if child.digest not in seen and child_record.kind != "artifact":
+                    seen.add(child.digest)
+                    stack.append(iter(child_record.children))
+                continue
+            yield child, child_record
 
     @cached_property
     def repository_blobs(self) -> dict[str, dict[str, int]]:
@@ -289,13 +321,8 @@ class Figures:
         if not record.children:
             return {record.platform or "unknown": image_bytes(record)}
         result: dict[str, int] = {}
-        for child in record.children:
-            child_record = self.inventory.manifests.get(child.digest)
-            if child.attestation or child_record is None or child_record.kind == "artifact":
-                continue
-            if child_record.children:  # nested index: flatten its platforms
-                for key, size in self.platforms(child.digest).items():
-                    result.setdefault(key, size)
+        for child, child_record in self._image_children(digest):  # nested indexes flattened
+            if child_record.kind == "artifact":
                 continue
             key = child.platform or child_record.platform or "unknown"
             result.setdefault(key, image_bytes(child_record))
@@ -308,15 +335,8 @@ class Figures:
             return None
         if not record.children:
             return digest if (record.platform or "unknown") == platform or record.kind == "image" else None
-        for child in record.children:
-            child_record = self.inventory.manifests.get(child.digest)
-            if child.attestation or child_record is None:
-                continue
-            if child_record.children:
-                found = self.platform_manifest(child.digest, platform)
-                if found:
-                    return found
-            elif (child.platform or child_record.platform) == platform:
+        for child, child_record in self._image_children(digest):
+            if (child.platform or child_record.platform) == platform:
                 return child.digest
         return None
 
@@ -347,14 +367,22 @@ class Figures:
         return total + image_bytes(image)
 
     def _index_chain(self, start: str, target: str) -> list[str] | None:
-        if start == target:
-            return [start]
-        record = self.inventory.manifests.get(start)
-        for child in record.children if record else ():
-            if child.digest in self.inventory.manifests:
-                path = self._index_chain(child.digest, target)
-                if path:
-                    return [start, *path]
+        """The first path of known manifests from START down to TARGET (depth-first, iterative)."""
+        manifests = self.inventory.manifests
+        path, seen = [start], {start}
+        stack = [iter(manifests[start].children if start in manifests else ())]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                continue
+            if child.digest == target:
+                return [*path, target]
+            if child.digest in manifests and child.digest not in seen:
+                seen.add(child.digest)
+                path.append(child.digest)
+                stack.append(iter(manifests[child.digest].children))
         return None
 
     def created(self, digest: str) -> datetime | None:
@@ -364,8 +392,20 @@ class Figures:
             return None
         if record.created is not None or not record.children:
             return record.created
-        times = [self.created(c.digest) for c in record.children if not c.attestation]
-        known = [t for t in times if t is not None]
+        # The newest created time of the images below, nested indexes walked iteratively.
+        known: list[datetime] = []
+        seen, stack = {digest}, [record]
+        while stack:
+            for child in stack.pop().children:
+                child_record = self.inventory.manifests.get(child.digest)
+                if child.attestation or child_record is None or child.digest in seen:
+                    continue
+                seen.add(child.digest)
+                if child_record.created is not None or not child_record.children:
+                    if child_record.created is not None:
+                        known.append(child_record.created)
+                else:
+                    stack.append(child_record)
         return max(known) if known else None
 
     # -- versions ---------------------------------------------------------------------
@@ -458,8 +498,12 @@ class Figures:
 
 
 def image_bytes(record: ManifestRecord) -> int:
-    """Σ of an image manifest's stored layer sizes (compressed, as a pull transfers them)."""
-    return sum(layer.size_bytes for layer in record.layers if not layer.foreign)
+    """Σ of an image manifest's stored layer sizes (compressed, as a pull transfers them).
+
+    A layer listed twice is stored and transferred once, so each digest counts once.
+    """
+    stored = {layer.digest: layer.size_bytes for layer in record.layers if not layer.foreign}
+    return sum(stored.values())
 
 
 def build_inventory(

@@ -115,27 +115,39 @@ def _error_detail(body: bytes) -> tuple[str | None, str]:
     first = errors[0]
     code = first.get("code") if isinstance(first.get("code"), str) else None
     message = first.get("message") if isinstance(first.get("message"), str) else ""
-    return code, sanitize(" ".join(p for p in (code or "", message) if p))
+    return code, sanitize(": ".join(p for p in (code or "", message) if p))
 
 
-def status_error(method: str, url: httpx.URL, status: int, body: bytes, identity: str) -> RegistryError:
+def status_error(
+    method: str, url: httpx.URL, status: int, body: bytes, identity: str
+) -> RegistryError:
     """The RegistryError subclass and one-sentence message for a failed response."""
     code, detail = _error_detail(body)
     reason = detail or httpx.codes.get_reason_phrase(status) or "error"
-    message = f"{method} {display_url(url)}: {status} {reason}".rstrip(".") + "."
+    message = f"{method} {display_url(url)}: {status} {reason}".removesuffix(".") + "."
+    error: RegistryError
     if status in (401, 403) or code in _DENIED_CODES:
-        return Unauthorized(f"{message[:-1]} ({identity}).")
-    if status == 404 or code in _NOT_FOUND_CODES:
-        return NotFound(message)
-    error = RegistryError(message)
-    error.code = code  # type: ignore[attr-defined]
+        error = Unauthorized(f"{message[:-1]} ({identity}).")
+    elif status == 404 or code in _NOT_FOUND_CODES:
+        error = NotFound(message)
+    else:
+        error = RegistryError(message)
+    # Kept beside the message so callers can branch on them without parsing text.
+    setattr(error, "http_status", status)  # noqa: B010
+    setattr(error, "registry_code", code)  # noqa: B010
     return error
 
 
 def registry_code(exc: RegistryError) -> str | None:
     """The distribution error code (e.g. UNSUPPORTED) behind EXC, if the registry sent one."""
-    code = getattr(exc, "code", None)
+    code = getattr(exc, "registry_code", None)
     return code if isinstance(code, str) else None
+
+
+def registry_status(exc: RegistryError) -> int | None:
+    """The HTTP status behind EXC, if it came from a response."""
+    status = getattr(exc, "http_status", None)
+    return status if isinstance(status, int) else None
 
 
 class RegistryClient:
@@ -203,51 +215,60 @@ class RegistryClient:
         async for data in self._link_pages(self.url(f"/v2/{repository}/tags/list?n={PAGE_SIZE}")):
             entries = data.get("tags")
             for entry in entries if isinstance(entries, list) else []:
-                (valid if is_valid_tag(entry) else invalid).append(entry if isinstance(entry, str) else repr(entry))
+                (valid if is_valid_tag(entry) else invalid).append(
+                    entry if isinstance(entry, str) else repr(entry)
+                )
         return TagList(tags=tuple(dict.fromkeys(valid)), invalid=tuple(invalid))
 
     async def _link_pages(self, url: httpx.URL) -> AsyncIterator[dict[str, Any]]:
-        """JSON pages following Link rel="next" verbatim, same scheme and host only, no loops."""
-        seen: set[str] = set()
-        next_url: httpx.URL | None = url
-        while next_url is not None:
-            if str(next_url) in seen:
-                raise RegistryError(f"GET {display_url(next_url)}: the registry's pagination loops back to a page already read.")
-            if len(seen) >= MAX_PAGES:
-                raise RegistryError(f"GET {display_url(url)}: more than {MAX_PAGES} pages; stopping.")
-            seen.add(str(next_url))
-            reply = await self.request("GET", next_url, purpose="list", accept="application/json", limit_bytes=MAX_LIST_BODY_BYTES)
-            yield _json_object(reply)
-            link = reply.links.get("next")
-            next_url = None
-            if link and link.get("url"):
-                next_url = _same_origin(reply.url, link["url"])
+        """JSON pages following Link rel="next" verbatim (Quay's tokens are opaque)."""
+        async for page in self._pages(url, authenticate=True, next_field=None):
+            yield page
 
-    async def json_pages(self, url: httpx.URL, next_field: str = "next") -> AsyncIterator[dict[str, Any]]:
-        """JSON pages of an API that names its next page in the body (Docker Hub), unauthenticated."""
+    async def json_pages(
+        self, url: httpx.URL, next_field: str = "next"
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Unauthenticated JSON pages of an API naming its next page in the body (Docker Hub)."""
+        async for page in self._pages(url, authenticate=False, next_field=next_field):
+            yield page
+
+    async def _pages(
+        self, url: httpx.URL, *, authenticate: bool, next_field: str | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Pages from URL on; next links resolved, same origin only, loops and caps checked."""
         seen: set[str] = set()
         next_url: httpx.URL | None = url
         while next_url is not None:
             if str(next_url) in seen:
-                raise RegistryError(f"GET {display_url(next_url)}: the pagination loops back to a page already read.")
+                raise RegistryError(f"GET {display_url(next_url)}: the pagination loops back.")
             if len(seen) >= MAX_PAGES:
-                raise RegistryError(f"GET {display_url(url)}: more than {MAX_PAGES} pages; stopping.")
+                raise RegistryError(f"GET {display_url(url)}: more than {MAX_PAGES} pages.")
             seen.add(str(next_url))
             reply = await self.request(
-                "GET", next_url, purpose="list", accept="application/json",
-                limit_bytes=MAX_LIST_BODY_BYTES, authenticate=False,
+                "GET",
+                next_url,
+                purpose="list",
+                accept="application/json",
+                limit_bytes=MAX_LIST_BODY_BYTES,
+                authenticate=authenticate,
             )
             data = _json_object(reply)
             yield data
-            following = data.get(next_field)
-            next_url = _same_origin(reply.url, following) if isinstance(following, str) and following else None
+            if next_field is None:
+                following = reply.links.get("next", {}).get("url")
+            else:
+                value = data.get(next_field)
+                following = value if isinstance(value, str) else None
+            next_url = _same_origin(reply.url, following) if following else None
 
     # -- manifests and blobs ------------------------------------------------------------
 
     async def head_manifest(self, repository: str, reference: str) -> ManifestHead:
-        """The digest a tag points to: from Docker-Content-Digest, else by GET and hashing the body."""
+        """The digest a tag points to: Docker-Content-Digest, else the hash of a GET body."""
         url = self.url(f"/v2/{repository}/manifests/{reference}")
-        reply = await self.request("HEAD", url, purpose="head", accept=MANIFEST_ACCEPT, limit_bytes=0)
+        reply = await self.request(
+            "HEAD", url, purpose="head", accept=MANIFEST_ACCEPT, limit_bytes=0
+        )
         digest = reply.headers.get("Docker-Content-Digest", "").strip()
         media_type = _media_type(reply)
         if is_valid_digest(digest):
@@ -255,17 +276,28 @@ class RegistryClient:
         # The header is optional (OCI spec; Red Hat's registry and ECR omitted it): one GET more.
         self.requests["head_fallback"] += 1
         reply = await self.request(
-            "GET", url, purpose="manifest", accept=MANIFEST_ACCEPT, limit_bytes=MAX_MANIFEST_BYTES,
+            "GET",
+            url,
+            purpose="manifest",
+            accept=MANIFEST_ACCEPT,
+            limit_bytes=MAX_MANIFEST_BYTES,
             too_large=ManifestError,
         )
-        return ManifestHead(digest=sha256_digest(reply.body), media_type=_media_type(reply), body=reply.body)
+        return ManifestHead(
+            digest=sha256_digest(reply.body), media_type=_media_type(reply), body=reply.body
+        )
 
     async def get_manifest(self, repository: str, digest: str) -> Reply:
         """The raw manifest body by digest (at most 4 MiB); the caller verifies it."""
         url = self.url(f"/v2/{repository}/manifests/{digest}")
         return await self.request(
-            "GET", url, purpose="manifest", accept=MANIFEST_ACCEPT, limit_bytes=MAX_MANIFEST_BYTES,
-            follow_redirects=True, too_large=ManifestError,
+            "GET",
+            url,
+            purpose="manifest",
+            accept=MANIFEST_ACCEPT,
+            limit_bytes=MAX_MANIFEST_BYTES,
+            follow_redirects=True,
+            too_large=ManifestError,
         )
 
     async def get_config(self, repository: str, digest: str) -> bytes:
@@ -273,8 +305,13 @@ class RegistryClient:
         url = self.url(f"/v2/{repository}/blobs/{digest}")
         # httpx drops Authorization when a redirect leaves the origin (Hub → CDN); keep it so.
         reply = await self.request(
-            "GET", url, purpose="config", accept="*/*", limit_bytes=MAX_CONFIG_BYTES,
-            follow_redirects=True, too_large=ManifestError,
+            "GET",
+            url,
+            purpose="config",
+            accept="*/*",
+            limit_bytes=MAX_CONFIG_BYTES,
+            follow_redirects=True,
+            too_large=ManifestError,
         )
         return reply.body
 
@@ -296,7 +333,9 @@ class RegistryClient:
         started = time.monotonic()
         slept = 0.0
         policy = self.retry
-        limit = self._limits.setdefault(url.netloc.decode("ascii"), asyncio.Semaphore(self.concurrency))
+        limit = self._limits.setdefault(
+            url.netloc.decode("ascii"), asyncio.Semaphore(self.concurrency)
+        )
         extra: dict[str, Any] = {} if authenticate else {"auth": None}
         for attempt in range(1, policy.attempts + 1):
             delay: float | None = None
@@ -305,31 +344,53 @@ class RegistryClient:
                 async with limit:
                     self.requests[purpose] += 1
                     async with self._http.stream(
-                        method, url, headers={"Accept": accept},
-                        follow_redirects=follow_redirects, **extra,
+                        method,
+                        url,
+                        headers={"Accept": accept},
+                        follow_redirects=follow_redirects,
+                        **extra,
                     ) as response:
                         status = response.status_code
                         if 200 <= status < 300:
-                            body = await _read_limited(response, limit_bytes, method, too_large) if method != "HEAD" else b""
-                            return Reply(status, response.url, response.headers, body, dict(response.links))
+                            body = (
+                                await _read_limited(response, limit_bytes, method, too_large)
+                                if method != "HEAD"
+                                else b""
+                            )
+                            return Reply(
+                                status, response.url, response.headers, body, dict(response.links)
+                            )
                         error_body = await _read_error_body(response) if method != "HEAD" else b""
-                        failure = status_error(method, response.url, status, error_body, self.identity)
+                        failure = status_error(
+                            method, response.url, status, error_body, self.identity
+                        )
                         if status not in RETRY_STATUSES:
                             raise failure
                         retry_after = parse_retry_after(response.headers.get("Retry-After"))
                         if retry_after is not None:
                             delay = min(retry_after, policy.retry_after_cap_seconds)
+            except (httpx.DecodingError, httpx.TooManyRedirects, httpx.InvalidURL) as exc:
+                # The answer arrived but cannot be used: asking again gets the same answer.
+                raise RegistryError(
+                    f"{method} {display_url(url)}: {type(exc).__name__}: "
+                    f"{sanitize(str(exc)) or 'unusable response'}."
+                ) from None
             except httpx.TransportError as exc:
                 failure = RegistryError(
-                    f"{method} {display_url(url)}: {type(exc).__name__}: {sanitize(str(exc)) or 'connection failed'}."
+                    f"{method} {display_url(url)}: {type(exc).__name__}: "
+                    f"{sanitize(str(exc)) or 'connection failed'}."
                 )
             if delay is None:
                 # Full jitter keeps many clients (and our own tasks) from retrying in lockstep.
-                ceiling = min(policy.max_delay_seconds, policy.base_delay_seconds * 2 ** (attempt - 1))
+                ceiling = min(
+                    policy.max_delay_seconds, policy.base_delay_seconds * 2 ** (attempt - 1)
+                )
                 delay = random.uniform(ceiling / 2, ceiling)
             elapsed = time.monotonic() - started + slept
             if attempt == policy.attempts or elapsed + delay > policy.budget_seconds:
-                raise RegistryError(f"{str(failure).rstrip('.')} (gave up after {attempt} attempts).")
+                raise RegistryError(
+                    f"{str(failure).removesuffix('.')} (gave up after {attempt} attempts)."
+                )
             self.requests["retry"] += 1
             await self._sleep(delay)
             slept += delay
@@ -338,7 +399,12 @@ class RegistryClient:
 
 def _same_origin(base: httpx.URL, link: str) -> httpx.URL:
     """LINK resolved against BASE; credentials ride on every page, so another origin is refused."""
-    target = base.join(link)
+    try:
+        target = base.join(link)
+    except (httpx.InvalidURL, ValueError):
+        raise RegistryError(
+            f"GET {display_url(base)}: the next-page link {sanitize(link, 80)!r} is not a URL."
+        ) from None
     if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
         raise RegistryError(
             f"GET {display_url(base)}: the next-page link points to another host "
@@ -362,12 +428,16 @@ def _json_object(reply: Reply) -> dict[str, Any]:
     return data
 
 
-async def _read_limited(response: httpx.Response, limit_bytes: int, method: str, too_large: type[Exception]) -> bytes:
+async def _read_limited(
+    response: httpx.Response, limit_bytes: int, method: str, too_large: type[Exception]
+) -> bytes:
     """The body, refusing it up front by Content-Length and again while streaming."""
     where = f"{method} {display_url(response.url)}"
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit_bytes:
-        raise too_large(f"{where}: the body is {int(declared)} bytes, over the {limit_bytes}-byte limit.")
+        raise too_large(
+            f"{where}: the body is {int(declared)} bytes, over the {limit_bytes}-byte limit."
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():

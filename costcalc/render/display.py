@@ -1,0 +1,72 @@
+"""Number and text formatting shared by the renderers: no arithmetic beyond rounding for display."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+_DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB")
+
+
+def exact(value: Decimal, places: int = 4) -> str:
+    """VALUE rounded half-up to PLACES decimals, plain notation, never `-0`: for JSON and CSV."""
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)
+    return format(rounded, "f")
+
+
+def integer(value: Decimal | int) -> int:
+    """Bytes as an integer (half-even), for quantities that scenarios or per-day rates made fractional."""
+    return int(Decimal(value).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def money(value: Decimal | None, places: int = 2) -> str:
+    """VALUE for people: thousands separators, PLACES decimals; None (no data) is `unknown`."""
+    if value is None:
+        return "unknown"
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)
+    return f"{rounded:,.{places}f}"
+
+
+def count(value: Decimal | int | None) -> str:
+    """A count for people (pulls, tags): thousands separators, one decimal only when fractional."""
+    if value is None:
+        return "unknown"
+    number = Decimal(value)
+    if number == number.to_integral_value():
+        return f"{integer(number):,}"
+    return f"{number.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,.1f}"
+
+
+def size(value: Decimal | int | None, unit: str = "GiB") -> str:
+    """Bytes for people, in binary units for a GiB book and decimal units for a GB book."""
+    if value is None:
+        return "unknown"
+    number = Decimal(value)
+    names, step = (_BINARY, Decimal(1024)) if unit == "GiB" else (_DECIMAL, Decimal(1000))
+    index = 0
+    while abs(number) >= step and index < len(names) - 1:
+        number /= step
+        index += 1
+    if index == 0:
+        return f"{integer(number):,} B"
+    return f"{number.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f} {names[index]}"
+
+
+def percent(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} %"
+
+
+def safe(text: str) -> str:
+    """TEXT with control characters (and line separators) shown as escapes, so names cannot break a layout."""
+    return _CONTROL_RE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )

@@ -1,0 +1,164 @@
+"""The JSON report (SPEC §3.3): money as exact decimal numbers, written without floats."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from costcalc.costs import Pricing, Report, ReportRow, ScenarioResult, Totals
+from costcalc.render.display import exact, integer
+
+
+class Number:
+    """A JSON number literal, written as-is (json.dumps would go through float)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def money(value: Decimal | None) -> Number | None:
+    return None if value is None else Number(exact(value, 4))
+
+
+def quantity(value: Decimal | None) -> Number | None:
+    return None if value is None else Number(exact(value, 4))
+
+
+def whole(value: Decimal | int | None) -> int | None:
+    return None if value is None else integer(value)
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pricing_data(pricing: Pricing) -> dict[str, Any]:
+    return {
+        "id": pricing.id,
+        "name": pricing.name,
+        "provider": pricing.provider,
+        "region": pricing.region,
+        "effective_date": pricing.effective_date.isoformat(),
+        "sources": list(pricing.sources),
+        "currency": pricing.currency,
+        "unit": pricing.unit,
+        "dedup_scope": pricing.dedup_scope,
+    }
+
+
+def totals_data(totals: Totals) -> dict[str, Any]:
+    return {
+        "storage_bytes": whole(totals.storage_bytes),
+        "billable_storage_gb": quantity(totals.billable_storage_gb),
+        "storage_cost": money(totals.storage_cost),
+        "egress_bytes": whole(totals.egress_bytes),
+        "egress_gb_by_class": {k: quantity(v) for k, v in totals.egress_gb_by_class.items()},
+        "egress_cost_by_class": {k: money(v) for k, v in totals.egress_cost_by_class.items()},
+        "egress_cost": money(totals.egress_cost),
+        "egress_complete": totals.egress_complete,
+        "monthly_cost": money(totals.monthly_cost),
+        "months": totals.months,
+        "horizon_cost": money(totals.horizon_cost),
+    }
+
+
+def row_data(row: ReportRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "tags": row.tags,
+        "unique_bytes": row.unique_bytes,
+        "attributed_bytes": whole(row.attributed_bytes),
+        "image_bytes": whole(row.image_bytes),
+        "pulls_per_month": quantity(row.pulls_per_month),
+        "egress_bytes": whole(row.egress_bytes),
+        "storage_cost": money(row.storage_cost),
+        "egress_cost": money(row.egress_cost),
+        "egress_partial": row.egress_partial,
+        "monthly_cost": money(row.monthly_cost),
+        "team": row.team,
+        "repositories": list(row.repositories),
+    }
+
+
+def scenario_data(scenario: ScenarioResult) -> dict[str, Any]:
+    return {
+        "id": scenario.id,
+        "description": scenario.description,
+        "pricing_id": scenario.pricing_id,
+        "baseline_monthly_cost": money(scenario.baseline_monthly_cost),
+        "monthly_cost": money(scenario.monthly_cost),
+        "monthly_savings": money(scenario.monthly_savings),
+        "horizon_savings": money(scenario.horizon_savings),
+        "savings_pct": quantity(scenario.savings_pct),
+        "bytes_freed": whole(scenario.bytes_freed),
+        "assumptions": list(scenario.assumptions),
+        "rows": [
+            {
+                "repository": r.repository,
+                "baseline_monthly_cost": money(r.baseline_monthly_cost),
+                "monthly_cost": money(r.monthly_cost),
+                "monthly_savings": money(r.monthly_savings),
+            }
+            for r in scenario.rows
+        ],
+    }
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data (money as Number literals), in SPEC §3.3 order."""
+    return {
+        "schema_version": report.schema_version,
+        "generated_at": _time(report.generated_at),
+        "tool_version": report.tool_version,
+        "source": report.source,
+        "registry": report.registry,
+        "namespace": report.namespace,
+        "scanned_at": _time(report.scanned_at),
+        "usage_source": report.usage_source,
+        "group_by": report.group_by,
+        "pricing": pricing_data(report.pricing),
+        "assumptions": list(report.assumptions),
+        "inventory": report.inventory.model_dump() if report.inventory else None,
+        "totals": totals_data(report.totals),
+        "rows": [row_data(row) for row in report.rows],
+        "comparison": [
+            {
+                "pricing": pricing_data(c.pricing),
+                "totals": totals_data(c.totals),
+                "assumptions": list(c.assumptions),
+                "warnings": list(c.warnings),
+            }
+            for c in report.comparison
+        ],
+        "scenarios": [scenario_data(s) for s in report.scenarios],
+        "warnings": list(report.warnings),
+    }
+
+
+def render(report: Report) -> str:
+    """REPORT as an indented JSON document (UTF-8 text, non-ASCII escaped, control characters escaped)."""
+    return dump(report_data(report)) + "\n"
+
+
+def dump(value: Any, indent: int = 0) -> str:
+    """VALUE as JSON with 2-space indentation; Number objects are written verbatim."""
+    pad, inner = "  " * indent, "  " * (indent + 1)
+    if isinstance(value, Number):
+        return value.text
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(str(k))}: {dump(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(f"{inner}{dump(v, indent + 1)}" for v in value) + f"\n{pad}]"
+    if isinstance(value, Decimal | float):
+        raise TypeError("money and quantities must be wrapped in Number before dumping")
+    return json.dumps(value)

@@ -1,0 +1,109 @@
+"""The Markdown report (for pull requests and wikis): summary, groups, scenarios, assumptions."""
+
+from __future__ import annotations
+
+import re
+
+from costcalc.costs import Report
+from costcalc.render.display import count, money, percent, safe, size
+
+_SPECIAL_RE = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def cell(text: str) -> str:
+    """TEXT safe inside a Markdown table cell: control characters shown, markup characters escaped."""
+    return _SPECIAL_RE.sub(r"\\\1", safe(text))
+
+
+def render(report: Report, *, top: int | None = None) -> str:
+    """REPORT as GitHub-flavoured Markdown; TOP limits the group table."""
+    pricing, totals, cur, unit = (
+        report.pricing,
+        report.totals,
+        report.pricing.currency,
+        report.pricing.unit,
+    )
+    target = f"{report.registry}/{report.namespace}" if report.namespace else report.registry
+    lines = [
+        f"# Registry cost: {cell(target)}",
+        "",
+        f"Price book **{cell(pricing.id)}** ({cell(pricing.name)}), effective {pricing.effective_date}, "
+        f"{cur} per {unit}, dedup {pricing.dedup_scope}. "
+        f"Usage: {cell(report.usage_source) if report.usage_source else 'none (egress unknown)'}.",
+        "",
+        "| | Quantity | " + cur + " |",
+        "| --- | ---: | ---: |",
+        f"| Storage | {money(totals.billable_storage_gb)} {unit} | {money(totals.storage_cost)} |",
+    ]
+    for egress_class, cost in totals.egress_cost_by_class.items():
+        lines.append(
+            f"| Egress {cell(egress_class)} | {money(totals.egress_gb_by_class[egress_class])} {unit} "
+            f"| {money(cost)} |"
+        )
+    label = "Egress" if totals.egress_complete else "Egress (lower bound)"
+    lines += [
+        f"| {label} | {size(totals.egress_bytes, unit)} | {money(totals.egress_cost)} |",
+        f"| **Total per month** | | **{money(totals.monthly_cost)}** |",
+        f"| **Total for {totals.months} months** | | **{money(totals.horizon_cost)}** |",
+        "",
+    ]
+    if report.inventory is not None:
+        inv = report.inventory
+        lines += [
+            f"Inventory: {count(inv.repositories)} repositories, {count(inv.tags)} tags, "
+            f"{size(inv.unique_bytes, unit)} unique (naive sum {size(inv.naive_bytes, unit)}), "
+            f"{size(inv.shared_layer_bytes, unit)} in shared layers.",
+            "",
+        ]
+    shown = report.rows if top is None else report.rows[:top]
+    lines += [
+        f"## By {report.group_by} ({len(shown)} of {len(report.rows)})",
+        "",
+        f"| {report.group_by.capitalize()} | Team | Tags | Attributed | Pulls/mo | Storage {cur} | Egress {cur} "
+        f"| Monthly {cur} |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in shown:
+        lines.append(
+            f"| {cell(row.name)} | {cell(row.team or '')} | {count(row.tags)} | {size(row.attributed_bytes, unit)} "
+            f"| {count(row.pulls_per_month)} | {money(row.storage_cost)} "
+            f"| {money(row.egress_cost)}{' +' if row.egress_partial else ''} | {money(row.monthly_cost)} |"
+        )
+    if report.comparison:
+        lines += [
+            "",
+            "## Price books compared",
+            "",
+            f"| Price book | Per month | {totals.months} months |",
+            "| --- | ---: | ---: |",
+        ]
+        for book, book_totals in [
+            (pricing, totals),
+            *((c.pricing, c.totals) for c in report.comparison),
+        ]:
+            lines.append(
+                f"| {cell(book.id)} ({book.currency}) | {money(book_totals.monthly_cost)} "
+                f"| {money(book_totals.horizon_cost)} |"
+            )
+    if report.scenarios:
+        lines += [
+            "",
+            "## Savings projections",
+            "",
+            f"| Scenario | Monthly {cur} | Saves/mo | Saves {totals.months} mo | Savings | Bytes freed |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for s in report.scenarios:
+            lines.append(
+                f"| {cell(s.id)} | {money(s.monthly_cost)} | {money(s.monthly_savings)} "
+                f"| {money(s.horizon_savings)} | {percent(s.savings_pct)} | {size(s.bytes_freed, unit)} |"
+            )
+        lines += [""] + [f"- {cell(s.id)}: {cell(s.description)}" for s in report.scenarios]
+        lines += [f"- {cell(s.id)}: {cell(a)}" for s in report.scenarios for a in s.assumptions]
+    lines += ["", "## Assumptions", ""] + [f"- {cell(a)}" for a in report.assumptions]
+    lines.append(
+        f"- Prices from {', '.join(cell(s) for s in pricing.sources) or 'the price book'}."
+    )
+    if report.warnings:
+        lines += ["", "## Warnings", ""] + [f"- {cell(w)}" for w in report.warnings]
+    return "\n".join(lines) + "\n"

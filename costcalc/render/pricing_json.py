@@ -1,0 +1,161 @@
+"""JSON for price books and quotes: exact decimals as JSON numbers, never floats.
+
+Money (costs, totals, fees) is rounded half-up to 4 decimal places; other numbers (prices,
+quantities, bounds) are written exactly, or rounded to 12 places when longer (values
+derived by a division, such as a day price per 730-hour month).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from costcalc.pricing import ARITHMETIC, PriceBook, TierCharge, TieredRate
+from costcalc.quote import Quote
+
+_MONEY = Decimal("0.0001")
+_FINE = Decimal("1E-12")
+
+
+def book_list_json(books: Sequence[PriceBook]) -> str:
+    """The summary of each book, as shown by ``pricing list``."""
+    return dumps([_summary(book) for book in books])
+
+
+def book_json(book: PriceBook) -> str:
+    """Everything in BOOK: summary, prices, sources and notes."""
+    plan = None
+    if book.plan is not None:
+        plan = {
+            "monthly_fee": money(book.plan.monthly_fee),
+            "daily_fee": None if book.plan.daily_fee is None else number(book.plan.daily_fee),
+            "included_storage": number(book.plan.included_storage),
+        }
+    return dumps(
+        {
+            **_summary(book),
+            "extends": book.extends,
+            "path": book.path,
+            "discount_pct": number(book.discount_pct),
+            "storage": _rate(book.storage),
+            "plan": plan,
+            "egress": {name: _rate(rate) for name, rate in book.egress.items()},
+            "sources": list(book.sources),
+            "notes": list(book.notes),
+        }
+    )
+
+
+def quote_json(quote: Quote) -> str:
+    """The quote as ``{pricing, period_hours, period_days, components, total, assumptions}``."""
+    book = quote.book
+    return dumps(
+        {
+            "pricing": {
+                "id": book.id,
+                "name": book.name,
+                "effective_date": book.effective_date.isoformat(),
+                "sources": list(book.sources),
+                "currency": book.currency,
+                "unit": book.unit,
+            },
+            "period_hours": number(quote.period_hours),
+            "period_days": number(quote.period_days),
+            "components": [
+                {
+                    "name": component.name,
+                    "quantity": number(component.quantity),
+                    "unit": component.unit,
+                    "tiers": [_charge(line) for line in component.tiers],
+                    "cost": money(component.cost),
+                }
+                for component in quote.components
+            ],
+            "total": money(quote.total),
+            "assumptions": list(quote.assumptions),
+        }
+    )
+
+
+def money(amount: Decimal) -> Decimal:
+    """AMOUNT rounded half-up to 4 decimal places, without a negative zero."""
+    rounded = amount.quantize(_MONEY, rounding=ROUND_HALF_UP, context=ARITHMETIC)
+    return abs(rounded) if rounded.is_zero() else rounded
+
+
+def number(value: Decimal) -> Decimal:
+    """VALUE exactly, or rounded to 12 decimal places when longer; trailing zeros dropped."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -12:
+        value = value.quantize(_FINE, rounding=ROUND_HALF_UP, context=ARITHMETIC)
+    normal = value.normalize(ARITHMETIC)
+    return abs(normal) if normal.is_zero() else normal
+
+
+def dumps(value: Any) -> str:
+    """VALUE as indented JSON; Decimals become JSON numbers in positional notation."""
+    return _encode(value, 0) + "\n"
+
+
+def _encode(value: Any, level: int) -> str:
+    inner, outer = "  " * (level + 1), "  " * level
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [
+            f"{inner}{json.dumps(str(key))}: {_encode(item, level + 1)}"
+            for key, item in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + f"\n{outer}}}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return (
+            "[\n"
+            + ",\n".join(f"{inner}{_encode(item, level + 1)}" for item in value)
+            + f"\n{outer}]"
+        )
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime.date):
+        return json.dumps(value.isoformat())
+    return json.dumps(value)
+
+
+def _summary(book: PriceBook) -> dict[str, Any]:
+    return {
+        "id": book.id,
+        "name": book.name,
+        "provider": book.provider,
+        "region": book.region,
+        "currency": book.currency,
+        "unit": book.unit,
+        "dedup_scope": book.dedup_scope,
+        "effective_date": book.effective_date,
+        "egress_classes": list(book.egress_classes),
+    }
+
+
+def _rate(rate: TieredRate) -> dict[str, Any]:
+    tiers = []
+    for tier in rate.tiers:
+        row: dict[str, Any] = {
+            "up_to": None if tier.up_to is None else number(tier.up_to),
+            "price": number(tier.price),
+        }
+        if tier.daily_price is not None:
+            row["daily_price"] = number(tier.daily_price)
+        tiers.append(row)
+    return {"free": number(rate.free), "tiers": tiers}
+
+
+def _charge(line: TierCharge) -> dict[str, Any]:
+    return {
+        "label": line.label,
+        "quantity": number(line.quantity),
+        "price": number(line.price),
+        "cost": money(line.cost),
+    }

@@ -1,0 +1,197 @@
+"""Rich tables for price books and quotes, rendered to plain text without colour."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from costcalc.pricing import ARITHMETIC, PriceBook, TieredRate
+from costcalc.quote import Quote
+
+_MONEY = Decimal("0.0001")
+_PRICE = Decimal("0.000001")
+
+
+def book_list_text(books: Sequence[PriceBook], width: int = 120) -> str:
+    """One row per book: id, provider, region, currency, unit, effective date, name."""
+    table = Table(title="Bundled price books", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("id", "provider", "region", "currency", "unit", "effective"):
+        table.add_column(column, no_wrap=True)  # ids are typed back into --pricing: never cut them
+    table.add_column("name")
+    for book in books:
+        table.add_row(
+            *map(
+                Text,
+                (
+                    book.id,
+                    book.provider,
+                    book.region,
+                    book.currency,
+                    book.unit,
+                    str(book.effective_date),
+                    book.name,
+                ),
+            )
+        )
+    return _render([table], width)
+
+
+def book_text(book: PriceBook, width: int = 120) -> str:
+    """Everything in BOOK: facts, storage and egress tiers, plan, sources and notes."""
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    rows = [
+        ("id", book.id),
+        ("name", book.name),
+        ("provider", book.provider),
+        ("region", book.region),
+        ("currency", book.currency),
+        ("unit", f"{book.unit} ({'2^30' if book.unit == 'GiB' else '10^9'} bytes)"),
+        ("dedup scope", book.dedup_scope),
+        ("effective", str(book.effective_date)),
+        ("loaded from", book.path or ""),
+    ]
+    if book.extends:
+        rows.append(("extends", book.extends))
+    if book.discount_pct:
+        rows.append(("discount", f"{_number(book.discount_pct)}% on every charge"))
+    if book.plan is not None:
+        fee = f"{_money(book.plan.monthly_fee)} per 730-hour month"
+        if book.plan.daily_fee is not None:
+            fee += f" ({_number(book.plan.daily_fee)} per day x 730/24)"
+        rows.append(("plan fee", fee))
+        rows.append(("included storage", f"{_number(book.plan.included_storage)} {book.unit}"))
+    for label, value in rows:
+        facts.add_row(Text(label), Text(value))
+    parts: list[RenderableType] = [
+        facts,
+        _rate_table(f"storage, {book.currency} per {book.unit}-month", book.storage),
+    ]
+    for name, rate in book.egress.items():
+        parts.append(_rate_table(f"egress {name}, {book.currency} per {book.unit}", rate))
+    parts.append(_bullets("Sources", book.sources, wrap=False))
+    if book.notes:
+        parts.append(_bullets("Notes", book.notes))
+    return _render(parts, width)
+
+
+def quote_text(quote: Quote, width: int = 120) -> str:
+    """The quote: one block of tier lines per component, the total, assumptions and sources."""
+    book = quote.book
+    header = Text(
+        f"Quote on {book.name} ({book.id}, prices as of {book.effective_date}, {book.currency})\n"
+        f"Period: {_number(quote.period_hours)} hours "
+        f"({_number(quote.period_days.quantize(_MONEY))} days)"
+    )
+    table = Table()
+    table.add_column("component")
+    table.add_column("tier")
+    table.add_column("quantity", justify="right")
+    table.add_column("price", justify="right")
+    table.add_column(f"cost ({book.currency})", justify="right")
+    for component in quote.components:
+        quantity = f"{_quantity(component.quantity)} {component.unit}"
+        table.add_row(Text(component.name), Text(""), Text(quantity), Text(""), Text(""))
+        for line in component.tiers:
+            table.add_row(
+                Text(""),
+                Text(line.label),
+                Text(_quantity(line.quantity)),
+                Text(_price(line.price)),
+                Text(_money(line.cost)),
+            )
+        table.add_row(
+            Text(""),
+            Text("subtotal"),
+            Text(""),
+            Text(""),
+            Text(_money(component.cost)),
+            end_section=True,
+        )
+    table.add_row(
+        Text("total", style="bold"),
+        Text(""),
+        Text(""),
+        Text(""),
+        Text(_money(quote.total), style="bold"),
+    )
+    return _render(
+        [
+            header,
+            table,
+            _bullets("Assumptions", quote.assumptions),
+            _bullets("Sources", book.sources, wrap=False),
+        ],
+        width,
+    )
+
+
+def _rate_table(title: str, rate: TieredRate) -> Table:
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    table.add_column("tier")
+    table.add_column("up to", justify="right")
+    table.add_column("price", justify="right")
+    if rate.free:
+        table.add_row(Text("free allowance"), Text(_number(rate.free)), Text(_price(Decimal(0))))
+    for index, tier in enumerate(rate.tiers):
+        price = _price(tier.price)
+        if tier.daily_price is not None:
+            price += f" ({_number(tier.daily_price)}/day)"
+        bound = "and above" if tier.up_to is None else _number(tier.up_to)
+        table.add_row(Text(str(index + 1)), Text(bound), Text(price))
+    if rate.free:
+        table.caption = "up to counts the volume after the free allowance"
+    return table
+
+
+def _bullets(title: str, items: Sequence[str], *, wrap: bool = True) -> RenderableType:
+    lines = "\n".join([f"{title}:", *(f"- {item}" for item in items)])
+    # Unwrapped lines are written as they are, so that a URL copies from a terminal in one piece.
+    return Text(lines) if wrap else lines
+
+
+def _render(parts: Sequence[RenderableType], width: int) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        color_system=None,
+        highlight=False,
+        emoji=False,
+        force_terminal=False,
+    )
+    for index, part in enumerate(parts):
+        if index:
+            console.print()
+        if isinstance(part, str):
+            buffer.write(part + "\n")
+        else:
+            console.print(part)
+    return buffer.getvalue()
+
+
+def _money(amount: Decimal) -> str:
+    rounded = amount.quantize(_MONEY, rounding=ROUND_HALF_UP, context=ARITHMETIC)
+    return f"{abs(rounded) if rounded.is_zero() else rounded:,}"
+
+
+def _quantity(value: Decimal) -> str:
+    return _number(value.quantize(_MONEY, rounding=ROUND_HALF_UP, context=ARITHMETIC))
+
+
+def _price(value: Decimal) -> str:
+    text = _number(value.quantize(_PRICE, rounding=ROUND_HALF_UP, context=ARITHMETIC))
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals.ljust(2, '0')}"
+
+
+def _number(value: Decimal) -> str:
+    text = f"{value.normalize(ARITHMETIC):,f}"
+    return "0" if text == "-0" else text

@@ -1,0 +1,243 @@
+"""The table report for people (rich): header, inventory, costs, top groups, scenarios, assumptions."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from costcalc.costs import Report
+from costcalc.render.display import count, money, percent, safe, size
+
+DEFAULT_WIDTH = 120
+
+
+def _time(value: datetime | None) -> str:
+    return "unknown" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _grid(pairs: list[tuple[str, str]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for label, value in pairs:
+        grid.add_row(Text(label), Text(value))
+    return grid
+
+
+def _bullets(items: Sequence[str]) -> Table:
+    """A hanging-indent bullet list: wrapped lines stay under their text."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for item in items:
+        grid.add_row(Text("-"), Text(safe(item)))
+    return grid
+
+
+def _heading(text: str) -> Text:
+    return Text(f"\n{text}", style="bold underline")
+
+
+def render(
+    report: Report,
+    *,
+    width: int | None = DEFAULT_WIDTH,
+    color: bool = False,
+    top: int | None = None,
+) -> str:
+    """REPORT as text tables WIDTH columns wide, with ANSI colour only when COLOR; TOP groups shown."""
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        width=width or DEFAULT_WIDTH,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
+    for part in _parts(report, top):
+        console.print(part)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def _parts(report: Report, top: int | None) -> list[RenderableType]:
+    pricing, totals, cur, unit = (
+        report.pricing,
+        report.totals,
+        report.pricing.currency,
+        report.pricing.unit,
+    )
+    target = f"{report.registry}/{report.namespace}" if report.namespace else report.registry
+    parts: list[RenderableType] = [
+        Text(f"costcalc report: {safe(target)}", style="bold"),
+        _grid(
+            [
+                ("Source", safe(report.source) or "-"),
+                ("Scanned", _time(report.scanned_at)),
+                (
+                    "Price book",
+                    f"{safe(pricing.id)} ({safe(pricing.name)}), effective {pricing.effective_date}, "
+                    f"{cur}, unit {unit}, dedup {pricing.dedup_scope}",
+                ),
+                (
+                    "Usage",
+                    safe(report.usage_source) if report.usage_source else "none (egress unknown)",
+                ),
+                ("Grouped by", report.group_by),
+            ]
+        ),
+    ]
+    if report.inventory is not None:
+        inv = report.inventory
+        parts += [
+            _heading("Inventory"),
+            _grid(
+                [
+                    ("Repositories", count(inv.repositories)),
+                    ("Tags", count(inv.tags)),
+                    ("Manifests / blobs", f"{count(inv.manifests)} / {count(inv.blobs)}"),
+                    (
+                        "Unique bytes",
+                        f"{size(inv.unique_bytes, unit)} (naive sum of tags: {size(inv.naive_bytes, unit)})",
+                    ),
+                    ("Per-repository", size(inv.per_repository_unique_bytes, unit)),
+                    ("Shared layers", size(inv.shared_layer_bytes, unit)),
+                ]
+            ),
+        ]
+    egress_label = "Egress" if totals.egress_complete else "Egress (lower bound)"
+    costs = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    costs.add_column("Monthly cost")
+    costs.add_column("Quantity", justify="right")
+    costs.add_column(cur, justify="right")
+    costs.add_row(
+        Text("Storage"),
+        Text(f"{money(totals.billable_storage_gb)} {unit}"),
+        Text(money(totals.storage_cost)),
+    )
+    for egress_class, cost in totals.egress_cost_by_class.items():
+        costs.add_row(
+            Text(f"  egress {safe(egress_class)}"),
+            Text(f"{money(totals.egress_gb_by_class[egress_class])} {unit}"),
+            Text(money(cost)),
+        )
+    costs.add_row(
+        Text(egress_label), Text(size(totals.egress_bytes, unit)), Text(money(totals.egress_cost))
+    )
+    costs.add_section()
+    costs.add_row(
+        Text("Total per month", style="bold"),
+        Text(""),
+        Text(money(totals.monthly_cost), style="bold"),
+    )
+    costs.add_row(
+        Text(f"Total for {totals.months} months", style="bold"),
+        Text(""),
+        Text(money(totals.horizon_cost), style="bold"),
+    )
+    parts += [_heading("Costs"), costs]
+
+    shown = report.rows if top is None else report.rows[:top]
+    rows = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    title = {"repository": "Repository", "team": "Team", "namespace": "Namespace"}[report.group_by]
+    rows.add_column(title, overflow="fold", min_width=16)
+    rows.add_column("Team", overflow="fold", max_width=16)
+    for name in ("Tags", "Attributed", "Pulls/mo", "Egress/mo", "Storage", "Egress", "Monthly"):
+        rows.add_column(name, justify="right", no_wrap=True)
+    for row in shown:
+        egress = money(row.egress_cost) + (" +" if row.egress_partial else "")
+        rows.add_row(
+            Text(safe(row.name)),
+            Text(safe(row.team or "")),
+            Text(count(row.tags)),
+            Text(size(row.attributed_bytes, unit)),
+            Text(count(row.pulls_per_month)),
+            Text(size(row.egress_bytes, unit)),
+            Text(money(row.storage_cost)),
+            Text(egress),
+            Text(money(row.monthly_cost)),
+        )
+    heading = (
+        f"Top {len(shown)} of {len(report.rows)} by monthly cost"
+        if len(shown) < len(report.rows)
+        else f"All {len(report.rows)} by monthly cost"
+    )
+    parts += [_heading(f"{title} costs, {cur} per month ({heading})"), rows]
+    if any(row.egress_partial for row in shown):
+        parts.append(Text("+ lower bound: some repositories in the group have no pull data."))
+
+    if report.comparison:
+        compare = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for name in (
+            "Price book",
+            "Effective",
+            "Storage",
+            "Egress",
+            "Per month",
+            f"{totals.months} months",
+        ):
+            compare.add_column(
+                name, justify="left" if name in ("Price book", "Effective") else "right"
+            )
+        for book, book_totals in [
+            (pricing, totals),
+            *((c.pricing, c.totals) for c in report.comparison),
+        ]:
+            compare.add_row(
+                Text(f"{safe(book.id)} ({book.currency})"),
+                Text(str(book.effective_date)),
+                Text(money(book_totals.storage_cost)),
+                Text(
+                    money(book_totals.egress_cost) + ("" if book_totals.egress_complete else " +")
+                ),
+                Text(money(book_totals.monthly_cost)),
+                Text(money(book_totals.horizon_cost)),
+            )
+        parts += [_heading("Price books compared"), compare]
+        notes = [f"{c.pricing.id}: {note}" for c in report.comparison for note in (*c.assumptions, *c.warnings)]
+        if notes:
+            parts.append(_bullets(notes))
+
+    if report.scenarios:
+        savings = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        savings.add_column("Scenario", overflow="fold", ratio=2)
+        savings.add_column("Description", overflow="fold", ratio=3)
+        for name in (
+            f"Monthly {cur}",
+            f"Saves/mo {cur}",
+            f"Saves {totals.months} mo {cur}",
+            "Savings",
+            "Bytes freed",
+        ):
+            savings.add_column(name, justify="right", no_wrap=True)
+        for scenario in report.scenarios:
+            savings.add_row(
+                Text(safe(scenario.id)),
+                Text(safe(scenario.description)),
+                Text(money(scenario.monthly_cost)),
+                Text(money(scenario.monthly_savings)),
+                Text(money(scenario.horizon_savings)),
+                Text(percent(scenario.savings_pct)),
+                Text(size(scenario.bytes_freed, unit)),
+            )
+        parts += [_heading("Savings projections"), savings]
+        scenario_notes = [
+            f"{safe(s.id)}: {safe(a)}" for s in report.scenarios for a in s.assumptions
+        ]
+        parts.append(_bullets(scenario_notes))
+
+    sources = ", ".join(pricing.sources) or "the price book"
+    parts += [_heading("Assumptions"), _bullets([*report.assumptions, f"Prices from {sources}."])]
+    if report.warnings:
+        parts += [_heading("Warnings"), _bullets(report.warnings)]
+    return parts

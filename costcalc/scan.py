@@ -1,0 +1,355 @@
+"""Drive the registry client concurrently over a namespace into an Inventory; progress events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+from costcalc import listing
+from costcalc.cache import Cache, open_cache
+from costcalc.errors import CostcalcError, ManifestError
+from costcalc.inventory import (
+    BlobRef,
+    ChildRef,
+    Inventory,
+    ManifestRecord,
+    ScanError,
+    build_inventory,
+)
+from costcalc.oci import IMAGE_CONFIG_TYPES, Descriptor, parse_config, parse_manifest
+from costcalc.reference import Target, parse_target
+from costcalc.registry import RegistryClient, sanitize
+
+DEFAULT_CONCURRENCY = 16
+MAX_INDEX_DEPTH = 8  # nesting has no limit in the spec; real indexes nest once at most
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """What `costcalc scan` (and `report` scanning on the fly) was asked to do; no typer here."""
+
+    repos: tuple[str, ...] = ()
+    repos_file: Path | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+    plain_http: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    use_cache: bool = True
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanEvent:
+    """A progress snapshot: counts so far (tags_total grows as repositories are listed)."""
+
+    repositories_listed: int
+    repositories_done: int
+    tags_total: int
+    tags_done: int
+    manifests_fetched: int
+    bytes_seen: int
+    errors: int
+
+
+Progress = Callable[[ScanEvent], None]
+
+
+class _Scanner:
+    def __init__(
+        self,
+        client: RegistryClient,
+        cache: Cache | None,
+        concurrency: int,
+        progress: Progress | None,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.concurrency = max(1, concurrency)
+        self.progress = progress
+        self.records: dict[str, ManifestRecord] = {}
+        self.errors: list[ScanError] = []
+        self.tags: dict[str, list[tuple[str, str]]] = {}
+        self._failed: dict[str, tuple[str | None, str | None, str]] = {}
+        # Single flight: one fetch per digest for the whole scan, whoever asks first.
+        self._manifests: dict[str, asyncio.Task[ManifestRecord | None]] = {}
+        self._configs: dict[str, asyncio.Task[tuple[str | None, datetime | None]]] = {}
+        self._counts = dict.fromkeys(
+            (
+                "repositories_listed",
+                "repositories_done",
+                "tags_total",
+                "tags_done",
+                "manifests_fetched",
+                "bytes_seen",
+            ),
+            0,
+        )
+
+    def _emit(self, **changes: int) -> None:
+        for key, delta in changes.items():
+            self._counts[key] += delta
+        if self.progress is not None:
+            self.progress(ScanEvent(errors=len(self.errors), **self._counts))
+
+    def _fail(
+        self, repository: str | None, tag: str | None, digest: str | None, exc: CostcalcError
+    ) -> None:
+        self.errors.append(
+            ScanError(repository=repository, tag=tag, digest=digest, reason=str(exc))
+        )
+        if digest is not None:
+            self._failed.setdefault(digest, (repository, tag, str(exc)))
+        self._emit()
+
+    def listed(self, count: int) -> None:
+        self._emit(repositories_listed=count - self._counts["repositories_listed"])
+
+    async def repository(self, name: str) -> None:
+        try:
+            listed = await self.client.tags(name)
+        except CostcalcError as exc:
+            self._fail(name, None, None, exc)
+            self._emit(repositories_done=1)
+            return
+        for entry in listed.invalid:
+            # Only an escaped, capped form of a bad name may reach a terminal or a report.
+            shown = sanitize(ascii(entry), 80)
+            reason = f"the tag list holds an invalid tag name {shown}; skipped."
+            self.errors.append(ScanError(repository=name, reason=reason))
+        self.tags[name] = []
+        self._emit(tags_total=len(listed.tags))
+        await _each(listed.tags, self.concurrency, lambda tag: self.tag(name, tag))
+        self._emit(repositories_done=1)
+
+    async def tag(self, repository: str, tag: str) -> None:
+        digest: str | None = None
+        try:
+            head = await self.client.head_manifest(repository, tag)
+            digest = head.digest
+            record = await self.manifest(repository, tag, digest, head.body, head.media_type, 0)
+            if record is not None:
+                self.tags[repository].append((tag, digest))
+            elif self._failed[digest][:2] != (repository, tag):
+                # Another tag met this manifest first and holds the error; say it here too.
+                reason = self._failed[digest][2]
+                self.errors.append(
+                    ScanError(repository=repository, tag=tag, digest=digest, reason=reason)
+                )
+        except CostcalcError as exc:
+            self._fail(repository, tag, digest, exc)
+        finally:
+            self._emit(tags_done=1)
+
+    def manifest(
+        self,
+        repository: str,
+        tag: str,
+        digest: str,
+        body: bytes | None,
+        media_type: str | None,
+        depth: int,
+    ) -> asyncio.Task[ManifestRecord | None]:
+        task = self._manifests.get(digest)
+        if task is None:
+            task = asyncio.ensure_future(
+                self._load_manifest(repository, tag, digest, body, media_type, depth)
+            )
+            self._manifests[digest] = task
+        return task
+
+    async def _load_manifest(
+        self,
+        repository: str,
+        tag: str,
+        digest: str,
+        body: bytes | None,
+        media_type: str | None,
+        depth: int,
+    ) -> ManifestRecord | None:
+        """The record of DIGEST (children and config included), or None with an error recorded."""
+        try:
+            cached = self.cache.get(digest) if self.cache is not None and body is None else None
+            if cached is not None:
+                body, media_type = cached.body, cached.media_type
+            elif body is None:
+                reply = await self.client.get_manifest(repository, digest)
+                body = reply.body
+                media_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip() or None
+                self._emit(manifests_fetched=1)
+            parsed = parse_manifest(body, digest, media_type)
+            if cached is None and self.cache is not None:
+                self.cache.put(digest, body, "manifest", media_type)
+            if parsed.children and depth >= MAX_INDEX_DEPTH:
+                raise ManifestError(
+                    f"manifest {digest} nests indexes deeper than {MAX_INDEX_DEPTH} levels."
+                )
+        except CostcalcError as exc:
+            self._fail(repository, tag, digest, exc)
+            return None
+        self._emit(bytes_seen=parsed.size_bytes + sum(d.size_bytes for d in parsed.layers))
+        children = [
+            self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1)
+            for c in parsed.children
+        ]
+        platform = created = None
+        if (
+            parsed.config is not None
+            and parsed.kind == "image"
+            and parsed.config.media_type in IMAGE_CONFIG_TYPES
+        ):
+            platform, created = await self.config(repository, tag, parsed.config.digest)
+        await asyncio.gather(*children)
+        record = ManifestRecord(
+            media_type=parsed.media_type,
+            size_bytes=parsed.size_bytes,
+            kind=parsed.kind,
+            artifact_type=parsed.artifact_type,
+            platform=platform,
+            created=created,
+            config=_blob(parsed.config) if parsed.config else None,
+            layers=tuple(_blob(layer) for layer in parsed.layers),
+            children=tuple(
+                ChildRef(
+                    media_type=c.media_type,
+                    digest=c.digest,
+                    size_bytes=c.size_bytes,
+                    platform=c.platform,
+                    attestation=c.attestation,
+                )
+                for c in parsed.children
+            ),
+        )
+        self.records[digest] = record
+        return record
+
+    def config(
+        self, repository: str, tag: str, digest: str
+    ) -> asyncio.Task[tuple[str | None, datetime | None]]:
+        task = self._configs.get(digest)
+        if task is None:
+            task = asyncio.ensure_future(self._load_config(repository, tag, digest))
+            self._configs[digest] = task
+        return task
+
+    async def _load_config(
+        self, repository: str, tag: str, digest: str
+    ) -> tuple[str | None, datetime | None]:
+        """(platform, created) of a config blob; (None, None) with an error recorded on failure."""
+        try:
+            cached = self.cache.get(digest) if self.cache is not None else None
+            body = (
+                cached.body
+                if cached is not None
+                else await self.client.get_config(repository, digest)
+            )
+            config = parse_config(body, digest)
+            if cached is None and self.cache is not None:
+                self.cache.put(digest, body, "config", None)
+        except CostcalcError as exc:
+            self._fail(repository, tag, digest, exc)
+            return None, None
+        return config.platform, config.created
+
+
+def _blob(descriptor: Descriptor) -> BlobRef:
+    return BlobRef(
+        media_type=descriptor.media_type,
+        digest=descriptor.digest,
+        size_bytes=descriptor.size_bytes,
+        foreign=descriptor.foreign,
+    )
+
+
+async def _each(items: Iterable[T], limit: int, work: Callable[[T], Awaitable[None]]) -> None:
+    """Run WORK over ITEMS with at most LIMIT running at once (a pool, not one task per item)."""
+    queue = list(items)[::-1]
+
+    async def worker() -> None:
+        while queue:
+            await work(queue.pop())
+
+    await asyncio.gather(*(worker() for _ in range(min(limit, len(queue)))))
+
+
+async def scan(
+    target: Target,
+    options: ScanOptions,
+    client: RegistryClient,
+    cache: Cache | None,
+    progress: Progress | None = None,
+) -> Inventory:
+    """Scan TARGET's repositories (listed or given) into a deterministic Inventory.
+
+    Requests: list pages, one HEAD per tag, one GET per distinct manifest and per distinct
+    image config not already in CACHE; failures of one repository or tag become errors.
+    """
+    scanner = _Scanner(client, cache, options.concurrency, progress)
+    names = await listing.list_repositories(
+        target,
+        client,
+        repos=options.repos,
+        repos_file=options.repos_file,
+        include=options.include,
+        exclude=options.exclude,
+        on_page=scanner.listed,
+    )
+    scanner.listed(len(names))
+    await _each(names, options.concurrency, scanner.repository)
+    return build_inventory(
+        registry=target.registry,
+        namespace=target.namespace,
+        scanned_at=datetime.now(UTC),
+        tags=scanner.tags,
+        manifests=scanner.records,
+        errors=scanner.errors,
+    )
+
+
+def make_auth(target: Target, options: ScanOptions) -> tuple[httpx.Auth | None, str]:
+    """The registry's httpx.Auth (flags, then docker/podman config files) and who it acts as."""
+    from costcalc import auth
+
+    credential = auth.resolve_credential(target.api_host, options.username, options.password)
+    identity = f"as {credential.username}" if credential is not None else "anonymously"
+    return auth.RegistryAuth(target.api_host, credential, plain_http=options.plain_http), identity
+
+
+def run_scan(
+    target_text: str,
+    options: ScanOptions,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Inventory:
+    """Parse TARGET_TEXT, open the cache, scan, and return the Inventory (blocking)."""
+    target = parse_target(target_text)
+    cache = open_cache(options.cache_dir, warn=warn) if options.use_cache else None
+
+    async def main() -> Inventory:
+        auth, identity = make_auth(target, options)
+        client = RegistryClient(
+            target.api_host,
+            auth=auth,
+            plain_http=options.plain_http,
+            transport=transport,
+            concurrency=options.concurrency,
+            identity=identity,
+        )
+        async with client:
+            return await scan(target, options, client, cache, progress)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        if cache is not None:
+            cache.close()

@@ -1,0 +1,80 @@
+"""The benchmark command runs end to end on a tiny fleet and writes every figure (not timed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SCAN_FIGURES = {"seconds", "max_rss_bytes", "requests", "requests_by_kind", "lower_bound_seconds",
+                "ratio_to_lower_bound", "tags_found", "errors"}
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "latest.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--tiny", "--quiet", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| target | measured | threshold | result |" in done.stdout
+    return json.loads(out.read_text())
+
+
+@pytest.mark.registry
+def test_every_figure_is_written(figures: dict) -> None:
+    assert {"machine", "parameters", "fleet", "cold", "warm", "concurrency", "skopeo", "dxf",
+            "memory", "report", "targets"} <= figures.keys()
+    assert figures["machine"]["nproc"] >= 1 and figures["machine"]["python"]
+    for scan in [figures["cold"], figures["warm"], *figures["concurrency"],
+                 figures["memory"]["narrow"], figures["memory"]["wide"]]:
+        assert SCAN_FIGURES <= scan.keys(), scan["name"]
+        assert scan["seconds"] > 0 and scan["max_rss_bytes"] > 0 and scan["errors"] == 0
+    assert [s["concurrency"] for s in figures["concurrency"]] == [1, 4, 16, 64]
+    assert figures["memory"]["wide"]["tags"] == 10 * figures["memory"]["narrow"]["tags"]
+    report = figures["report"]
+    assert [r["tags"] for r in report["runs"]] == [100, 300, 1_000]
+    assert all(r["seconds"] > 0 and r["max_rss_bytes"] > 0 for r in report["runs"])
+    assert len(report["linearity"]["marginal_seconds_per_1000_tags"]) == 2
+    assert {t["target"] for t in figures["targets"]} >= {
+        "cold-scan requests = SPEC §3.1 minimum", "warm rescan: no manifest or config GET"}
+
+
+@pytest.mark.registry
+def test_the_cold_scan_sends_exactly_the_spec_minimum(figures: dict) -> None:
+    fleet, cold = figures["fleet"], figures["cold"]
+    assert cold["tags_found"] == fleet["tags"] == 15
+    minimum = cold["minimum"]
+    assert minimum["unexpected_requests"] == {}
+    assert cold["requests_by_kind"]["HEAD manifest"] == fleet["tags"]
+    assert cold["requests_by_kind"]["GET manifest"] == fleet["distinct_manifests"]
+    assert cold["requests_by_kind"]["GET blob"] == fleet["distinct_configs"]
+    assert cold["requests"] == minimum["minimum_requests"]
+    assert minimum["equal"] is True
+
+
+@pytest.mark.registry
+def test_the_warm_rescan_fetches_no_manifest_or_config(figures: dict) -> None:
+    counts = figures["warm"]["requests_by_kind"]
+    assert counts.get("GET manifest", 0) == 0 and counts.get("GET blob", 0) == 0
+    assert figures["warm"]["requests"] == figures["warm"]["minimum_warm_requests"]
+
+
+@pytest.mark.registry
+def test_the_tools_of_today_ran_through_the_same_proxy(figures: dict) -> None:
+    skopeo, dxf = figures["skopeo"], figures["dxf"]
+    if shutil.which("skopeo") is None or importlib.util.find_spec("dxf") is None:
+        pytest.skip("the comparison needs skopeo (apt) and python-dxf (pip) installed")
+    assert skopeo["available"] and skopeo["failures"] == 0 and skopeo["tags_run"] == 15
+    assert skopeo["requests"] >= 15
+    assert dxf["available"] and dxf["manifests_fetched"] == 15

@@ -1,0 +1,249 @@
+"""Hostile auth: foreign or plain-HTTP realms, failing or huge token answers, endless 401s,
+cross-host redirects, and a distinctive password searched for in every output and file."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from costcalc.auth import Credential, RegistryAuth
+from costcalc.cache import open_cache
+from costcalc.inventory import dumps
+from tests.hostile import (
+    SECRET_PASSWORD,
+    SECRET_TOKEN,
+    CountingStream,
+    FakeRegistry,
+    LoopbackServer,
+    all_header_text,
+    error,
+    serve_registry,
+    scan_fake,
+)
+
+USER = "alice"
+BASIC = base64.b64encode(f"{USER}:{SECRET_PASSWORD}".encode()).decode()
+SECRETS = (SECRET_PASSWORD, SECRET_TOKEN, BASIC)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def credential() -> Credential:
+    return Credential(USER, SECRET_PASSWORD, source="--password-stdin")
+
+
+def bearer_registry(realm: str, token_answer: httpx.Response | None = None) -> FakeRegistry:
+    """A registry that wants `Bearer SECRET_TOKEN`, naming REALM as its token server."""
+    registry = FakeRegistry()
+    registry.push_image("acme/api", "v1")
+
+    def gate(request: httpx.Request, match: re.Match[str]) -> httpx.Response | None:
+        if request.headers.get("Authorization") == f"Bearer {SECRET_TOKEN}":
+            return None
+        return error(401, "UNAUTHORIZED", "authentication required", headers={
+            "WWW-Authenticate": f'Bearer realm="{realm}",service="registry.test"'})
+
+    registry.on(None, r"^registry\.test/v2/", gate)
+    realm_host = httpx.URL(realm).host
+    registry.on(None, rf"^{re.escape(realm_host)}/", lambda r, m: token_answer or httpx.Response(
+        200, json={"token": SECRET_TOKEN, "expires_in": 300}))
+    return registry
+
+
+def scan_with_auth(registry: FakeRegistry, cred: Credential | None = None):  # type: ignore[no-untyped-def]
+    return scan_fake(registry, "acme", repos=("acme/api",),
+                     auth=RegistryAuth(registry.host, cred or credential()))
+
+
+def assert_no_secret(text: str, where: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, f"a credential reached {where}"
+
+
+def test_bearer_flow_works_and_sends_the_password_only_to_the_https_realm() -> None:
+    registry = bearer_registry("https://auth.test/token")
+    inventory = scan_with_auth(registry)
+    assert inventory.errors == ()
+    assert [t.tag for t in inventory.repositories[0].tags] == ["v1"]
+    assert_no_secret(all_header_text(registry.sent_to("registry.test")).replace(
+        f"Bearer {SECRET_TOKEN}", ""), "the registry other than as the bearer token")
+    assert f"Basic {BASIC}" in all_header_text(registry.sent_to("auth.test"))
+
+
+def test_realm_on_another_host_over_plain_http_gets_no_credentials() -> None:
+    registry = bearer_registry("http://evil.example/token")
+    inventory = scan_with_auth(registry)
+    assert_no_secret(all_header_text(registry.sent_to("evil.example")), "a plain-HTTP realm")
+    assert inventory.repositories == () or inventory.repositories[0].tags == ()
+    assert any("plain-HTTP" in e.reason or "HTTP" in e.reason for e in inventory.errors)
+    assert_no_secret(dumps(inventory), "the inventory")
+
+
+def test_realm_at_an_internal_address_is_refused() -> None:
+    registry = bearer_registry("https://169.254.169.254/latest/meta-data")
+    inventory = scan_with_auth(registry)
+    assert registry.sent_to("169.254.169.254") == []
+    assert any("internal address" in e.reason for e in inventory.errors)
+
+
+def test_realm_answering_500_is_a_recorded_error_and_the_scan_ends() -> None:
+    registry = bearer_registry("https://auth.test/token", httpx.Response(500, text="boom"))
+    inventory = scan_with_auth(registry)
+    assert any("500" in e.reason for e in inventory.errors)
+    assert len(registry.sent_to("auth.test")) <= 5
+    assert_no_secret(dumps(inventory), "the inventory")
+
+
+def test_2mb_token_is_refused_without_reading_it_all() -> None:
+    stream = CountingStream(total=2 * 1024 * 1024, byte=b"a")
+    registry = bearer_registry("https://auth.test/token", httpx.Response(
+        200, headers={"Content-Type": "application/json"}, stream=stream))
+    inventory = scan_with_auth(registry)
+    assert any("1 MiB" in e.reason for e in inventory.errors)
+    assert stream.consumed <= 1024 * 1024 + 64 * 1024
+
+
+def test_401_that_never_ends_is_bounded() -> None:
+    registry = bearer_registry("https://auth.test/token")
+    registry.on(None, r"^registry\.test/v2/", lambda r, m: error(
+        401, "UNAUTHORIZED", "no", headers={
+            "WWW-Authenticate": 'Bearer realm="https://auth.test/token",service="registry.test"'}))
+    inventory = scan_with_auth(registry)
+    assert inventory.repositories == () or inventory.repositories[0].tags == ()
+    assert any("rejected" in e.reason or "401" in e.reason for e in inventory.errors)
+    assert len(registry.requests) <= 10, [str(r.url) for r in registry.requests]
+
+
+@pytest.mark.parametrize("route", [r"/blobs/", r"/manifests/sha256:"])
+def test_redirect_to_another_host_does_not_forward_authorization(route: str) -> None:
+    registry = bearer_registry("https://auth.test/token")
+    served = dict(registry.blobs)
+
+    def to_cdn(request: httpx.Request, match: re.Match[str]) -> httpx.Response | None:
+        if request.headers.get("Authorization") != f"Bearer {SECRET_TOKEN}":
+            return None
+        digest = request.url.path.rsplit("/", 1)[1]
+        return httpx.Response(307, headers={"Location": f"https://cdn.example/b/{digest}?sig=x"})
+
+    def cdn(request: httpx.Request, match: re.Match[str]) -> httpx.Response:
+        body, media_type = served[request.url.path.rsplit("/", 1)[1]]
+        return httpx.Response(200, content=body, headers={"Content-Type": media_type})
+
+    registry.on("GET", rf"^registry\.test/v2/acme/api{route}", to_cdn)
+    registry.on("GET", r"^cdn\.example/", cdn)
+    inventory = scan_with_auth(registry)
+    assert inventory.errors == ()
+    to_cdn_requests = registry.sent_to("cdn.example")
+    assert to_cdn_requests, "the redirect was not followed"
+    assert all("authorization" not in r.headers for r in to_cdn_requests)
+    assert_no_secret(all_header_text(to_cdn_requests), "the redirect target")
+
+
+def test_registry_echoing_the_token_in_an_error_does_not_leak_it() -> None:
+    """A hostile registry reflects the Authorization header into its error message."""
+    registry = bearer_registry("https://auth.test/token")
+
+    def echo(request: httpx.Request, match: re.Match[str]) -> httpx.Response | None:
+        auth = request.headers.get("Authorization")
+        if auth is None:
+            return None
+        return error(500, "UNKNOWN", f"cannot serve you with {auth}")
+
+    registry.on("GET", r"^registry\.test/v2/acme/api/manifests/", echo)
+    registry.on("HEAD", r"^registry\.test/v2/acme/api/manifests/", lambda r, m: None)
+    inventory = scan_with_auth(registry)
+    assert inventory.errors, "the failing manifest should be recorded"
+    assert_no_secret(dumps(inventory), "the inventory (echoed by the registry)")
+
+
+def test_exception_text_never_holds_the_password() -> None:
+    registry = bearer_registry("https://auth.test/token", httpx.Response(401, text="no"))
+    inventory = scan_with_auth(registry)
+    reasons = " ".join(e.reason for e in inventory.errors)
+    assert "rejected the credentials" in reasons
+    assert_no_secret(reasons, "an error message")
+    assert SECRET_PASSWORD not in repr(credential())
+
+
+# -- end to end: the CLI against a loopback registry with token auth --------------------
+
+
+def _loopback_bearer(server: LoopbackServer, registry: FakeRegistry, echo: bool) -> None:
+    serve_registry(server, registry)
+    realm = f"{server.url}/token"
+
+    def gate(handler) -> None:  # type: ignore[no-untyped-def]
+        if handler.headers.get("Authorization") != f"Bearer {SECRET_TOKEN}":
+            handler.respond(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"login"}]}',
+                            {"WWW-Authenticate": f'Bearer realm="{realm}",service="loopback"'})
+            return
+        server.routes[-1][2](handler)  # the registry itself (added first, so last)
+
+    def token(handler) -> None:  # type: ignore[no-untyped-def]
+        if handler.headers.get("Authorization") != f"Basic {BASIC}":
+            handler.respond(401, b"{}")
+            return
+        handler.respond(200, json.dumps({"token": SECRET_TOKEN, "expires_in": 600}).encode())
+
+    def broken(handler) -> None:  # type: ignore[no-untyped-def]
+        message = f"cannot serve you with {handler.headers.get('Authorization')}" if echo else "no"
+        handler.respond(404, json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": message}]})
+                        .encode())
+
+    server.route(None, r"^/v2/", gate)
+    server.route("GET", r"^/v2/acme/broken/manifests/sha256:", broken)
+    server.route("GET", r"^/token", token)
+
+
+@pytest.mark.parametrize("echo", [False, True], ids=["plain-404", "404-echoing-the-token"])
+def test_cli_scan_never_prints_or_stores_the_password_or_token(tmp_path: Path, echo: bool) -> None:
+    registry = FakeRegistry()
+    registry.push_image("acme/api", "v1")
+    registry.push_image("acme/broken", "v1")
+    with LoopbackServer() as server:
+        registry.host = server.host
+        _loopback_bearer(server, registry, echo)
+        cache_dir = tmp_path / "cache"
+        out = tmp_path / "inventory.json"
+        env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "nodocker"),
+               "REGISTRY_AUTH_FILE": str(tmp_path / "noauth.json"), "NO_COLOR": "1"}
+        result = subprocess.run(
+            [sys.executable, "-m", "costcalc", "scan", f"{server.host}/acme", "--username", USER,
+             "--password-stdin", "--cache-dir", str(cache_dir), "-o", str(out), "--format", "json"],
+            input=SECRET_PASSWORD + "\n", capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+            timeout=60, check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [i["repository"] for i in document["images"]] == ["acme/api"]
+    assert any(e["repository"] == "acme/broken" for e in document["errors"])
+    assert_no_secret(result.stdout, "stdout")
+    assert_no_secret(result.stderr, "stderr")
+    assert_no_secret(out.read_text(), "the inventory file")
+    for path in cache_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in SECRETS:
+                assert secret.encode() not in data, f"a credential reached the cache file {path}"
+    cache = open_cache(cache_dir)
+    assert cache is not None
+    cache.close()
+    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
+        dumped = "\n".join(db.iterdump())
+    assert_no_secret(dumped, "the cache database")
+
+
+def test_403_from_the_realm_carrying_the_token_text_is_not_echoed() -> None:
+    registry = bearer_registry("https://auth.test/token", httpx.Response(403, text=SECRET_TOKEN))
+    inventory = scan_with_auth(registry)
+    for e in inventory.errors:
+        assert isinstance(e.reason, str) and e.reason
+        assert_no_secret(e.reason, "an error reason")

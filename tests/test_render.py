@@ -1,0 +1,199 @@
+"""Renderers over one finished Report: goldens of the example report, exact numbers, safe text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from costcalc import costs
+from costcalc.costs import Report, ScenarioResult, ScenarioRow
+from costcalc.inventory import load
+from costcalc.pricing import load_book
+from costcalc.render import csv as render_csv
+from costcalc.render import html as render_html
+from costcalc.render import json as render_json
+from costcalc.render import markdown as render_markdown
+from costcalc.render import table as render_table
+from costcalc.usage import load_usage
+from tests.test_costs import fleet_inventory, usage, write_book
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PINNED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+HOSTILE = "=HYPERLINK(\"http://x\")\x1b[31m<script>|*_</script>\r\nrow"
+
+
+def example_report() -> Report:
+    """The README's report: examples/fleet.json + examples/usage.csv on aws-ecr, time pinned."""
+    book = load_book("aws-ecr")
+    quantities = costs.measure(load(EXAMPLES / "fleet.json"), load_usage(EXAMPLES / "usage.csv"), book)
+    report = costs.price(quantities, book, source="examples/fleet.json", generated_at=PINNED)
+    return report.model_copy(update={"usage_source": "examples/usage.csv"})
+
+
+def scenario(savings: str = "1.5") -> ScenarioResult:
+    return ScenarioResult(
+        id="alpine", description="Images shrink to 186 MB", pricing_id="test-book",
+        baseline_monthly_cost=Decimal(10), monthly_cost=Decimal(10) - Decimal(savings),
+        monthly_savings=Decimal(savings), horizon_savings=Decimal(savings) * 12,
+        savings_pct=Decimal(savings) * 10, bytes_freed=Decimal(3 * 2**30),
+        assumptions=("186 MB is a typical size.",),
+        rows=(ScenarioRow(repository="acme/api", baseline_monthly_cost=Decimal(10),
+                          monthly_cost=Decimal(10) - Decimal(savings), monthly_savings=Decimal(savings)),),
+    )
+
+
+def small_report(tmp_path: Path, **update: object) -> Report:
+    book = write_book(tmp_path)
+    q = costs.measure(fleet_inventory(), usage("acme/api,red,internet,7,,,\n"), book)
+    report = costs.price(q, book, source="inv.json", generated_at=PINNED)
+    return report.model_copy(update=update)
+
+
+def test_example_table_golden(golden: Callable[[str, str], None]) -> None:
+    golden("example-report.txt", render_table.render(example_report(), width=120, color=False))
+
+
+def test_example_json_golden(golden: Callable[[str, str], None]) -> None:
+    golden("example-report.json", render_json.render(example_report()))
+
+
+def test_example_csv_golden(golden: Callable[[str, str], None]) -> None:
+    golden("example-report.csv", render_csv.render(example_report()))
+
+
+def test_example_report_figures_reconcile() -> None:
+    report = example_report()
+    assert sum(r.monthly_cost for r in report.rows) == report.totals.monthly_cost
+    assert sum(r.attributed_bytes for r in report.rows) == report.totals.storage_bytes
+    data = json.loads(render_json.render(report), parse_float=Decimal)
+    assert data["totals"]["egress_complete"] is False
+    assert any("acme/data/legacy-batch: no pull data" in w for w in data["warnings"])
+
+
+def test_json_money_is_exact_with_four_places(tmp_path: Path) -> None:
+    report = small_report(tmp_path)
+    odd = report.totals.model_copy(update={
+        "storage_cost": Decimal("0.1") + Decimal("0.2"),
+        "monthly_cost": Decimal("1234567.123456789"),
+        "egress_cost": Decimal("-0.00001"),
+    })
+    text = render_json.render(report.model_copy(update={"totals": odd}))
+    assert '"storage_cost": 0.3000,' in text
+    assert '"monthly_cost": 1234567.1235,' in text
+    assert '"egress_cost": 0.0000,' in text  # never "-0.0000"
+    assert "e-" not in text.lower().replace("generated", "").replace("scenarios", "")
+    # every number parses back to the exact decimal written
+    data = json.loads(text, parse_float=Decimal)
+    assert data["totals"]["storage_cost"] == Decimal("0.3000")
+
+
+def test_json_cannot_write_floats() -> None:
+    with pytest.raises(TypeError):
+        render_json.dump({"x": 0.1 + 0.2})
+
+
+def test_unknown_egress_is_null_in_json_and_unknown_for_people(tmp_path: Path) -> None:
+    report = small_report(tmp_path)
+    rows = {r["name"]: r for r in json.loads(render_json.render(report))["rows"]}
+    assert rows["acme/web"]["egress_cost"] is None and rows["acme/web"]["pulls_per_month"] is None
+    assert rows["acme/api"]["egress_cost"] is not None
+    table = render_table.render(report, width=120)
+    web_line = next(line for line in table.splitlines() if line.startswith("acme/web"))
+    assert "unknown" in web_line and "0.00" not in web_line.split("unknown")[-2:][0][-6:]
+    assert "Egress (lower bound)" in table
+    assert "| unknown |" in render_markdown.render(report)
+    assert "<td class=n>unknown</td>" in render_html.render(report)
+    csv_rows = {r["name"]: r for r in csv.DictReader(io.StringIO(render_csv.render(report)))}
+    assert csv_rows["acme/web"]["egress_cost"] == ""
+
+
+def test_csv_columns_and_formula_neutralisation(tmp_path: Path) -> None:
+    report = small_report(tmp_path)
+    hostile = report.rows[0].model_copy(update={"name": HOSTILE, "team": "-2+3", "repositories": ("x",)})
+    text = render_csv.render(report.model_copy(update={"rows": (hostile, *report.rows[1:])}))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == list(render_csv.COLUMNS)
+    assert rows[0]["name"].startswith("'=HYPERLINK")
+    assert "\x1b" not in text and "\\x1b" in rows[0]["name"]
+    assert "\\x0d\\x0arow" in rows[0]["name"]  # no raw CR/LF inside a cell
+    assert rows[0]["team"] == "'-2+3"
+    assert {r["currency"] for r in rows} == {"USD"} and {r["pricing_id"] for r in rows} == {"test-book"}
+    assert sum(Decimal(r["monthly_cost"]) for r in rows) == report.totals.monthly_cost.quantize(Decimal("0.0001"))
+    assert all("$" not in r["monthly_cost"] and "," not in r["monthly_cost"] for r in rows)
+
+
+def test_hostile_names_are_safe_in_every_human_format(tmp_path: Path) -> None:
+    report = small_report(tmp_path)
+    hostile = report.rows[0].model_copy(update={"name": HOSTILE, "team": "<b>t</b>"})
+    report = report.model_copy(update={"rows": (hostile, *report.rows[1:]), "warnings": (HOSTILE,)})
+    table = render_table.render(report, width=120)
+    assert "\x1b" not in table and "\r" not in table
+    markdown = render_markdown.render(report)
+    assert "\x1b" not in markdown and "\\|" in markdown and "\\<script\\>" in markdown
+    html = render_html.render(report)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<b>t</b>" not in html
+    assert "\x1b" not in html
+
+
+def test_control_characters_never_reach_a_colour_terminal(tmp_path: Path) -> None:
+    report = small_report(tmp_path)
+    hostile = report.rows[0].model_copy(update={"name": "a\x1b]0;owned\x07b"})
+    text = render_table.render(report.model_copy(update={"rows": (hostile,)}), width=100, color=True)
+    assert "\x07" not in text and "]0;owned" in text.replace("\\x1b", "")
+
+
+def test_every_format_shows_scenarios(tmp_path: Path) -> None:
+    report = small_report(tmp_path, scenarios=(scenario(),))
+    table = render_table.render(report, width=120)
+    assert "Savings projections" in table and "alpine" in table and "15.0 %" in table and "3.22 GB" in table
+    assert "186 MB is a typical size." in table
+    data = json.loads(render_json.render(report), parse_float=Decimal)
+    assert data["scenarios"][0]["monthly_savings"] == Decimal("1.5000")
+    assert data["scenarios"][0]["horizon_savings"] == Decimal("18.0000")
+    rows = list(csv.DictReader(io.StringIO(render_csv.render(report))))
+    scenario_rows = [r for r in rows if r["section"] == "scenario"]
+    assert [(r["name"], r["monthly_savings"], r["bytes_freed"]) for r in scenario_rows] == [
+        ("alpine", "1.5000", str(3 * 2**30))
+    ]
+    assert "## Savings projections" in render_markdown.render(report)
+    assert "Savings projections" in render_html.render(report)
+
+
+def test_no_scenarios_no_section(tmp_path: Path) -> None:
+    report = small_report(tmp_path)
+    assert "Savings projections" not in render_table.render(report)
+    assert "Savings projections" not in render_markdown.render(report)
+    assert all(r["section"] == "group" for r in csv.DictReader(io.StringIO(render_csv.render(report))))
+
+
+def test_table_top_and_width(tmp_path: Path) -> None:
+    report = small_report(tmp_path)
+    text = render_table.render(report, width=80, top=1)
+    assert "Top 1 of 3 by monthly cost" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "\x1b[" not in text  # no colour unless asked
+
+
+def test_table_rounds_to_two_places(tmp_path: Path) -> None:
+    report = small_report(tmp_path)
+    totals = report.totals.model_copy(update={"monthly_cost": Decimal("1234.565")})
+    text = render_table.render(report.model_copy(update={"totals": totals}), width=120)
+    assert "1,234.57" in text
+
+
+def test_comparison_in_every_format(tmp_path: Path) -> None:
+    base = small_report(tmp_path)
+    other = write_book(tmp_path, "other-book", scope="repository")
+    q = costs.measure(fleet_inventory(), usage("acme/api,red,internet,7,,,\n"), other)
+    report = costs.compare(base, [costs.price(q, other)])
+    assert "other-book" in render_table.render(report)
+    assert json.loads(render_json.render(report))["comparison"][0]["pricing"]["id"] == "other-book"
+    assert "other-book" in render_markdown.render(report)
+    assert "other-book" in render_html.render(report)

@@ -1,0 +1,171 @@
+"""Scenarios against the real distribution registry: retention projected, then done for real."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from costcalc import costs, inventory
+from costcalc.pricing import PriceBook, Tier, TieredRate
+from costcalc.scenarios import (
+    exclusive_version_bytes,
+    measured_ratio,
+    parse_spec,
+    project,
+    retention_plan,
+)
+from tests.registryd import Pusher, RunningRegistry, start_registry
+
+pytestmark = pytest.mark.registry
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = b"debian-ish base layer shared by every version and by ns/web " * 200
+COSIGN = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+
+def book(dedup: str = "registry") -> PriceBook:
+    return PriceBook(
+        id="flat",
+        name="flat",
+        provider="test",
+        region="here",
+        currency="USD",
+        unit="GB",
+        dedup_scope=dedup,  # type: ignore[arg-type]
+        effective_date=date(2026, 11, 1),
+        sources=("https://example.test",),
+        storage=TieredRate(tiers=(Tier(price=Decimal("0.10")),)),
+        egress={"internet": TieredRate(tiers=(Tier(price=Decimal("0.09")),))},
+    )
+
+
+def scan(registry: RunningRegistry, tmp_path: Path, name: str) -> inventory.Inventory:
+    out = tmp_path / f"{name}.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "costcalc",
+            "scan",
+            f"{registry.host}/ns",
+            "-o",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return inventory.load(out)
+
+
+def stored_blob_bytes(storage: Path) -> int:
+    """What the registry keeps on disk: every blob's data file (layers, configs, manifests)."""
+    return sum(p.stat().st_size for p in (storage / "docker/registry/v2/blobs").rglob("data"))
+
+
+def push_versions(push: Pusher) -> None:
+    """ns/api: four versions on one base (v4 = latest), v1 signed; ns/web on the same base."""
+    for n in range(1, 5):
+        pushed = push.image(
+            "ns/api",
+            f"v{n}",
+            [BASE, f"api {n} ".encode() * (100 * n)],
+            created=f"2026-0{n}-01T00:00:00Z",
+        )
+        if n == 1:
+            hex_digest = pushed.digest.removeprefix("sha256:")
+            push.artifact(
+                "ns/api",
+                f"sha256-{hex_digest}.sig",
+                artifact_type=COSIGN,
+                layers=[(COSIGN, b'{"critical": {"image": "' + pushed.digest.encode() + b'"}}')],
+            )
+    push.tag("ns/api", pushed.digest, "latest")
+    push.image("ns/web", "latest", [BASE, b"web " * 300], created="2026-04-01T00:00:00Z")
+
+
+def test_retention_projection_matches_what_garbage_collection_leaves(
+    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
+) -> None:
+    push_versions(pusher)
+    before = scan(registry, tmp_path, "before")
+    price_book = book()
+    baseline = costs.measure(before, None, price_book)
+    (result,) = project(before, None, price_book, baseline, [parse_spec("retention:2")], months=12)
+    projected = sum((r.storage_bytes for r in baseline.rows), Decimal(0)) - result.bytes_freed
+
+    # the versions and signature the projection drops, deleted for real by digest
+    plan = retention_plan(before, "ns/api", parse_spec("retention:2").effect)  # type: ignore[arg-type]
+    assert plan.kept_tags == {"v3", "v4", "latest"}
+    dropped = {
+        t.digest
+        for r in before.repositories
+        if r.name == "ns/api"
+        for t in r.tags
+        if t.tag not in plan.kept_tags
+    }
+    assert len(dropped) == 3  # v1, v2 and v1's signature
+    for digest in sorted(dropped):
+        deleted = httpx.delete(f"{registry.url}/v2/ns/api/manifests/{digest}")
+        assert deleted.status_code == 202, deleted.text
+
+    registry.stop()
+    gc = subprocess.run(
+        ["docker-registry", "garbage-collect", "--delete-untagged", str(registry.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert gc.returncode == 0, gc.stderr
+    storage = registry.config_path.parent / "storage"
+    restarted = start_registry(registry.config_path.parent)
+    try:
+        after = scan(restarted, tmp_path, "after")
+    finally:
+        restarted.stop()
+
+    remaining = after.figures.unique_bytes
+    assert stored_blob_bytes(storage) == remaining  # GC left exactly what the tags reach
+    assert projected == remaining  # and the projection said so, to the byte
+    assert result.bytes_freed == before.figures.unique_bytes - remaining
+    # what v1 and v2 held alone (their own layer, v1 also its signature) is what went
+    exclusive = {v.tags: size for v, size in exclusive_version_bytes(before, "ns/api")}
+    assert exclusive[("v1",)] + exclusive[("v2",)] == result.bytes_freed
+
+
+def test_measured_ratio_of_two_real_tags(
+    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
+) -> None:
+    fat = [BASE, b"build toolchain " * 500]
+    slim = [b"runtime only " * 100]
+    pusher.image("ns/app", "1.0", fat, created="2026-01-01T00:00:00Z")
+    pusher.image("ns/app", "1.0-slim", slim, created="2026-01-02T00:00:00Z")
+    pusher.image("ns/app", "1.0-arm", slim, platform="linux/arm64", created="2026-01-03T00:00:00Z")
+    scanned = scan(registry, tmp_path, "app")
+    spec = parse_spec("measured:ns/app:1.0=1.0-slim")
+    ratio = measured_ratio(scanned, spec.effect)  # type: ignore[arg-type]
+    assert ratio == Decimal(sum(map(len, slim))) / Decimal(sum(map(len, fat)))
+
+    price_book = book()
+    baseline = costs.measure(scanned, None, price_book)
+    (result,) = project(scanned, None, price_book, baseline, [spec], months=12)
+    # storage only: the repository's storage scales by the measured ratio
+    # (r is recomputed from the pulled image's bytes, so allow the last of 28 digits to differ)
+    assert abs(result.bytes_freed - scanned.figures.unique_bytes * (1 - ratio)) < Decimal("1e-9")
+
+    other_platform = parse_spec("measured:ns/app:1.0=1.0-arm")
+    with pytest.raises(Exception, match="has no linux/amd64 image"):
+        project(scanned, None, price_book, baseline, [other_platform], months=12)
