@@ -113,11 +113,14 @@ async def _relay_body(
 class LatencyProxy:
     """Forwards every request to UPSTREAM after DELAY seconds and counts it by method and kind."""
 
-    def __init__(self, upstream: str, *, delay_s: float = 0.020, port: int = 0) -> None:
+    def __init__(
+        self, upstream: str, *, delay_s: float = 0.020, connect_delay_s: float = 0.0, port: int = 0
+    ) -> None:
         host, _, upstream_port = upstream.rpartition(":")
         self.upstream_host = host or LOOPBACK
         self.upstream_port = int(upstream_port)
         self.delay_s = delay_s
+        self.connect_delay_s = connect_delay_s  # a TCP handshake's round trip, per new connection
         self.port = port
         self.counts: Counter[str] = Counter()
         self.connections = 0
@@ -143,6 +146,7 @@ class LatencyProxy:
             "total": sum(self.counts.values()),
             "connections": self.connections,
             "delay_ms": round(self.delay_s * 1000, 3),
+            "connect_delay_ms": round(self.connect_delay_s * 1000, 3),
         }
 
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
@@ -156,6 +160,8 @@ class LatencyProxy:
                 client_w.write(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTPS request.\n")
                 await client_w.drain()
                 return
+            if self.connect_delay_s > 0:
+                await asyncio.sleep(self.connect_delay_s)
             while True:
                 request = await _read_head(client_r, first)
                 first = b""
@@ -215,7 +221,9 @@ class LatencyProxy:
             self.counts.clear()
             self.connections = 1  # this control connection
         elif parts.path == "/__proxy/delay" and method == "POST":
-            self.delay_s = float(parse_qs(parts.query)["ms"][0]) / 1000
+            query = parse_qs(parts.query)
+            self.delay_s = float(query["ms"][0]) / 1000
+            self.connect_delay_s = float(query.get("connect_ms", ["0"])[0]) / 1000
         body = json.dumps(self.stats()).encode()
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -238,8 +246,10 @@ class _Sink:
 _UPSTREAM = re.compile(r"^[\w.-]*:\d+$")
 
 
-async def _main(upstream: str, delay_ms: float, port: int) -> None:
-    proxy = LatencyProxy(upstream, delay_s=delay_ms / 1000, port=port)
+async def _main(upstream: str, delay_ms: float, connect_delay_ms: float, port: int) -> None:
+    proxy = LatencyProxy(
+        upstream, delay_s=delay_ms / 1000, connect_delay_s=connect_delay_ms / 1000, port=port
+    )
     await proxy.start()
     print(f"listening on {proxy.address}", flush=True)
     stop = asyncio.Event()
@@ -254,12 +264,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.proxy", description=__doc__.splitlines()[0])
     parser.add_argument("--upstream", required=True, help="HOST:PORT of the registry")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="delay added to each request")
+    parser.add_argument(
+        "--connect-delay-ms", type=float, default=0.0,
+        help="delay added once per new client connection (a TCP handshake); default 0",
+    )
     parser.add_argument("--port", type=int, default=0, help="loopback port to listen on (0: any free)")
     args = parser.parse_args(argv)
     if not _UPSTREAM.match(args.upstream):
         parser.error("--upstream must be HOST:PORT")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(args.upstream, args.delay_ms, args.port))
+        asyncio.run(_main(args.upstream, args.delay_ms, args.connect_delay_ms, args.port))
     sys.exit(0)
 
 

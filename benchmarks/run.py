@@ -122,8 +122,8 @@ class ProxyProcess:
     def reset(self) -> None:
         self.control.post("/reset").raise_for_status()
 
-    def set_delay(self, delay_ms: float) -> None:
-        self.control.post("/delay", params={"ms": delay_ms}).raise_for_status()
+    def set_delay(self, delay_ms: float, connect_ms: float = 0) -> None:
+        self.control.post("/delay", params={"ms": delay_ms, "connect_ms": connect_ms}).raise_for_status()
 
     def stats(self) -> dict[str, object]:
         response = self.control.get("/stats")
@@ -509,8 +509,14 @@ def scans(
         "fleet": {"distinct_manifests": len(truth.manifests), "tags": truth.tags,
                   "max_rss_bytes": cold["max_rss_bytes"]},
     }
+    say("cold scan, c=16, no cache, one round trip added per new TCP connection")
+    proxy.set_delay(delay, connect_ms=delay)
+    handshake = scan_figures(proxy, target, workdir, "handshake", concurrency=16, cache_dir=None,
+                             delay_ms=delay)
+    proxy.set_delay(delay)
     startup = measure(costcalc("--version"), env=_env(), cwd=ROOT)
     result: dict[str, object] = {
+        "cold_with_handshake": handshake,
         "cold": {**cold, "minimum": minimum_check(cold, truth)},
         "warm": {**warm, "minimum_warm_requests": int(minimum_check(cold, truth)["list_pages"]) + truth.tags},  # type: ignore[call-overload]
         "concurrency": sweep,
@@ -589,27 +595,32 @@ def mib(value: object) -> str:
 
 def table(figures: dict[str, object]) -> str:
     """The one table: every measured figure, then the targets."""
-    lines = ["| measurement | wall s | requests | lower bound s | ratio | peak RSS |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| measurement | wall s | requests | TCP conns | lower bound s | ratio | peak RSS |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
 
-    def row(name: str, seconds: object, requests: object, bound: object, ratio: object, rss: object) -> None:
-        lines.append(f"| {name} | {seconds} | {requests} | {bound} | {ratio} | {rss} |")
+    def row(name: str, seconds: object, requests: object, bound: object, ratio: object, rss: object,
+            connections: object = "-") -> None:
+        lines.append(f"| {name} | {seconds} | {requests} | {connections} | {bound} | {ratio} | {rss} |")
+
+    def scan_row(name: str, scan: dict) -> None:
+        row(name, scan["seconds"], scan["requests"], scan["lower_bound_seconds"],
+            scan["ratio_to_lower_bound"], mib(scan["max_rss_bytes"]), scan["connections"])
 
     if "cold" in figures:
         cold, warm = figures["cold"], figures["warm"]
         minimum = cold["minimum"]
-        row(f"cold scan, c=16 (minimum {minimum['minimum_requests']})", cold["seconds"], cold["requests"],
-            cold["lower_bound_seconds"], cold["ratio_to_lower_bound"], mib(cold["max_rss_bytes"]))
-        row(f"warm rescan, c=16 (minimum {warm['minimum_warm_requests']})", warm["seconds"],
-            warm["requests"], warm["lower_bound_seconds"], warm["ratio_to_lower_bound"],
-            mib(warm["max_rss_bytes"]))
+        scan_row(f"cold scan, c=16 (minimum {minimum['minimum_requests']})", cold)
+        scan_row(f"warm rescan, c=16 (minimum {warm['minimum_warm_requests']})", warm)
         for scan in figures["concurrency"]:
-            row(f"cold scan, no cache, c={scan['concurrency']}", scan["seconds"], scan["requests"],
-                scan["lower_bound_seconds"], scan["ratio_to_lower_bound"], mib(scan["max_rss_bytes"]))
+            scan_row(f"cold scan, no cache, c={scan['concurrency']}", scan)
+        scan_row("cold scan, no cache, c=16, +1 RTT per new TCP connection",
+                 figures["cold_with_handshake"])
         if "cold_no_latency" in figures:
             nl = figures["cold_no_latency"]
             row("cold scan, c=16, proxy delay 0 (CPU floor)", nl["seconds"], nl["requests"], "-", "-",
-                mib(nl["max_rss_bytes"]))
+                mib(nl["max_rss_bytes"]), nl["connections"])
+        row("costcalc --version (interpreter + import floor)", figures["costcalc_startup_seconds"],
+            "-", "-", "-", "-")
         skopeo = figures["skopeo"]
         if skopeo.get("available"):
             label = "skopeo inspect loop"

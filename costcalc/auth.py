@@ -27,7 +27,7 @@ from typing import Any
 import anyio
 import httpx
 
-from costcalc.errors import InputError, Unauthorized
+from costcalc.errors import CredentialsRejected, InputError, Unauthorized
 from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback
 
 MAX_TOKEN_BODY_BYTES = 1024 * 1024
@@ -463,7 +463,7 @@ class RegistryAuth(httpx.Auth):
             )
         if challenge.scheme == "basic":
             if self._credential is None:
-                raise Unauthorized(
+                raise CredentialsRejected(
                     f"{self._host} requires credentials, and none were found ({SOURCES_TRIED})."
                 )
             if sent == "basic":
@@ -535,11 +535,11 @@ class RegistryAuth(httpx.Auth):
             self._check_realm(response.url)  # a redirected token request (ggcr realmRedirectCheck)
         if response.status_code in (401, 403):
             if credential is None:
-                raise Unauthorized(
+                raise CredentialsRejected(
                     f"{where} refused an anonymous token for {_scope_text(key[2])} "
                     f"({response.status_code}); no credentials were found ({SOURCES_TRIED})."
                 )
-            raise Unauthorized(
+            raise CredentialsRejected(
                 f"{where} rejected the credentials from {credential.source} "
                 f"({response.status_code})."
             )
@@ -589,14 +589,14 @@ class RegistryAuth(httpx.Auth):
             )
         return realm
 
-    def _rejected(self, response: httpx.Response, challenge: Challenge) -> Unauthorized:
+    def _rejected(self, response: httpx.Response, challenge: Challenge) -> CredentialsRejected:
         error = challenge.params.get("error") or _oci_error_code(response) or "UNAUTHORIZED"
         if self._credential is None:
-            return Unauthorized(
+            return CredentialsRejected(
                 f"{self._host} requires credentials ({response.status_code} {error}), "
                 f"and none were found ({SOURCES_TRIED})."
             )
-        return Unauthorized(
+        return CredentialsRejected(
             f"{self._host} rejected the credentials from {self._credential.source} "
             f"({response.status_code} {error})."
         )

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from costcalc import __version__
-from costcalc.inventory import Inventory, Summary
+from costcalc.inventory import Inventory, Repository, Summary
 from costcalc.pricing import BYTES_PER_UNIT, PriceBook
 from costcalc.usage import Usage, UsageRow
 
@@ -217,7 +217,7 @@ def measure(
         for repo in inventory.repositories:
             name = repo.name
             match = usage.match(name) if usage is not None else None
-            digest, tag, tag_warning = _pulled(inventory, name, match)
+            digest, tag, tag_warning = _pulled(inventory, repo, match)
             if tag_warning:
                 warnings.append(tag_warning)
             platform: str | None = None
@@ -314,13 +314,12 @@ def measure(
 
 
 def _pulled(
-    inventory: Inventory, name: str, match: UsageRow | None
+    inventory: Inventory, repo: Repository, match: UsageRow | None
 ) -> tuple[str | None, str | None, str | None]:
-    """(digest, tag, warning) of the image a pull of repository NAME fetches (SPEC §4 `tag`)."""
+    """(digest, tag, warning) of the image a pull of REPO fetches (SPEC §4 `tag`)."""
     figures = inventory.figures
-    tags = {
-        t.tag: t.digest for repo in inventory.repositories if repo.name == name for t in repo.tags
-    }
+    name = repo.name
+    tags = {t.tag: t.digest for t in repo.tags}
     warning = None
     if match is not None and match.tag:
         if match.tag in tags:

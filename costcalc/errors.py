@@ -6,6 +6,7 @@
     ├── ManifestError        a manifest or config body that cannot be used (shape, size, digest)
     └── RegistryError        GET https://host/v2/acme/api/manifests/v1: 500 UNKNOWN: ...
         ├── Unauthorized     401/403, failed token exchange (says which credentials were tried)
+        │   └── CredentialsRejected  the credentials (or their absence) fail for the whole registry
         └── NotFound         404, MANIFEST_UNKNOWN, NAME_UNKNOWN
 
 Messages never contain a credential or a token.
@@ -38,6 +39,13 @@ class RegistryError(CostcalcError):
 
 class Unauthorized(RegistryError):
     """The registry refused the credentials, or the token exchange failed."""
+
+
+class CredentialsRejected(Unauthorized):
+    """The registry or its token server rejected the credentials, or needs some and has none.
+
+    Unlike a 403 on one repository, this holds for every request, so a scan stops on it.
+    """
 
 
 class NotFound(RegistryError):

@@ -180,7 +180,7 @@ class Figures:
         """Stored layer digests reachable from manifest DIGEST."""
         cached = self._layers.get(digest)
         if cached is None:
-            found = set()
+            found: set[str] = set()
             for record in self._descendants(digest):
                 found.update(layer.digest for layer in record.layers if not layer.foreign)
             cached = frozenset(found)

@@ -87,9 +87,7 @@ class Tier(BaseModel, frozen=True):
 
     up_to: Decimal | None = None
     price: Decimal
-    daily_price: Decimal | None = (
-        None  # the published per-day figure, when ``price`` derives from it
-    )
+    daily_price: Decimal | None = None  # the published per-day figure, when ``price`` derives from it
 
 
 class TieredRate(BaseModel, frozen=True):
@@ -123,11 +121,7 @@ class TieredRate(BaseModel, frozen=True):
         with decimal.localcontext(ARITHMETIC):
             in_free = min(quantity, self.free)
             if in_free > 0:
-                charges.append(
-                    TierCharge(
-                        label=f"free {plain(self.free)}", quantity=in_free, price=_ZERO, cost=_ZERO
-                    )
-                )
+                charges.append(TierCharge(label=f"free {plain(self.free)}", quantity=in_free, price=_ZERO, cost=_ZERO))
             rest = quantity - in_free
             lower = _ZERO
             for index, tier in enumerate(self.tiers):
@@ -168,9 +162,7 @@ class Plan(BaseModel, frozen=True):
 
     monthly_fee: Decimal
     included_storage: Decimal = _ZERO
-    daily_fee: Decimal | None = (
-        None  # the published per-day figure, when ``monthly_fee`` derives from it
-    )
+    daily_fee: Decimal | None = None  # the published per-day figure, when ``monthly_fee`` derives from it
 
 
 class PriceBook(BaseModel, frozen=True):
@@ -238,8 +230,7 @@ class PriceBook(BaseModel, frozen=True):
         except KeyError:
             known = ", ".join(self.egress)
             raise InputError(
-                f'price book {self.id} has no egress class "{egress_class}"; '
-                f"its classes are: {known}."
+                f'price book {self.id} has no egress class "{egress_class}"; its classes are: {known}.'
             ) from None
 
     def _discounted(self, lines: list[TierCharge]) -> tuple[TierCharge, ...]:
@@ -251,9 +242,7 @@ class PriceBook(BaseModel, frozen=True):
                 return tuple(lines)
             rate = self.discount_pct / 100
             label = f"discount {plain(self.discount_pct)}%"
-            lines.append(
-                TierCharge(label=label, quantity=subtotal, price=-rate, cost=-(subtotal * rate))
-            )
+            lines.append(TierCharge(label=label, quantity=subtotal, price=-rate, cost=-(subtotal * rate)))
         return tuple(lines)
 
 
@@ -326,9 +315,7 @@ def _locate(id_or_path: str) -> _BookFile:
         if id_or_path in ids:
             return _open_bundled(id_or_path)
         if not Path(id_or_path).is_file():
-            raise InputError(
-                f'"{id_or_path}" is neither a bundled price book ({", ".join(ids)}) nor a file.'
-            )
+            raise InputError(f'"{id_or_path}" is neither a bundled price book ({", ".join(ids)}) nor a file.')
     opened = _open_file(Path(id_or_path), id_or_path)
     if isinstance(opened, str):
         raise InputError(opened)
@@ -439,9 +426,7 @@ def _chain(book_file: _BookFile, problems: list[str]) -> list[_Layer] | None:
 
 def _open_parent(layer: _Layer, ref: Any) -> _BookFile | str:
     if not isinstance(ref, str) or not ref:
-        return _at(
-            layer, ("extends",), f"must be a bundled id or a .toml path, not {_describe(ref)}"
-        )
+        return _at(layer, ("extends",), f"must be a bundled id or a .toml path, not {_describe(ref)}")
     ids = bundled_book_ids()
     if not _is_path(ref):
         if ref in ids:
@@ -449,8 +434,7 @@ def _open_parent(layer: _Layer, ref: Any) -> _BookFile | str:
         return _at(
             layer,
             ("extends",),
-            f'unknown price book "{ref}": bundled ids are {", ".join(ids)}; '
-            "a file path must end in .toml",
+            f'unknown price book "{ref}": bundled ids are {", ".join(ids)}; a file path must end in .toml',
         )
     if layer.book_file.directory is None:
         return _at(layer, ("extends",), "a bundled book can only extend another bundled book")
@@ -580,24 +564,17 @@ def _check_book(raw: dict[str, Any], stem: str) -> list[_Problem]:
         out.append(
             (
                 ("id",),
-                f'"{book_id}" does not match the file name "{stem}.toml": '
-                f'set id = "{stem}" or rename the file',
+                f'"{book_id}" does not match the file name "{stem}.toml": set id = "{stem}" or rename the file',
             )
         )
     currency = raw.get("currency")
     if isinstance(currency, str) and currency and not re.fullmatch(r"[A-Z]{3}", currency):
-        out.append(
-            (("currency",), f'must be a three-letter ISO 4217 code such as "USD", got "{currency}"')
-        )
+        out.append((("currency",), f'must be a three-letter ISO 4217 code such as "USD", got "{currency}"'))
     _choice(raw, "unit", ("GiB", "GB"), out)
     _choice(raw, "dedup_scope", ("registry", "repository"), out)
     date = raw.get("effective_date")
-    if "effective_date" in raw and (
-        not isinstance(date, datetime.date) or isinstance(date, datetime.datetime)
-    ):
-        out.append(
-            (("effective_date",), f"must be a TOML date such as 2026-11-01, not {_describe(date)}")
-        )
+    if "effective_date" in raw and (not isinstance(date, datetime.date) or isinstance(date, datetime.datetime)):
+        out.append((("effective_date",), f"must be a TOML date such as 2026-11-01, not {_describe(date)}"))
     _check_sources(raw, out)
     _check_notes(raw, out)
     if "discount_pct" in raw:
@@ -677,8 +654,7 @@ def _check_rate(value: Any, path: _KeyPath, out: list[_Problem], *, storage: boo
                 out.append(
                     (
                         tier_path,
-                        f"follows tiers[{unbounded}], which has no up_to: "
-                        "only the last tier may be unbounded",
+                        f"follows tiers[{unbounded}], which has no up_to: only the last tier may be unbounded",
                     )
                 )
             continue
@@ -696,15 +672,12 @@ def _check_rate(value: Any, path: _KeyPath, out: list[_Problem], *, storage: boo
             out.append(
                 (
                     (*tier_path, "up_to"),
-                    "the last tier must have no up_to: "
-                    f"volume above {plain(previous)} would have no price",
+                    f"the last tier must have no up_to: volume above {plain(previous)} would have no price",
                 )
             )
 
 
-def _check_tier_price(
-    tier: dict[str, Any], path: _KeyPath, out: list[_Problem], *, storage: bool
-) -> None:
+def _check_tier_price(tier: dict[str, Any], path: _KeyPath, out: list[_Problem], *, storage: bool) -> None:
     prices = ("price", "daily_price") if storage else ("price",)
     _unknown(tier, path, ("up_to", *prices), out)
     given = [key for key in prices if key in tier]
@@ -753,9 +726,7 @@ def _check_egress(egress: Any, out: list[_Problem]) -> None:
         )
 
 
-def _unknown(
-    table: dict[str, Any], path: _KeyPath, known: tuple[str, ...], out: list[_Problem]
-) -> None:
+def _unknown(table: dict[str, Any], path: _KeyPath, known: tuple[str, ...], out: list[_Problem]) -> None:
     for key in table:
         if key not in known:
             out.append(((*path, key), f"unknown field (expected one of: {', '.join(known)})"))
@@ -848,9 +819,7 @@ def _build_rate(raw: Mapping[str, Any]) -> TieredRate:
 def _build_plan(raw: Mapping[str, Any]) -> Plan:
     daily = raw.get("daily_fee")
     monthly = per_month(daily) if daily is not None else raw["monthly_fee"]
-    return Plan(
-        monthly_fee=monthly, included_storage=raw.get("included_storage", _ZERO), daily_fee=daily
-    )
+    return Plan(monthly_fee=monthly, included_storage=raw.get("included_storage", _ZERO), daily_fee=daily)
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -987,9 +956,7 @@ class _KeyLines:
                 while quote == '"""' and _escaped(text, end):
                     end = text.index(quote, end + 1)
                 end += 3
-                while (
-                    end < len(text) and text[end] == quote[0]
-                ):  # up to two quotes may close the content
+                while end < len(text) and text[end] == quote[0]:  # up to two quotes may close the content
                     end += 1
                 self.pos = end
                 return

@@ -114,14 +114,10 @@ def _scaled(line: TierCharge, months: Decimal) -> TierCharge:
     if months == 1:
         return line
     with decimal.localcontext(ARITHMETIC):
-        return line.model_copy(
-            update={"quantity": line.quantity * months, "cost": line.cost * months}
-        )
+        return line.model_copy(update={"quantity": line.quantity * months, "cost": line.cost * months})
 
 
-def _component(
-    name: str, quantity: Decimal, unit: str, lines: tuple[TierCharge, ...]
-) -> QuoteComponent:
+def _component(name: str, quantity: Decimal, unit: str, lines: tuple[TierCharge, ...]) -> QuoteComponent:
     with decimal.localcontext(ARITHMETIC):
         cost = sum((line.cost for line in lines), Decimal(0))
     return QuoteComponent(name=name, quantity=quantity, unit=unit, tiers=lines, cost=cost)
@@ -140,10 +136,7 @@ def _assumptions(
     if days is None:
         said.append("The period is one month of 730 hours.")
     else:
-        said.append(
-            f"The period is {plain(days)} days = {plain(hours)} hours "
-            f"= {months:.4f} months of 730 hours."
-        )
+        said.append(f"The period is {plain(days)} days = {plain(hours)} hours = {months:.4f} months of 730 hours.")
     if storage is not None and days is None:
         said.append("Storage is the amount held throughout the month.")
     elif storage is not None:
@@ -157,9 +150,7 @@ def _assumptions(
         if book.plan.daily_fee is not None:
             fee += f" ({plain(book.plan.daily_fee)} per day x 730/24)"
         if storage is None:
-            said.append(
-                f"The plan fee of {fee} is part of storage: add --storage-gb 0 to include it."
-            )
+            said.append(f"The plan fee of {fee} is part of storage: add --storage-gb 0 to include it.")
         else:
             said.append(
                 f"The plan fee of {fee} includes {plain(book.plan.included_storage)} "

@@ -6,6 +6,7 @@ Spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import json
 import random
@@ -119,10 +120,17 @@ def _error_detail(body: bytes) -> tuple[str | None, str]:
 
 
 def status_error(
-    method: str, url: httpx.URL, status: int, body: bytes, identity: str
+    method: str,
+    url: httpx.URL,
+    status: int,
+    body: bytes,
+    identity: str,
+    secrets: tuple[str, ...] = (),
 ) -> RegistryError:
     """The RegistryError subclass and one-sentence message for a failed response."""
     code, detail = _error_detail(body)
+    for secret in secrets:  # a registry may echo the credential it was sent
+        detail = detail.replace(secret, "[redacted]")
     reason = detail or httpx.codes.get_reason_phrase(status) or "error"
     message = f"{method} {display_url(url)}: {status} {reason}".removesuffix(".") + "."
     error: RegistryError
@@ -175,6 +183,8 @@ class RegistryClient:
         self.base_url = httpx.URL(f"{self.scheme}://{host}")
         self.retry = retry or RetryPolicy()
         self.concurrency = max(1, concurrency)
+        # httpx times out each read; a body drip-fed byte by byte needs a whole-response deadline.
+        self.deadline_seconds = 2 * timeout_seconds
         self.identity = identity
         self.requests: Counter[str] = Counter()  # by purpose: list, head, manifest, config, ...
         self._sleep = sleep
@@ -215,9 +225,7 @@ class RegistryClient:
         async for data in self._link_pages(self.url(f"/v2/{repository}/tags/list?n={PAGE_SIZE}")):
             entries = data.get("tags")
             for entry in entries if isinstance(entries, list) else []:
-                (valid if is_valid_tag(entry) else invalid).append(
-                    entry if isinstance(entry, str) else repr(entry)
-                )
+                (valid if is_valid_tag(entry) else invalid).append(entry if isinstance(entry, str) else repr(entry))
         return TagList(tags=tuple(dict.fromkeys(valid)), invalid=tuple(invalid))
 
     async def _link_pages(self, url: httpx.URL) -> AsyncIterator[dict[str, Any]]:
@@ -225,9 +233,7 @@ class RegistryClient:
         async for page in self._pages(url, authenticate=True, next_field=None):
             yield page
 
-    async def json_pages(
-        self, url: httpx.URL, next_field: str = "next"
-    ) -> AsyncIterator[dict[str, Any]]:
+    async def json_pages(self, url: httpx.URL, next_field: str = "next") -> AsyncIterator[dict[str, Any]]:
         """Unauthenticated JSON pages of an API naming its next page in the body (Docker Hub)."""
         async for page in self._pages(url, authenticate=False, next_field=next_field):
             yield page
@@ -266,9 +272,7 @@ class RegistryClient:
     async def head_manifest(self, repository: str, reference: str) -> ManifestHead:
         """The digest a tag points to: Docker-Content-Digest, else the hash of a GET body."""
         url = self.url(f"/v2/{repository}/manifests/{reference}")
-        reply = await self.request(
-            "HEAD", url, purpose="head", accept=MANIFEST_ACCEPT, limit_bytes=0
-        )
+        reply = await self.request("HEAD", url, purpose="head", accept=MANIFEST_ACCEPT, limit_bytes=0)
         digest = reply.headers.get("Docker-Content-Digest", "").strip()
         media_type = _media_type(reply)
         if is_valid_digest(digest):
@@ -283,9 +287,7 @@ class RegistryClient:
             limit_bytes=MAX_MANIFEST_BYTES,
             too_large=ManifestError,
         )
-        return ManifestHead(
-            digest=sha256_digest(reply.body), media_type=_media_type(reply), body=reply.body
-        )
+        return ManifestHead(digest=sha256_digest(reply.body), media_type=_media_type(reply), body=reply.body)
 
     async def get_manifest(self, repository: str, digest: str) -> Reply:
         """The raw manifest body by digest (at most 4 MiB); the caller verifies it."""
@@ -333,15 +335,13 @@ class RegistryClient:
         started = time.monotonic()
         slept = 0.0
         policy = self.retry
-        limit = self._limits.setdefault(
-            url.netloc.decode("ascii"), asyncio.Semaphore(self.concurrency)
-        )
+        limit = self._limits.setdefault(url.netloc.decode("ascii"), asyncio.Semaphore(self.concurrency))
         extra: dict[str, Any] = {} if authenticate else {"auth": None}
         for attempt in range(1, policy.attempts + 1):
             delay: float | None = None
             failure: RegistryError
             try:
-                async with limit:
+                async with limit, asyncio.timeout(self.deadline_seconds):
                     self.requests[purpose] += 1
                     async with self._http.stream(
                         method,
@@ -357,12 +357,15 @@ class RegistryClient:
                                 if method != "HEAD"
                                 else b""
                             )
-                            return Reply(
-                                status, response.url, response.headers, body, dict(response.links)
-                            )
+                            return Reply(status, response.url, response.headers, body, dict(response.links))
                         error_body = await _read_error_body(response) if method != "HEAD" else b""
                         failure = status_error(
-                            method, response.url, status, error_body, self.identity
+                            method,
+                            response.url,
+                            status,
+                            error_body,
+                            self.identity,
+                            secrets=_secrets_of(response.request),
                         )
                         if status not in RETRY_STATUSES:
                             raise failure
@@ -372,29 +375,40 @@ class RegistryClient:
             except (httpx.DecodingError, httpx.TooManyRedirects, httpx.InvalidURL) as exc:
                 # The answer arrived but cannot be used: asking again gets the same answer.
                 raise RegistryError(
-                    f"{method} {display_url(url)}: {type(exc).__name__}: "
-                    f"{sanitize(str(exc)) or 'unusable response'}."
+                    f"{method} {display_url(url)}: {type(exc).__name__}: {sanitize(str(exc)) or 'unusable response'}."
                 ) from None
+            except TimeoutError:
+                failure = RegistryError(
+                    f"{method} {display_url(url)}: no complete answer within "
+                    f"{self.deadline_seconds:g} s."
+                )
             except httpx.TransportError as exc:
                 failure = RegistryError(
-                    f"{method} {display_url(url)}: {type(exc).__name__}: "
-                    f"{sanitize(str(exc)) or 'connection failed'}."
+                    f"{method} {display_url(url)}: {type(exc).__name__}: {sanitize(str(exc)) or 'connection failed'}."
                 )
             if delay is None:
                 # Full jitter keeps many clients (and our own tasks) from retrying in lockstep.
-                ceiling = min(
-                    policy.max_delay_seconds, policy.base_delay_seconds * 2 ** (attempt - 1)
-                )
+                ceiling = min(policy.max_delay_seconds, policy.base_delay_seconds * 2 ** (attempt - 1))
                 delay = random.uniform(ceiling / 2, ceiling)
             elapsed = time.monotonic() - started + slept
             if attempt == policy.attempts or elapsed + delay > policy.budget_seconds:
-                raise RegistryError(
-                    f"{str(failure).removesuffix('.')} (gave up after {attempt} attempts)."
-                )
+                raise RegistryError(f"{str(failure).removesuffix('.')} (gave up after {attempt} attempts).")
             self.requests["retry"] += 1
             await self._sleep(delay)
             slept += delay
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _secrets_of(request: httpx.Request) -> tuple[str, ...]:
+    """The credential strings in REQUEST's Authorization header (token, or Basic user:password)."""
+    _, _, value = request.headers.get("Authorization", "").partition(" ")
+    found = [value] if len(value) >= 4 else []
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        decoded = ""
+    found += [part for part in (decoded, decoded.partition(":")[2]) if len(part) >= 4]
+    return tuple(found)
 
 
 def _same_origin(base: httpx.URL, link: str) -> httpx.URL:
@@ -428,16 +442,12 @@ def _json_object(reply: Reply) -> dict[str, Any]:
     return data
 
 
-async def _read_limited(
-    response: httpx.Response, limit_bytes: int, method: str, too_large: type[Exception]
-) -> bytes:
+async def _read_limited(response: httpx.Response, limit_bytes: int, method: str, too_large: type[Exception]) -> bytes:
     """The body, refusing it up front by Content-Length and again while streaming."""
     where = f"{method} {display_url(response.url)}"
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit_bytes:
-        raise too_large(
-            f"{where}: the body is {int(declared)} bytes, over the {limit_bytes}-byte limit."
-        )
+        raise too_large(f"{where}: the body is {int(declared)} bytes, over the {limit_bytes}-byte limit.")
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():

@@ -13,7 +13,7 @@ import httpx
 
 from costcalc import listing
 from costcalc.cache import Cache, open_cache
-from costcalc.errors import CostcalcError, ManifestError
+from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError
 from costcalc.inventory import (
     BlobRef,
     ChildRef,
@@ -104,6 +104,9 @@ class _Scanner:
     def _fail(
         self, repository: str | None, tag: str | None, digest: str | None, exc: CostcalcError
     ) -> None:
+        if isinstance(exc, CredentialsRejected):
+            # Rejected credentials fail every request alike: one sentence, not one per tag.
+            raise exc
         self.errors.append(
             ScanError(repository=repository, tag=tag, digest=digest, reason=str(exc))
         )

@@ -7,7 +7,7 @@ import io
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,7 +246,7 @@ def loads_toml(text: str, source: str = "<usage>") -> Usage:
             if isinstance(value, str) and key in _NUMBERS:
                 problems.append(f"{source}:{key_line}: {key}: must be a number >= 0, not a string")
                 continue
-            if isinstance(value, bool) or isinstance(value, dict | list):
+            if isinstance(value, bool | dict | list):
                 problems.append(
                     f"{source}:{key_line}: {key}: must be a {'number' if key in _NUMBERS else 'string'}"
                 )
@@ -331,7 +331,9 @@ def _build(
             continue
         per_day = values.get("pulls_per_day")
         if per_day is not None:
-            values["pulls_per_month"] = per_day * HOURS_PER_MONTH / HOURS_PER_DAY
+            with localcontext() as ctx:
+                ctx.prec = 50  # as the price books compute: no rounding a bill could see
+                values["pulls_per_month"] = per_day * HOURS_PER_MONTH / HOURS_PER_DAY
         rows.append(UsageRow(pattern=pattern, line=start, **values))
     if problems:
         raise InputError(problems[0], problems)

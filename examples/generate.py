@@ -36,10 +36,18 @@ INTOTO_LAYER = "application/vnd.in-toto+json"
 # of the base transfers. node:20-bookworm-slim and python:3.12-slim share debian's layer.
 DEBIAN_SLIM = 28_230_000
 BASES = {
-    "node20": [("debian-bookworm-slim", DEBIAN_SLIM), ("node20-runtime", 41_600_000),
-               ("node20-yarn", 4_900_000), ("node20-entrypoint", 450)],
-    "python312": [("debian-bookworm-slim", DEBIAN_SLIM), ("python312-deps", 3_500_000),
-                  ("python312-runtime", 13_100_000), ("python312-setuptools", 250)],
+    "node20": [
+        ("debian-bookworm-slim", DEBIAN_SLIM),
+        ("node20-runtime", 41_600_000),
+        ("node20-yarn", 4_900_000),
+        ("node20-entrypoint", 450),
+    ],
+    "python312": [
+        ("debian-bookworm-slim", DEBIAN_SLIM),
+        ("python312-deps", 3_500_000),
+        ("python312-runtime", 13_100_000),
+        ("python312-setuptools", 250),
+    ],
     "distroless": [("distroless-static", 1_950_000), ("distroless-tzdata", 103_000)],
     "alpine": [("alpine-3.20", 3_620_000)],
 }
@@ -113,49 +121,85 @@ class Fleet:
     def image(self, repo: str, layers: list[BlobRef], created: datetime, platform: str, docker: bool) -> str:
         os_name, arch = platform.split("/")[:2]
         config, _ = self.config(
-            {"architecture": arch, "os": os_name, "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "config": {"Labels": {"org.opencontainers.image.source": f"https://git.example.com/{repo}"}},
-             "rootfs": {"type": "layers", "diff_ids": [sha(f"diff:{lay.digest}") for lay in layers]}},
+            {
+                "architecture": arch,
+                "os": os_name,
+                "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "config": {"Labels": {"org.opencontainers.image.source": f"https://git.example.com/{repo}"}},
+                "rootfs": {"type": "layers", "diff_ids": [sha(f"diff:{lay.digest}") for lay in layers]},
+            },
             DOCKER_CONFIG if docker else OCI_CONFIG,
         )
         media_type = DOCKER_MANIFEST if docker else OCI_MANIFEST
-        body = {"schemaVersion": 2, "mediaType": media_type,
-                "config": {"mediaType": config.media_type, "digest": config.digest, "size": config.size_bytes},
-                "layers": [{"mediaType": lay.media_type, "digest": lay.digest, "size": lay.size_bytes} for lay in layers]}
-        return self.manifest(media_type, body, {"kind": "image", "platform": platform, "created": created,
-                                                "config": config, "layers": tuple(layers)})
+        body = {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "config": {"mediaType": config.media_type, "digest": config.digest, "size": config.size_bytes},
+            "layers": [{"mediaType": lay.media_type, "digest": lay.digest, "size": lay.size_bytes} for lay in layers],
+        }
+        return self.manifest(
+            media_type,
+            body,
+            {"kind": "image", "platform": platform, "created": created, "config": config, "layers": tuple(layers)},
+        )
 
     def attestation(self, repo: str, subject: str, created: datetime) -> str:
         config, _ = self.config({"attestation-for": subject})
         sbom = self.layer(f"sbom:{repo}:{subject}", self.rng.randint(40_000, 900_000), INTOTO_LAYER)
         provenance = self.layer(f"provenance:{repo}:{subject}", self.rng.randint(4_000, 12_000), INTOTO_LAYER)
-        body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": config.media_type, "digest": config.digest, "size": config.size_bytes},
-                "layers": [{"mediaType": x.media_type, "digest": x.digest, "size": x.size_bytes} for x in (sbom, provenance)]}
-        return self.manifest(OCI_MANIFEST, body, {"kind": "artifact", "created": created, "config": config,
-                                                  "layers": (sbom, provenance)})
+        body = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": config.media_type, "digest": config.digest, "size": config.size_bytes},
+            "layers": [
+                {"mediaType": x.media_type, "digest": x.digest, "size": x.size_bytes} for x in (sbom, provenance)
+            ],
+        }
+        return self.manifest(
+            OCI_MANIFEST, body, {"kind": "artifact", "created": created, "config": config, "layers": (sbom, provenance)}
+        )
 
     def index(self, children: list[ChildRef]) -> str:
-        body = {"schemaVersion": 2, "mediaType": OCI_INDEX,
-                "manifests": [{"mediaType": c.media_type, "digest": c.digest, "size": c.size_bytes,
-                               "platform": {"os": (c.platform or "unknown/unknown").split("/")[0],
-                                            "architecture": (c.platform or "unknown/unknown").split("/")[1]}}
-                              for c in children]}
+        body = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": c.media_type,
+                    "digest": c.digest,
+                    "size": c.size_bytes,
+                    "platform": {
+                        "os": (c.platform or "unknown/unknown").split("/")[0],
+                        "architecture": (c.platform or "unknown/unknown").split("/")[1],
+                    },
+                }
+                for c in children
+            ],
+        }
         return self.manifest(OCI_INDEX, body, {"kind": "image", "children": tuple(children)})
 
     def signature(self, repo: str, subject: str, created: datetime) -> str:
         config, _ = self.config({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": []}})
         payload = self.layer(f"cosign:{repo}:{subject}", self.rng.randint(240, 420), COSIGN_LAYER)
-        body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": config.media_type, "digest": config.digest, "size": config.size_bytes},
-                "layers": [{"mediaType": payload.media_type, "digest": payload.digest, "size": payload.size_bytes}]}
-        return self.manifest(OCI_MANIFEST, body, {"kind": "artifact", "created": created, "config": config,
-                                                  "layers": (payload,)})
+        body = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": config.media_type, "digest": config.digest, "size": config.size_bytes},
+            "layers": [{"mediaType": payload.media_type, "digest": payload.digest, "size": payload.size_bytes}],
+        }
+        return self.manifest(
+            OCI_MANIFEST, body, {"kind": "artifact", "created": created, "config": config, "layers": (payload,)}
+        )
 
     def child(self, digest: str, platform: str | None, attestation: bool = False) -> ChildRef:
         record = self.manifests[digest]
-        return ChildRef(media_type=record.media_type, digest=digest, size_bytes=record.size_bytes,
-                        platform=platform if not attestation else "unknown/unknown", attestation=attestation)
+        return ChildRef(
+            media_type=record.media_type,
+            digest=digest,
+            size_bytes=record.size_bytes,
+            platform=platform if not attestation else "unknown/unknown",
+            attestation=attestation,
+        )
 
     def service(self, svc: Service) -> None:
         rng = self.rng
@@ -178,8 +222,10 @@ class Fleet:
             for platform in platforms:
                 arch = platform.split("/")[1]
                 media = DOCKER_LAYER if svc.docker_media else OCI_LAYER
-                layers = [self.layer(f"{key}:{arch}:{base_release // 2 if 'debian' in key else base_release}",
-                                     size, media) for key, size in BASES[svc.base]]
+                layers = [
+                    self.layer(f"{key}:{arch}:{base_release // 2 if 'debian' in key else base_release}", size, media)
+                    for key, size in BASES[svc.base]
+                ]
                 if svc.deps_bytes:
                     deps = int(svc.deps_bytes * (1 + 0.01 * deps_release))
                     layers.append(self.layer(f"{svc.name}:deps:{arch}:{deps_release}", deps, media))
@@ -213,16 +259,28 @@ class Fleet:
         tags: list[tuple[str, str]] = []
         for n in range(self.rng.randint(8, 16)):
             version = f"0.{n // 4 + 3}.{n % 4}"
-            config, _ = self.config({"apiVersion": "v2", "name": name, "version": version, "type": "application"},
-                                    HELM_CONFIG)
+            config, _ = self.config(
+                {"apiVersion": "v2", "name": name, "version": version, "type": "application"}, HELM_CONFIG
+            )
             content = self.layer(f"chart:{name}:{version}", self.rng.randint(3_500, 28_000), HELM_LAYER)
             created = SCANNED_AT - timedelta(days=140 - n * 8)
-            body = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                    "config": {"mediaType": HELM_CONFIG, "digest": config.digest, "size": config.size_bytes},
-                    "layers": [{"mediaType": HELM_LAYER, "digest": content.digest, "size": content.size_bytes}]}
-            digest = self.manifest(OCI_MANIFEST, body, {"kind": "artifact", "artifact_type": HELM_CONFIG,
-                                                        "created": created, "config": config,
-                                                        "layers": (content,)})
+            body = {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": HELM_CONFIG, "digest": config.digest, "size": config.size_bytes},
+                "layers": [{"mediaType": HELM_LAYER, "digest": content.digest, "size": content.size_bytes}],
+            }
+            digest = self.manifest(
+                OCI_MANIFEST,
+                body,
+                {
+                    "kind": "artifact",
+                    "artifact_type": HELM_CONFIG,
+                    "created": created,
+                    "config": config,
+                    "layers": (content,),
+                },
+            )
             tags.append((version, digest))
         self.tags[f"acme/charts/{name}"] = tags
 
@@ -240,7 +298,7 @@ def build() -> str:
 def main() -> None:
     target = Path(__file__).resolve().parent / "fleet.json"
     target.write_text(build(), encoding="utf-8")
-    print(f"wrote {target}")  # noqa: T201
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":

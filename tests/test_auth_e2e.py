@@ -105,13 +105,10 @@ def assert_scanned(workdir: Path) -> None:
     assert len(inventory["manifests"]) == 2 * len(REPOS)
 
 
-def assert_rejected_per_repository(stderr: str, sentence: str) -> None:
-    """Today's scan: one warning per repository carrying SENTENCE, then the --strict error."""
+def assert_rejected_once(stderr: str, sentence: str) -> None:
+    """Rejected credentials end the scan with exactly one error sentence, not one per repository."""
     lines = [line for line in stderr.splitlines() if line.strip()]
-    assert lines[:-1] == [f"costcalc: warning: skipped {repo}: {sentence}" for repo in REPOS], (
-        stderr
-    )
-    assert lines[-1].startswith("costcalc: error: "), stderr
+    assert lines == [f"costcalc: error: {sentence}"], stderr
 
 
 def one_sentence_error(stderr: str) -> str:
@@ -182,15 +179,10 @@ def test_basic_scan_cli(htpasswd_registry: RunningRegistry, tmp_path: Path) -> N
         f"{htpasswd_registry.host} rejected the credentials from --password-stdin "
         "(401 UNAUTHORIZED)."
     )
-    assert_rejected_per_repository(bad.stderr, expected)
+    assert_rejected_once(bad.stderr, expected)
     assert_never_stored([WRONG, PASSWORD], bad, tmp_path / "bad")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scan.py records a rejected credential per repository "
-    "as data and exits 0; SPEC wants one sentence and exit 1",
-)
 def test_wrong_password_ends_the_scan_with_one_sentence(
     htpasswd_registry: RunningRegistry, tmp_path: Path
 ) -> None:
@@ -387,5 +379,5 @@ def test_bearer_scan_cli(
     expected = (
         f"The token server {server.realm} rejected the credentials from --password-stdin (401)."
     )
-    assert_rejected_per_repository(bad.stderr, expected)
+    assert_rejected_once(bad.stderr, expected)
     assert_never_stored([WRONG, PASSWORD], bad, tmp_path / "bad")

@@ -28,7 +28,10 @@ def d(name: str) -> str:
 
 def image(name: str, *layers: tuple[str, int], day: int) -> ManifestRecord:
     return ManifestRecord(
-        media_type=MANIFEST, size_bytes=1000, kind="image", platform="linux/amd64",
+        media_type=MANIFEST,
+        size_bytes=1000,
+        kind="image",
+        platform="linux/amd64",
         created=datetime(2026, 1, day, tzinfo=UTC),
         config=BlobRef(media_type=CONFIG, digest=d(f"c-{name}"), size_bytes=1000),
         layers=tuple(BlobRef(media_type=LAYER, digest=d(key), size_bytes=size) for key, size in layers),
@@ -51,9 +54,17 @@ def fleet_inventory() -> Inventory:
     return build_inventory("r.example", "acme", datetime(2026, 1, 3, tzinfo=UTC), tags, manifests)
 
 
-def write_book(tmp_path: Path, book_id: str = "test-book", *, scope: str = "registry", unit: str = "GB",
-               storage: str = "tiers = [{ price = 0.10 }]", plan: str = "", discount: str = "",
-               internet: str = "tiers = [{ price = 0.09 }]") -> PriceBook:
+def write_book(
+    tmp_path: Path,
+    book_id: str = "test-book",
+    *,
+    scope: str = "registry",
+    unit: str = "GB",
+    storage: str = "tiers = [{ price = 0.10 }]",
+    plan: str = "",
+    discount: str = "",
+    internet: str = "tiers = [{ price = 0.09 }]",
+) -> PriceBook:
     path = tmp_path / f"{book_id}.toml"
     path.write_text(
         f'id = "{book_id}"\nname = "Test"\nprovider = "test"\nregion = "here"\ncurrency = "USD"\n'
@@ -121,8 +132,11 @@ def test_rows_sum_exactly_to_totals_with_awkward_prices(tmp_path: Path) -> None:
 
 @given(
     total=st.decimals(min_value=0, max_value=10**9, places=12, allow_nan=False, allow_infinity=False),
-    weights=st.lists(st.decimals(min_value=0, max_value=10**15, places=3, allow_nan=False,
-                                 allow_infinity=False), min_size=1, max_size=30),
+    weights=st.lists(
+        st.decimals(min_value=0, max_value=10**15, places=3, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=30,
+    ),
 )
 def test_allocation_is_exact_and_proportional(total: Decimal, weights: list[Decimal]) -> None:
     shares = allocate(total, weights)
@@ -179,8 +193,10 @@ def test_a_repository_without_pull_data_has_unknown_egress_not_zero(tmp_path: Pa
     assert rows["acme/job"].egress_cost is None
     assert rows["acme/web"].egress_cost is not None
     assert "acme/api: no pull data (no usage row matches it): egress unknown, not counted in totals." in r.warnings
-    assert ("acme/job: no pull data (its usage row (u.csv:3) has no pulls or deploys): egress unknown, "
-            "not counted in totals.") in r.warnings
+    assert (
+        "acme/job: no pull data (its usage row (u.csv:3) has no pulls or deploys): egress unknown, "
+        "not counted in totals."
+    ) in r.warnings
     assert "Egress is a lower bound: 2 of 3 repositories have no pull data." in r.assumptions
     assert r.totals.egress_complete is False
     assert rows["acme/api"].monthly_cost == rows["acme/api"].storage_cost
@@ -262,8 +278,10 @@ def test_discount_and_horizon(tmp_path: Path) -> None:
     assert cheaper.totals.monthly_cost == (full.totals.monthly_cost * Decimal("0.9")).quantize(MONEY_QUANTUM)
     inv = fleet_inventory()
     b = write_book(tmp_path)
-    assert price(measure(inv, None, b), b, months=36).totals.horizon_cost == \
-        price(measure(inv, None, b), b).totals.monthly_cost * 36
+    assert (
+        price(measure(inv, None, b), b, months=36).totals.horizon_cost
+        == price(measure(inv, None, b), b).totals.monthly_cost * 36
+    )
 
 
 def test_monthly_cost_by_repository_matches_the_report(tmp_path: Path) -> None:
@@ -301,6 +319,19 @@ def test_an_unmatched_usage_glob_is_a_warning(tmp_path: Path) -> None:
 
 def test_rows_are_sorted_by_cost_then_name(tmp_path: Path) -> None:
     r = report(tmp_path, "acme/job,,internet,500,,,\n")
-    assert [row.name for row in r.rows][0] == "acme/job"
+    assert r.rows[0].name == "acme/job"
     costs_desc = [row.monthly_cost for row in r.rows]
     assert costs_desc == sorted(costs_desc, reverse=True)
+
+
+def test_the_pure_core_and_plain_renderers_import_no_io_or_terminal_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, costcalc.costs, costcalc.usage, costcalc.render.json, costcalc.render.csv, "
+        "costcalc.render.markdown, costcalc.render.html; "
+        "print(sorted({'httpx', 'typer', 'rich'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -20,12 +20,12 @@ from costcalc.oci import MAX_MANIFEST_BYTES, parse_manifest
 from costcalc.registry import RegistryClient, RetryPolicy
 from tests.hostile import (
     DOCKER_SCHEMA1_SIGNED,
-    MiB,
     OCI_INDEX,
     OCI_MANIFEST,
     CountingStream,
     FakeRegistry,
     LoopbackServer,
+    MiB,
     canonical,
     config_body,
     digest_of,

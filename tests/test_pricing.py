@@ -74,9 +74,7 @@ def test_breakdown_lists_each_tier_used_with_the_free_part_first() -> None:
         ("next 102400", D(1), D("0.07"), D("0.07")),
     ]
     assert AWS_INTERNET.breakdown(D(0)) == ()
-    assert AWS_INTERNET.breakdown(D(40)) == (
-        TierCharge(label="free 100", quantity=D(40), price=D(0), cost=D(0)),
-    )
+    assert AWS_INTERNET.breakdown(D(40)) == (TierCharge(label="free 100", quantity=D(40), price=D(0), cost=D(0)),)
     over = AWS_INTERNET.breakdown(D(153800))[-1]
     assert (over.label, over.quantity, over.cost) == ("over 153600", D(100), D("5.00"))
 
@@ -175,9 +173,7 @@ def test_unknown_egress_class_names_the_known_ones(tmp_path: Path) -> None:
     book = load_book(str(write(tmp_path, "book.toml", BOOK)))
     with pytest.raises(InputError) as caught:
         book.egress_cost("cross-region", D(1))
-    assert str(caught.value) == (
-        'price book book has no egress class "cross-region"; its classes are: internet.'
-    )
+    assert str(caught.value) == ('price book book has no egress class "cross-region"; its classes are: internet.')
 
 
 def test_plan_fee_and_included_storage_come_before_free_and_tiers(tmp_path: Path) -> None:
@@ -200,9 +196,7 @@ def test_plan_fee_and_included_storage_come_before_free_and_tiers(tmp_path: Path
 
 
 def test_daily_fee_and_daily_price_convert_with_a_730_hour_month(tmp_path: Path) -> None:
-    text = BOOK.replace(
-        "[storage]", "[plan]\ndaily_fee = 0.167\nincluded_storage = 10\n\n[storage]"
-    )
+    text = BOOK.replace("[storage]", "[plan]\ndaily_fee = 0.167\nincluded_storage = 10\n\n[storage]")
     text = text.replace("{ price = 0.05 }", "{ daily_price = 0.003 }")
     book = load_book(str(write(tmp_path, "book.toml", text)))
     assert book.plan is not None
@@ -238,9 +232,7 @@ def test_extends_a_relative_path_through_two_levels(tmp_path: Path) -> None:
     write(tmp_path, "base.toml", BOOK.replace('id = "book"', 'id = "base"'))
     (tmp_path / "teams").mkdir()
     write(tmp_path / "teams", "mid.toml", 'id = "mid"\nextends = "../base.toml"\nregion = "r2"\n')
-    leaf = write(
-        tmp_path / "teams", "leaf.toml", 'id = "leaf"\nextends = "mid.toml"\ndiscount_pct = 10\n'
-    )
+    leaf = write(tmp_path / "teams", "leaf.toml", 'id = "leaf"\nextends = "mid.toml"\ndiscount_pct = 10\n')
     book = load_book(str(leaf))
     assert (book.id, book.region, book.extends, book.name) == (
         "leaf",
@@ -252,9 +244,7 @@ def test_extends_a_relative_path_through_two_levels(tmp_path: Path) -> None:
 
 
 def test_discount_applies_to_every_charge_as_one_line(tmp_path: Path) -> None:
-    child = write(
-        tmp_path, "ten-off.toml", 'id = "ten-off"\nextends = "aws-ecr"\ndiscount_pct = 10\n'
-    )
+    child = write(tmp_path, "ten-off.toml", 'id = "ten-off"\nextends = "aws-ecr"\ndiscount_pct = 10\n')
     book = load_book(str(child))
     # 500 GiB x 0.10 = 50.00, less 10 % = 45.00
     assert book.storage_cost(D(500)) == D("45.00")
@@ -300,18 +290,12 @@ BAD_INPUTS = [
     (
         f"  {LAST_TIER},",
         "  { up_to = 100, price = 0.07 }, { price = 0.05 },",
-        [
-            "16: storage.tiers[1].up_to: "
-            "must be greater than the previous tier's up_to (100), got 100"
-        ],
+        ["16: storage.tiers[1].up_to: must be greater than the previous tier's up_to (100), got 100"],
     ),
     (
         f"  {LAST_TIER},",
         "  { up_to = 50, price = 0.07 }, { price = 0.05 },",
-        [
-            "16: storage.tiers[1].up_to: "
-            "must be greater than the previous tier's up_to (100), got 50"
-        ],
+        ["16: storage.tiers[1].up_to: must be greater than the previous tier's up_to (100), got 50"],
     ),
     (
         FIRST_TIER,
@@ -321,18 +305,12 @@ BAD_INPUTS = [
     (
         FIRST_TIER,
         "{ price = 0.10 }",
-        [
-            "16: storage.tiers[1]: "
-            "follows tiers[0], which has no up_to: only the last tier may be unbounded"
-        ],
+        ["16: storage.tiers[1]: follows tiers[0], which has no up_to: only the last tier may be unbounded"],
     ),
     (
         LAST_TIER,
         "{ up_to = 200, price = 0.05 }",
-        [
-            "16: storage.tiers[1].up_to: "
-            "the last tier must have no up_to: volume above 200 would have no price"
-        ],
+        ["16: storage.tiers[1].up_to: the last tier must have no up_to: volume above 200 would have no price"],
     ),
     (
         "tiers = [{ price = 0.09 }]",
@@ -351,8 +329,7 @@ BAD_INPUTS = [
         "tiers = [{ price = 0.09 }]",
         "tiers = [{ daily_price = 0.09 }]",
         [
-            "21: egress.internet.tiers[0].daily_price: "
-            "unknown field (expected one of: up_to, price)",
+            "21: egress.internet.tiers[0].daily_price: unknown field (expected one of: up_to, price)",
             "21: egress.internet.tiers[0].price: required field is missing",
         ],
     ),
@@ -387,26 +364,17 @@ BAD_INPUTS = [
     (
         'id = "book"',
         'id = "other"',
-        [
-            '1: id: "other" does not match the file name "book.toml": '
-            'set id = "book" or rename the file'
-        ],
+        ['1: id: "other" does not match the file name "book.toml": set id = "book" or rename the file'],
     ),
     (
         "[egress.internet]",
         "[egress.same-region]",
-        [
-            "19: egress.internet: "
-            "required egress class is missing: every book prices internet egress"
-        ],
+        ["19: egress.internet: required egress class is missing: every book prices internet egress"],
     ),
     (
         "tiers = [{ price = 0.09 }]",
         "tiers = [{ price = 0.09 }]\n[egress.Same_Region]\ntiers = [{ price = 0 }]",
-        [
-            "22: egress.Same_Region: "
-            "a class name is lower-case words joined by hyphens, like same-region"
-        ],
+        ["22: egress.Same_Region: a class name is lower-case words joined by hyphens, like same-region"],
     ),
     (
         "[storage]",
@@ -425,9 +393,7 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("old", "new", "problems"), BAD_INPUTS)
-def test_each_bad_input_is_reported_at_its_line(
-    tmp_path: Path, old: str, new: str, problems: list[str]
-) -> None:
+def test_each_bad_input_is_reported_at_its_line(tmp_path: Path, old: str, new: str, problems: list[str]) -> None:
     assert old in BOOK
     path = write(tmp_path, "book.toml", BOOK.replace(old, new, 1))
     expected = [f"{path}:{problem}" for problem in problems]
@@ -459,14 +425,8 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
 
 
 def test_array_of_tables_dotted_and_quoted_keys_get_their_lines(tmp_path: Path) -> None:
-    inline = (
-        "[storage]\nfree = 0\ntiers = [\n  { up_to = 100, price = 0.10 },\n  { price = 0.05 },\n]\n"
-    )
-    tables = (
-        '"storage".free = -1\n\n'
-        '[[storage.tiers]]\nup_to = 100\nprice = "x"\n\n'
-        "[[storage.tiers]]\nprice = -1\n"
-    )
+    inline = "[storage]\nfree = 0\ntiers = [\n  { up_to = 100, price = 0.10 },\n  { price = 0.05 },\n]\n"
+    tables = '"storage".free = -1\n\n[[storage.tiers]]\nup_to = 100\nprice = "x"\n\n[[storage.tiers]]\nprice = -1\n'
     text = BOOK.replace(inline, tables).replace('name = "Test book"', 'name = """Test\nbook"""')
     path = write(tmp_path, "book.toml", text)
     assert validate_book_file(path) == [
@@ -488,9 +448,7 @@ def test_extends_problems_unknown_parent_missing_file_and_cycle(tmp_path: Path) 
     ]
     first = write(tmp_path, "first.toml", 'id = "first"\nextends = "second.toml"\n')
     second = write(tmp_path, "second.toml", 'id = "second"\nextends = "first.toml"\n')
-    assert validate_book_file(first) == [
-        f"{second}:2: extends: cycle: {first} -> {second} -> {first}"
-    ]
+    assert validate_book_file(first) == [f"{second}:2: extends: cycle: {first} -> {second} -> {first}"]
     selfish = write(tmp_path, "selfish.toml", 'id = "selfish"\nextends = "selfish.toml"\n')
     assert validate_book_file(selfish) == [f"{selfish}:2: extends: cycle: {selfish} -> {selfish}"]
 
@@ -518,9 +476,7 @@ def test_a_child_must_name_itself(tmp_path: Path) -> None:
 
 
 def test_unreadable_inputs_are_one_sentence(tmp_path: Path) -> None:
-    assert validate_book_file(tmp_path / "absent.toml") == [
-        f"{tmp_path / 'absent.toml'}: no such file."
-    ]
+    assert validate_book_file(tmp_path / "absent.toml") == [f"{tmp_path / 'absent.toml'}: no such file."]
     assert validate_book_file(tmp_path) == [f"{tmp_path}: is a directory, not a price book file."]
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b"\xff\xfe\x00")

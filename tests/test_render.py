@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,7 +27,7 @@ from tests.test_costs import fleet_inventory, usage, write_book
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PINNED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-HOSTILE = "=HYPERLINK(\"http://x\")\x1b[31m<script>|*_</script>\r\nrow"
+HOSTILE = '=HYPERLINK("http://x")\x1b[31m<script>|*_</script>\r\nrow'
 
 
 def example_report() -> Report:
@@ -39,13 +40,24 @@ def example_report() -> Report:
 
 def scenario(savings: str = "1.5") -> ScenarioResult:
     return ScenarioResult(
-        id="alpine", description="Images shrink to 186 MB", pricing_id="test-book",
-        baseline_monthly_cost=Decimal(10), monthly_cost=Decimal(10) - Decimal(savings),
-        monthly_savings=Decimal(savings), horizon_savings=Decimal(savings) * 12,
-        savings_pct=Decimal(savings) * 10, bytes_freed=Decimal(3 * 2**30),
+        id="alpine",
+        description="Images shrink to 186 MB",
+        pricing_id="test-book",
+        baseline_monthly_cost=Decimal(10),
+        monthly_cost=Decimal(10) - Decimal(savings),
+        monthly_savings=Decimal(savings),
+        horizon_savings=Decimal(savings) * 12,
+        savings_pct=Decimal(savings) * 10,
+        bytes_freed=Decimal(3 * 2**30),
         assumptions=("186 MB is a typical size.",),
-        rows=(ScenarioRow(repository="acme/api", baseline_monthly_cost=Decimal(10),
-                          monthly_cost=Decimal(10) - Decimal(savings), monthly_savings=Decimal(savings)),),
+        rows=(
+            ScenarioRow(
+                repository="acme/api",
+                baseline_monthly_cost=Decimal(10),
+                monthly_cost=Decimal(10) - Decimal(savings),
+                monthly_savings=Decimal(savings),
+            ),
+        ),
     )
 
 
@@ -79,11 +91,13 @@ def test_example_report_figures_reconcile() -> None:
 
 def test_json_money_is_exact_with_four_places(tmp_path: Path) -> None:
     report = small_report(tmp_path)
-    odd = report.totals.model_copy(update={
-        "storage_cost": Decimal("0.1") + Decimal("0.2"),
-        "monthly_cost": Decimal("1234567.123456789"),
-        "egress_cost": Decimal("-0.00001"),
-    })
+    odd = report.totals.model_copy(
+        update={
+            "storage_cost": Decimal("0.1") + Decimal("0.2"),
+            "monthly_cost": Decimal("1234567.123456789"),
+            "egress_cost": Decimal("-0.00001"),
+        }
+    )
     text = render_json.render(report.model_copy(update={"totals": odd}))
     assert '"storage_cost": 0.3000,' in text
     assert '"monthly_cost": 1234567.1235,' in text
@@ -197,3 +211,17 @@ def test_comparison_in_every_format(tmp_path: Path) -> None:
     assert json.loads(render_json.render(report))["comparison"][0]["pricing"]["id"] == "other-book"
     assert "other-book" in render_markdown.render(report)
     assert "other-book" in render_html.render(report)
+
+
+def test_the_example_inventory_is_what_the_generator_writes() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("examples_generate", EXAMPLES / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    assert module.build() == (EXAMPLES / "fleet.json").read_text(encoding="utf-8")

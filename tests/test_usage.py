@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from costcalc.errors import InputError
-from costcalc.pricing import load_book
+from costcalc.pricing import load_book, per_month
 from costcalc.usage import (
     check_sources,
     load_usage,
@@ -28,9 +28,7 @@ def problems_of(text: str, name: str = "u.csv") -> list[str]:
 
 def test_csv_rows_and_per_day_conversion() -> None:
     usage = loads_csv(
-        HEADER
-        + "acme/api,api,internet,,24,30,10,v1,linux/arm64\n"
-        + "*,,,100,,,,,\n",
+        HEADER + "acme/api,api,internet,,24,30,10,v1,linux/arm64\n" + "*,,,100,,,,,\n",
         "u.csv",
     )
     api, default = usage.rows
@@ -67,9 +65,15 @@ def test_columns_may_be_a_subset_in_any_order_and_bom_and_blank_lines_are_fine(t
             HEADER + "acme/api,,,,,4,,,\n",
             ["u.csv:2: deploys_per_month: deploys_per_month without nodes (how many nodes pull each deploy)"],
         ),
-        (HEADER + ",,,10,,,,,\n", ["u.csv:2: repository: required (a repository name or glob, `*` for the default row)"]),
+        (
+            HEADER + ",,,10,,,,,\n",
+            ["u.csv:2: repository: required (a repository name or glob, `*` for the default row)"],
+        ),
         (HEADER + "acme/[api,,,10,,,,,\n", ["u.csv:2: repository: 'acme/[api' is not a valid glob (unclosed '[')"]),
-        (HEADER + "acme//api,,,10,,,,,\n", ["u.csv:2: repository: 'acme//api' is not a valid glob (empty path component)"]),
+        (
+            HEADER + "acme//api,,,10,,,,,\n",
+            ["u.csv:2: repository: 'acme//api' is not a valid glob (empty path component)"],
+        ),
         (
             HEADER + "acme/api x,,,10,,,,,\n",
             ["u.csv:2: repository: 'acme/api x' is not a valid glob (whitespace or control character)"],
@@ -80,8 +84,13 @@ def test_columns_may_be_a_subset_in_any_order_and_bom_and_blank_lines_are_fine(t
         ),
         (HEADER + "acme/api,,,10,,,,bad tag!,\n", ["u.csv:2: tag: 'bad tag!' is not a valid tag"]),
         (HEADER + "acme/api,,,10,,,,,amd64\n", ["u.csv:2: platform: 'amd64' is not os/architecture[/variant]"]),
-        ("", ["u.csv:1: file: empty usage file (expected a header row: "
-              "repository,team,source,pulls_per_month,pulls_per_day,deploys_per_month,nodes,tag,platform)."]),
+        (
+            "",
+            [
+                "u.csv:1: file: empty usage file (expected a header row: "
+                "repository,team,source,pulls_per_month,pulls_per_day,deploys_per_month,nodes,tag,platform)."
+            ],
+        ),
         (HEADER, ["u.csv:1: file: no rows after the header (add one row per repository glob, or `*`)"]),
         (
             "repository,pulls,owner\nacme/api,1,x\n",
@@ -112,7 +121,7 @@ def test_toml_rows_and_located_problems() -> None:
         "u.toml",
     )
     assert [(r.pattern, r.line) for r in usage.rows] == [("acme/*", 1), ("*", 6)]
-    assert usage.rows[0].pulls_per_month == Decimal("2.5") * 730 / 24
+    assert usage.rows[0].pulls_per_month == per_month(Decimal("2.5"))
 
     text = (
         '[[usage]]\nrepository = "acme/*"\npulls_per_month = -3\ncolour = "red"\n\n'
@@ -134,7 +143,9 @@ def test_malformed_toml_points_at_its_line() -> None:
 
 
 def test_empty_toml() -> None:
-    assert problems_of("# nothing\n", "u.toml") == ["u.toml:1: file: no [[usage]] tables (add one per repository glob, or `*`)"]
+    assert problems_of("# nothing\n", "u.toml") == [
+        "u.toml:1: file: no [[usage]] tables (add one per repository glob, or `*`)"
+    ]
 
 
 def test_missing_and_binary_files(tmp_path: Path) -> None:
@@ -173,9 +184,7 @@ def test_no_default_row_means_no_match_and_unmatched_globs_are_listed() -> None:
 
 
 def test_sources_are_checked_against_the_book() -> None:
-    usage = loads_csv(
-        "repository,source,pulls_per_month\na,internet,1\nb,moon,1\nc,same-region,1\nd,mars,1\n", "u.csv"
-    )
+    usage = loads_csv("repository,source,pulls_per_month\na,internet,1\nb,moon,1\nc,same-region,1\nd,mars,1\n", "u.csv")
     book = load_book("aws-ecr")
     with pytest.raises(InputError) as caught:
         check_sources(usage, book)

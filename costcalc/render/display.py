@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # control, format, line and paragraph separators
 _BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB")
 
@@ -63,10 +63,13 @@ def percent(value: Decimal) -> str:
 
 
 def safe(text: str) -> str:
-    """TEXT with control characters (and line separators) shown as escapes, so names cannot break a layout."""
-    return _CONTROL_RE.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
+    """TEXT with control, format (bidi overrides, zero-width) and line-separator characters shown as
+    escapes, so a name cannot move the cursor, reorder a line or start a new one in any layout."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(char) if unicodedata.category(char) in _HIDDEN else char for char in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -105,19 +105,12 @@ def _encode(value: Any, level: int) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        items = [
-            f"{inner}{json.dumps(str(key))}: {_encode(item, level + 1)}"
-            for key, item in value.items()
-        ]
+        items = [f"{inner}{json.dumps(str(key))}: {_encode(item, level + 1)}" for key, item in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{outer}}}"
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
-        return (
-            "[\n"
-            + ",\n".join(f"{inner}{_encode(item, level + 1)}" for item in value)
-            + f"\n{outer}]"
-        )
+        return "[\n" + ",\n".join(f"{inner}{_encode(item, level + 1)}" for item in value) + f"\n{outer}]"
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime.date):

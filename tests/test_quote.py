@@ -1,0 +1,153 @@
+"""Quotes: explicit quantities priced over a period, and their JSON and table renderings."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from costcalc.errors import InputError
+from costcalc.pricing import load_book
+from costcalc.quote import build_quote, parse_egress, parse_quantity
+from costcalc.render.pricing_json import dumps, money, number, quote_json
+from costcalc.render.pricing_table import quote_text
+
+D = Decimal
+
+
+def test_a_month_of_storage_and_egress_on_aws_ecr() -> None:
+    quote = build_quote(load_book("aws-ecr"), storage=D(500), egress=[("internet", D(20000))])
+    assert quote.period_hours == 730
+    assert [(c.name, c.quantity, c.unit, c.cost) for c in quote.components] == [
+        ("storage", D(500), "GiB", D("50.00")),  # 500 x 0.10
+        ("egress internet", D(20000), "GiB", D("1742.70")),  # 100 free, 921.60, 821.10
+    ]
+    assert [line.label for line in quote.components[1].tiers] == ["free 100", "first 10240", "next 40960"]
+    assert quote.total == D("1792.70")
+    assert "The period is one month of 730 hours." in quote.assumptions
+
+
+def test_days_scale_storage_and_the_plan_fee_but_not_egress_tiers() -> None:
+    # Azure Basic, 25 GiB held for 30 days: per day 0.167 + 15 x 0.003 = 0.212; x 30 = 6.36.
+    quote = build_quote(load_book("azure-acr-basic"), storage=D(25), egress=[("internet", D(200))], days=D(30))
+    assert quote.period_hours == 720
+    assert quote.period_days == 30
+    storage, egress = quote.components
+    assert abs(storage.cost - D("6.36")) < D("1E-30")
+    fee, included, extra = storage.tiers
+    assert (fee.label, included.label, extra.label) == ("plan fee", "included 10", "all")
+    assert abs(fee.cost - D("5.01")) < D("1E-30")  # 0.167 x 30 days
+    assert abs(fee.quantity - D("0.98630136986301369863")) < D("1E-20")  # 720/730 months
+    assert abs(extra.quantity - D("14.794520547945205479452")) < D("1E-20")  # 15 GiB x 720/730
+    # Egress is the period's volume tiered as one month's: 100 free + 100 x 0.087.
+    assert egress.cost == D("8.700")
+    assert quote.total == storage.cost + egress.cost
+    assert any("0.9863 months" in sentence for sentence in quote.assumptions)
+    assert any("tiered as one month's" in sentence for sentence in quote.assumptions)
+
+
+def test_a_class_given_twice_is_tiered_on_its_total() -> None:
+    quote = build_quote(load_book("aws-ecr"), egress=[("internet", D(60)), ("internet", D(60))])
+    (component,) = quote.components
+    assert component.quantity == 120
+    assert component.cost == D("1.80")  # 20 above the 100 free x 0.09
+
+
+def test_a_plan_book_without_storage_says_where_the_fee_went() -> None:
+    quote = build_quote(load_book("azure-acr-basic"), egress=[("same-region", D(1))])
+    assert quote.total == 0
+    assert any("add --storage-gb 0" in sentence for sentence in quote.assumptions)
+
+
+def test_unknown_class_and_bad_period_are_one_sentence() -> None:
+    with pytest.raises(InputError) as caught:
+        build_quote(load_book("azure-acr-basic"), egress=[("cross-region", D(1))])
+    assert str(caught.value) == (
+        'price book azure-acr-basic has no egress class "cross-region"; its classes are: internet, same-region.'
+    )
+    with pytest.raises(InputError, match=r"^--days 0: the period must be more than 0 days\.$"):
+        build_quote(load_book("aws-ecr"), storage=D(1), days=D(0))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("abc", '--storage-gb "abc": not a number.'),
+        ("", '--storage-gb "": not a number.'),
+        ("-1", "--storage-gb -1: must be a number >= 0."),
+        ("nan", '--storage-gb "nan": must be a finite number.'),
+        ("Infinity", '--storage-gb "Infinity": must be a finite number.'),
+    ],
+)
+def test_bad_quantities(text: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_quantity(text, "--storage-gb")
+    assert str(caught.value) == message
+
+
+def test_quantities_parse_exactly() -> None:
+    assert parse_quantity("0.1", "--storage-gb") == D("0.1")
+    assert parse_quantity(" 1e3 ", "--storage-gb") == 1000
+    assert parse_egress("internet=100") == ("internet", D(100))
+    assert parse_egress(" same-region = 2.5") == ("same-region", D("2.5"))
+    for spec in ("internet", "=5"):
+        with pytest.raises(InputError, match="expected CLASS=N"):
+            parse_egress(spec)
+    with pytest.raises(InputError, match=r'^--egress-gb internet "x": not a number\.$'):
+        parse_egress("internet=x")
+
+
+def test_quote_json_has_exact_numbers_and_money_to_four_places() -> None:
+    quote = build_quote(load_book("azure-acr-basic"), storage=D(25), egress=[("internet", D(20000))], days=D(30))
+    text = quote_json(quote)
+    data = json.loads(text, parse_float=str, parse_int=str)
+    assert data["pricing"] == {
+        "id": "azure-acr-basic",
+        "name": "Azure Container Registry, Basic",
+        "effective_date": "2026-11-01",
+        "sources": list(quote.book.sources),
+        "currency": "USD",
+        "unit": "GiB",
+    }
+    assert (data["period_hours"], data["period_days"]) == ("720", "30")
+    storage, egress = data["components"]
+    assert (storage["name"], storage["quantity"], storage["unit"]) == ("storage", "25", "GiB")
+    assert storage["cost"] == "6.3600"
+    assert storage["tiers"][0] == {
+        "label": "plan fee",
+        "quantity": "0.986301369863",  # 720/730 months, rounded to 12 places
+        "price": "5.079583333333",
+        "cost": "5.0100",
+    }
+    assert egress["cost"] == "1692.6600"
+    assert data["total"] == "1699.0200"  # 6.36 + 1692.66
+    assert data["assumptions"] == list(quote.assumptions)
+    assert '"total": 1699.0200' in text  # a JSON number, not a string
+
+
+def test_json_numbers() -> None:
+    assert money(D("1.00005")) == D("1.0001")  # half up
+    assert money(D("-0.00001")) == D("0.0000")  # no negative zero
+    assert number(D("10240")) == D(10240) and str(dumps(number(D("10240")))) == "10240\n"
+    assert dumps(number(D("0.931322574615478515625"))) == "0.931322574615\n"
+    assert dumps({"a": [D("0.1"), None, True, "x"]}) == (
+        '{\n  "a": [\n    0.1,\n    null,\n    true,\n    "x"\n  ]\n}\n'
+    )
+
+
+def test_quote_table_lists_tiers_total_assumptions_and_sources() -> None:
+    quote = build_quote(load_book("aws-ecr"), storage=D(500), egress=[("internet", D(20000))])
+    text = quote_text(quote, width=120)
+    for expected in (
+        "Quote on Amazon ECR (private repositories), us-east-1 (aws-ecr, prices as of 2026-11-01, USD)",
+        "Period: 730 hours (30.4167 days)",
+        "first 10240",
+        "921.6000",
+        "1,792.7000",
+        "Assumptions:",
+        "- Quantities are in GiB (2^30 bytes), the unit aws-ecr bills in.",
+        "- https://aws.amazon.com/ecr/pricing/",
+    ):
+        assert expected in text
+    assert "\x1b[" not in text  # no colour codes
