@@ -41,9 +41,7 @@ class RowQuantities(_Frozen):
     tags: int
     unique_bytes: int  # distinct blobs the repository's tags reach
     storage_bytes: Decimal  # attributed bytes under the book's dedup scope (SPEC §2)
-    image_bytes: (
-        Decimal  # image bytes of the pulled tag/platform (0 for artifact-only repositories)
-    )
+    image_bytes: Decimal  # image bytes of the pulled tag/platform (0 for artifact-only repositories)
     pull_bytes: Decimal  # bytes of one cold pull: manifest(s) + config + image bytes
     delta_bytes: Decimal  # bytes of one warm pull: the version delta
     pulls_per_month: Decimal | None  # cold + warm pulls; None = no pull data
@@ -89,9 +87,7 @@ class Totals(_Frozen):
     egress_bytes: Decimal
     egress_gb_by_class: dict[str, Decimal]  # in the book's unit
     egress_cost_by_class: dict[str, Decimal]
-    egress_cost: (
-        Decimal  # of repositories with pull data: a lower bound when egress_complete is False
-    )
+    egress_cost: Decimal  # of repositories with pull data: a lower bound when egress_complete is False
     egress_complete: bool
     monthly_cost: Decimal
     horizon_cost: Decimal
@@ -105,9 +101,7 @@ class ReportRow(_Frozen):
     team: str | None
     repositories: tuple[str, ...]
     tags: int
-    unique_bytes: (
-        int  # Σ of the members' distinct bytes (a blob shared inside a group counts per member)
-    )
+    unique_bytes: int  # Σ of the members' distinct bytes (a blob shared inside a group counts per member)
     attributed_bytes: Decimal
     image_bytes: Decimal
     pulls_per_month: Decimal | None
@@ -259,9 +253,7 @@ def measure(
                     else f"its usage row ({usage.source if usage else ''}:{match.line}) has no pulls or deploys"
                 )
                 if usage is not None:
-                    warnings.append(
-                        f"{name}: no pull data ({reason}): egress unknown, not counted in totals."
-                    )
+                    warnings.append(f"{name}: no pull data ({reason}): egress unknown, not counted in totals.")
             rows.append(
                 RowQuantities(
                     repository=name,
@@ -284,9 +276,7 @@ def measure(
             "a warm pull is assumed to fetch the full image."
         )
     if default_source:
-        assumptions.append(
-            f"Pulls with no source are billed as {DEFAULT_SOURCE} egress ({_names(default_source)})."
-        )
+        assumptions.append(f"Pulls with no source are billed as {DEFAULT_SOURCE} egress ({_names(default_source)}).")
     assumptions += [
         f"{book.id} has no {name} egress class: those pulls are billed as {DEFAULT_SOURCE} egress."
         for name in sorted(substituted)
@@ -367,6 +357,12 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     return [Decimal(s).scaleb(_QUANTUM_EXPONENT) for s in shares]
 
 
+def _figure(value: Decimal) -> str:
+    """VALUE for a sentence: at most 4 decimals, no trailing zeros (the report's figures stay exact)."""
+    text = format(value.quantize(Decimal("0.0001")), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _money(value: Decimal) -> Decimal:
     return value.quantize(MONEY_QUANTUM)
 
@@ -404,14 +400,10 @@ def price(
                     unique_bytes=sum(rows[i].unique_bytes for i in members),
                     attributed_bytes=sum((rows[i].storage_bytes for i in members), Decimal(0)),
                     image_bytes=sum((rows[i].image_bytes for i in members), Decimal(0)),
-                    pulls_per_month=sum(
-                        (rows[i].pulls_per_month or Decimal(0) for i in known), Decimal(0)
-                    )
+                    pulls_per_month=sum((rows[i].pulls_per_month or Decimal(0) for i in known), Decimal(0))
                     if known
                     else None,
-                    egress_bytes=sum((_egress_bytes(rows[i]) for i in known), Decimal(0))
-                    if known
-                    else None,
+                    egress_bytes=sum((_egress_bytes(rows[i]) for i in known), Decimal(0)) if known else None,
                     storage_cost=storage_cost,
                     egress_cost=egress_cost,
                     egress_partial=bool(known) and len(known) < len(members),
@@ -426,14 +418,12 @@ def price(
     )
     if book.plan is not None and book.plan.monthly_fee:
         assumptions.append(
-            f"The plan's monthly fee ({book.plan.monthly_fee} {book.currency}, "
-            f"{book.plan.included_storage} {book.unit} included) is part of storage cost and "
+            f"The plan's monthly fee ({_figure(book.plan.monthly_fee)} {book.currency}, "
+            f"{_figure(book.plan.included_storage)} {book.unit} included) is part of storage cost and "
             "allocated to repositories in proportion to their storage."
         )
     if book.discount_pct:
-        assumptions.append(
-            f"A {book.discount_pct} % discount is applied to every price of {book.id}."
-        )
+        assumptions.append(f"A {book.discount_pct} % discount is applied to every price of {book.id}.")
     if group_by == "namespace":
         assumptions.append(
             "A repository's namespace is its first path component under the scanned namespace "
@@ -475,9 +465,7 @@ def _egress_bytes(row: RowQuantities) -> Decimal:
     return sum((row.egress_bytes_by_class or {}).values(), Decimal(0))
 
 
-def _priced(
-    quantities: Quantities, book: PriceBook, months: int
-) -> tuple[list[Decimal], list[Decimal], Totals]:
+def _priced(quantities: Quantities, book: PriceBook, months: int) -> tuple[list[Decimal], list[Decimal], Totals]:
     """Per-row storage and egress costs (allocated exactly) and the totals they sum to."""
     rows = quantities.rows
     with localcontext() as ctx:
@@ -541,9 +529,7 @@ def namespace_of(repository: str, scanned: str) -> str:
 def monthly_cost_by_repository(quantities: Quantities, book: PriceBook) -> dict[str, Decimal]:
     """Monthly cost per repository under the same allocation rules as price()."""
     storage, egress, _ = _priced(quantities, book, 1)
-    return {
-        row.repository: s + e for row, s, e in zip(quantities.rows, storage, egress, strict=True)
-    }
+    return {row.repository: s + e for row, s, e in zip(quantities.rows, storage, egress, strict=True)}
 
 
 def compare(primary: Report, others: Sequence[Report]) -> Report:

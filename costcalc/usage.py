@@ -98,11 +98,7 @@ class Usage(BaseModel):
     def unmatched(self, repositories: Iterable[str]) -> tuple[UsageRow, ...]:
         """Rows whose pattern matches none of REPOSITORIES (a `*` row never counts as unmatched)."""
         names = list(repositories)
-        return tuple(
-            row
-            for row in self.rows
-            if row.pattern != "*" and not any(row.matches(name) for name in names)
-        )
+        return tuple(row for row in self.rows if row.pattern != "*" and not any(row.matches(name) for name in names))
 
     def sources(self) -> tuple[tuple[UsageRow, str], ...]:
         return tuple((row, row.source) for row in self.rows if row.source is not None)
@@ -128,9 +124,7 @@ def load_usage(path: Path) -> Usage:
     except FileNotFoundError:
         raise InputError(f"{path}: no such usage file.") from None
     except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read the usage file ({exc.__class__.__name__})."
-        ) from None
+        raise InputError(f"{path}: cannot read the usage file ({exc.__class__.__name__}).") from None
     try:
         text = data.decode("utf-8-sig")  # Excel writes a BOM
     except UnicodeDecodeError:
@@ -143,9 +137,7 @@ def load_usage(path: Path) -> Usage:
 def loads_csv(text: str, source: str = "<usage>") -> Usage:
     """Parse usage CSV TEXT; every problem is reported at once as `SOURCE:LINE: field: problem`."""
     if not text.strip():
-        raise InputError(
-            f"{source}:1: file: empty usage file (expected a header row: {','.join(COLUMNS)})."
-        )
+        raise InputError(f"{source}:1: file: empty usage file (expected a header row: {','.join(COLUMNS)}).")
     reader = csv.reader(io.StringIO(text, newline=""))
     problems: list[str] = []
     try:
@@ -154,9 +146,7 @@ def loads_csv(text: str, source: str = "<usage>") -> Usage:
         raise InputError(f"{source}:1: file: not valid CSV ({exc}).") from None
     for name in header:
         if name not in COLUMNS:
-            problems.append(
-                f"{source}:1: {_show(name) or '(blank)'}: unknown column (known: {', '.join(COLUMNS)})"
-            )
+            problems.append(f"{source}:1: {_show(name) or '(blank)'}: unknown column (known: {', '.join(COLUMNS)})")
     seen = {name for name in header if name}
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     problems += [f"{source}:1: {name}: column given twice" for name in duplicated]
@@ -171,9 +161,7 @@ def loads_csv(text: str, source: str = "<usage>") -> Usage:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) > len(header):
-                problems.append(
-                    f"{source}:{start}: row: {len(cells)} cells but the header has {len(header)}"
-                )
+                problems.append(f"{source}:{start}: row: {len(cells)} cells but the header has {len(header)}")
                 continue
             records.append(
                 (
@@ -188,9 +176,7 @@ def loads_csv(text: str, source: str = "<usage>") -> Usage:
     except csv.Error as exc:
         problems.append(f"{source}:{reader.line_num}: row: not valid CSV ({exc})")
     if not records and not problems:
-        problems.append(
-            f"{source}:1: file: no rows after the header (add one row per repository glob, or `*`)"
-        )
+        problems.append(f"{source}:1: file: no rows after the header (add one row per repository glob, or `*`)")
     return _build(source, records, problems, {})
 
 
@@ -202,9 +188,7 @@ def loads_toml(text: str, source: str = "<usage>") -> Usage:
         message = str(exc)
         found = _TOML_LINE_RE.search(message)
         line = found.group(1) if found else "1"
-        raise InputError(
-            f"{source}:{line}: file: not valid TOML ({_TOML_LINE_RE.sub('', message).strip()})"
-        ) from None
+        raise InputError(f"{source}:{line}: file: not valid TOML ({_TOML_LINE_RE.sub('', message).strip()})") from None
     headers = [
         number
         for number, text_line in enumerate(text.splitlines(), 1)
@@ -217,14 +201,10 @@ def loads_toml(text: str, source: str = "<usage>") -> Usage:
     ]
     tables = data.get("usage", [])
     if not isinstance(tables, list):
-        problems.append(
-            f"{source}:{_toml_key_line(text, 'usage', 0)}: usage: must be an array of tables ([[usage]])"
-        )
+        problems.append(f"{source}:{_toml_key_line(text, 'usage', 0)}: usage: must be an array of tables ([[usage]])")
         tables = []
     if not tables and not problems:
-        problems.append(
-            f"{source}:1: file: no [[usage]] tables (add one per repository glob, or `*`)"
-        )
+        problems.append(f"{source}:1: file: no [[usage]] tables (add one per repository glob, or `*`)")
     lines = text.splitlines()
     records: list[tuple[int, dict[str, Any]]] = []
     key_lines: dict[tuple[int, str], int] = {}
@@ -239,17 +219,13 @@ def loads_toml(text: str, source: str = "<usage>") -> Usage:
             key_line = _toml_key_line(text, key, start, end)
             key_lines[(start, key)] = key_line
             if key not in COLUMNS:
-                problems.append(
-                    f"{source}:{key_line}: {_show(key)}: unknown field (known: {', '.join(COLUMNS)})"
-                )
+                problems.append(f"{source}:{key_line}: {_show(key)}: unknown field (known: {', '.join(COLUMNS)})")
                 continue
             if isinstance(value, str) and key in _NUMBERS:
                 problems.append(f"{source}:{key_line}: {key}: must be a number >= 0, not a string")
                 continue
             if isinstance(value, bool | dict | list):
-                problems.append(
-                    f"{source}:{key_line}: {key}: must be a {'number' if key in _NUMBERS else 'string'}"
-                )
+                problems.append(f"{source}:{key_line}: {key}: must be a {'number' if key in _NUMBERS else 'string'}")
                 continue
             if key not in _NUMBERS and not isinstance(value, str):
                 problems.append(f"{source}:{key_line}: {key}: must be a string")
@@ -287,9 +263,7 @@ def _build(
             if field in record:
                 number = _number(record[field])
                 if number is None:
-                    row_problems.append(
-                        f"{at(field)}: must be a number >= 0, got {_show(str(record[field]))!r}"
-                    )
+                    row_problems.append(f"{at(field)}: must be a number >= 0, got {_show(str(record[field]))!r}")
                 else:
                     values[field] = number
         pattern = str(record.get("repository", ""))
@@ -303,13 +277,9 @@ def _build(
         else:
             first_line[pattern] = start
         if "pulls_per_month" in record and "pulls_per_day" in record:
-            row_problems.append(
-                f"{at('pulls_per_day')}: give pulls_per_month or pulls_per_day, not both"
-            )
+            row_problems.append(f"{at('pulls_per_day')}: give pulls_per_month or pulls_per_day, not both")
         if "nodes" in record and "deploys_per_month" not in record:
-            row_problems.append(
-                f"{at('nodes')}: nodes without deploys_per_month (each deploy is pulled by each node)"
-            )
+            row_problems.append(f"{at('nodes')}: nodes without deploys_per_month (each deploy is pulled by each node)")
         if "deploys_per_month" in record and "nodes" not in record:
             row_problems.append(
                 f"{at('deploys_per_month')}: deploys_per_month without nodes (how many nodes pull each deploy)"
@@ -323,9 +293,7 @@ def _build(
         if "tag" in values and not TAG_RE.fullmatch(values["tag"]):
             row_problems.append(f"{at('tag')}: {_show(values['tag'])!r} is not a valid tag")
         if "platform" in values and not _PLATFORM_RE.fullmatch(values["platform"]):
-            row_problems.append(
-                f"{at('platform')}: {_show(values['platform'])!r} is not os/architecture[/variant]"
-            )
+            row_problems.append(f"{at('platform')}: {_show(values['platform'])!r} is not os/architecture[/variant]")
         if row_problems:
             problems += row_problems
             continue

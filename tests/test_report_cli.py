@@ -299,8 +299,10 @@ def _readme_commands() -> list[str]:
 
 @pytest.mark.parametrize("command", _readme_commands())
 def test_examples_readme_commands_work(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    args = [EXAMPLES.joinpath(a.removeprefix("examples/")).as_posix() if a.startswith("examples/") else a
-            for a in command.split()[1:]]
+    args = [
+        EXAMPLES.joinpath(a.removeprefix("examples/")).as_posix() if a.startswith("examples/") else a
+        for a in command.split()[1:]
+    ]
     monkeypatch.chdir(tmp_path)  # -o files land here
     code, stdout, stderr = run(*args)
     assert code == 0, stderr

@@ -24,6 +24,7 @@ COLUMNS = (
     "monthly_cost",
     "currency",
     "pricing_id",
+    "pricing_effective_date",
     "monthly_savings",
     "horizon_savings",
     "savings_pct",
@@ -59,6 +60,7 @@ def render(report: Report) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     currency, pricing_id = _text(report.pricing.currency), _text(report.pricing.id)
+    effective = report.pricing.effective_date.isoformat()
     for row in report.rows:
         writer.writerow(
             [
@@ -76,6 +78,7 @@ def render(report: Report) -> str:
                 _num(row.monthly_cost),
                 currency,
                 pricing_id,
+                effective,
                 "",
                 "",
                 "",
@@ -99,6 +102,7 @@ def render(report: Report) -> str:
                 _num(scenario.monthly_cost),
                 currency,
                 _text(scenario.pricing_id),
+                effective if scenario.pricing_id == report.pricing.id else "",
                 _num(scenario.monthly_savings),
                 _num(scenario.horizon_savings),
                 _num(scenario.savings_pct),

@@ -73,3 +73,8 @@ def safe(text: str) -> str:
 def _escape(char: str) -> str:
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def scenario_note(scenario_id: str, note: str) -> str:
+    """NOTE labelled with the scenario it belongs to, unless it already names it first."""
+    return note if note.startswith(f"{scenario_id}:") else f"{scenario_id}: {note}"

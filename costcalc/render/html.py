@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from costcalc.costs import Report
-from costcalc.render.display import count, money, percent, safe, size
+from costcalc.render.display import count, money, percent, safe, scenario_note, size
 
 _STYLE = (
     "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
@@ -19,14 +19,10 @@ def _e(text: str) -> str:
 
 
 def _table(caption: str, header: list[str], rows: list[list[str]], numeric_from: int) -> str:
-    head = "".join(
-        f"<th{' class=n' if i >= numeric_from else ''}>{_e(h)}</th>" for i, h in enumerate(header)
-    )
+    head = "".join(f"<th{' class=n' if i >= numeric_from else ''}>{_e(h)}</th>" for i, h in enumerate(header))
     body = "".join(
         "<tr>"
-        + "".join(
-            f"<td{' class=n' if i >= numeric_from else ''}>{_e(c)}</td>" for i, c in enumerate(row)
-        )
+        + "".join(f"<td{' class=n' if i >= numeric_from else ''}>{_e(c)}</td>" for i, c in enumerate(row))
         + "</tr>"
         for row in rows
     )
@@ -51,9 +47,7 @@ def render(report: Report, *, top: int | None = None) -> str:
         f"{_e(cur)} per {_e(unit)}, dedup {_e(pricing.dedup_scope)}. Usage: "
         f"{_e(report.usage_source) if report.usage_source else 'none (egress unknown)'}.</p>",
     ]
-    cost_rows = [
-        ["Storage", f"{money(totals.billable_storage_gb)} {unit}", money(totals.storage_cost)]
-    ]
+    cost_rows = [["Storage", f"{money(totals.billable_storage_gb)} {unit}", money(totals.storage_cost)]]
     cost_rows += [
         [f"Egress {c}", f"{money(totals.egress_gb_by_class[c])} {unit}", money(v)]
         for c, v in totals.egress_cost_by_class.items()
@@ -150,15 +144,11 @@ def render(report: Report, *, top: int | None = None) -> str:
         )
     notes = [
         *report.assumptions,
-        *(f"{s.id}: {a}" for s in report.scenarios for a in s.assumptions),
+        *(scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions),
     ]
     notes.append(f"Prices from {', '.join(pricing.sources) or 'the price book'}.")
     parts.append("<h2>Assumptions</h2><ul>" + "".join(f"<li>{_e(a)}</li>" for a in notes) + "</ul>")
     if report.warnings:
-        parts.append(
-            "<h2>Warnings</h2><ul>"
-            + "".join(f"<li>{_e(w)}</li>" for w in report.warnings)
-            + "</ul>"
-        )
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in report.warnings) + "</ul>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from costcalc.costs import Report
-from costcalc.render.display import count, money, percent, safe, size
+from costcalc.render.display import count, money, percent, safe, scenario_note, size
 
-_SPECIAL_RE = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Characters that start emphasis, code, links, HTML or a table cell; `(` only matters after `]`.
+_SPECIAL_RE = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def cell(text: str) -> str:
@@ -37,8 +38,7 @@ def render(report: Report, *, top: int | None = None) -> str:
     ]
     for egress_class, cost in totals.egress_cost_by_class.items():
         lines.append(
-            f"| Egress {cell(egress_class)} | {money(totals.egress_gb_by_class[egress_class])} {unit} "
-            f"| {money(cost)} |"
+            f"| Egress {cell(egress_class)} | {money(totals.egress_gb_by_class[egress_class])} {unit} | {money(cost)} |"
         )
     label = "Egress" if totals.egress_complete else "Egress (lower bound)"
     lines += [
@@ -99,11 +99,9 @@ def render(report: Report, *, top: int | None = None) -> str:
                 f"| {money(s.horizon_savings)} | {percent(s.savings_pct)} | {size(s.bytes_freed, unit)} |"
             )
         lines += [""] + [f"- {cell(s.id)}: {cell(s.description)}" for s in report.scenarios]
-        lines += [f"- {cell(s.id)}: {cell(a)}" for s in report.scenarios for a in s.assumptions]
+        lines += [f"- {cell(scenario_note(s.id, a))}" for s in report.scenarios for a in s.assumptions]
     lines += ["", "## Assumptions", ""] + [f"- {cell(a)}" for a in report.assumptions]
-    lines.append(
-        f"- Prices from {', '.join(cell(s) for s in pricing.sources) or 'the price book'}."
-    )
+    lines.append(f"- Prices from {', '.join(cell(s) for s in pricing.sources) or 'the price book'}.")
     if report.warnings:
         lines += ["", "## Warnings", ""] + [f"- {cell(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from costcalc.costs import Report
-from costcalc.render.display import count, money, percent, safe, size
+from costcalc.render.display import count, money, percent, safe, scenario_note, size
 
 DEFAULT_WIDTH = 120
 
@@ -131,9 +131,7 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
             Text(f"{money(totals.egress_gb_by_class[egress_class])} {unit}"),
             Text(money(cost)),
         )
-    costs.add_row(
-        Text(egress_label), Text(size(totals.egress_bytes, unit)), Text(money(totals.egress_cost))
-    )
+    costs.add_row(Text(egress_label), Text(size(totals.egress_bytes, unit)), Text(money(totals.egress_cost)))
     costs.add_section()
     costs.add_row(
         Text("Total per month", style="bold"),
@@ -151,14 +149,16 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
     rows = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     title = {"repository": "Repository", "team": "Team", "namespace": "Namespace"}[report.group_by]
     rows.add_column(title, overflow="fold", min_width=16)
-    rows.add_column("Team", overflow="fold", max_width=16)
+    with_team = report.group_by != "team"
+    if with_team:
+        rows.add_column("Team", overflow="fold", max_width=16)
     for name in ("Tags", "Attributed", "Pulls/mo", "Egress/mo", "Storage", "Egress", "Monthly"):
         rows.add_column(name, justify="right", no_wrap=True)
     for row in shown:
         egress = money(row.egress_cost) + (" +" if row.egress_partial else "")
         rows.add_row(
             Text(safe(row.name)),
-            Text(safe(row.team or "")),
+            *([Text(safe(row.team or ""))] if with_team else []),
             Text(count(row.tags)),
             Text(size(row.attributed_bytes, unit)),
             Text(count(row.pulls_per_month)),
@@ -186,9 +186,7 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
             "Per month",
             f"{totals.months} months",
         ):
-            compare.add_column(
-                name, justify="left" if name in ("Price book", "Effective") else "right"
-            )
+            compare.add_column(name, justify="left" if name in ("Price book", "Effective") else "right")
         for book, book_totals in [
             (pricing, totals),
             *((c.pricing, c.totals) for c in report.comparison),
@@ -197,9 +195,7 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
                 Text(f"{safe(book.id)} ({book.currency})"),
                 Text(str(book.effective_date)),
                 Text(money(book_totals.storage_cost)),
-                Text(
-                    money(book_totals.egress_cost) + ("" if book_totals.egress_complete else " +")
-                ),
+                Text(money(book_totals.egress_cost) + ("" if book_totals.egress_complete else " +")),
                 Text(money(book_totals.monthly_cost)),
                 Text(money(book_totals.horizon_cost)),
             )
@@ -231,9 +227,7 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
                 Text(size(scenario.bytes_freed, unit)),
             )
         parts += [_heading("Savings projections"), savings]
-        scenario_notes = [
-            f"{safe(s.id)}: {safe(a)}" for s in report.scenarios for a in s.assumptions
-        ]
+        scenario_notes = [scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions]
         parts.append(_bullets(scenario_notes))
 
     sources = ", ".join(pricing.sources) or "the price book"
