@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -175,6 +176,10 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
     parts += [_heading(f"{title} costs, {cur} per month ({heading})"), rows]
     if any(row.egress_partial for row in shown):
         parts.append(Text("+ lower bound: some repositories in the group have no pull data."))
+    displayed = sum(Decimal(money(row.monthly_cost).replace(",", "")) for row in report.rows)
+    if displayed != Decimal(money(totals.monthly_cost).replace(",", "")):
+        # a footnote, not an adjustment: the exact values do add up (koku-ui #216)
+        parts.append(Text("Rows are rounded one by one: their displayed sum may differ from the total by a few cents."))
 
     if report.comparison:
         compare = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
