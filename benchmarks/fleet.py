@@ -122,18 +122,22 @@ class _Image:
 
 def _image(base: tuple[bytes, ...], app: tuple[bytes, ...], arch: str, created: datetime) -> _Image:
     layers = (*base, *app)
-    config = _json({
-        "architecture": arch,
-        "os": "linux",
-        "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "rootfs": {"type": "layers", "diff_ids": [digest_of(b"diff" + layer) for layer in layers]},
-    })
-    manifest = _json({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": _descriptor(OCI_CONFIG, config),
-        "layers": [_descriptor(OCI_LAYER, layer) for layer in layers],
-    })
+    config = _json(
+        {
+            "architecture": arch,
+            "os": "linux",
+            "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "rootfs": {"type": "layers", "diff_ids": [digest_of(b"diff" + layer) for layer in layers]},
+        }
+    )
+    manifest = _json(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": _descriptor(OCI_CONFIG, config),
+            "layers": [_descriptor(OCI_LAYER, layer) for layer in layers],
+        }
+    )
     return _Image(manifest, config, layers)
 
 
@@ -167,9 +171,9 @@ async def _push_service(
                 await up.manifest(repo, digest_of(image.manifest), image.manifest, OCI_MANIFEST)
                 truth.manifests.add(digest_of(image.manifest))
                 truth.configs.add(digest_of(image.config))
-                children.append(_descriptor(
-                    OCI_MANIFEST, image.manifest, platform={"architecture": arch, "os": "linux"}
-                ))
+                children.append(
+                    _descriptor(OCI_MANIFEST, image.manifest, platform={"architecture": arch, "os": "linux"})
+                )
             body = _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})
             await up.manifest(repo, tag, body, OCI_INDEX)
             last_type = OCI_INDEX
@@ -202,10 +206,12 @@ async def push_fleet(base_url: str, namespace: str, repositories: int, tags: int
     bases = _bases(4, 3)
     try:
         width = len(str(repositories - 1))
-        await asyncio.gather(*(
-            _push_service(up, truth, f"{namespace}/svc-{i:0{width}d}", i, max(tags - 1, 1), bases)
-            for i in range(repositories)
-        ))
+        await asyncio.gather(
+            *(
+                _push_service(up, truth, f"{namespace}/svc-{i:0{width}d}", i, max(tags - 1, 1), bases)
+                for i in range(repositories)
+            )
+        )
     finally:
         await up.close()
     return truth
@@ -223,6 +229,7 @@ async def push_aliases(
     up = Uploader(base_url)
     base = _bases(1, layers - 2)[0]
     try:
+
         async def one(repo_index: int) -> None:
             repo = f"{namespace}/app-{repo_index:02d}"
             pushed: set[bytes] = set()
@@ -232,10 +239,12 @@ async def push_aliases(
                 await _push_image(up, repo, image, pushed)
                 truth.manifests.add(digest_of(image.manifest))
                 truth.configs.add(digest_of(image.config))
-                await asyncio.gather(*(
-                    up.manifest(repo, f"b{number}-{alias}", image.manifest, OCI_MANIFEST)
-                    for alias in range(tags_per_image)
-                ))
+                await asyncio.gather(
+                    *(
+                        up.manifest(repo, f"b{number}-{alias}", image.manifest, OCI_MANIFEST)
+                        for alias in range(tags_per_image)
+                    )
+                )
                 truth.tags += tags_per_image
                 truth.layers += tags_per_image * len(image.layers)
 
@@ -276,13 +285,19 @@ def synthetic_inventory(tags: int, tags_per_repo: int = 100, layers: int = 8) ->
                     record = _fake_image(name, version, arch, created, image_layers)
                     child_digest = _fake_digest(name, version, arch)
                     manifests[child_digest] = record
-                    children.append(ChildRef(
-                        media_type=OCI_MANIFEST, digest=child_digest, size_bytes=record.size_bytes,
-                        platform=f"linux/{arch}",
-                    ))
+                    children.append(
+                        ChildRef(
+                            media_type=OCI_MANIFEST,
+                            digest=child_digest,
+                            size_bytes=record.size_bytes,
+                            platform=f"linux/{arch}",
+                        )
+                    )
                 digest = _fake_digest(name, version, "index")
                 manifests[digest] = ManifestRecord(
-                    media_type=OCI_INDEX, size_bytes=180 + 240 * len(children), kind="image",
+                    media_type=OCI_INDEX,
+                    size_bytes=180 + 240 * len(children),
+                    kind="image",
                     children=tuple(children),
                 )
             else:
@@ -304,9 +319,7 @@ def _fake_blob(media_type: str, key: tuple[object, ...], size: int) -> BlobRef:
     return BlobRef(media_type=media_type, digest=_fake_digest(*key), size_bytes=size)
 
 
-def _fake_image(
-    name: str, version: int, arch: str, created: datetime, layers: tuple[BlobRef, ...]
-) -> ManifestRecord:
+def _fake_image(name: str, version: int, arch: str, created: datetime, layers: tuple[BlobRef, ...]) -> ManifestRecord:
     return ManifestRecord(
         media_type=OCI_MANIFEST,
         size_bytes=400 + 180 * len(layers),

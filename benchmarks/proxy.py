@@ -113,9 +113,7 @@ async def _relay_body(
 class LatencyProxy:
     """Forwards every request to UPSTREAM after DELAY seconds and counts it by method and kind."""
 
-    def __init__(
-        self, upstream: str, *, delay_s: float = 0.020, connect_delay_s: float = 0.0, port: int = 0
-    ) -> None:
+    def __init__(self, upstream: str, *, delay_s: float = 0.020, connect_delay_s: float = 0.0, port: int = 0) -> None:
         host, _, upstream_port = upstream.rpartition(":")
         self.upstream_host = host or LOOPBACK
         self.upstream_port = int(upstream_port)
@@ -247,9 +245,7 @@ _UPSTREAM = re.compile(r"^[\w.-]*:\d+$")
 
 
 async def _main(upstream: str, delay_ms: float, connect_delay_ms: float, port: int) -> None:
-    proxy = LatencyProxy(
-        upstream, delay_s=delay_ms / 1000, connect_delay_s=connect_delay_ms / 1000, port=port
-    )
+    proxy = LatencyProxy(upstream, delay_s=delay_ms / 1000, connect_delay_s=connect_delay_ms / 1000, port=port)
     await proxy.start()
     print(f"listening on {proxy.address}", flush=True)
     stop = asyncio.Event()
@@ -265,7 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upstream", required=True, help="HOST:PORT of the registry")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="delay added to each request")
     parser.add_argument(
-        "--connect-delay-ms", type=float, default=0.0,
+        "--connect-delay-ms",
+        type=float,
+        default=0.0,
         help="delay added once per new client connection (a TCP handshake); default 0",
     )
     parser.add_argument("--port", type=int, default=0, help="loopback port to listen on (0: any free)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -73,15 +74,14 @@ class Run:
     max_rss_bytes: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0
 
 
 def measure(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
     """Run ARGV to completion; wall time and the peak RSS of that process alone (wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(
-            list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd
-        )
+        process = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -91,9 +91,16 @@ def measure(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | 
             returncode=process.returncode,
             seconds=seconds,
             max_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports KiB
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
         )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def costcalc(*args: str) -> list[str]:
@@ -156,6 +163,7 @@ def requests_by_kind(stats: dict[str, object]) -> dict[str, int]:
 
 def scan_figures(
     proxy: ProxyProcess,
+    registry_pid: int,
     target: str,
     workdir: Path,
     name: str,
@@ -167,15 +175,27 @@ def scan_figures(
 ) -> dict[str, object]:
     """One `costcalc scan` through the proxy: wall time, peak RSS, requests by kind."""
     output = workdir / f"{name}.inventory.json"
-    args = ["scan", target, "--plain-http", "--quiet", "--format", "json", "-o", str(output),
-            "--concurrency", str(concurrency)]
+    args = [
+        "scan",
+        target,
+        "--plain-http",
+        "--quiet",
+        "--format",
+        "json",
+        "-o",
+        str(output),
+        "--concurrency",
+        str(concurrency),
+    ]
     args += ["--cache-dir", str(cache_dir)] if cache_dir else ["--no-cache"]
     argv = costcalc(*args)
     if profile is not None:
         argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "costcalc", *args]
     proxy.reset()
+    before = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
     run = measure(argv, env=_env(XDG_CACHE_HOME=str(workdir / "xdg-cache")), cwd=ROOT)
     stats = proxy.stats()
+    after = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
     if run.returncode != 0:
         raise RuntimeError(f"costcalc scan ({name}) exited {run.returncode}: {run.stderr.strip()[-2000:]}")
     summary = json.loads(run.stdout)["summary"]
@@ -189,6 +209,9 @@ def scan_figures(
         "cache": "none" if cache_dir is None else str(cache_dir.name),
         "seconds": round(run.seconds, 3),
         "max_rss_bytes": run.max_rss_bytes,
+        "cpu_seconds": round(run.cpu_seconds, 2),
+        "proxy_cpu_seconds": round(after[0] - before[0], 2),
+        "registry_cpu_seconds": round(after[1] - before[1], 2),
         "requests": total,
         "requests_by_kind": counts,
         "connections": stats["connections"],
@@ -221,8 +244,7 @@ def minimum_check(scan: dict[str, object], truth: FleetTruth) -> dict[str, objec
         "requests": scan["requests"],
         "expected_by_kind": expected,
         "unexpected_requests": extra,
-        "equal": scan["requests"] == minimum and not extra
-        and all(counts.get(k, 0) == v for k, v in expected.items()),
+        "equal": scan["requests"] == minimum and not extra and all(counts.get(k, 0) == v for k, v in expected.items()),
     }
 
 
@@ -273,7 +295,7 @@ def skopeo_loop(proxy: ProxyProcess, pairs: list[tuple[str, str]], total_tags: i
 
 def dxf_loop(host: str, namespace: str) -> None:
     """python-dxf: list repositories and tags, then get every tag's manifest, sequentially."""
-    import dxf  # noqa: PLC0415  (only the worker subprocess needs it)
+    import dxf
 
     base = dxf.DXFBase(host, insecure=True)
     fetched = 0
@@ -289,7 +311,7 @@ def dxf_loop(host: str, namespace: str) -> None:
 
 def dxf_figures(proxy: ProxyProcess, namespace: str) -> dict[str, object]:
     try:
-        import dxf  # noqa: F401, PLC0415
+        import dxf  # noqa: F401
     except ImportError:
         return {"available": False}
     proxy.reset()
@@ -322,16 +344,24 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
     warmup = workdir / "inventory-warmup.json"
     warmup.write_text(dumps(synthetic_inventory(min(sizes))))
     # One untimed run first: the first run of a module compiles its .pyc files.
-    measure(costcalc("report", str(warmup), *options, "--format", "json", "-o", os.devnull),
-            env=_env(), cwd=ROOT)
+    measure(costcalc("report", str(warmup), *options, "--format", "json", "-o", os.devnull), env=_env(), cwd=ROOT)
     for tags in sizes:
         inventory = synthetic_inventory(tags)
         path = workdir / f"inventory-{tags}.json"
         path.write_text(dumps(inventory))
         manifests = len(inventory.manifests)
         del inventory
-        args = ["report", str(path), "--usage", str(usage), *options, "--format", "json",
-                "-o", str(workdir / f"report-{tags}.json")]
+        args = [
+            "report",
+            str(path),
+            "--usage",
+            str(usage),
+            *options,
+            "--format",
+            "json",
+            "-o",
+            str(workdir / f"report-{tags}.json"),
+        ]
         run = measure(costcalc(*args), env=_env(), cwd=ROOT)
         if run.returncode != 0 and "--usage" in args:
             notes.append(f"with --usage the report failed ({run.stderr.strip()[-300:]}); ran without it")
@@ -339,14 +369,17 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
             run = measure(costcalc(*args), env=_env(), cwd=ROOT)
         if run.returncode != 0:
             raise RuntimeError(f"costcalc report ({tags} tags) exited {run.returncode}: {run.stderr[-2000:]}")
-        rows.append({
-            "tags": tags,
-            "manifests": manifests,
-            "file_bytes": path.stat().st_size,
-            "seconds": round(run.seconds, 3),
-            "max_rss_bytes": run.max_rss_bytes,
-            "microseconds_per_tag": round(run.seconds / tags * 1e6, 2),
-        })
+        rows.append(
+            {
+                "tags": tags,
+                "manifests": manifests,
+                "file_bytes": path.stat().st_size,
+                "seconds": round(run.seconds, 3),
+                "max_rss_bytes": run.max_rss_bytes,
+                "cpu_seconds": round(run.cpu_seconds, 2),
+                "microseconds_per_tag": round(run.seconds / tags * 1e6, 2),
+            }
+        )
         if profile is not None and tags == max(sizes):
             prof_argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "costcalc", *args]
             measure(prof_argv, env=_env(), cwd=ROOT)
@@ -364,7 +397,7 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
 def linearity(rows: list[dict[str, object]]) -> dict[str, object]:
     """Marginal seconds per 1,000 tags between successive sizes, and their largest ratio."""
     slopes = []
-    for small, large in zip(rows, rows[1:], strict=False):
+    for small, large in itertools.pairwise(rows):
         dt = float(large["seconds"]) - float(small["seconds"])  # type: ignore[arg-type]
         dn = int(large["tags"]) - int(small["tags"])  # type: ignore[call-overload]
         slopes.append(round(dt / dn * 1000, 4))
@@ -377,7 +410,7 @@ def linearity(rows: list[dict[str, object]]) -> dict[str, object]:
 
 def profile_text(path: Path, top: int = 25) -> str:
     """The TOP functions of a cProfile file by internal time, as pstats prints them."""
-    import io  # noqa: PLC0415
+    import io
 
     buffer = io.StringIO()
     stats = pstats.Stats(str(path), stream=buffer)
@@ -402,7 +435,7 @@ def machine() -> dict[str, object]:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             versions[tool] = subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
     with contextlib.suppress(ImportError):
-        from importlib.metadata import version  # noqa: PLC0415
+        from importlib.metadata import version
 
         versions["python-dxf"] = version("python-dxf")
     return {
@@ -420,7 +453,7 @@ def machine() -> dict[str, object]:
 
 @contextlib.contextmanager
 def registry(workdir: Path) -> Iterator[object]:
-    from tests.registryd import start_registry  # noqa: PLC0415  (the test helper, shared)
+    from tests.registryd import start_registry
 
     quiet = {"log": {"level": "error", "accesslog": {"disabled": True}}}
     running = start_registry(workdir, extra_config=quiet)
@@ -441,8 +474,13 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
         "schema": 1,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
-        "parameters": {"repos": sizes.repos, "tags_per_repo": sizes.tags, "delay_ms": delay,
-                       "tiny": args.tiny, "concurrencies": list(CONCURRENCIES)},
+        "parameters": {
+            "repos": sizes.repos,
+            "tags_per_repo": sizes.tags,
+            "delay_ms": delay,
+            "tiny": args.tiny,
+            "concurrencies": list(CONCURRENCIES),
+        },
     }
     try:
         with registry(workdir / "registry") as running:
@@ -455,7 +493,20 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
             figures["fleet"] = {**truth.as_dict(), "push_seconds": round(time.perf_counter() - started, 3)}
             proxy = ProxyProcess(running.host, delay)  # type: ignore[attr-defined]
             try:
-                figures.update(scans(proxy, workdir, truth, narrow, wide, sizes, delay, args, say))
+                figures.update(
+                    scans(
+                        proxy,
+                        running.process.pid,
+                        workdir,
+                        truth,
+                        narrow,
+                        wide,  # type: ignore[attr-defined]
+                        sizes,
+                        delay,
+                        args,
+                        say,
+                    )
+                )
             finally:
                 proxy.stop()
         say("costcalc report on synthetic inventories")
@@ -473,6 +524,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
 
 def scans(
     proxy: ProxyProcess,
+    registry_pid: int,
     workdir: Path,
     truth: FleetTruth,
     narrow: FleetTruth,
@@ -486,14 +538,24 @@ def scans(
     target = f"{proxy.host}/bench"
     cache = workdir / "cache"
     say("cold scan (empty cache), concurrency 16")
-    cold = scan_figures(proxy, target, workdir, "cold", concurrency=16, cache_dir=cache, delay_ms=delay)
+    cold = scan_figures(proxy, registry_pid, target, workdir, "cold", concurrency=16, cache_dir=cache, delay_ms=delay)
     say("warm rescan (same cache)")
-    warm = scan_figures(proxy, target, workdir, "warm", concurrency=16, cache_dir=cache, delay_ms=delay)
+    warm = scan_figures(proxy, registry_pid, target, workdir, "warm", concurrency=16, cache_dir=cache, delay_ms=delay)
     sweep = []
     for concurrency in CONCURRENCIES:
         say(f"cold scan without cache, concurrency {concurrency}")
-        sweep.append(scan_figures(proxy, target, workdir, f"c{concurrency}", concurrency=concurrency,
-                                  cache_dir=None, delay_ms=delay))
+        sweep.append(
+            scan_figures(
+                proxy,
+                registry_pid,
+                target,
+                workdir,
+                f"c{concurrency}",
+                concurrency=concurrency,
+                cache_dir=None,
+                delay_ms=delay,
+            )
+        )
     pairs, total = sample_tags(workdir / "cold.inventory.json", sizes.skopeo_sample)
     say(f"skopeo inspect loop over {len(pairs)} of {total} tags")
     skopeo = skopeo_loop(proxy, pairs, total)
@@ -501,18 +563,43 @@ def scans(
     dxf_result = dxf_figures(proxy, "bench")
     say("scan memory: same manifests, 10x the tags")
     memory = {
-        "narrow": {**narrow.as_dict(), **scan_figures(
-            proxy, f"{proxy.host}/narrow", workdir, "narrow", concurrency=16, cache_dir=None,
-            delay_ms=delay)},
-        "wide": {**wide.as_dict(), **scan_figures(
-            proxy, f"{proxy.host}/wide", workdir, "wide", concurrency=16, cache_dir=None, delay_ms=delay)},
-        "fleet": {"distinct_manifests": len(truth.manifests), "tags": truth.tags,
-                  "max_rss_bytes": cold["max_rss_bytes"]},
+        "narrow": {
+            **narrow.as_dict(),
+            **scan_figures(
+                proxy,
+                registry_pid,
+                f"{proxy.host}/narrow",
+                workdir,
+                "narrow",
+                concurrency=16,
+                cache_dir=None,
+                delay_ms=delay,
+            ),
+        },
+        "wide": {
+            **wide.as_dict(),
+            **scan_figures(
+                proxy,
+                registry_pid,
+                f"{proxy.host}/wide",
+                workdir,
+                "wide",
+                concurrency=16,
+                cache_dir=None,
+                delay_ms=delay,
+            ),
+        },
+        "fleet": {
+            "distinct_manifests": len(truth.manifests),
+            "tags": truth.tags,
+            "max_rss_bytes": cold["max_rss_bytes"],
+        },
     }
     say("cold scan, c=16, no cache, one round trip added per new TCP connection")
     proxy.set_delay(delay, connect_ms=delay)
-    handshake = scan_figures(proxy, target, workdir, "handshake", concurrency=16, cache_dir=None,
-                             delay_ms=delay)
+    handshake = scan_figures(
+        proxy, registry_pid, target, workdir, "handshake", concurrency=16, cache_dir=None, delay_ms=delay
+    )
     proxy.set_delay(delay)
     startup = measure(costcalc("--version"), env=_env(), cwd=ROOT)
     result: dict[str, object] = {
@@ -528,14 +615,30 @@ def scans(
     if args.profile:
         say("profiling a cold scan (cProfile, no cache, concurrency 16)")
         path = args.out.parent / "scan.prof"
-        scan_figures(proxy, target, workdir, "profiled", concurrency=16, cache_dir=None, delay_ms=delay,
-                     profile=path)
+        scan_figures(
+            proxy,
+            registry_pid,
+            target,
+            workdir,
+            "profiled",
+            concurrency=16,
+            cache_dir=None,
+            delay_ms=delay,
+            profile=path,
+        )
         (args.out.parent / "scan.profile.txt").write_text(profile_text(path))
         say("profiling a cold scan with no added latency (CPU cost of the whole stack)")
         proxy.set_delay(0)
         result["cold_no_latency"] = scan_figures(
-            proxy, target, workdir, "nolatency", concurrency=16, cache_dir=workdir / "cache-nl",
-            delay_ms=0)
+            proxy,
+            registry_pid,
+            target,
+            workdir,
+            "nolatency",
+            concurrency=16,
+            cache_dir=workdir / "cache-nl",
+            delay_ms=0,
+        )
         proxy.set_delay(delay)
     return result
 
@@ -545,42 +648,63 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
 
     def add(name: str, measured: object, threshold: str, ok: bool | None) -> None:
-        rows.append({"target": name, "measured": measured, "threshold": threshold,
-                     "pass": ok})
+        rows.append({"target": name, "measured": measured, "threshold": threshold, "pass": ok})
 
     cold = figures.get("cold")
     if isinstance(cold, dict):
         minimum = cold["minimum"]
-        add("cold-scan requests = SPEC §3.1 minimum",
-            f"{cold['requests']} vs {minimum['minimum_requests']}", "equal", bool(minimum["equal"]))
+        add(
+            "cold-scan requests = SPEC §3.1 minimum",
+            f"{cold['requests']} vs {minimum['minimum_requests']}",
+            "equal",
+            bool(minimum["equal"]),
+        )
         warm = figures["warm"]
         counts = warm["requests_by_kind"]
         gets = counts.get("GET manifest", 0) + counts.get("GET blob", 0)
         add("warm rescan: no manifest or config GET", f"{gets} GETs", "0", gets == 0)
         c16 = next(s for s in figures["concurrency"] if s["concurrency"] == 16)
-        add("cold scan at c=16 vs lower bound", f"{c16['ratio_to_lower_bound']}x", "<= 1.5x",
-            c16["ratio_to_lower_bound"] is not None and c16["ratio_to_lower_bound"] <= 1.5)
+        add(
+            "cold scan at c=16 vs lower bound",
+            f"{c16['ratio_to_lower_bound']}x",
+            "<= 1.5x",
+            c16["ratio_to_lower_bound"] is not None and c16["ratio_to_lower_bound"] <= 1.5,
+        )
         skopeo = figures["skopeo"]
         if skopeo.get("available"):
             speedup = skopeo["seconds"] / c16["seconds"]
-            add("cold scan vs skopeo loop" + (" (extrapolated)" if skopeo["extrapolated"] else ""),
-                f"{speedup:.1f}x faster", ">= 10x", speedup >= 10)
+            add(
+                "cold scan vs skopeo loop" + (" (extrapolated)" if skopeo["extrapolated"] else ""),
+                f"{speedup:.1f}x faster",
+                ">= 10x",
+                speedup >= 10,
+            )
         warm_speedup = cold["seconds"] / warm["seconds"]
-        add("warm rescan vs cold", f"{warm_speedup:.2f}x faster "
-            f"(request floor allows {cold['requests'] / max(warm['requests'], 1):.2f}x)", ">= 3x",
-            warm_speedup >= 3)
+        add(
+            "warm rescan vs cold",
+            f"{warm_speedup:.2f}x faster (request floor allows {cold['requests'] / max(warm['requests'], 1):.2f}x)",
+            ">= 3x",
+            warm_speedup >= 3,
+        )
         memory = figures["memory"]
         narrow_rss, wide_rss = memory["narrow"]["max_rss_bytes"], memory["wide"]["max_rss_bytes"]
         growth = wide_rss / narrow_rss - 1
-        add("scan RSS: 10x tags, same manifests", f"+{growth * 100:.1f}% "
-            f"({narrow_rss / 2**20:.0f} -> {wide_rss / 2**20:.0f} MiB)", "<= +10%", growth <= 0.10)
+        add(
+            "scan RSS: 10x tags, same manifests",
+            f"+{growth * 100:.1f}% ({narrow_rss / 2**20:.0f} -> {wide_rss / 2**20:.0f} MiB)",
+            "<= +10%",
+            growth <= 0.10,
+        )
     report = figures.get("report")
     if isinstance(report, dict) and report["runs"]:
         largest = report["runs"][-1]
-        add(f"report on {largest['tags']:,} tags: time", f"{largest['seconds']:.2f} s", "< 5 s",
-            largest["seconds"] < 5)
-        add(f"report on {largest['tags']:,} tags: peak RSS", f"{largest['max_rss_bytes'] / 2**20:.0f} MiB",
-            "< 1024 MiB", largest["max_rss_bytes"] < GIB)
+        add(f"report on {largest['tags']:,} tags: time", f"{largest['seconds']:.2f} s", "< 5 s", largest["seconds"] < 5)
+        add(
+            f"report on {largest['tags']:,} tags: peak RSS",
+            f"{largest['max_rss_bytes'] / 2**20:.0f} MiB",
+            "< 1024 MiB",
+            largest["max_rss_bytes"] < GIB,
+        )
         ratio = report["linearity"]["last_to_first_slope_ratio"]
         add("report cost linear in tags", f"slope ratio {ratio}", "<= 1.5", ratio is not None and ratio <= 1.5)
     return rows
@@ -595,16 +719,38 @@ def mib(value: object) -> str:
 
 def table(figures: dict[str, object]) -> str:
     """The one table: every measured figure, then the targets."""
-    lines = ["| measurement | wall s | requests | TCP conns | lower bound s | ratio | peak RSS |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| measurement | wall s | requests | TCP conns | lower bound s | ratio "
+        "| CPU s costcalc/proxy/registry | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
 
-    def row(name: str, seconds: object, requests: object, bound: object, ratio: object, rss: object,
-            connections: object = "-") -> None:
-        lines.append(f"| {name} | {seconds} | {requests} | {connections} | {bound} | {ratio} | {rss} |")
+    def row(
+        name: str,
+        seconds: object,
+        requests: object,
+        bound: object,
+        ratio: object,
+        rss: object,
+        connections: object = "-",
+        cpu: str = "-",
+    ) -> None:
+        lines.append(f"| {name} | {seconds} | {requests} | {connections} | {bound} | {ratio} | {cpu} | {rss} |")
+
+    def cpu(scan: dict) -> str:
+        return f"{scan['cpu_seconds']} / {scan['proxy_cpu_seconds']} / {scan['registry_cpu_seconds']}"
 
     def scan_row(name: str, scan: dict) -> None:
-        row(name, scan["seconds"], scan["requests"], scan["lower_bound_seconds"],
-            scan["ratio_to_lower_bound"], mib(scan["max_rss_bytes"]), scan["connections"])
+        row(
+            name,
+            scan["seconds"],
+            scan["requests"],
+            scan["lower_bound_seconds"],
+            scan["ratio_to_lower_bound"],
+            mib(scan["max_rss_bytes"]),
+            scan["connections"],
+            cpu(scan),
+        )
 
     if "cold" in figures:
         cold, warm = figures["cold"], figures["warm"]
@@ -613,14 +759,20 @@ def table(figures: dict[str, object]) -> str:
         scan_row(f"warm rescan, c=16 (minimum {warm['minimum_warm_requests']})", warm)
         for scan in figures["concurrency"]:
             scan_row(f"cold scan, no cache, c={scan['concurrency']}", scan)
-        scan_row("cold scan, no cache, c=16, +1 RTT per new TCP connection",
-                 figures["cold_with_handshake"])
+        scan_row("cold scan, no cache, c=16, +1 RTT per new TCP connection", figures["cold_with_handshake"])
         if "cold_no_latency" in figures:
             nl = figures["cold_no_latency"]
-            row("cold scan, c=16, proxy delay 0 (CPU floor)", nl["seconds"], nl["requests"], "-", "-",
-                mib(nl["max_rss_bytes"]), nl["connections"])
-        row("costcalc --version (interpreter + import floor)", figures["costcalc_startup_seconds"],
-            "-", "-", "-", "-")
+            row(
+                "cold scan, c=16, proxy delay 0 (CPU floor)",
+                nl["seconds"],
+                nl["requests"],
+                "-",
+                "-",
+                mib(nl["max_rss_bytes"]),
+                nl["connections"],
+                cpu(nl),
+            )
+        row("costcalc --version (interpreter + import floor)", figures["costcalc_startup_seconds"], "-", "-", "-", "-")
         skopeo = figures["skopeo"]
         if skopeo.get("available"):
             label = "skopeo inspect loop"
@@ -629,19 +781,40 @@ def table(figures: dict[str, object]) -> str:
             row(label, skopeo["seconds"], skopeo["requests"], "-", "-", mib(skopeo["max_rss_bytes"]))
         dxf = figures["dxf"]
         if dxf.get("available"):
-            row(f"python-dxf manifest loop ({dxf['manifests_fetched']} manifests)", dxf["seconds"],
-                dxf["requests"], "-", "-", mib(dxf["max_rss_bytes"]))
+            row(
+                f"python-dxf manifest loop ({dxf['manifests_fetched']} manifests)",
+                dxf["seconds"],
+                dxf["requests"],
+                "-",
+                "-",
+                mib(dxf["max_rss_bytes"]),
+            )
         memory = figures["memory"]
         for key in ("narrow", "wide"):
             m = memory[key]
-            row(f"scan memory: {key} ({m['tags']} tags, {m['distinct_manifests']} manifests, "
-                f"{m['tag_layer_references']} tag-layer refs)", m["seconds"], m["requests"], "-", "-",
-                mib(m["max_rss_bytes"]))
+            row(
+                f"scan memory: {key} ({m['tags']} tags, {m['distinct_manifests']} manifests, "
+                f"{m['tag_layer_references']} tag-layer refs)",
+                m["seconds"],
+                m["requests"],
+                "-",
+                "-",
+                mib(m["max_rss_bytes"]),
+                m["connections"],
+                cpu(m),
+            )
     report = figures.get("report")
     if isinstance(report, dict):
         for run in report["runs"]:
-            row(f"costcalc report, {run['tags']:,} tags ({run['microseconds_per_tag']} µs/tag)",
-                run["seconds"], "-", "-", "-", mib(run["max_rss_bytes"]))
+            row(
+                f"costcalc report, {run['tags']:,} tags ({run['microseconds_per_tag']} µs/tag)",
+                run["seconds"],
+                "-",
+                "-",
+                "-",
+                mib(run["max_rss_bytes"]),
+                cpu=str(run["cpu_seconds"]),
+            )
     lines += ["", "| target | measured | threshold | result |", "| --- | --- | --- | --- |"]
     for target in figures.get("targets", []):
         verdict = {True: "PASS", False: "FAIL", None: "n/a"}[target["pass"]]
@@ -656,10 +829,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay-ms", type=float, default=20.0, help="latency the proxy adds per request")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     parser.add_argument("--tiny", action="store_true", help="5 x 3 tags, report on 100..1,000 tags (CI)")
-    parser.add_argument("--skopeo-sample", type=int, default=200,
-                        help="tags skopeo inspects (the rest extrapolated)")
-    parser.add_argument("--profile", action="store_true",
-                        help="also write cProfile stats of a cold scan and of the largest report")
+    parser.add_argument("--skopeo-sample", type=int, default=200, help="tags skopeo inspects (the rest extrapolated)")
+    parser.add_argument(
+        "--profile", action="store_true", help="also write cProfile stats of a cold scan and of the largest report"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     figures = benchmark(args)

@@ -128,6 +128,17 @@ class ScenarioRow(_Frozen):
     monthly_savings: Decimal
 
 
+class VersionBytes(_Frozen):
+    """One image version a retention scenario looked at: the bytes only it holds, and its fate."""
+
+    repository: str
+    digest: str
+    tags: tuple[str, ...]  # every tag aliasing the digest
+    created: datetime | None  # the config's `created`; None when the image does not say
+    exclusive_bytes: int  # blobs no other tag reaches: what deleting this version alone frees
+    dropped: bool  # False: the scenario keeps it
+
+
 class ScenarioResult(_Frozen):
     id: str  # e.g. "alpine", "retention:5", "combined"
     description: str
@@ -140,6 +151,11 @@ class ScenarioResult(_Frozen):
     bytes_freed: Decimal  # storage bytes freed (baseline storage_bytes - projected)
     assumptions: tuple[str, ...]
     rows: tuple[ScenarioRow, ...]
+    versions: tuple[VersionBytes, ...] = ()  # retention: per repository, oldest first
+
+    def dropped_by_size(self) -> tuple[VersionBytes, ...]:
+        """The dropped versions, most exclusive bytes first; ties keep `versions` order."""
+        return tuple(sorted((v for v in self.versions if v.dropped), key=lambda v: -v.exclusive_bytes))
 
 
 class Report(_Frozen):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -460,7 +461,7 @@ class Figures:
             return sum(images[0][1].values()), 0
         deltas = [
             sum(size for digest, size in current[1].items() if digest not in previous[0])
-            for previous, current in zip(images, images[1:], strict=False)
+            for previous, current in pairwise(images)
         ][-10:]
         return (2 * sum(deltas) + len(deltas)) // (2 * len(deltas)), len(deltas)
 
@@ -546,7 +547,8 @@ def loads(text: str, source: str = "<inventory>") -> Inventory:
         message = first["msg"]
         if first["type"] == "json_invalid":
             line = _json_error_line(text)
-            raise InputError(f"{source}:{line}: not valid JSON: {first.get('ctx', {}).get('error', message)}.") from None
+            detail = first.get("ctx", {}).get("error", message)
+            raise InputError(f"{source}:{line}: not valid JSON: {detail}.") from None
         raise InputError(
             f"{source}: {location}: {message} (and {len(exc.errors()) - 1} more problems)."
             if len(exc.errors()) > 1 else f"{source}: {location}: {message}."

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from costcalc import costs, pricing
-from costcalc.costs import Quantities, RowQuantities, ScenarioResult, ScenarioRow
+from costcalc.costs import Quantities, RowQuantities, ScenarioResult, ScenarioRow, VersionBytes
 from costcalc.errors import InputError
 from costcalc.inventory import Inventory, Repository, Version
 from costcalc.reference import REPOSITORY_RE, TAG_RE
@@ -492,6 +492,7 @@ class _State:
     book: PriceBook
     quantities: Quantities
     notes: tuple[str, ...] = ()
+    versions: tuple[VersionBytes, ...] = ()  # what retention steps dropped and kept
 
 
 @dataclass(frozen=True)
@@ -622,7 +623,9 @@ def _apply(state: _State, step: _Step, keep: Sequence[str]) -> _State:
         case Provider():
             assert step.book is not None  # resolved by _resolve
             state = _reprice(state, step.book, scenario.id)
-    return _State(state.inventory, state.book, state.quantities, (*state.notes, *notes))
+    return _State(
+        state.inventory, state.book, state.quantities, (*state.notes, *notes), state.versions
+    )
 
 
 def _scope(names: Iterable[str], globs: Sequence[str]) -> tuple[frozenset[str], list[str]]:
@@ -642,12 +645,17 @@ def _with_rows(
     *,
     inventory: Inventory | None = None,
     book: PriceBook | None = None,
+    versions: Iterable[VersionBytes] = (),
 ) -> _State:
+    # a later retention step re-reports the versions an earlier one kept: the later word counts
+    merged = {(v.repository, v.digest): v for v in state.versions}
+    merged.update({(v.repository, v.digest): v for v in versions})
     return _State(
         inventory=inventory or state.inventory,
         book=book or state.book,
         quantities=state.quantities.model_copy(update={"rows": tuple(rows)}),
         notes=(*state.notes, *notes),
+        versions=tuple(merged.values()),
     )
 
 
@@ -875,18 +883,22 @@ def exclusive_version_bytes(
 def _exclusive_bytes(
     inventory: Inventory, dedup_scope: DedupScope, repositories: Sequence[str]
 ) -> dict[str, list[tuple[Version, int]]]:
-    counted = (
-        [r.name for r in inventory.repositories]
-        if dedup_scope == "registry"
-        else list(repositories)
-    )
+    registry_wide = dedup_scope == "registry"
+    counted = [r.name for r in inventory.repositories] if registry_wide else list(repositories)
     groups = {name: _owner_groups(inventory, name) for name in counted}
-    owners: Counter[str] = Counter()
-    for name in counted:
-        for _, blobs in groups[name]:
-            owners.update(blobs.keys())
+
+    def owners_in(names: Iterable[str]) -> Counter[str]:
+        owners: Counter[str] = Counter()
+        for name in names:
+            for _, blobs in groups[name]:
+                owners.update(blobs.keys())
+        return owners
+
+    # under repository dedup each repository stores its own copy: owners count within it only
+    everywhere = owners_in(counted) if registry_wide else None
     result: dict[str, list[tuple[Version, int]]] = {}
     for name in repositories:
+        owners = everywhere if everywhere is not None else owners_in([name])
         result[name] = [
             (version, sum(size for blob, size in blobs.items() if owners[blob] == 1))
             for version, blobs in groups.get(name, [])
@@ -962,7 +974,7 @@ def _retain(
     freed = sum((r.storage_bytes for r in state.quantities.rows), Decimal(0)) - sum(
         (r.storage_bytes for r in rows), Decimal(0)
     )
-    dropped = {name: plan for name, plan in plans.items() if plan.dropped}
+    dropped = [name for name, plan in plans.items() if plan.dropped]
     dropped_total = sum(len(p.dropped) for p in plans.values())
     versions_total = sum(len(inventory.figures.image_versions(name)) for name in plans)
     notes = [
@@ -975,37 +987,30 @@ def _retain(
         f"versions in {len(dropped)} {'repository' if len(dropped) == 1 else 'repositories'}; "
         f"storage recomputed from the blobs the kept tags still reach under {dedup} dedup frees "
         f"{format_bytes(freed)} ({_plain(freed, 0)} bytes); layers shared with a kept version or "
-        "another repository stay.",
+        "another repository stay, and layers shared only among dropped versions are freed but "
+        "count in no version's exclusive bytes (listed per version).",
     ]
     if keep:
         notes.append(f"{scenario_id}: tags matching {', '.join(keep)} are always kept.")
     undated = sum(plan.undated_kept for plan in plans.values())
     if undated:
         notes.append(f"{scenario_id}: {undated} versions have no creation time and are kept.")
-    exclusive = _exclusive_bytes(inventory, dedup, sorted(dropped))
-    for name in sorted(dropped):
-        notes.append(_exclusive_note(scenario_id, dropped[name], exclusive[name]))
-    return _with_rows(state, rows, notes, inventory=retained)
-
-
-def _exclusive_note(
-    scenario_id: str, plan: RetentionPlan, exclusive: list[tuple[Version, int]]
-) -> str:
-    by_digest = {v.digest: size for v, size in exclusive}
-    held = sorted(plan.dropped, key=lambda v: (-by_digest.get(v.digest, 0), v.digest))
-    shown = [
-        f"{','.join(v.tags)} ({v.digest[:19]}"
-        f"{', ' + v.created.date().isoformat() if v.created else ''}) "
-        f"{by_digest.get(v.digest, 0)} bytes"
-        for v in held[:5]
-    ]
-    more = f" and {len(held) - 5} more" if len(held) > 5 else ""
-    return (
-        f"{scenario_id}: {plan.repository} drops {len(plan.dropped)} versions; bytes each holds "
-        f"exclusively: {'; '.join(shown)}{more} (layers shared only among dropped versions are "
-        "freed "
-        "too but belong to none of them alone)."
-    )
+    exclusive = _exclusive_bytes(inventory, dedup, sorted(plans))
+    versions: list[VersionBytes] = []
+    for name in sorted(plans):
+        gone = {v.digest for v in plans[name].dropped}
+        versions += [
+            VersionBytes(
+                repository=name,
+                digest=version.digest,
+                tags=version.tags,
+                created=version.created,
+                exclusive_bytes=size,
+                dropped=version.digest in gone,
+            )
+            for version, size in exclusive[name]
+        ]
+    return _with_rows(state, rows, notes, inventory=retained, versions=versions)
 
 
 def _is_image(inventory: Inventory, digest: str) -> bool:
@@ -1069,4 +1074,5 @@ def _result(
         bytes_freed=storage_before - storage_after,
         assumptions=(*assumptions, *end.notes),
         rows=rows,
+        versions=end.versions,
     )

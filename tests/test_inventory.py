@@ -107,7 +107,8 @@ def test_index_platforms_skip_attestations_and_pull_bytes() -> None:
     arm = image("carm", 8, layer("b", 200), size=60, platform="linux/arm64/v8")
     att = ManifestRecord(media_type=MANIFEST, size_bytes=40, kind="artifact",
                          config=BlobRef(media_type=CONFIG, digest=d("catt"), size_bytes=3),
-                         layers=(BlobRef(media_type="application/vnd.in-toto+json", digest=d("sbom"), size_bytes=1000),))
+                         layers=(BlobRef(media_type="application/vnd.in-toto+json", digest=d("sbom"),
+                                         size_bytes=1000),))
     index = ManifestRecord(media_type=INDEX, size_bytes=70, kind="image", children=(
         ChildRef(media_type=MANIFEST, digest=d("amd"), size_bytes=50, platform="linux/amd64"),
         ChildRef(media_type=MANIFEST, digest=d("arm"), size_bytes=60, platform="linux/arm64/v8"),

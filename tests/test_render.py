@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from costcalc import costs
-from costcalc.costs import Report, ScenarioResult, ScenarioRow
+from costcalc.costs import Report, ScenarioResult, ScenarioRow, VersionBytes
 from costcalc.inventory import load
 from costcalc.pricing import load_book
 from costcalc.render import csv as render_csv
@@ -179,6 +179,69 @@ def test_every_format_shows_scenarios(tmp_path: Path) -> None:
     ]
     assert "## Savings projections" in render_markdown.render(report)
     assert "Savings projections" in render_html.render(report)
+
+
+def retention_result() -> ScenarioResult:
+    """retention:1 dropping 12 versions of 1..12 MB (one with a hostile repository name), keeping one."""
+    versions = [
+        VersionBytes(
+            repository=HOSTILE if n == 7 else "acme/api",
+            digest=f"sha256:{n:064x}",
+            tags=(f"v{n}", f"sha-{n:07x}"),
+            created=datetime(2026, 1, n, tzinfo=UTC) if n != 12 else None,
+            exclusive_bytes=n * 10**6,
+            dropped=True,
+        )
+        for n in range(1, 13)
+    ]
+    kept = VersionBytes(
+        repository="acme/api", digest="sha256:" + "f" * 64, tags=("latest",), created=None,
+        exclusive_bytes=99 * 10**6, dropped=False,
+    )
+    return scenario().model_copy(update={"id": "retention:1", "versions": (*versions, kept)})
+
+
+def test_retention_versions_in_every_format(tmp_path: Path) -> None:
+    report = small_report(tmp_path, scenarios=(retention_result(),))
+    table = render_table.render(report, width=120)
+    section = table.split("Largest versions dropped by retention:1")[1].split("\n\n")[0]
+    lines = [line for line in section.splitlines()[3:] if line.strip()]
+    # the ten largest, largest first; the kept 99 MB version is not a dropped one
+    assert lines[0].split()[:4] == ["acme/api", "v12,", "sha-000000c", "unknown"]
+    assert "12.00 MB" in lines[0] and "2026-01-11" in lines[1]
+    assert lines[-1] == "2 more in JSON output."
+    assert len(lines) == 11 and "latest" not in section and "v1," not in section and "v2," not in section
+    assert "\x1b" not in table and "\\x1b[31m" in section
+    data = json.loads(render_json.render(report))
+    versions = data["scenarios"][0]["versions"]
+    assert len(versions) == 13 and versions[-1]["dropped"] is False
+    assert versions[0] == {
+        "repository": "acme/api",
+        "digest": f"sha256:{1:064x}",
+        "tags": ["v1", "sha-0000001"],
+        "created": "2026-01-01T00:00:00Z",
+        "exclusive_bytes": 1000000,
+        "dropped": True,
+    }
+    assert versions[6]["repository"] == HOSTILE and versions[11]["created"] is None
+    markdown = render_markdown.render(report)
+    assert "### Largest versions dropped by retention:1" in markdown
+    assert "| acme/api | v12, sha-000000c | unknown | 12.00 MB |" in markdown
+    assert "2 more in JSON output." in markdown and "\\<script\\>" in markdown and "\x1b" not in markdown
+    html = render_html.render(report)
+    assert "<caption>Largest versions dropped by retention:1</caption>" in html
+    assert "<p>2 more in JSON output.</p>" in html and "<script>" not in html and "\x1b" not in html
+    # CSV keeps its columns and its one row per scenario
+    rows = list(csv.DictReader(io.StringIO(render_csv.render(report))))
+    assert list(rows[0]) == list(render_csv.COLUMNS)
+    assert [r["name"] for r in rows if r["section"] == "scenario"] == ["retention:1"]
+
+
+def test_no_dropped_versions_no_section(tmp_path: Path) -> None:
+    report = small_report(tmp_path, scenarios=(scenario(),))
+    for text in (render_table.render(report), render_markdown.render(report), render_html.render(report)):
+        assert "Largest versions dropped" not in text
+    assert json.loads(render_json.render(report))["scenarios"][0]["versions"] == []
 
 
 def test_no_scenarios_no_section(tmp_path: Path) -> None:

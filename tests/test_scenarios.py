@@ -317,12 +317,61 @@ def test_exclusive_version_bytes(versions: Inventory) -> None:
     ]
     # under per-repository dedup web's copy of base is web's own: still not exclusive to one version
     assert exclusive_version_bytes(versions, "acme/api", "repository")[0][1] == 101 * MB
-    result = run(versions, ["retention:2"])["retention:2"]
-    # the report names each dropped version with the bytes only it holds
-    assert any(
-        "acme/api drops 2 versions" in a and "v1 (sha256:" in a and "101000000 bytes" in a
-        for a in result.assumptions
+
+
+def test_retention_reports_each_versions_exclusive_bytes(versions: Inventory) -> None:
+    result = run(versions, ["retention:1"])["retention:1"]
+    # the same bytes as by hand above, as data: v1..v3 go, v4 (= latest) and web's only version stay
+    assert [
+        (v.repository, v.tags, v.created, v.exclusive_bytes, v.dropped) for v in result.versions
+    ] == [
+        ("acme/api", ("v1",), datetime(2026, 1, 1, tzinfo=UTC), 101 * MB, True),
+        ("acme/api", ("v2",), datetime(2026, 2, 1, tzinfo=UTC), 100 * MB, True),
+        ("acme/api", ("v3",), datetime(2026, 3, 1, tzinfo=UTC), 100 * MB, True),
+        ("acme/api", ("latest", "v4"), datetime(2026, 4, 1, tzinfo=UTC), 100 * MB, False),
+        ("acme/web", ("latest",), datetime(2026, 4, 1, tzinfo=UTC), 50 * MB, False),
+    ]
+    assert result.versions[0].digest == digest("v1")
+    assert [v.tags for v in result.dropped_by_size()] == [("v1",), ("v2",), ("v3",)]
+    # one summary sentence, no per-repository lists of versions in the assumptions
+    summary = [a for a in result.assumptions if "drops 3 of 5 image versions in 1 repository" in a]
+    assert len(summary) == 1 and "exclusive bytes" in summary[0]
+    assert not any("acme/api" in a for a in result.assumptions)
+    # other scenarios have no versions
+    assert run(versions, ["ratio:0.5"])["ratio:0.5"].versions == ()
+
+
+def test_exclusive_bytes_under_repository_dedup_count_within_the_repository() -> None:
+    # api:old shares base with web only: under repository dedup api stores its own base copy
+    old, new, web = digest("old"), digest("new"), digest("web")
+    inventory = build_inventory(
+        "r.test",
+        "",
+        SCANNED,
+        {"api": [("old", old), ("new", new)], "web": [("latest", web)]},
+        {
+            old: image(("base", 600 * MB), ("a1", 100 * MB), created="2026-01-01T00:00:00+00:00"),
+            new: image(("b2", 200 * MB), created="2026-02-01T00:00:00+00:00"),
+            web: image(("base", 600 * MB), created="2026-02-01T00:00:00+00:00"),
+        },
     )
+    for dedup, exclusive in (("registry", 100 * MB), ("repository", 700 * MB)):
+        result = run(inventory, ["retention:1"], book(dedup=dedup))["retention:1"]
+        (dropped,) = result.dropped_by_size()
+        assert (dropped.tags, dropped.exclusive_bytes) == (("old",), exclusive)
+        assert dropped.exclusive_bytes == result.bytes_freed
+
+
+def test_combined_reports_each_version_once_with_the_last_verdict(versions: Inventory) -> None:
+    combined = run(versions, ["retention:3", "retention:2"])["combined"]
+    api = [(v.tags, v.dropped) for v in combined.versions if v.repository == "acme/api"]
+    # retention:3 drops v1; retention:2, on what is left, drops v2 that retention:3 kept
+    assert sorted(api) == [
+        (("latest", "v4"), False),
+        (("v1",), True),
+        (("v2",), True),
+        (("v3",), False),
+    ]
 
 
 def test_combined_is_applied_in_order_not_summed(versions: Inventory) -> None:

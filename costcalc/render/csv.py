@@ -54,7 +54,9 @@ def render(report: Report) -> str:
 
     Group rows leave the savings columns blank; scenario rows carry the projected monthly_cost
     and savings and leave the per-group columns blank, so a spreadsheet filter on `section`
-    gives either table and SUM over group rows gives the report's totals.
+    gives either table and SUM over group rows gives the report's totals. The columns stay
+    fixed: a retention scenario's per-version detail (each version's exclusive bytes, dropped
+    or kept) is in the JSON report's `scenarios[].versions`, not here.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # control, format, line and paragraph separators
@@ -73,6 +74,18 @@ def safe(text: str) -> str:
 def _escape(char: str) -> str:
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+TOP_VERSIONS = 10  # dropped versions a human-readable report lists per scenario; JSON lists all
+
+
+def created(value: datetime | None) -> str:
+    """A version's creation date for people (YYYY-MM-DD, UTC) or `unknown`."""
+    if value is None:
+        return "unknown"
+    if value.tzinfo is not None:  # a config time without offset is UTC already
+        value = value.astimezone(UTC)
+    return value.date().isoformat()
 
 
 def scenario_note(scenario_id: str, note: str) -> str:

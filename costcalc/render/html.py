@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from costcalc.costs import Report
-from costcalc.render.display import count, money, percent, safe, scenario_note, size
+from costcalc.render.display import TOP_VERSIONS, count, created, money, percent, safe, scenario_note, size
 
 _STYLE = (
     "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
@@ -142,6 +142,23 @@ def render(report: Report, *, top: int | None = None) -> str:
                 2,
             )
         )
+    for s in report.scenarios:
+        dropped = s.dropped_by_size()
+        if not dropped:
+            continue
+        parts.append(
+            _table(
+                f"Largest versions dropped by {s.id}",
+                ["Repository", "Tags", "Created", "Exclusive"],
+                [
+                    [v.repository, ", ".join(v.tags), created(v.created), size(v.exclusive_bytes, unit)]
+                    for v in dropped[:TOP_VERSIONS]
+                ],
+                3,
+            )
+        )
+        if len(dropped) > TOP_VERSIONS:
+            parts.append(f"<p>{len(dropped) - TOP_VERSIONS} more in JSON output.</p>")
     notes = [
         *report.assumptions,
         *(scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions),

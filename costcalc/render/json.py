@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from costcalc.costs import Pricing, Report, ReportRow, ScenarioResult, Totals
+from costcalc.costs import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 from costcalc.render.display import exact, integer
 
 
@@ -106,6 +106,21 @@ def scenario_data(scenario: ScenarioResult) -> dict[str, Any]:
             }
             for r in scenario.rows
         ],
+        "versions": [version_data(v) for v in scenario.versions],
+    }
+
+
+def version_data(version: VersionBytes) -> dict[str, Any]:
+    created = version.created
+    if created is not None and created.tzinfo is None:  # a config time without offset is UTC
+        created = created.replace(tzinfo=UTC)
+    return {
+        "repository": version.repository,
+        "digest": version.digest,
+        "tags": list(version.tags),
+        "created": _time(created),
+        "exclusive_bytes": version.exclusive_bytes,
+        "dropped": version.dropped,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from costcalc.costs import Report
-from costcalc.render.display import count, money, percent, safe, scenario_note, size
+from costcalc.render.display import TOP_VERSIONS, count, created, money, percent, safe, scenario_note, size
 
 # Characters that start emphasis, code, links, HTML or a table cell; `(` only matters after `]`.
 _SPECIAL_RE = re.compile(r"([\\`*_\[\]<>|~])")
@@ -100,6 +100,24 @@ def render(report: Report, *, top: int | None = None) -> str:
             )
         lines += [""] + [f"- {cell(s.id)}: {cell(s.description)}" for s in report.scenarios]
         lines += [f"- {cell(scenario_note(s.id, a))}" for s in report.scenarios for a in s.assumptions]
+        for s in report.scenarios:
+            dropped = s.dropped_by_size()
+            if not dropped:
+                continue
+            lines += [
+                "",
+                f"### Largest versions dropped by {cell(s.id)}",
+                "",
+                "| Repository | Tags | Created | Exclusive |",
+                "| --- | --- | --- | ---: |",
+            ]
+            lines += [
+                f"| {cell(v.repository)} | {cell(', '.join(v.tags))} | {created(v.created)} "
+                f"| {size(v.exclusive_bytes, unit)} |"
+                for v in dropped[:TOP_VERSIONS]
+            ]
+            if len(dropped) > TOP_VERSIONS:
+                lines += ["", f"{len(dropped) - TOP_VERSIONS} more in JSON output."]
     lines += ["", "## Assumptions", ""] + [f"- {cell(a)}" for a in report.assumptions]
     lines.append(f"- Prices from {', '.join(cell(s) for s in pricing.sources) or 'the price book'}.")
     if report.warnings:

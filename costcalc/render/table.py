@@ -12,8 +12,8 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.costs import Report
-from costcalc.render.display import count, money, percent, safe, scenario_note, size
+from costcalc.costs import Report, ScenarioResult
+from costcalc.render.display import TOP_VERSIONS, count, created, money, percent, safe, scenario_note, size
 
 DEFAULT_WIDTH = 120
 
@@ -43,6 +43,32 @@ def _bullets(items: Sequence[str]) -> Table:
 
 def _heading(text: str) -> Text:
     return Text(f"\n{text}", style="bold underline")
+
+
+def _dropped_versions(scenario: ScenarioResult, unit: str) -> list[RenderableType]:
+    """The TOP_VERSIONS largest versions SCENARIO drops, by exclusive bytes; nothing if none."""
+    dropped = scenario.dropped_by_size()
+    if not dropped:
+        return []
+    versions = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    versions.add_column("Repository", overflow="fold", ratio=2)
+    versions.add_column("Tags", overflow="fold", ratio=2)
+    versions.add_column("Created", no_wrap=True)
+    versions.add_column("Exclusive", justify="right", no_wrap=True)
+    for version in dropped[:TOP_VERSIONS]:
+        versions.add_row(
+            Text(safe(version.repository)),
+            Text(safe(", ".join(version.tags))),
+            Text(created(version.created)),
+            Text(size(version.exclusive_bytes, unit)),
+        )
+    parts: list[RenderableType] = [
+        _heading(f"Largest versions dropped by {safe(scenario.id)}"),
+        versions,
+    ]
+    if len(dropped) > TOP_VERSIONS:
+        parts.append(Text(f"{len(dropped) - TOP_VERSIONS} more in JSON output."))
+    return parts
 
 
 def render(
@@ -234,6 +260,8 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
         parts += [_heading("Savings projections"), savings]
         scenario_notes = [scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions]
         parts.append(_bullets(scenario_notes))
+        for scenario in report.scenarios:
+            parts += _dropped_versions(scenario, unit)
 
     sources = ", ".join(pricing.sources) or "the price book"
     parts += [_heading("Assumptions"), _bullets([*report.assumptions, f"Prices from {sources}."])]
