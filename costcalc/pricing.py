@@ -41,6 +41,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, model_validator
 
 from costcalc.errors import InputError
+from costcalc.toml_lines import BARE_KEY, KeyPath, SyntaxProblem, key_lines, syntax_problem
 
 BYTES_PER_UNIT: dict[str, int] = {"GiB": 2**30, "GB": 10**9}
 HOURS_PER_MONTH = Decimal(730)
@@ -251,8 +252,7 @@ def _sum(values: Iterable[Decimal]) -> Decimal:
         return sum(values, _ZERO)
 
 
-_KeyPath = tuple[str | int, ...]
-_Problem = tuple[_KeyPath, str]
+_Problem = tuple[KeyPath, str]
 
 
 def _bundled_dir() -> Traversable:
@@ -302,7 +302,7 @@ class _BookFile:
 class _Layer:
     raw: dict[str, Any]
     book_file: _BookFile
-    lines: dict[_KeyPath, int]
+    lines: dict[KeyPath, int]
 
 
 def _is_path(ref: str) -> bool:
@@ -373,21 +373,17 @@ def _parse(book_file: _BookFile, problems: list[str]) -> dict[str, Any] | None:
     try:
         raw = tomllib.loads(book_file.text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        problems.append(_syntax_problem(book_file, str(exc)))
+        problems.append(_syntax_problem(book_file, syntax_problem(exc)))
         return None
     converted: dict[str, Any] = _decimal_ints(raw)
     return converted
 
 
-def _syntax_problem(book_file: _BookFile, message: str) -> str:
-    # tomllib ends its messages with "(at line 3, column 7)" or "(at end of document)".
-    where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if where:
-        detail = f"{message[: where.start()]} (column {where.group(2)})"
-        return f"{book_file.label}:{where.group(1)}: toml: {detail}"
+def _syntax_problem(book_file: _BookFile, problem: SyntaxProblem) -> str:
+    if problem.line is not None:
+        return f"{book_file.label}:{problem.line}: toml: {problem.reason} (column {problem.column})"
     line = book_file.text.count("\n") + 1
-    detail = message.replace(" (at end of document)", " at the end of the file")
-    return f"{book_file.label}:{line}: toml: {detail}"
+    return f"{book_file.label}:{line}: toml: {problem.reason} at the end of the file"
 
 
 def _decimal_ints(value: Any) -> Any:
@@ -412,7 +408,7 @@ def _chain(book_file: _BookFile, problems: list[str]) -> list[_Layer] | None:
         raw = _parse(current, problems)
         if raw is None:
             return None
-        layer = _Layer(raw, current, _KeyLines(current.text).scan())
+        layer = _Layer(raw, current, key_lines(current.text))
         layers.append(layer)
         parent_ref = raw.get("extends")
         if parent_ref is None:
@@ -445,14 +441,14 @@ def _open_parent(layer: _Layer, ref: Any) -> _BookFile | str:
     return opened
 
 
-def _at(layer: _Layer, path: _KeyPath, message: str) -> str:
+def _at(layer: _Layer, path: KeyPath, message: str) -> str:
     return f"{layer.book_file.label}:{layer.lines.get(path, 1)}: {_field(path)}: {message}"
 
 
-def _merge(layers: list[_Layer]) -> tuple[dict[str, Any], dict[_KeyPath, int]]:
+def _merge(layers: list[_Layer]) -> tuple[dict[str, Any], dict[KeyPath, int]]:
     """Overlay the chain from the root ancestor down; OWNER maps each path to its layer index."""
     merged: dict[str, Any] = {}
-    owner: dict[_KeyPath, int] = {}
+    owner: dict[KeyPath, int] = {}
     for index in range(len(layers) - 1, -1, -1):
         raw = layers[index].raw
         if index > 0:  # a parent's own id and extends are never inherited
@@ -464,8 +460,8 @@ def _merge(layers: list[_Layer]) -> tuple[dict[str, Any], dict[_KeyPath, int]]:
 def _overlay(
     base: dict[str, Any],
     top: dict[str, Any],
-    path: _KeyPath,
-    owner: dict[_KeyPath, int],
+    path: KeyPath,
+    owner: dict[KeyPath, int],
     index: int,
 ) -> dict[str, Any]:
     merged = dict(base)
@@ -483,7 +479,7 @@ def _overlay(
     return merged
 
 
-def _claim(value: Any, path: _KeyPath, owner: dict[_KeyPath, int], index: int) -> None:
+def _claim(value: Any, path: KeyPath, owner: dict[KeyPath, int], index: int) -> None:
     owner[path] = index
     items: Iterable[tuple[str | int, Any]] = ()
     if isinstance(value, dict):
@@ -494,7 +490,7 @@ def _claim(value: Any, path: _KeyPath, owner: dict[_KeyPath, int], index: int) -
         _claim(item, (*path, key), owner, index)
 
 
-def _format(found: list[_Problem], layers: list[_Layer], owner: dict[_KeyPath, int]) -> list[str]:
+def _format(found: list[_Problem], layers: list[_Layer], owner: dict[KeyPath, int]) -> list[str]:
     located: list[tuple[int, int, int, str]] = []
     for order, (path, message) in enumerate(found):
         index, line = 0, 1
@@ -508,13 +504,13 @@ def _format(found: list[_Problem], layers: list[_Layer], owner: dict[_KeyPath, i
     return [text for *_, text in sorted(located)]
 
 
-def _field(path: _KeyPath) -> str:
+def _field(path: KeyPath) -> str:
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            shown = part if _BARE_KEY.fullmatch(part) else f'"{part}"'
+            shown = part if BARE_KEY.fullmatch(part) else f'"{part}"'
             text += f".{shown}" if text else shown
     return text or "book"
 
@@ -613,7 +609,7 @@ def _check_notes(raw: dict[str, Any], out: list[_Problem]) -> None:
             out.append((("notes", index), f"must be a string, not {_describe(note)}"))
 
 
-def _check_rate(value: Any, path: _KeyPath, out: list[_Problem], *, storage: bool) -> None:
+def _check_rate(value: Any, path: KeyPath, out: list[_Problem], *, storage: bool) -> None:
     if not isinstance(value, dict):
         out.append((path, f"must be a table with free and tiers, not {_describe(value)}"))
         return
@@ -677,7 +673,7 @@ def _check_rate(value: Any, path: _KeyPath, out: list[_Problem], *, storage: boo
             )
 
 
-def _check_tier_price(tier: dict[str, Any], path: _KeyPath, out: list[_Problem], *, storage: bool) -> None:
+def _check_tier_price(tier: dict[str, Any], path: KeyPath, out: list[_Problem], *, storage: bool) -> None:
     prices = ("price", "daily_price") if storage else ("price",)
     _unknown(tier, path, ("up_to", *prices), out)
     given = [key for key in prices if key in tier]
@@ -726,7 +722,7 @@ def _check_egress(egress: Any, out: list[_Problem]) -> None:
         )
 
 
-def _unknown(table: dict[str, Any], path: _KeyPath, known: tuple[str, ...], out: list[_Problem]) -> None:
+def _unknown(table: dict[str, Any], path: KeyPath, known: tuple[str, ...], out: list[_Problem]) -> None:
     for key in table:
         if key not in known:
             out.append(((*path, key), f"unknown field (expected one of: {', '.join(known)})"))
@@ -743,7 +739,7 @@ def _choice(raw: dict[str, Any], key: str, choices: tuple[str, ...], out: list[_
         out.append(((key,), f"must be {options}, not {_describe(raw[key])}"))
 
 
-def _number(value: Any, path: _KeyPath, out: list[_Problem]) -> Decimal | None:
+def _number(value: Any, path: KeyPath, out: list[_Problem]) -> Decimal | None:
     """VALUE if it is a finite number >= 0, else None after recording why."""
     if not isinstance(value, Decimal):
         hint = ""
@@ -820,167 +816,3 @@ def _build_plan(raw: Mapping[str, Any]) -> Plan:
     daily = raw.get("daily_fee")
     monthly = per_month(daily) if daily is not None else raw["monthly_fee"]
     return Plan(monthly_fee=monthly, included_storage=raw.get("included_storage", _ZERO), daily_fee=daily)
-
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class _KeyLines:
-    """The line of every key, table and array element of a TOML text (tomllib keeps none).
-
-    The text has already been parsed by tomllib, so this scanner only has to follow valid
-    TOML; if it ever gets lost it stops, and problems fall back to the nearest known line.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.breaks = [index for index, char in enumerate(text) if char == "\n"]
-        self.lines: dict[_KeyPath, int] = {}
-        self.arrays: dict[_KeyPath, int] = {}  # the current index of each [[array of tables]]
-
-    def scan(self) -> dict[_KeyPath, int]:
-        with contextlib.suppress(ValueError, IndexError, AttributeError, tomllib.TOMLDecodeError):
-            self._document()
-        return self.lines
-
-    def _document(self) -> None:
-        table: _KeyPath = ()
-        text = self.text
-        while True:
-            self._skip(newlines=True)
-            start = self.pos
-            if start >= len(text):
-                return
-            if text.startswith("[[", start):
-                self.pos += 2
-                key = self._key()
-                array = (*self._expand(key[:-1]), key[-1])
-                self.arrays[array] = self.arrays.get(array, -1) + 1
-                table = (*array, self.arrays[array])
-                self.pos = text.index("]]", self.pos) + 2
-                self._record(table, start, 0)
-            elif text[start] == "[":
-                self.pos += 1
-                table = self._expand(self._key())
-                self.pos = text.index("]", self.pos) + 1
-                self._record(table, start, 0)
-            else:
-                self._pair(table)
-            if self.pos == start:
-                raise ValueError("no progress")
-
-    def _expand(self, key: tuple[str, ...]) -> _KeyPath:
-        path: list[str | int] = []
-        for part in key:
-            path.append(part)
-            if tuple(path) in self.arrays:
-                path.append(self.arrays[tuple(path)])
-        return tuple(path)
-
-    def _record(self, path: _KeyPath, pos: int, depth: int) -> None:
-        line = bisect_left(self.breaks, pos) + 1
-        for length in range(depth + 1, len(path) + 1):
-            self.lines.setdefault(path[:length], line)
-
-    def _pair(self, table: _KeyPath) -> None:
-        start = self.pos
-        path = (*table, *self._key())
-        self._record(path, start, len(table))
-        self._skip()
-        if self.text[self.pos] != "=":
-            raise ValueError("expected =")
-        self.pos += 1
-        self._value(path)
-
-    def _value(self, path: _KeyPath) -> None:
-        self._skip()
-        text = self.text
-        char = text[self.pos]
-        if char in "{[":
-            closing = "}" if char == "{" else "]"
-            self.pos += 1
-            index = 0
-            while True:
-                self._skip(newlines=True)
-                before = self.pos
-                if text[self.pos] == closing:
-                    self.pos += 1
-                    return
-                if text[self.pos] == ",":
-                    self.pos += 1
-                    continue
-                if char == "{":
-                    self._pair(path)
-                else:
-                    self._record((*path, index), self.pos, len(path))
-                    self._value((*path, index))
-                    index += 1
-                if self.pos == before:
-                    raise ValueError("no progress")
-        elif char in "\"'":
-            self._string()
-        else:
-            while self.pos < len(text) and text[self.pos] not in ",]}\n#":
-                self.pos += 1
-
-    def _key(self) -> tuple[str, ...]:
-        parts: list[str] = []
-        text = self.text
-        while True:
-            self._skip()
-            start = self.pos
-            if text[start] == '"':
-                self._string()
-                parts.append(tomllib.loads(f"k = {text[start : self.pos]}")["k"])
-            elif text[start] == "'":
-                self._string()
-                parts.append(text[start + 1 : self.pos - 1])
-            else:
-                match = _BARE_KEY.match(text, start)
-                if match is None:
-                    raise ValueError("expected a key")
-                parts.append(match.group())
-                self.pos = match.end()
-            self._skip()
-            if self.pos < len(text) and text[self.pos] == ".":
-                self.pos += 1
-                continue
-            return tuple(parts)
-
-    def _string(self) -> None:
-        text = self.text
-        for quote in ('"""', "'''"):
-            if text.startswith(quote, self.pos):
-                end = text.index(quote, self.pos + 3)
-                while quote == '"""' and _escaped(text, end):
-                    end = text.index(quote, end + 1)
-                end += 3
-                while end < len(text) and text[end] == quote[0]:  # up to two quotes may close the content
-                    end += 1
-                self.pos = end
-                return
-        quote = text[self.pos]
-        end = self.pos + 1
-        while text[end] != quote:
-            end += 2 if quote == '"' and text[end] == "\\" else 1
-        self.pos = end + 1
-
-    def _skip(self, *, newlines: bool = False) -> None:
-        text = self.text
-        while self.pos < len(text):
-            char = text[self.pos]
-            if char in " \t\r" or (newlines and char == "\n"):
-                self.pos += 1
-            elif char == "#":
-                end = text.find("\n", self.pos)
-                self.pos = len(text) if end < 0 else end
-            else:
-                return
-
-
-def _escaped(text: str, index: int) -> bool:
-    backslashes = 0
-    while index - backslashes - 1 >= 0 and text[index - backslashes - 1] == "\\":
-        backslashes += 1
-    return backslashes % 2 == 1

@@ -394,8 +394,11 @@ class RegistryClient:
             if attempt == policy.attempts or elapsed + delay > policy.budget_seconds:
                 raise RegistryError(f"{str(failure).removesuffix('.')} (gave up after {attempt} attempts).")
             self.requests["retry"] += 1
+            before = time.monotonic()
             await self._sleep(delay)
-            slept += delay
+            # Count only the part of the wait the clock did not see (an injected sleep in tests);
+            # a real sleep is already in time.monotonic().
+            slept += max(0.0, delay - (time.monotonic() - before))
         raise AssertionError("unreachable")  # pragma: no cover
 
 
