@@ -24,12 +24,10 @@ become Decimals too, so no float ever reaches a price. Rules this module settles
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import decimal
 import re
 import tomllib
-from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal

@@ -48,7 +48,7 @@ def test_only_cli_imports_typer_and_only_cli_and_table_renderers_import_rich() -
         if "typer" in roots:
             assert relative == "cli.py", f"{relative} imports typer"
         if "rich" in roots:
-            assert relative == "cli.py" or relative.startswith("render/") and "table" in relative, (
+            assert relative == "cli.py" or (relative.startswith("render/") and "table" in relative), (
                 f"{relative} imports rich"
             )
 
