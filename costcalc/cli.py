@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -20,9 +21,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts hold brackets such as HOST[:PORT][/NAMESPACE]
 )
-pricing_app = typer.Typer(help="List, show and validate price books.", no_args_is_help=True)
-usage_app = typer.Typer(help="Usage (pull-frequency) files.", no_args_is_help=True)
+pricing_app = typer.Typer(help="List, show and validate price books.", no_args_is_help=True, rich_markup_mode=None)
+usage_app = typer.Typer(help="Usage (pull-frequency) files.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(pricing_app, name="pricing")
 app.add_typer(usage_app, name="usage")
 
@@ -73,9 +75,78 @@ def root(
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
-    from costcalc.scan import ScanEvent
+    from costcalc.scan import ScanEvent, ScanOptions
+
+
+# Scan options, shared by `scan` and by `report TARGET` (which scans on the fly).
+RepoOption = Annotated[
+    list[str] | None, typer.Option("--repo", metavar="NAME", help="Scan this repository (repeatable).")
+]
+ReposFileOption = Annotated[
+    Path | None, typer.Option("--repos-file", metavar="FILE", help="Repositories to scan, one per line.")
+]
+IncludeOption = Annotated[
+    list[str] | None, typer.Option("--include", metavar="GLOB", help="Only repositories matching GLOB.")
+]
+ExcludeOption = Annotated[
+    list[str] | None, typer.Option("--exclude", metavar="GLOB", help="Skip repositories matching GLOB.")
+]
+ConcurrencyOption = Annotated[
+    int, typer.Option("--concurrency", metavar="N", min=1, max=256, help="Concurrent requests.")
+]
+PlainHttpOption = Annotated[bool, typer.Option("--plain-http", help="Use HTTP, not HTTPS.")]
+UsernameOption = Annotated[str | None, typer.Option("--username", metavar="USER", help="Registry user.")]
+PasswordStdinOption = Annotated[bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
+CacheDirOption = Annotated[
+    Path | None, typer.Option("--cache-dir", metavar="DIR", help="Cache directory (default: XDG).")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")]
+
+
+def scan_options(
+    *,
+    repo: list[str] | None,
+    repos_file: Path | None,
+    include: list[str] | None,
+    exclude: list[str] | None,
+    concurrency: int,
+    plain_http: bool,
+    username: str | None,
+    password_stdin: bool,
+    no_cache: bool,
+    cache_dir: Path | None,
+) -> ScanOptions:
+    """The typer-free ScanOptions; the password is read from stdin here, never from argv."""
+    from costcalc.scan import ScanOptions
+
+    if password_stdin != (username is not None):
+        raise typer.BadParameter("--username and --password-stdin go together.")
+    password = sys.stdin.read().rstrip("\r\n") if password_stdin else None
+    return ScanOptions(
+        repos=tuple(repo or ()),
+        repos_file=repos_file,
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+        concurrency=concurrency,
+        plain_http=plain_http,
+        username=username,
+        password=password,
+        use_cache=not no_cache,
+        cache_dir=cache_dir,
+    )
+
+
+def warner(quiet: bool) -> Callable[[str], None]:
+    """A warning printer for stderr, silent under --quiet."""
+
+    def warn(message: str) -> None:
+        if not quiet:
+            stderr.print(f"costcalc: warning: {message}", markup=False)
+
+    return warn
 
 
 class ScanFormat(enum.StrEnum):
@@ -85,62 +156,45 @@ class ScanFormat(enum.StrEnum):
 
 @app.command("scan")
 def scan_command(
-    target: Annotated[str, typer.Argument(help="HOST[:PORT][/NAMESPACE], e.g. ghcr.io/acme.")],
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="HOST[:PORT][/NAMESPACE], e.g. ghcr.io/acme.")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the inventory JSON file here.")
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the inventory JSON file here.")
     ] = None,
     output_format: Annotated[
-        ScanFormat, typer.Option("--format", help="Summary format on stdout.")
+        ScanFormat, typer.Option("--format", metavar="FORMAT", help="Summary format on stdout.")
     ] = ScanFormat.TABLE,
-    repo: Annotated[
-        list[str] | None, typer.Option("--repo", help="Scan this repository (repeatable).")
-    ] = None,
-    repos_file: Annotated[
-        Path | None, typer.Option("--repos-file", help="Repositories to scan, one per line.")
-    ] = None,
-    include: Annotated[
-        list[str] | None, typer.Option("--include", help="Only repositories matching GLOB.")
-    ] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Skip repositories matching GLOB.")
-    ] = None,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=256, help="Concurrent requests.")
-    ] = 16,
-    plain_http: Annotated[bool, typer.Option("--plain-http", help="Use HTTP, not HTTPS.")] = False,
-    username: Annotated[str | None, typer.Option("--username", help="Registry user.")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")
-    ] = False,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
-    ] = False,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Cache directory (default: XDG).")
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 1 if anything was skipped.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings.")] = False,
+    repo: RepoOption = None,
+    repos_file: ReposFileOption = None,
+    include: IncludeOption = None,
+    exclude: ExcludeOption = None,
+    concurrency: ConcurrencyOption = 16,
+    plain_http: PlainHttpOption = False,
+    username: UsernameOption = None,
+    password_stdin: PasswordStdinOption = False,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if anything was skipped.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """List a namespace's repositories and tags and record every manifest's sizes (no layers)."""
     import json
 
     from costcalc.inventory import dumps
-    from costcalc.scan import ScanOptions, run_scan
+    from costcalc.scan import run_scan
 
-    if password_stdin != (username is not None):
-        raise typer.BadParameter("--username and --password-stdin go together.")
-    password = sys.stdin.read().rstrip("\r\n") if password_stdin else None
-    options = ScanOptions(
-        repos=tuple(repo or ()), repos_file=repos_file, include=tuple(include or ()),
-        exclude=tuple(exclude or ()), concurrency=concurrency, plain_http=plain_http,
-        username=username, password=password, use_cache=not no_cache, cache_dir=cache_dir,
+    options = scan_options(
+        repo=repo,
+        repos_file=repos_file,
+        include=include,
+        exclude=exclude,
+        concurrency=concurrency,
+        plain_http=plain_http,
+        username=username,
+        password_stdin=password_stdin,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
-
-    def warn(message: str) -> None:
-        if not quiet:
-            stderr.print(f"costcalc: warning: {message}", markup=False)
+    warn = warner(quiet)
 
     try:
         with _scan_progress(enabled=not quiet and stderr.is_terminal) as progress:
@@ -163,8 +217,9 @@ def scan_command(
     else:
         _print_scan_summary(summary.model_dump(mode="json"), len(inventory.errors))
     if strict and inventory.errors:
-        stderr.print(f"costcalc: error: {len(inventory.errors)} repositories or tags were skipped "
-                     "(--strict).", markup=False)
+        stderr.print(
+            f"costcalc: error: {len(inventory.errors)} repositories or tags were skipped (--strict).", markup=False
+        )
         raise typer.Exit(ExitCode.ERROR)
 
 
@@ -176,8 +231,14 @@ def _scan_progress(*, enabled: bool) -> Iterator[Callable[[ScanEvent], None] | N
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[detail]}"), console=stderr, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        console=stderr,
+        transient=True,
+    ) as bar:
         task = bar.add_task("tags", total=None, detail="listing repositories")
 
         def update(event: ScanEvent) -> None:
@@ -194,8 +255,7 @@ def _scan_progress(*, enabled: bool) -> Iterator[Callable[[ScanEvent], None] | N
 def _print_scan_summary(summary: dict[str, object], errors: int) -> None:
     from rich.table import Table
 
-    table = Table(title=f"costcalc scan: {summary['registry']}/{summary['namespace']}".rstrip("/"),
-                  show_header=False)
+    table = Table(title=f"costcalc scan: {summary['registry']}/{summary['namespace']}".rstrip("/"), show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in summary.items():
@@ -255,52 +315,48 @@ def _load_source(source: str, options: ScanOptions | None, quiet: bool) -> Inven
         parse_target(source)
     except InvalidReference:
         raise InputError(
-            f"{source}: no such inventory file, and not a registry target "
-            "(HOST[:PORT][/NAMESPACE])."
+            f"{source}: no such inventory file, and not a registry target (HOST[:PORT][/NAMESPACE])."
         ) from None
 
-    def warn(message: str) -> None:
-        if not quiet:
-            stderr.print(f"costcalc: warning: {message}", markup=False)
-
     with _scan_progress(enabled=not quiet and stderr.is_terminal) as progress:
-        return run_scan(source, options or ScanOptions(), progress=progress, warn=warn)
+        return run_scan(source, options or ScanOptions(), progress=progress, warn=warner(quiet))
 
 
 @app.command("report")
 def report_command(
     source: Annotated[
-        str, typer.Argument(help="An inventory file, or a scan TARGET (HOST[:PORT][/NAMESPACE]).")
+        str, typer.Argument(metavar="SOURCE", help="An inventory file, or a scan TARGET (HOST[:PORT][/NAMESPACE]).")
     ],
     usage: Annotated[
         Path | None,
-        typer.Option("--usage", help="Usage file (CSV or TOML) with pulls per repository."),
+        typer.Option("--usage", metavar="FILE", help="Usage file (CSV or TOML) with pulls per repository."),
     ] = None,
     pricing: Annotated[
         list[str] | None,
         typer.Option(
-            "--pricing", help="Price book id or file (repeatable to compare; default aws-ecr)."
+            "--pricing", metavar="ID|FILE", help="Price book id or file (repeatable to compare; default aws-ecr)."
         ),
     ] = None,
     scenario: Annotated[
         list[str] | None,
         typer.Option(
-            "--scenario", help="Savings scenario: a preset/spec or a TOML file (repeatable)."
+            "--scenario", metavar="SPEC|FILE", help="Savings scenario: a preset/spec or a TOML file (repeatable)."
         ),
     ] = None,
     keep: Annotated[
         list[str] | None,
-        typer.Option("--keep", help="Tags retention scenarios always keep (GLOB, repeatable)."),
+        typer.Option("--keep", metavar="GLOB", help="Tags retention scenarios always keep (GLOB, repeatable)."),
     ] = None,
     group_by: Annotated[
-        GroupByOption, typer.Option("--group-by", help="Rows per repository, team or namespace.")
+        GroupByOption,
+        typer.Option("--group-by", metavar="repository|team|namespace", help="Rows per repository, team or namespace."),
     ] = GroupByOption.REPOSITORY,
     top: Annotated[
         int | None,
-        typer.Option("--top", min=1, help="Rows shown in table/markdown/html (all in JSON/CSV)."),
+        typer.Option("--top", metavar="N", min=1, help="Rows shown in table/markdown/html (all in JSON/CSV)."),
     ] = None,
     output_format: Annotated[
-        ReportFormat, typer.Option("--format", help="Output format.")
+        ReportFormat, typer.Option("--format", metavar="FORMAT", help="Output format.")
     ] = ReportFormat.TABLE,
     fail_above: Annotated[
         str | None,
@@ -311,51 +367,29 @@ def report_command(
         ),
     ] = None,
     months: Annotated[
-        int, typer.Option("--months", min=1, max=1200, help="Horizon of the projection, in months.")
+        int, typer.Option("--months", metavar="N", min=1, max=1200, help="Horizon of the projection, in months.")
     ] = 12,
     output: Annotated[
         Path | None,
-        typer.Option(
-            "-o", "--output", help="Write the report here (atomically) instead of stdout."
-        ),
+        typer.Option("-o", "--output", metavar="FILE", help="Write the report here (atomically) instead of stdout."),
     ] = None,
     width: Annotated[
         int | None,
         typer.Option(
-            "--width", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
+            "--width", metavar="COLUMNS", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
         ),
     ] = None,
-    repo: Annotated[
-        list[str] | None, typer.Option("--repo", help="Scan: this repository (repeatable).")
-    ] = None,
-    repos_file: Annotated[
-        Path | None, typer.Option("--repos-file", help="Scan: repositories, one per line.")
-    ] = None,
-    include: Annotated[
-        list[str] | None, typer.Option("--include", help="Scan: only repositories matching GLOB.")
-    ] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Scan: skip repositories matching GLOB.")
-    ] = None,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=256, help="Scan: concurrent requests.")
-    ] = 16,
-    plain_http: Annotated[
-        bool, typer.Option("--plain-http", help="Scan: use HTTP, not HTTPS.")
-    ] = False,
-    username: Annotated[str | None, typer.Option("--username", help="Scan: registry user.")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Scan: read the password or token from stdin.")
-    ] = False,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Scan: neither read nor write the cache.")
-    ] = False,
-    cache_dir: Annotated[
-        Path | None, typer.Option("--cache-dir", help="Scan: cache directory.")
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")
-    ] = False,
+    repo: RepoOption = None,
+    repos_file: ReposFileOption = None,
+    include: IncludeOption = None,
+    exclude: ExcludeOption = None,
+    concurrency: ConcurrencyOption = 16,
+    plain_http: PlainHttpOption = False,
+    username: UsernameOption = None,
+    password_stdin: PasswordStdinOption = False,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Price an inventory (or a scan) with pull data and price books: storage, egress, totals, savings."""
     import os
@@ -368,23 +402,19 @@ def report_command(
     from costcalc.render import json as render_json
     from costcalc.render import markdown as render_markdown
     from costcalc.render import table as render_table
-    from costcalc.scan import ScanOptions
     from costcalc.usage import check_sources, load_usage
 
     threshold = _amount(fail_above)
-    if password_stdin != (username is not None):
-        raise typer.BadParameter("--username and --password-stdin go together.")
-    password = sys.stdin.read().rstrip("\r\n") if password_stdin else None
-    options = ScanOptions(
-        repos=tuple(repo or ()),
+    options = scan_options(
+        repo=repo,
         repos_file=repos_file,
-        include=tuple(include or ()),
-        exclude=tuple(exclude or ()),
+        include=include,
+        exclude=exclude,
         concurrency=concurrency,
         plain_http=plain_http,
         username=username,
-        password=password,
-        use_cache=not no_cache,
+        password_stdin=password_stdin,
+        no_cache=no_cache,
         cache_dir=cache_dir,
     )
     try:
@@ -397,13 +427,10 @@ def report_command(
         inventory = _load_source(source, options, quiet)
         now = datetime.now(UTC).replace(microsecond=0)
         measured = [
-            costs.measure(inventory, usage_file, book, substitute_classes=index > 0)
-            for index, book in enumerate(books)
+            costs.measure(inventory, usage_file, book, substitute_classes=index > 0) for index, book in enumerate(books)
         ]
         priced = [
-            costs.price(
-                q, book, group_by=group_by.value, months=months, source=source, generated_at=now
-            )
+            costs.price(q, book, group_by=group_by.value, months=months, source=source, generated_at=now)
             for q, book in zip(measured, books, strict=True)
         ]
         report = costs.compare(priced[0], priced[1:])
@@ -436,11 +463,7 @@ def report_command(
     except CostcalcError as exc:
         fail(exc)
     except OSError as exc:
-        fail(
-            InputError(
-                f"{output}: cannot write the report ({exc.strerror or exc.__class__.__name__})."
-            )
-        )
+        fail(InputError(f"{output}: cannot write the report ({exc.strerror or exc.__class__.__name__})."))
     if not quiet and (output is not None or output_format is not ReportFormat.TABLE):
         for warning in report.warnings:
             stderr.print(f"costcalc: warning: {warning}", markup=False)
@@ -455,34 +478,26 @@ def report_command(
 
 @usage_app.command("init")
 def usage_init_command(
-    source: Annotated[str, typer.Argument(help="An inventory file, or a scan TARGET.")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="An inventory file, or a scan TARGET.")],
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Write the usage CSV here instead of stdout."),
+        typer.Option("-o", "--output", metavar="FILE", help="Write the usage CSV here instead of stdout."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")] = False,
 ) -> None:
     """Write a usage CSV listing every repository with blank numbers, plus a `*` default row."""
     from costcalc.usage import template
 
     try:
         if output is not None and output.exists() and not force:
-            raise InputError(
-                f"{output}: already exists; a filled-in usage file is not overwritten without --force."
-            )
+            raise InputError(f"{output}: already exists; a filled-in usage file is not overwritten without --force.")
         inventory = _load_source(source, None, quiet)
         write_output(template(inventory), output)
     except CostcalcError as exc:
         fail(exc)
     except OSError as exc:
-        fail(
-            InputError(
-                f"{output}: cannot write the usage file ({exc.strerror or exc.__class__.__name__})."
-            )
-        )
+        fail(InputError(f"{output}: cannot write the usage file ({exc.strerror or exc.__class__.__name__})."))
 
 
 class PricingFormat(enum.StrEnum):
@@ -498,10 +513,10 @@ def _pricing_width(output: Path | None) -> int:
 @pricing_app.command("list")
 def pricing_list_command(
     output_format: Annotated[
-        PricingFormat, typer.Option("--format", help="Output format.")
+        PricingFormat, typer.Option("--format", metavar="FORMAT", help="Output format.")
     ] = PricingFormat.TABLE,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the list here instead of stdout.")
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the list here instead of stdout.")
     ] = None,
 ) -> None:
     """List the bundled price books: id, provider, region, currency, unit, effective date."""
@@ -524,14 +539,12 @@ def pricing_list_command(
 
 @pricing_app.command("show")
 def pricing_show_command(
-    book_ref: Annotated[
-        str, typer.Argument(metavar="ID|FILE", help="Bundled book id or a .toml file.")
-    ],
+    book_ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="Bundled book id or a .toml file.")],
     output_format: Annotated[
-        PricingFormat, typer.Option("--format", help="Output format.")
+        PricingFormat, typer.Option("--format", metavar="FORMAT", help="Output format.")
     ] = PricingFormat.TABLE,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the book here instead of stdout.")
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the book here instead of stdout.")
     ] = None,
 ) -> None:
     """Show one price book: every price and tier, the plan, sources and notes."""
@@ -572,9 +585,7 @@ def quote_command(
     ] = "aws-ecr",
     storage_gb: Annotated[
         str | None,
-        typer.Option(
-            "--storage-gb", metavar="N", help="Storage held through the period, in the book's unit."
-        ),
+        typer.Option("--storage-gb", metavar="N", help="Storage held through the period, in the book's unit."),
     ] = None,
     egress_gb: Annotated[
         list[str] | None,
@@ -589,10 +600,10 @@ def quote_command(
         typer.Option("--days", metavar="N", help="Period in days (default: a 730-hour month)."),
     ] = None,
     output_format: Annotated[
-        PricingFormat, typer.Option("--format", help="Output format.")
+        PricingFormat, typer.Option("--format", metavar="FORMAT", help="Output format.")
     ] = PricingFormat.TABLE,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the quote here instead of stdout.")
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the quote here instead of stdout.")
     ] = None,
 ) -> None:
     """Price explicit storage and egress quantities on one price book (finance what-ifs)."""

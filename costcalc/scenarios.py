@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costcalc import costs, pricing
+from costcalc import costs, pricing, toml_lines
 from costcalc.costs import Quantities, RowQuantities, ScenarioResult, ScenarioRow, VersionBytes
 from costcalc.errors import InputError
 from costcalc.inventory import Inventory, Repository, Version
@@ -313,11 +313,10 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        found = re.search(r"\(at line (\d+), column \d+\)", message)
-        line = found.group(1) if found else "1"
-        reason = message[: found.start()].strip() if found else message
-        raise InputError(f"{source}:{line}: not valid TOML: {reason}.") from None
+        problem = toml_lines.syntax_problem(exc)
+        if problem.line is None:  # at the end of the document
+            raise InputError(f"{source}:1: not valid TOML: {problem.message}.") from None
+        raise InputError(f"{source}:{problem.line}: not valid TOML: {problem.reason.strip()}.") from None
     lines = _Lines(text)
     problems: list[str] = []
     for key in data:
@@ -443,42 +442,19 @@ def _string_list(
 
 
 class _Lines:
-    """Line numbers of scenario-file keys, which tomllib does not report."""
-
-    _HEADER = re.compile(r"\s*\[\[\s*scenarios\s*\]\]")
-    _TABLE = re.compile(r"\s*\[")
+    """Line numbers of scenario-file keys, for FILE:LINE: field: problem messages."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.headers = [n for n, line in enumerate(self.lines) if self._HEADER.match(line)]
-
-    def _key_line(self, key: str, start: int, stop: int) -> int | None:
-        pattern = re.compile(
-            rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
-        )
-        for number in range(start, stop):
-            if pattern.match(self.lines[number]):
-                return number + 1
-        return None
+        self.lines = toml_lines.key_lines(text)
 
     def top(self, key: str) -> int:
-        stop = self.headers[0] if self.headers else len(self.lines)
-        return self._key_line(key, 0, stop) or self._key_line(key, 0, len(self.lines)) or 1
+        return self.lines.get((key,), 1)
 
     def entry(self, index: int) -> int:
-        if index < len(self.headers):
-            return self.headers[index] + 1
-        return self.top("scenarios")
+        return self.lines.get(("scenarios", index)) or self.top("scenarios")
 
     def field(self, index: int, key: str) -> int:
-        if index >= len(self.headers):
-            return self.entry(index)
-        start = self.headers[index] + 1
-        stop = next(
-            (n for n in range(start, len(self.lines)) if self._TABLE.match(self.lines[n])),
-            len(self.lines),
-        )
-        return self._key_line(key, start, stop) or self.entry(index)
+        return self.lines.get(("scenarios", index, key)) or self.entry(index)
 
 
 # -- projection -------------------------------------------------------------------------------

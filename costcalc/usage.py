@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from costcalc import toml_lines
 from costcalc.errors import InputError
 from costcalc.reference import TAG_RE
 
@@ -39,7 +40,6 @@ _NUMBERS = ("pulls_per_month", "pulls_per_day", "deploys_per_month", "nodes")
 _WILDCARDS = frozenset("*?[")
 _PLATFORM_RE = re.compile(r"[a-z0-9_.-]+/[a-z0-9_.-]+(?:/[a-z0-9_.-]+)?")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_TOML_LINE_RE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
 class UsageRow(BaseModel):
@@ -185,38 +185,32 @@ def loads_toml(text: str, source: str = "<usage>") -> Usage:
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        found = _TOML_LINE_RE.search(message)
-        line = found.group(1) if found else "1"
-        raise InputError(f"{source}:{line}: file: not valid TOML ({_TOML_LINE_RE.sub('', message).strip()})") from None
-    headers = [
-        number
-        for number, text_line in enumerate(text.splitlines(), 1)
-        if re.match(r"\s*\[\[\s*usage\s*\]\]", text_line)
-    ]
+        problem = toml_lines.syntax_problem(exc)
+        if problem.line is None:  # at the end of the document
+            raise InputError(f"{source}:1: file: not valid TOML ({problem.message.strip()})") from None
+        raise InputError(f"{source}:{problem.line}: file: not valid TOML ({problem.reason.strip()})") from None
+    lines = toml_lines.key_lines(text)
     problems = [
-        f"{source}:{_toml_key_line(text, key, 0)}: {_show(key)}: unknown top-level key (expected [[usage]] tables)"
+        f"{source}:{lines.get((key,), 1)}: {_show(key)}: unknown top-level key (expected [[usage]] tables)"
         for key in data
         if key != "usage"
     ]
     tables = data.get("usage", [])
     if not isinstance(tables, list):
-        problems.append(f"{source}:{_toml_key_line(text, 'usage', 0)}: usage: must be an array of tables ([[usage]])")
+        problems.append(f"{source}:{lines.get(('usage',), 1)}: usage: must be an array of tables ([[usage]])")
         tables = []
     if not tables and not problems:
         problems.append(f"{source}:1: file: no [[usage]] tables (add one per repository glob, or `*`)")
-    lines = text.splitlines()
     records: list[tuple[int, dict[str, Any]]] = []
     key_lines: dict[tuple[int, str], int] = {}
     for index, table in enumerate(tables):
-        start = headers[index] if index < len(headers) else 1
-        end = headers[index + 1] if index + 1 < len(headers) else len(lines) + 1
+        start = lines.get(("usage", index), 1)
         if not isinstance(table, dict):
             problems.append(f"{source}:{start}: usage: each entry must be a table")
             continue
         record: dict[str, Any] = {}
         for key, value in table.items():
-            key_line = _toml_key_line(text, key, start, end)
+            key_line = lines.get(("usage", index, key), start)
             key_lines[(start, key)] = key_line
             if key not in COLUMNS:
                 problems.append(f"{source}:{key_line}: {_show(key)}: unknown field (known: {', '.join(COLUMNS)})")
@@ -233,15 +227,6 @@ def loads_toml(text: str, source: str = "<usage>") -> Usage:
             record[key] = str(value).strip() if isinstance(value, str) else value
         records.append((start, record))
     return _build(source, records, problems, key_lines)
-
-
-def _toml_key_line(text: str, key: str, start: int, end: int | None = None) -> int:
-    """The line of `key =` in lines [start, end) of TEXT, or START (the table header) if not found."""
-    pattern = re.compile(rf"\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*=")
-    for number, line in enumerate(text.splitlines(), 1):
-        if number >= max(start, 1) and (end is None or number < end) and pattern.match(line):
-            return number
-    return max(start, 1)
 
 
 def _build(
