@@ -371,17 +371,16 @@ def _parse(book_file: _BookFile, problems: list[str]) -> dict[str, Any] | None:
     try:
         raw = tomllib.loads(book_file.text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        problems.append(_syntax_problem(book_file, syntax_problem(exc)))
+        problems.append(_syntax_problem(book_file, syntax_problem(exc, book_file.text)))
         return None
     converted: dict[str, Any] = _decimal_ints(raw)
     return converted
 
 
 def _syntax_problem(book_file: _BookFile, problem: SyntaxProblem) -> str:
-    if problem.line is not None:
+    if problem.column is not None:
         return f"{book_file.label}:{problem.line}: toml: {problem.reason} (column {problem.column})"
-    line = book_file.text.count("\n") + 1
-    return f"{book_file.label}:{line}: toml: {problem.reason} at the end of the file"
+    return f"{book_file.label}:{problem.line}: toml: {problem.reason} at the end of the file"
 
 
 def _decimal_ints(value: Any) -> Any:

@@ -313,9 +313,7 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        problem = toml_lines.syntax_problem(exc)
-        if problem.line is None:  # at the end of the document
-            raise InputError(f"{source}:1: not valid TOML: {problem.message}.") from None
+        problem = toml_lines.syntax_problem(exc, text)
         raise InputError(f"{source}:{problem.line}: not valid TOML: {problem.reason.strip()}.") from None
     lines = _Lines(text)
     problems: list[str] = []

@@ -18,25 +18,30 @@ _WHERE = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$
 
 @dataclass(frozen=True)
 class SyntaxProblem:
-    """Why and where tomllib rejected a text; line and column are 1-based, None at its end."""
+    """Why and where tomllib rejected a text; line and column are 1-based.
+
+    At the end of the document (an unclosed table or string) the line is the text's last
+    line and the column is None.
+    """
 
     message: str  # tomllib's own text, location included
     reason: str  # the message without its location
-    line: int | None
+    line: int
     column: int | None
 
 
-def syntax_problem(exc: tomllib.TOMLDecodeError) -> SyntaxProblem:
-    """EXC's reason and location (tomllib 3.11 keeps them only in its message)."""
+def syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> SyntaxProblem:
+    """EXC's reason and location in TEXT (tomllib 3.11 keeps them only in its message)."""
     message = str(exc)
+    last_line = max(1, len(text.splitlines()))
     where = _WHERE.search(message)
     if where is None:
-        return SyntaxProblem(message=message, reason=message, line=None, column=None)
+        return SyntaxProblem(message=message, reason=message, line=last_line, column=None)
     line, column = where.group(1), where.group(2)
     return SyntaxProblem(
         message=message,
         reason=message[: where.start()],
-        line=int(line) if line else None,
+        line=int(line) if line else last_line,
         column=int(column) if column else None,
     )
 

@@ -185,9 +185,7 @@ def loads_toml(text: str, source: str = "<usage>") -> Usage:
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        problem = toml_lines.syntax_problem(exc)
-        if problem.line is None:  # at the end of the document
-            raise InputError(f"{source}:1: file: not valid TOML ({problem.message.strip()})") from None
+        problem = toml_lines.syntax_problem(exc, text)
         raise InputError(f"{source}:{problem.line}: file: not valid TOML ({problem.reason.strip()})") from None
     lines = toml_lines.key_lines(text)
     problems = [

@@ -81,8 +81,12 @@ def test_key_lines_has_no_phantom_entries() -> None:
         ),
         (
             "a = ",
+            SyntaxProblem(message="Invalid value (at end of document)", reason="Invalid value", line=1, column=None),
+        ),
+        (
+            "[t]\nb = 1\nc = [1,\n",
             SyntaxProblem(
-                message="Invalid value (at end of document)", reason="Invalid value", line=None, column=None
+                message="Invalid value (at end of document)", reason="Invalid value", line=3, column=None
             ),
         ),
     ],
@@ -90,4 +94,4 @@ def test_key_lines_has_no_phantom_entries() -> None:
 def test_syntax_problem(text: str, expected: SyntaxProblem) -> None:
     with pytest.raises(tomllib.TOMLDecodeError) as caught:
         tomllib.loads(text)
-    assert syntax_problem(caught.value) == expected
+    assert syntax_problem(caught.value, text) == expected
