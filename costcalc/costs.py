@@ -177,6 +177,19 @@ class Report(_Frozen):
     rows: tuple[ReportRow, ...]  # by monthly cost, largest first, then name
     comparison: tuple[Comparison, ...] = ()
     scenarios: tuple[ScenarioResult, ...] = ()
+
+    def dropped_version_sections(self) -> tuple[tuple[str, tuple[VersionBytes, ...]], ...]:
+        """Per scenario that drops versions: its id and dropped versions, largest first.
+
+        A scenario dropping exactly what an earlier one drops (typically `combined` after a
+        single retention scenario) is left out, so people do not read one list twice.
+        """
+        sections: list[tuple[str, tuple[VersionBytes, ...]]] = []
+        for scenario in self.scenarios:
+            dropped = scenario.dropped_by_size()
+            if dropped and all(dropped != shown for _, shown in sections):
+                sections.append((scenario.id, dropped))
+        return tuple(sections)
     warnings: tuple[str, ...]
 
 

@@ -521,7 +521,7 @@ def project(
                 state,
                 baseline_costs,
                 months,
-                tuple(a for s in steps for a in s.scenario.assumptions),
+                (),  # each step's standing assumptions are already on its own result
             )
         )
     return tuple(results)

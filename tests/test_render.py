@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -22,7 +23,7 @@ from costcalc.render import html as render_html
 from costcalc.render import json as render_json
 from costcalc.render import markdown as render_markdown
 from costcalc.render import table as render_table
-from costcalc.usage import load_usage
+from costcalc.usage import Usage, load_usage
 from tests.test_costs import fleet_inventory, usage, write_book
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -30,10 +31,19 @@ PINNED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 HOSTILE = '=HYPERLINK("http://x")\x1b[31m<script>|*_</script>\r\nrow'
 
 
+def example_usage() -> Usage:
+    """examples/usage.csv read by its repository-relative name, as the README's command does.
+
+    Warnings quote the usage file's name; an absolute path would tie the goldens to one checkout.
+    """
+    with contextlib.chdir(EXAMPLES.parent):
+        return load_usage(Path("examples/usage.csv"))
+
+
 def example_report() -> Report:
     """The README's report: examples/fleet.json + examples/usage.csv on aws-ecr, time pinned."""
     book = load_book("aws-ecr")
-    quantities = costs.measure(load(EXAMPLES / "fleet.json"), load_usage(EXAMPLES / "usage.csv"), book)
+    quantities = costs.measure(load(EXAMPLES / "fleet.json"), example_usage(), book)
     report = costs.price(quantities, book, source="examples/fleet.json", generated_at=PINNED)
     # pinned so that a release does not change the goldens
     return report.model_copy(update={"usage_source": "examples/usage.csv", "tool_version": "0.0.0+golden"})
@@ -79,6 +89,28 @@ def test_example_json_golden(golden: Callable[[str, str], None]) -> None:
 
 def test_example_csv_golden(golden: Callable[[str, str], None]) -> None:
     golden("example-report.csv", render_csv.render(example_report()))
+
+
+def example_report_with_scenarios() -> Report:
+    """The example report with two savings scenarios and their combination (SPEC §6)."""
+    from costcalc import scenarios
+
+    book = load_book("aws-ecr")
+    inventory = load(EXAMPLES / "fleet.json")
+    usage_file = example_usage()
+    quantities = costs.measure(inventory, usage_file, book)
+    wanted = [scenarios.parse_spec("alpine"), scenarios.parse_spec("retention:5")]
+    projected = scenarios.project(inventory, usage_file, book, quantities, wanted, months=12, keep=("v*",))
+    return example_report().model_copy(update={"scenarios": projected})
+
+
+def test_example_with_scenarios_table_golden(golden: Callable[[str, str], None]) -> None:
+    text = render_table.render(example_report_with_scenarios(), width=120, color=False, top=10)
+    golden("example-report-scenarios.txt", text)
+
+
+def test_example_with_scenarios_json_golden(golden: Callable[[str, str], None]) -> None:
+    golden("example-report-scenarios.json", render_json.render(example_report_with_scenarios()))
 
 
 def test_example_report_figures_reconcile() -> None:

@@ -142,13 +142,10 @@ def render(report: Report, *, top: int | None = None) -> str:
                 2,
             )
         )
-    for s in report.scenarios:
-        dropped = s.dropped_by_size()
-        if not dropped:
-            continue
+    for scenario_id, dropped in report.dropped_version_sections():
         parts.append(
             _table(
-                f"Largest versions dropped by {s.id}",
+                f"Largest versions dropped by {scenario_id}",
                 ["Repository", "Tags", "Created", "Exclusive"],
                 [
                     [v.repository, ", ".join(v.tags), created(v.created), size(v.exclusive_bytes, unit)]

@@ -100,13 +100,10 @@ def render(report: Report, *, top: int | None = None) -> str:
             )
         lines += [""] + [f"- {cell(s.id)}: {cell(s.description)}" for s in report.scenarios]
         lines += [f"- {cell(scenario_note(s.id, a))}" for s in report.scenarios for a in s.assumptions]
-        for s in report.scenarios:
-            dropped = s.dropped_by_size()
-            if not dropped:
-                continue
+        for scenario_id, dropped in report.dropped_version_sections():
             lines += [
                 "",
-                f"### Largest versions dropped by {cell(s.id)}",
+                f"### Largest versions dropped by {cell(scenario_id)}",
                 "",
                 "| Repository | Tags | Created | Exclusive |",
                 "| --- | --- | --- | ---: |",

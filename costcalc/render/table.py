@@ -12,7 +12,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.costs import Report, ScenarioResult
+from costcalc.costs import Report, VersionBytes
 from costcalc.render.display import TOP_VERSIONS, count, created, money, percent, safe, scenario_note, size
 
 DEFAULT_WIDTH = 120
@@ -45,11 +45,8 @@ def _heading(text: str) -> Text:
     return Text(f"\n{text}", style="bold underline")
 
 
-def _dropped_versions(scenario: ScenarioResult, unit: str) -> list[RenderableType]:
-    """The TOP_VERSIONS largest versions SCENARIO drops, by exclusive bytes; nothing if none."""
-    dropped = scenario.dropped_by_size()
-    if not dropped:
-        return []
+def _dropped_versions(scenario_id: str, dropped: tuple[VersionBytes, ...], unit: str) -> list[RenderableType]:
+    """The TOP_VERSIONS largest versions a scenario drops, by exclusive bytes."""
     versions = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     versions.add_column("Repository", overflow="fold", ratio=2)
     versions.add_column("Tags", overflow="fold", ratio=2)
@@ -63,7 +60,7 @@ def _dropped_versions(scenario: ScenarioResult, unit: str) -> list[RenderableTyp
             Text(size(version.exclusive_bytes, unit)),
         )
     parts: list[RenderableType] = [
-        _heading(f"Largest versions dropped by {safe(scenario.id)}"),
+        _heading(f"Largest versions dropped by {safe(scenario_id)}"),
         versions,
     ]
     if len(dropped) > TOP_VERSIONS:
@@ -260,8 +257,8 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
         parts += [_heading("Savings projections"), savings]
         scenario_notes = [scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions]
         parts.append(_bullets(scenario_notes))
-        for scenario in report.scenarios:
-            parts += _dropped_versions(scenario, unit)
+        for scenario_id, dropped in report.dropped_version_sections():
+            parts += _dropped_versions(scenario_id, dropped, unit)
 
     sources = ", ".join(pricing.sources) or "the price book"
     parts += [_heading("Assumptions"), _bullets([*report.assumptions, f"Prices from {sources}."])]
