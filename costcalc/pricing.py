@@ -13,7 +13,8 @@ become Decimals too, so no float ever reaches a price. Rules this module settles
   after the free allowance. Tiers must be strictly increasing and the last is unbounded.
 - ``discount_pct`` applies to every charge; breakdowns show it as one negative line.
 - ``extends`` inherits every field of another book except ``id``; tables merge key by key,
-  anything else (arrays such as ``tiers``, ``sources``, ``notes``) replaces the parent's.
+  anything else (arrays such as ``tiers``, ``sources``, ``notes``) replaces the parent's. A
+  plan fee replaces the parent's in either form (``monthly_fee`` over ``daily_fee`` and back).
   A bare name is a bundled id; a value ending in ``.toml`` or holding a ``/`` is a path
   relative to the extending file.
 - A book's ``id`` must match its file name: a mismatch is an error, because reports print
@@ -208,7 +209,13 @@ class PriceBook(BaseModel, frozen=True):
                 label = f"included {plain(self.plan.included_storage)}"
                 lines.append(TierCharge(label=label, quantity=included, price=_ZERO, cost=_ZERO))
             billable = units_held - included
-        lines.extend(self.storage.breakdown(billable))
+        tiers = self.storage.breakdown(billable)
+        if self.plan is not None and self.plan.included_storage > 0:
+            # "all" would claim every unit held: here it is only what the plan does not include
+            tiers = tuple(
+                line.model_copy(update={"label": "beyond included"}) if line.label == "all" else line for line in tiers
+            )
+        lines.extend(tiers)
         return self._discounted(lines)
 
     def storage_cost(self, units_held: Decimal) -> Decimal:
@@ -450,8 +457,20 @@ def _merge(layers: list[_Layer]) -> tuple[dict[str, Any], dict[KeyPath, int]]:
         raw = layers[index].raw
         if index > 0:  # a parent's own id and extends are never inherited
             raw = {key: value for key, value in raw.items() if key not in ("id", "extends")}
-        merged = _overlay(merged, raw, (), owner, index)
+        merged = _overlay(_drop_replaced_fee(merged, raw, owner), raw, (), owner, index)
     return merged, owner
+
+
+def _drop_replaced_fee(merged: dict[str, Any], top: dict[str, Any], owner: dict[KeyPath, int]) -> dict[str, Any]:
+    """MERGED without its plan fee when TOP gives one: a monthly_fee replaces a daily_fee and back."""
+    plan, new_plan = merged.get("plan"), top.get("plan")
+    if not (isinstance(plan, dict) and isinstance(new_plan, dict)):
+        return merged
+    if not any(key in new_plan for key in _FEES):
+        return merged
+    for key in _FEES:
+        owner.pop(("plan", key), None)
+    return {**merged, "plan": {key: value for key, value in plan.items() if key not in _FEES}}
 
 
 def _overlay(
@@ -541,6 +560,7 @@ _REQUIRED = (
     "sources",
 )
 _TIER_EXAMPLE = "{ up_to = 100, price = 0.1 }"
+_FEES = ("monthly_fee", "daily_fee")
 _CLASS_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 

@@ -1,9 +1,12 @@
 """Quotes: explicit storage and egress quantities priced on one price book, for what-ifs (pure).
 
-A quote's quantities are in the book's unit. Storage is the amount held throughout the
-period: its monthly bill (plan fee, included storage, free allowance, tiers) scaled by the
-period in 730-hour months. Egress quantities are the period's volumes, tiered as one
-month's, because free allowances and tiers are monthly (SPEC section 3.4).
+A quote's quantities are in the book's unit (SPEC section 3.4). Free allowances, included
+storage, plan fees and tier bounds are monthly, so a period other than one 730-hour month
+is priced as steady use: storage is the amount held throughout the period, and its monthly
+bill (plan fee, included storage, free allowance, tiers) is scaled by the period in months;
+an egress volume is spread evenly over the period, so the monthly volume (volume / months)
+is tiered and that month's bill scaled by the months. A year's volume thus gets twelve
+months' free allowances, and ten days get a third of one.
 """
 
 from __future__ import annotations
@@ -91,13 +94,15 @@ def build_quote(
         months = hours / HOURS_PER_MONTH
     components: list[QuoteComponent] = []
     if storage is not None:
-        lines = tuple(_scaled(line, months) for line in book.storage_breakdown(storage))
+        lines = tuple(_scaled(line, hours) for line in book.storage_breakdown(storage))
         components.append(_component("storage", storage, book.unit, lines))
     volumes: dict[str, Decimal] = {}
     for egress_class, volume in egress:
         volumes[egress_class] = volumes.get(egress_class, Decimal(0)) + volume
     for egress_class, volume in volumes.items():
-        lines = book.egress_breakdown(egress_class, volume)
+        with decimal.localcontext(ARITHMETIC):
+            per_month = volume * HOURS_PER_MONTH / hours
+        lines = tuple(_scaled(line, hours) for line in book.egress_breakdown(egress_class, per_month))
         components.append(_component(f"egress {egress_class}", volume, book.unit, lines))
     with decimal.localcontext(ARITHMETIC):
         total = sum((component.cost for component in components), Decimal(0))
@@ -110,11 +115,13 @@ def build_quote(
     )
 
 
-def _scaled(line: TierCharge, months: Decimal) -> TierCharge:
-    if months == 1:
+def _scaled(line: TierCharge, hours: Decimal) -> TierCharge:
+    """A line of one month's bill scaled to HOURS (the plan fee's quantity becomes months)."""
+    if hours == HOURS_PER_MONTH:
         return line
     with decimal.localcontext(ARITHMETIC):
-        return line.model_copy(update={"quantity": line.quantity * months, "cost": line.cost * months})
+        quantity = line.quantity * hours / HOURS_PER_MONTH
+        return line.model_copy(update={"quantity": quantity, "cost": line.cost * hours / HOURS_PER_MONTH})
 
 
 def _component(name: str, quantity: Decimal, unit: str, lines: tuple[TierCharge, ...]) -> QuoteComponent:
@@ -156,10 +163,13 @@ def _assumptions(
                 f"The plan fee of {fee} includes {plain(book.plan.included_storage)} "
                 f"{book.unit} of storage, used before the free allowance and tiers."
             )
-    if has_egress:
+    if has_egress and days is None:
+        said.append("Egress volumes are the month's volumes: free allowances and tier bounds count per month.")
+    elif has_egress:
         said.append(
-            "Egress volumes are the period's volumes, tiered as one month's: free allowances "
-            "and tier bounds count per month."
+            "Egress volumes are the period's, spread evenly over it: free allowances and tier "
+            f"bounds count per 730-hour month, so each class's volume / {months:.4f} is tiered "
+            f"as one month and that month's bill x {months:.4f} months is the period's."
         )
     if book.discount_pct:
         said.append(f"A {plain(book.discount_pct)}% discount applies to every charge.")

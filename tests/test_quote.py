@@ -28,7 +28,7 @@ def test_a_month_of_storage_and_egress_on_aws_ecr() -> None:
     assert "The period is one month of 730 hours." in quote.assumptions
 
 
-def test_days_scale_storage_and_the_plan_fee_but_not_egress_tiers() -> None:
+def test_days_scale_storage_the_plan_fee_and_the_egress_allowances() -> None:
     # Azure Basic, 25 GiB held for 30 days: per day 0.167 + 15 x 0.003 = 0.212; x 30 = 6.36.
     quote = build_quote(load_book("azure-acr-basic"), storage=D(25), egress=[("internet", D(200))], days=D(30))
     assert quote.period_hours == 720
@@ -36,15 +36,53 @@ def test_days_scale_storage_and_the_plan_fee_but_not_egress_tiers() -> None:
     storage, egress = quote.components
     assert abs(storage.cost - D("6.36")) < D("1E-30")
     fee, included, extra = storage.tiers
-    assert (fee.label, included.label, extra.label) == ("plan fee", "included 10", "all")
+    assert (fee.label, included.label, extra.label) == ("plan fee", "included 10", "beyond included")
     assert abs(fee.cost - D("5.01")) < D("1E-30")  # 0.167 x 30 days
     assert abs(fee.quantity - D("0.98630136986301369863")) < D("1E-20")  # 720/730 months
     assert abs(extra.quantity - D("14.794520547945205479452")) < D("1E-20")  # 15 GiB x 720/730
-    # Egress is the period's volume tiered as one month's: 100 free + 100 x 0.087.
-    assert egress.cost == D("8.700")
-    assert quote.total == storage.cost + egress.cost
+    # Egress is spread over the period: 30 days get 720/730 of the monthly 100 GiB free,
+    # so (200 - 100 x 720/730) x 0.087 = 101.3698... x 0.087 = 8.8191780...
+    assert abs(egress.cost - (D(200) - D(100) * 720 / 730) * D("0.087")) < D("1E-20")  # 28-digit test arithmetic
+    assert abs(egress.tiers[0].quantity - D(100) * 720 / 730) < D("1E-20")
+    assert abs(sum(line.quantity for line in egress.tiers) - D(200)) < D("1E-30")
+    assert abs(quote.total - (storage.cost + egress.cost)) < D("1E-20")
     assert any("0.9863 months" in sentence for sentence in quote.assumptions)
-    assert any("tiered as one month's" in sentence for sentence in quote.assumptions)
+    assert any("spread evenly over it" in sentence for sentence in quote.assumptions)
+
+
+def test_a_year_gets_twelve_months_of_allowances_and_tiers() -> None:
+    # 365 days = 8,760 hours = 12 months of 730 hours: 1,200,000 GiB is 100,000 a month.
+    # A month: 100 free, 10,240 x 0.09 = 921.60, 40,960 x 0.085 = 3,481.60, 48,700 x 0.07 = 3,409.00
+    # = 7,812.20; x 12 = 93,746.40 (tiering the year's volume as one month would give 63,886.20).
+    quote = build_quote(load_book("aws-ecr"), storage=D(1000), egress=[("internet", D(1200000))], days=D(365))
+    storage, egress = quote.components
+    assert storage.cost == D("1200")  # 1,000 GiB x 0.10 x 12
+    assert egress.cost == D("93746.40")
+    assert [(line.label, line.quantity) for line in egress.tiers] == [
+        ("free 100", D(1200)),
+        ("first 10240", D(122880)),
+        ("next 40960", D(491520)),
+        ("next 102400", D(584400)),
+    ]
+    assert quote.total == D("94946.40")
+
+
+def test_ten_days_on_azure_premium() -> None:
+    # Worked by hand from the daily rates: fee 1.667 x 10 = 16.67; 100 GiB beyond the 500
+    # included x 0.003 x 10 = 3.00. Internet: 300 GiB in 10 days gets 100 x 240/730 GiB free,
+    # the rest at 0.087: (300 - 32.8767...) x 0.087 = 23.2397...
+    quote = build_quote(
+        load_book("azure-acr-premium"),
+        storage=D(600),
+        egress=[("internet", D(300)), ("same-region", D(50))],
+        days=D(10),
+    )
+    storage, internet, same_region = quote.components
+    assert abs(storage.cost - D("19.67")) < D("1E-30")
+    assert [line.label for line in storage.tiers] == ["plan fee", "included 500", "beyond included"]
+    assert abs(internet.cost - (D(300) - D(100) * 240 / 730) * D("0.087")) < D("1E-20")  # 28-digit test arithmetic
+    assert same_region.cost == 0
+    assert abs(quote.total - D("42.909726027397260273972602739726")) < D("1E-28")
 
 
 def test_a_class_given_twice_is_tiered_on_its_total() -> None:
@@ -120,10 +158,11 @@ def test_quote_json_has_exact_numbers_and_money_to_four_places() -> None:
         "price": "5.079583333333",
         "cost": "5.0100",
     }
-    assert egress["cost"] == "1692.6600"
-    assert data["total"] == "1699.0200"  # 6.36 + 1692.66
+    # 20,000 GiB over 30 days: 720/730 x 882.18 (the 0.087 band) + (20,000 - 10,240 x 720/730) x 0.083
+    assert egress["cost"] == "1691.8181"
+    assert data["total"] == "1698.1781"  # 6.36 + 1691.8180822
     assert data["assumptions"] == list(quote.assumptions)
-    assert '"total": 1699.0200' in text  # a JSON number, not a string
+    assert '"total": 1698.1781' in text  # a JSON number, not a string
 
 
 def test_json_numbers() -> None:

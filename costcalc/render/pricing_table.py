@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -63,7 +63,7 @@ def book_text(book: PriceBook, width: int = 120) -> str:
     if book.discount_pct:
         rows.append(("discount", f"{_number(book.discount_pct)}% on every charge"))
     if book.plan is not None:
-        fee = f"{_money(book.plan.monthly_fee)} per 730-hour month"
+        fee = f"{_money(book.plan.monthly_fee)} {book.currency} per 730-hour month"
         if book.plan.daily_fee is not None:
             fee += f" ({_number(book.plan.daily_fee)} per day x 730/24)"
         rows.append(("plan fee", fee))
@@ -133,8 +133,10 @@ def quote_text(quote: Quote, width: int = 120) -> str:
     )
 
 
-def _rate_table(title: str, rate: TieredRate) -> Table:
-    table = Table(title=title, title_justify="left", caption_justify="left")
+def _rate_table(title: str, rate: TieredRate) -> RenderableType:
+    # The title and caption are lines of their own: as a table's title or caption they would
+    # wrap at the narrow table's width ("egress same-region, USD per" / "GiB").
+    table = Table()
     table.add_column("tier")
     table.add_column("up to", justify="right")
     table.add_column("price", justify="right")
@@ -146,9 +148,10 @@ def _rate_table(title: str, rate: TieredRate) -> Table:
             price += f" ({_number(tier.daily_price)}/day)"
         bound = "and above" if tier.up_to is None else _number(tier.up_to)
         table.add_row(Text(str(index + 1)), Text(bound), Text(price))
+    parts: list[RenderableType] = [Text(title), table]
     if rate.free:
-        table.caption = "up to counts the volume after the free allowance"
-    return table
+        parts.append(Text("up to counts the volume after the free allowance"))
+    return Group(*parts)
 
 
 def _bullets(title: str, items: Sequence[str], *, wrap: bool = True) -> RenderableType:
