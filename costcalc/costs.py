@@ -6,14 +6,14 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from costcalc import __version__
-from costcalc.inventory import Inventory, Repository, Summary
+from costcalc.inventory import DEFAULT_PLATFORM, Inventory, Repository, Summary
 from costcalc.pricing import BYTES_PER_UNIT, PriceBook
 from costcalc.usage import Usage, UsageRow
 
@@ -22,10 +22,13 @@ GroupBy = Literal["repository", "team", "namespace"]
 GROUP_BY: tuple[GroupBy, ...] = ("repository", "team", "namespace")
 DEFAULT_SOURCE = "internet"
 NO_TEAM = "(no team)"
-# Money is carried as an exact multiple of 10^-12 of a currency unit: far below any displayed
-# precision, and it makes every allocation exact, so rows always sum to the totals.
-MONEY_QUANTUM = Decimal("1e-12")
-_QUANTUM_EXPONENT = -12
+# Money is carried as an exact multiple of 10^-4 of a currency unit, the precision of the JSON
+# and CSV reports (SPEC §3.3): each priced component (storage, each egress class) is rounded
+# once, half-up, and split among the rows in whole quanta, so every figure the reports print is
+# exact and the printed rows add up to the printed totals (a finer quantum would be rounded
+# again by the renderers, one row at a time, and stop adding up).
+MONEY_QUANTUM = Decimal("0.0001")
+_QUANTUM_EXPONENT = -4
 _PRECISION = 50
 
 
@@ -246,13 +249,27 @@ def measure(
             platform: str | None = None
             image = pull = delta = Decimal(0)
             if digest is not None:
-                platform = figures.default_platform(digest, match.platform if match else None)
-                if platform is None and match is not None and match.platform:
+                wanted = match.platform if match else None
+                platform = figures.default_platform(digest, wanted) or figures.default_platform(digest)
+                available = sorted(figures.platforms(digest))
+                if match is not None and wanted and platform != wanted:
                     warnings.append(
                         f"{usage.source if usage else ''}:{match.line}: platform: {name}:{tag} has no "
-                        f"{match.platform} image; pulls are priced on its default platform."
+                        f"{wanted} image (it has {', '.join(available) or 'none'}); pulls are priced "
+                        f"on {platform or 'all it reaches'}."
                     )
-                    platform = figures.default_platform(digest)
+                elif (
+                    not wanted
+                    and len(available) > 1
+                    and platform not in (None, DEFAULT_PLATFORM)
+                    and match is not None
+                    and match.has_pull_data
+                ):
+                    warnings.append(
+                        f"{name}:{tag} has no {DEFAULT_PLATFORM} image and several platforms "
+                        f"({', '.join(available)}); pulls are priced on {platform}: set `platform` in "
+                        f"the usage row ({usage.source if usage else ''}:{match.line}) to choose."
+                    )
                 if platform is not None:
                     image = Decimal(figures.platforms(digest).get(platform, 0))
                     pull = Decimal(figures.pull_bytes(digest, platform))
@@ -393,7 +410,7 @@ def _figure(value: Decimal) -> str:
 
 
 def _money(value: Decimal) -> Decimal:
-    return value.quantize(MONEY_QUANTUM)
+    return value.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def price(
@@ -444,6 +461,10 @@ def price(
     assumptions.append(
         "Egress tiers apply to each class's total across the report; each class's cost is "
         "allocated to repositories in proportion to their bytes of that class."
+    )
+    assumptions.append(
+        f"Costs are exact to 0.0001 {book.currency}: storage and each egress class are rounded once "
+        "(half-up) and split among the rows in whole 0.0001 steps, so the rows add up exactly to the totals."
     )
     if book.plan is not None and book.plan.monthly_fee:
         assumptions.append(

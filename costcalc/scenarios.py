@@ -167,7 +167,7 @@ def _parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenar
         effect = ShrinkToSize(size_bytes=size)
         description = f"Images larger than {format_bytes(size)} shrink to it (typical {kind} size)"
         assumptions = (
-            f"{kind}: {format_bytes(size)} is the typical size of a Node.js service packaged "
+            f"{_exact_size(size)} is the typical size of a Node.js service packaged "
             f"{how}, "
             f"against {format_bytes(DEBIAN_TYPICAL_BYTES)} for a standard Debian-based image "
             "(costcalc SPEC §6); it is a typical size, not a measurement of these images: use "
@@ -176,15 +176,15 @@ def _parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenar
     elif kind == "target" and colon:
         size = parse_size(argument)
         effect = ShrinkToSize(size_bytes=size)
-        description = f"Every image shrinks to at most {format_bytes(size)}"
-        assumptions = (f"target: images already at or below {format_bytes(size)} are unchanged.",)
+        description = f"Every image shrinks to at most {argument} ({size:,} bytes)"
+        assumptions = (f"Images already at or below {argument} ({size:,} bytes) are unchanged.",)
     elif kind == "ratio" and colon:
         ratio = _decimal(argument, "ratio")
         if not Decimal(0) < ratio <= 1:
             raise _SpecProblem("ratio must be > 0 and <= 1")
         effect = ShrinkByRatio(ratio=ratio)
         description = f"Every image shrinks to {_plain(ratio)} x its bytes"
-        assumptions = (f"ratio: every image keeps {_plain(ratio * 100)} % of its bytes.",)
+        assumptions = (f"Every image keeps {_plain(ratio * 100)} % of its bytes.",)
     elif kind == "measured" and colon:
         effect = _measured(argument)
         description = (
@@ -207,7 +207,7 @@ def _parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenar
         effect = Colocate(percent=percent)
         description = f"{_plain(percent)} % of internet and cross-region pulls move to same-region"
         assumptions = (
-            "colocate: pulls move to a pull-through cache or regional replica in the registry's "
+            "Pulls move to a pull-through cache or regional replica in the registry's "
             "region; the replica's own storage and the replication transfer are not priced.",
         )
     elif kind == "provider" and colon:
@@ -279,12 +279,27 @@ def parse_size(text: str) -> int:
     return int(size)
 
 
-def format_bytes(size: int | Decimal) -> str:
-    """SIZE in decimal units for sentences (186 MB, 1.5 GB); exact bytes below 1 kB."""
-    for unit, factor in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+_DECIMAL_UNITS = (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3))
+_BINARY_UNITS = (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+
+
+def format_bytes(size: int | Decimal, unit: str = "GB") -> str:
+    """SIZE for sentences in the unit family of a price book's UNIT: decimal (186 MB, 1.5 GB) for
+    a GB book, binary (177.38 MiB, 1.4 GiB) for a GiB book, as the report's tables show bytes;
+    exact bytes below 1 kB / 1 KiB."""
+    for name, factor in _BINARY_UNITS if unit == "GiB" else _DECIMAL_UNITS:
         if size >= factor:
-            return f"{_plain(Decimal(size) / factor, places=2)} {unit}"
+            return f"{_plain(Decimal(size) / factor, places=2)} {name}"
     return f"{_plain(Decimal(size))} B"
+
+
+def _exact_size(size: int) -> str:
+    """A size as the SPEC or the user gave it, made explicit: `186 MB (186,000,000 bytes)`."""
+    return f"{format_bytes(size)} ({size:,} bytes)"
+
+
+def integer_bytes(value: Decimal) -> int:
+    return int(value.to_integral_value(ROUND_HALF_UP))
 
 
 def _plain(value: Decimal, places: int = 4) -> str:
@@ -495,6 +510,13 @@ def project(
     month; horizon savings cover MONTHS months.
     """
     steps = [_resolve(scenario, inventory) for scenario in scenarios]
+    for step in steps:
+        if step.book is not None and step.book.currency != book.currency:
+            raise InputError(
+                f"{step.scenario.origin}: {step.book.id} prices in {step.book.currency} and the "
+                f"report in {book.currency}: savings across currencies would be meaningless; "
+                f"compare the books side by side with --pricing {book.id} --pricing {step.book.id}."
+            )
     baseline_costs = costs.monthly_cost_by_repository(baseline, book)
     start = _State(inventory=inventory, book=book, quantities=baseline)
     results = [
@@ -513,15 +535,21 @@ def project(
         state = start
         for step in steps:
             state = _apply(state, step, keep)
+        combined = _result(
+            "combined",
+            "All scenarios applied in order: " + ", then ".join(s.scenario.id for s in steps),
+            start,
+            state,
+            baseline_costs,
+            months,
+            (),  # each step's standing assumptions are already on its own result
+        )
+        # a step's note that reads the same as on its own result says nothing new: only the
+        # notes whose figures changed by applying the earlier steps first are repeated
+        said = {note for result in results for note in result.assumptions}
         results.append(
-            _result(
-                "combined",
-                "All scenarios applied in order: " + ", then ".join(s.scenario.id for s in steps),
-                start,
-                state,
-                baseline_costs,
-                months,
-                (),  # each step's standing assumptions are already on its own result
+            combined.model_copy(
+                update={"assumptions": tuple(a for a in combined.assumptions if a not in said)}
             )
         )
     return tuple(results)
@@ -702,7 +730,7 @@ def _colocate(state: _State, scope: frozenset[str], percent: Decimal, scenario: 
         updated[SAME_REGION] = updated.get(SAME_REGION, Decimal(0)) + moved
         rows.append(row.model_copy(update={"egress_bytes_by_class": updated}))
     note = (
-        f"{scenario.id}: {format_bytes(moved_total)} of egress a month moves from internet and "
+        f"{scenario.id}: {format_bytes(moved_total, state.book.unit)} of egress a month moves from internet and "
         "cross-region to same-region."
         if moved_total
         else f"{scenario.id}: no repository in scope pulls over internet or cross-region, so "
@@ -960,8 +988,8 @@ def _retain(
         f"{scenario_id}: drops {dropped_total} of {versions_total} image "
         f"versions in {len(dropped)} {'repository' if len(dropped) == 1 else 'repositories'}; "
         f"storage recomputed from the blobs the kept tags still reach under {dedup} dedup frees "
-        f"{format_bytes(freed)} ({_plain(freed, 0)} bytes); layers shared with a kept version or "
-        "another repository stay, and layers shared only among dropped versions are freed but "
+        f"{format_bytes(freed, state.book.unit)} ({integer_bytes(freed):,} bytes); layers shared "
+        "with a kept version or another repository stay, and layers shared only among dropped versions are freed but "
         "count in no version's exclusive bytes (listed per version).",
     ]
     if keep:

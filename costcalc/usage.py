@@ -40,6 +40,8 @@ _NUMBERS = ("pulls_per_month", "pulls_per_day", "deploys_per_month", "nodes")
 _WILDCARDS = frozenset("*?[")
 _PLATFORM_RE = re.compile(r"[a-z0-9_.-]+/[a-z0-9_.-]+(?:/[a-z0-9_.-]+)?")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# fnmatch's tokens: a character class (`[!...]`, a `]` first is literal), `*`, `?`, one character
+_GLOB_TOKEN_RE = re.compile(r"\[!?\]?[^\]]*\]|[*?]|.", re.DOTALL)
 
 
 class UsageRow(BaseModel):
@@ -68,12 +70,20 @@ class UsageRow(BaseModel):
         return any(char in _WILDCARDS for char in self.pattern)
 
     @property
-    def specificity(self) -> tuple[int, int, int, int]:
-        """Sort key, larger = more specific: exact name, literal characters, fewer wildcards, literal prefix."""
-        literal = sum(1 for char in self.pattern if char not in _WILDCARDS)
-        wildcards = len(self.pattern) - literal
+    def specificity(self) -> tuple[int, int, int, int, int]:
+        """Sort key, larger = more specific: exact name, literal characters, character classes,
+        fewer `*`/`?`, literal prefix. A `[...]` class stands for one character: its contents
+        are not literal characters (`acme/[a-z]*` is less specific than `acme/a*`)."""
+        literal = classes = wildcards = 0
+        for token in _GLOB_TOKEN_RE.findall(self.pattern):
+            if token.startswith("["):
+                classes += 1
+            elif token in ("*", "?"):
+                wildcards += 1
+            else:
+                literal += 1
         prefix = len(re.split(r"[*?\[]", self.pattern, maxsplit=1)[0])
-        return (0 if self.is_glob else 1, literal, -wildcards, prefix)
+        return (0 if self.is_glob else 1, literal, classes, -wildcards, prefix)
 
     def matches(self, repository: str) -> bool:
         return fnmatchcase(repository, self.pattern) if self.is_glob else repository == self.pattern
@@ -88,12 +98,30 @@ class Usage(BaseModel):
     rows: tuple[UsageRow, ...]
 
     def match(self, repository: str) -> UsageRow | None:
-        """The most specific row whose pattern matches REPOSITORY (file order breaks ties)."""
+        """The most specific row whose pattern matches REPOSITORY (file order breaks ties).
+
+        The `*` row gives defaults (SPEC §4): what the winning row leaves blank comes from it,
+        so a `usage init` template with every repository listed still uses the `*` row's team,
+        source, tag, platform and pulls. Cold pulls (pulls_per_month or pulls_per_day) and warm
+        pulls (deploys_per_month with nodes) are taken as a whole, never mixed.
+        """
         best: UsageRow | None = None
         for row in self.rows:
             if row.matches(repository) and (best is None or row.specificity > best.specificity):
                 best = row
-        return best
+        default = next((row for row in self.rows if row.pattern == "*"), None)
+        if best is None or default is None or best is default:
+            return best
+        update: dict[str, Any] = {
+            field: getattr(default, field)
+            for field in ("team", "source", "tag", "platform")
+            if getattr(best, field) is None and getattr(default, field) is not None
+        }
+        if best.pulls_per_month is None and default.pulls_per_month is not None:
+            update |= {"pulls_per_month": default.pulls_per_month, "pulls_per_day": default.pulls_per_day}
+        if best.deploys_per_month is None and default.deploys_per_month is not None:
+            update |= {"deploys_per_month": default.deploys_per_month, "nodes": default.nodes}
+        return best.model_copy(update=update) if update else best
 
     def unmatched(self, repositories: Iterable[str]) -> tuple[UsageRow, ...]:
         """Rows whose pattern matches none of REPOSITORIES (a `*` row never counts as unmatched)."""
@@ -330,7 +358,11 @@ def _show(text: str) -> str:
 
 
 def template(inventory: Inventory) -> str:
-    """A usage CSV listing every repository of INVENTORY with blank numbers, plus a `*` default row."""
+    """A usage CSV listing every repository of INVENTORY with blank numbers, plus a `*` default row.
+
+    What the `*` row gives applies to every repository whose own row leaves that field blank
+    (Usage.match), so finance can fill in the defaults once and only the exceptions per row.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)

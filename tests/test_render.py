@@ -19,6 +19,7 @@ from costcalc.costs import Report, ScenarioResult, ScenarioRow, VersionBytes
 from costcalc.inventory import load
 from costcalc.pricing import load_book
 from costcalc.render import csv as render_csv
+from costcalc.render import display
 from costcalc.render import html as render_html
 from costcalc.render import json as render_json
 from costcalc.render import markdown as render_markdown
@@ -321,3 +322,49 @@ def test_the_example_inventory_is_what_the_generator_writes() -> None:
     finally:
         del sys.modules[spec.name]
     assert module.build() == (EXAMPLES / "fleet.json").read_text(encoding="utf-8")
+
+
+def test_team_grouping_has_one_team_column_and_marks_lower_bounds(tmp_path: Path) -> None:
+    book = write_book(tmp_path)
+    usage_rows = usage("acme/api,red,internet,7,,,\nacme/web,red,internet,,,,\n")
+    q = costs.measure(fleet_inventory(), usage_rows, book)
+    report = costs.price(q, book, group_by="team", source="inv.json", generated_at=PINNED)
+    # red = api (7 pulls) + web (no pull data): its egress and monthly cost are lower bounds;
+    # (no team) = job, with no pull data at all: egress unknown, monthly a lower bound
+    markdown = render_markdown.render(report)
+    assert "| Team | Tags | Attributed |" in markdown and "| Team | Team |" not in markdown
+    red = next(line for line in markdown.splitlines() if line.startswith("| red |"))
+    assert red.count(" + |") == 2  # egress and monthly cost
+    assert display.LOWER_BOUND_NOTE.split(":")[0] in markdown
+    html = render_html.render(report)
+    assert "<th>Team</th><th class=n>Tags</th>" in html and "<th>Team</th><th>Team</th>" not in html
+    assert "lower bound: some or all of the row" in html
+    table = render_table.render(report, width=140)
+    job = next(line for line in table.splitlines() if line.startswith("(no team)"))
+    assert "unknown" in job and job.rstrip().endswith("+")
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(render_csv.render(report)))}
+    assert (rows["red"]["egress_partial"], rows["(no team)"]["egress_partial"]) == ("true", "false")
+    assert rows["(no team)"]["egress_cost"] == ""
+
+
+def test_egress_total_is_in_the_book_unit_like_its_classes() -> None:
+    # examples on aws-ecr (GiB): 1,386.3678 + 188.6238 + 7,772.3099 GiB of egress by class
+    report = example_report()
+    table = render_table.render(report, width=120)
+    total_line = next(line for line in table.splitlines() if line.startswith("Egress (lower bound)"))
+    assert total_line.split()[-3:] == ["9,347.30", "GiB", "35.70"]
+    assert "| Egress (lower bound) | 9,347.30 GiB | 35.70 |" in render_markdown.render(report)
+
+
+def test_csv_scenario_rows_do_not_count_in_the_monthly_cost_column(tmp_path: Path) -> None:
+    report = small_report(tmp_path, scenarios=(scenario(),))
+    rows = list(csv.DictReader(io.StringIO(render_csv.render(report))))
+    # SUM over the whole monthly_cost column is the report's monthly total, scenarios or not
+    total = sum((Decimal(r["monthly_cost"]) for r in rows if r["monthly_cost"]), Decimal(0))
+    assert total == report.totals.monthly_cost
+    (alpine,) = [r for r in rows if r["section"] == "scenario"]
+    assert (alpine["monthly_cost"], alpine["projected_monthly_cost"], alpine["monthly_savings"]) == (
+        "",
+        "8.5000",
+        "1.5000",
+    )

@@ -149,8 +149,9 @@ PULLS = "repository,pulls_per_month,source\nacme/api,100,internet\nacme/web,100,
         ("distroless", Decimal("0.7098") + Decimal("0.7098")),
         # api -> 500 MB: 0.05 + 4.5; web already below 500 MB: 0.91
         ("target:500MB", Decimal("4.55") + Decimal("0.91")),
-        # 0.5 GB written in binary units is not 500 MB: api -> 536,870,912 bytes
-        ("target:0.5GiB", Decimal("0.0536870912") + Decimal("4.831838208") + Decimal("0.91")),
+        # 0.5 GB written in binary units is not 500 MB: api -> 536,870,912 bytes; storage
+        # 0.0636870912 -> 0.0637 and egress 63.6870912 GB x 0.09 = 5.731838208 -> 5.7318 (to 0.0001)
+        ("target:0.5GiB", Decimal("0.0637") + Decimal("5.7318")),
         # both halve: 4.55 + 0.455
         ("ratio:0.5", Decimal("4.55") + Decimal("0.455")),
         # 50 % of internet moves to free same-region: egress 4.5 + 0.45, storage 0.11 unchanged
@@ -378,19 +379,20 @@ def test_combined_is_applied_in_order_not_summed(versions: Inventory) -> None:
     results = run(versions, ["ratio:0.5", "retention:2"])
     # storage only (no usage), 0.10 per GB; baseline 1051 MB -> 0.1051
     assert results["ratio:0.5"].baseline_monthly_cost == Decimal("0.1051")
-    # ratio:0.5 halves both repositories: 525.5 MB -> 0.05255, saving 0.05255
-    assert results["ratio:0.5"].monthly_savings == Decimal("0.05255")
+    # ratio:0.5 halves both repositories: 525.5 MB -> 0.05255, rounded half-up to 0.0526 (money
+    # is exact to 0.0001), saving 0.0525
+    assert results["ratio:0.5"].monthly_savings == Decimal("0.0525")
     # retention:2 alone frees 201 MB: saving 0.0201
     assert results["retention:2"].monthly_savings == Decimal("0.0201")
     # combined: api 350.5 MB x (500 / 701) = 250 MB, web 175 MB -> 425 MB = 0.0425, saving 0.0626;
-    # the sum of the singles (0.07265) would count the 201 MB retention frees at full size,
-    # but after the shrink those versions are half as big: 0.07265 - 0.0626 = 0.01005 = 100.5 MB
+    # the sum of the singles (0.0726) would count the 201 MB retention frees at full size,
+    # but after the shrink those versions are half as big: 0.0726 - 0.0626 = 0.0100 (100.5 MB)
     combined = results["combined"]
     assert combined.monthly_cost == Decimal("0.0425")
     assert combined.monthly_savings == Decimal("0.0626")
     assert results["ratio:0.5"].monthly_savings + results[
         "retention:2"
-    ].monthly_savings - combined.monthly_savings == Decimal("0.01005")
+    ].monthly_savings - combined.monthly_savings == Decimal("0.0100")
     assert combined.bytes_freed == (1051 - 425) * MB
     assert combined.description == "All scenarios applied in order: ratio:0.5, then retention:2"
 
@@ -651,3 +653,52 @@ def test_malformed_scenario_file(tmp_path: Path, text: str, message: str) -> Non
 def test_missing_scenario_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such scenario file"):
         scenarios.from_option(str(tmp_path / "nope.toml"))
+
+
+def test_sentences_use_the_book_unit_and_no_double_label(two_services: Inventory) -> None:
+    # a GiB book: colocate:50 moves 50 % of (100 x 1 GB + 100 x 100 MB) = 55 GB = 51.22 GiB
+    gib = book().model_copy(update={"unit": "GiB"})
+    result = run(two_services, ["colocate:50"], gib, usage(PULLS))["colocate:50"]
+    moved = [a for a in result.assumptions if "moves from internet" in a]
+    assert moved == [
+        "colocate:50: 51.22 GiB of egress a month moves from internet and cross-region to same-region."
+    ]
+    # the standing assumption carries no `colocate:` label of its own: renderers add the id
+    assert result.assumptions[0].startswith("Pulls move to a pull-through cache")
+    # a preset's size is the SPEC's decimal MB, said in bytes too
+    alpine = parse_spec("alpine")
+    assert alpine.assumptions[0].startswith("186 MB (186,000,000 bytes) is the typical size")
+    target = parse_spec("target:0.5GiB")
+    assert target.description == "Every image shrinks to at most 0.5GiB (536,870,912 bytes)"
+
+
+def test_retention_note_frees_in_the_book_unit(versions: Inventory) -> None:
+    # retention:2 frees 201 MB = 201,000,000 bytes = 191.69 MiB on a GiB book
+    gib = book().model_copy(update={"unit": "GiB"})
+    result = run(versions, ["retention:2"], gib)["retention:2"]
+    assert any("frees 191.69 MiB (201,000,000 bytes)" in a for a in result.assumptions)
+
+
+def test_combined_does_not_repeat_notes_the_single_results_already_say(two_services: Inventory) -> None:
+    results = run(two_services, ["alpine", "colocate:50"], pulls=usage(PULLS))
+    said = {a for key in ("alpine", "colocate:50") for a in results[key].assumptions}
+    combined = results["combined"].assumptions
+    assert not said & set(combined)
+    # what changes when the steps are chained is said: after alpine, api pulls 18.6 GB a month,
+    # so 50 % of (18.6 + 10) GB = 14.3 GB moves
+    assert combined == (
+        "colocate:50: 14.3 GB of egress a month moves from internet and cross-region to same-region.",
+    )
+
+
+def test_provider_in_another_currency_is_refused(two_services: Inventory, tmp_path: Path) -> None:
+    path = tmp_path / "eur.toml"
+    path.write_text(
+        'id = "eur"\nname = "Euro book"\nprovider = "test"\nregion = "here"\ncurrency = "EUR"\n'
+        'unit = "GB"\ndedup_scope = "registry"\neffective_date = 2026-11-01\n'
+        'sources = ["https://example.test/eur"]\n[storage]\ntiers = [{ price = 0.09 }]\n'
+        "[egress.internet]\ntiers = [{ price = 0.08 }]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="prices in EUR and the report in USD"):
+        run(two_services, [f"provider:{path}"], pulls=usage(PULLS))

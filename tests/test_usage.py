@@ -204,3 +204,36 @@ def test_template_lists_every_repository_then_a_default_row() -> None:
     assert lines[1:] == ["acme/api,,,,,,,,", "acme/job,,,,,,,,", "acme/web,,,,,,,,", "*,,,,,,,,"]
     # the template is a valid usage file as it is: blank numbers mean "no pull data yet"
     assert all(not row.has_pull_data for row in loads_csv(text).rows)
+
+
+def test_a_character_class_is_not_counted_as_literal_characters() -> None:
+    # `[a-z]` stands for one character: `acme/api/g*` (10 literal characters) is more specific
+    # than `acme/api/[a-z]*` (9 literal characters and a class), whatever the file order
+    u = loads_csv("repository,pulls_per_month\nacme/api/[a-z]*,1\nacme/api/g*,2\n")
+    assert u.match("acme/api/gateway").pattern == "acme/api/g*"  # type: ignore[union-attr]
+    assert u.match("acme/api/orders").pattern == "acme/api/[a-z]*"  # type: ignore[union-attr]
+    # a class still beats `?`: `acme/ap[i]` vs `acme/ap?` (7 literal characters each)
+    u = loads_csv("repository,pulls_per_month\nacme/ap?,1\nacme/ap[i],2\n")
+    assert u.match("acme/api").pattern == "acme/ap[i]"  # type: ignore[union-attr]
+
+
+def test_the_star_row_fills_what_the_winning_row_leaves_blank() -> None:
+    u = loads_csv(
+        "repository,team,source,pulls_per_month,pulls_per_day,deploys_per_month,nodes,tag,platform\n"
+        "*,platform,same-region,,24,10,2,stable,linux/arm64\n"
+        "acme/api,api,,,,,,,\n"  # a `usage init` row with only the team filled in
+        "acme/web,,internet,100,,5,3,,\n"
+        "acme/job,,,0,,,,,\n"
+    )
+    api, web, job = (u.match(name) for name in ("acme/api", "acme/web", "acme/job"))
+    assert api is not None and web is not None and job is not None
+    # api: its own team; the rest from `*`: 24 a day x 730/24 = 730 cold pulls, 10 x 2 warm
+    assert (api.team, api.source, api.tag, api.platform) == ("api", "same-region", "stable", "linux/arm64")
+    assert (api.pulls_per_month, api.deploys_per_month, api.nodes) == (Decimal(730), Decimal(10), Decimal(2))
+    assert api.line == 3  # problems still point at the row that matched
+    # web's own pulls and deploys are kept whole, never mixed with the default's
+    assert (web.team, web.source, web.pulls_per_month, web.pulls_per_day) == ("platform", "internet", 100, None)
+    assert (web.deploys_per_month, web.nodes) == (Decimal(5), Decimal(3))
+    # an explicit 0 is a value, not a blank
+    assert job.pulls_per_month == 0
+    assert u.match("other") == u.rows[0]

@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 from costcalc.costs import Report
-from costcalc.render.display import exact, integer, safe
+from costcalc.render.display import exact, integer, safe, whole_parts
 
 COLUMNS = (
     "section",
@@ -21,10 +21,12 @@ COLUMNS = (
     "egress_bytes",
     "storage_cost",
     "egress_cost",
+    "egress_partial",
     "monthly_cost",
     "currency",
     "pricing_id",
     "pricing_effective_date",
+    "projected_monthly_cost",
     "monthly_savings",
     "horizon_savings",
     "savings_pct",
@@ -52,9 +54,12 @@ def _int(value: Decimal | int | None) -> str:
 def render(report: Report) -> str:
     """REPORT as RFC 4180 CSV: `section` is `group` for the rows and `scenario` for projections.
 
-    Group rows leave the savings columns blank; scenario rows carry the projected monthly_cost
-    and savings and leave the per-group columns blank, so a spreadsheet filter on `section`
-    gives either table and SUM over group rows gives the report's totals. The columns stay
+    Group rows leave the scenario columns blank; scenario rows carry projected_monthly_cost
+    and the savings and leave every group column blank (monthly_cost included), so SUM over a
+    whole column gives the report's totals, with or without a filter on `section`: every figure
+    is exact to 0.0001 and the group rows add up exactly. egress_partial is `true` when some of
+    a group's repositories have no pull data (its egress_cost is then a lower bound; a blank
+    egress_cost is unknown, not zero). The columns stay
     fixed: a retention scenario's per-version detail (each version's exclusive bytes, dropped
     or kept) is in the JSON report's `scenarios[].versions`, not here.
     """
@@ -63,7 +68,9 @@ def render(report: Report) -> str:
     writer.writerow(COLUMNS)
     currency, pricing_id = _text(report.pricing.currency), _text(report.pricing.id)
     effective = report.pricing.effective_date.isoformat()
-    for row in report.rows:
+    attributed = whole_parts([row.attributed_bytes for row in report.rows])
+    egress = whole_parts([row.egress_bytes for row in report.rows])
+    for row, attributed_bytes, egress_bytes in zip(report.rows, attributed, egress, strict=True):
         writer.writerow(
             [
                 "group",
@@ -71,16 +78,18 @@ def render(report: Report) -> str:
                 _text(row.team),
                 str(row.tags),
                 str(row.unique_bytes),
-                _int(row.attributed_bytes),
+                _int(attributed_bytes),
                 _int(row.image_bytes),
                 _num(row.pulls_per_month),
-                _int(row.egress_bytes),
+                _int(egress_bytes),
                 _num(row.storage_cost),
                 _num(row.egress_cost),
+                "true" if row.egress_partial else "false",
                 _num(row.monthly_cost),
                 currency,
                 pricing_id,
                 effective,
+                "",
                 "",
                 "",
                 "",
@@ -101,10 +110,12 @@ def render(report: Report) -> str:
                 "",
                 "",
                 "",
-                _num(scenario.monthly_cost),
+                "",
+                "",
                 currency,
                 _text(scenario.pricing_id),
                 effective if scenario.pricing_id == report.pricing.id else "",
+                _num(scenario.monthly_cost),
                 _num(scenario.monthly_savings),
                 _num(scenario.horizon_savings),
                 _num(scenario.savings_pct),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # control, format, line and paragraph separators
 _BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -22,6 +23,22 @@ def exact(value: Decimal, places: int = 4) -> str:
 def integer(value: Decimal | int) -> int:
     """Bytes as an integer (half-even), for quantities that scenarios or per-day rates made fractional."""
     return int(Decimal(value).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def whole_parts(values: Sequence[Decimal | int | None]) -> list[int | None]:
+    """VALUES (bytes, made fractional by per-day pulls or scenarios) as integers that add up to
+    integer(Σ VALUES), so a spreadsheet's SUM over the rows equals the report's total.
+
+    Each value is floored and the bytes left over go to the largest fractional parts (earlier
+    rows first on ties); None (unknown) stays None and counts for nothing.
+    """
+    known = [(i, Decimal(v)) for i, v in enumerate(values) if v is not None]
+    target = integer(sum((v for _, v in known), Decimal(0)))
+    floors = {i: int(v.to_integral_value(rounding=ROUND_FLOOR)) for i, v in known}
+    order = sorted(known, key=lambda item: (-(item[1] - floors[item[0]]), item[0]))
+    for i, _ in order[: max(target - sum(floors.values()), 0)]:
+        floors[i] += 1
+    return [floors.get(i) if v is not None else None for i, v in enumerate(values)]
 
 
 def money(value: Decimal | None, places: int = 2) -> str:
@@ -74,6 +91,27 @@ def safe(text: str) -> str:
 def _escape(char: str) -> str:
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+LOWER_BOUND_NOTE = (
+    "+ lower bound: some or all of the row's repositories have no pull data, so their egress "
+    "is unknown and not in the figure."
+)
+
+
+def lower_bound(egress_cost: Decimal | None, egress_partial: bool) -> bool:
+    """True when a row's monthly cost leaves out egress nobody has pull data for."""
+    return egress_cost is None or egress_partial
+
+
+def monthly(value: Decimal, egress_cost: Decimal | None, egress_partial: bool) -> str:
+    """A row's monthly cost for people, marked ` +` when it is a lower bound."""
+    return money(value) + (" +" if lower_bound(egress_cost, egress_partial) else "")
+
+
+def units(value: Decimal, unit: str) -> str:
+    """A quantity already in the price book's unit (GiB or GB), as the book bills it."""
+    return f"{money(value)} {unit}"
 
 
 TOP_VERSIONS = 10  # dropped versions a human-readable report lists per scenario; JSON lists all

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 
 from costcalc.costs import Report
-from costcalc.render.display import TOP_VERSIONS, count, created, money, percent, safe, scenario_note, size
+from costcalc.render.display import (
+    LOWER_BOUND_NOTE,
+    TOP_VERSIONS,
+    count,
+    created,
+    lower_bound,
+    money,
+    monthly,
+    percent,
+    safe,
+    scenario_note,
+    size,
+    units,
+)
 
 _STYLE = (
     "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
@@ -47,15 +61,15 @@ def render(report: Report, *, top: int | None = None) -> str:
         f"{_e(cur)} per {_e(unit)}, dedup {_e(pricing.dedup_scope)}. Usage: "
         f"{_e(report.usage_source) if report.usage_source else 'none (egress unknown)'}.</p>",
     ]
-    cost_rows = [["Storage", f"{money(totals.billable_storage_gb)} {unit}", money(totals.storage_cost)]]
+    cost_rows = [["Storage", units(totals.billable_storage_gb, unit), money(totals.storage_cost)]]
     cost_rows += [
-        [f"Egress {c}", f"{money(totals.egress_gb_by_class[c])} {unit}", money(v)]
+        [f"Egress {c}", units(totals.egress_gb_by_class[c], unit), money(v)]
         for c, v in totals.egress_cost_by_class.items()
     ]
     cost_rows += [
         [
             "Egress" if totals.egress_complete else "Egress (lower bound)",
-            size(totals.egress_bytes, unit),
+            units(sum(totals.egress_gb_by_class.values(), Decimal(0)), unit),
             money(totals.egress_cost),
         ],
         ["Total per month", "", money(totals.monthly_cost)],
@@ -70,12 +84,13 @@ def render(report: Report, *, top: int | None = None) -> str:
             f"{_e(size(inv.shared_layer_bytes, unit))} in shared layers.</p>"
         )
     shown = report.rows if top is None else report.rows[:top]
+    with_team = report.group_by != "team"  # grouped by team, the name is the team
     parts.append(
         _table(
             f"By {report.group_by} ({len(shown)} of {len(report.rows)})",
             [
                 report.group_by.capitalize(),
-                "Team",
+                *(["Team"] if with_team else []),
                 "Tags",
                 "Attributed",
                 "Pulls/mo",
@@ -86,19 +101,21 @@ def render(report: Report, *, top: int | None = None) -> str:
             [
                 [
                     r.name,
-                    r.team or "",
+                    *([r.team or ""] if with_team else []),
                     count(r.tags),
                     size(r.attributed_bytes, unit),
                     count(r.pulls_per_month),
                     money(r.storage_cost),
                     money(r.egress_cost) + (" +" if r.egress_partial else ""),
-                    money(r.monthly_cost),
+                    monthly(r.monthly_cost, r.egress_cost, r.egress_partial),
                 ]
                 for r in shown
             ],
-            2,
+            2 if with_team else 1,
         )
     )
+    if any(lower_bound(r.egress_cost, r.egress_partial) for r in shown):
+        parts.append(f"<p>{_e(LOWER_BOUND_NOTE)}</p>")
     if report.comparison:
         parts.append(
             _table(

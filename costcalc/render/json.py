@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from costcalc.costs import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
-from costcalc.render.display import exact, integer
+from costcalc.render.display import exact, integer, whole_parts
 
 
 class Number:
@@ -67,15 +67,18 @@ def totals_data(totals: Totals) -> dict[str, Any]:
     }
 
 
-def row_data(row: ReportRow) -> dict[str, Any]:
+def row_data(
+    row: ReportRow, attributed_bytes: int | None = None, egress_bytes: int | None = None
+) -> dict[str, Any]:
+    """ROW as JSON; ATTRIBUTED_BYTES and EGRESS_BYTES are its whole-byte shares (see rows_data)."""
     return {
         "name": row.name,
         "tags": row.tags,
         "unique_bytes": row.unique_bytes,
-        "attributed_bytes": whole(row.attributed_bytes),
+        "attributed_bytes": whole(row.attributed_bytes) if attributed_bytes is None else attributed_bytes,
         "image_bytes": whole(row.image_bytes),
         "pulls_per_month": quantity(row.pulls_per_month),
-        "egress_bytes": whole(row.egress_bytes),
+        "egress_bytes": whole(row.egress_bytes) if egress_bytes is None else egress_bytes,
         "storage_cost": money(row.storage_cost),
         "egress_cost": money(row.egress_cost),
         "egress_partial": row.egress_partial,
@@ -83,6 +86,13 @@ def row_data(row: ReportRow) -> dict[str, Any]:
         "team": row.team,
         "repositories": list(row.repositories),
     }
+
+
+def rows_data(rows: Sequence[ReportRow]) -> list[dict[str, Any]]:
+    """ROWS as JSON, their fractional bytes made whole so that they add up to the totals' bytes."""
+    attributed = whole_parts([row.attributed_bytes for row in rows])
+    egress = whole_parts([row.egress_bytes for row in rows])
+    return [row_data(row, a, e) for row, a, e in zip(rows, attributed, egress, strict=True)]
 
 
 def scenario_data(scenario: ScenarioResult) -> dict[str, Any]:
@@ -140,7 +150,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "assumptions": list(report.assumptions),
         "inventory": report.inventory.model_dump() if report.inventory else None,
         "totals": totals_data(report.totals),
-        "rows": [row_data(row) for row in report.rows],
+        "rows": rows_data(report.rows),
         "comparison": [
             {
                 "pricing": pricing_data(c.pricing),

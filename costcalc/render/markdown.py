@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from costcalc.costs import Report
-from costcalc.render.display import TOP_VERSIONS, count, created, money, percent, safe, scenario_note, size
+from costcalc.render.display import (
+    LOWER_BOUND_NOTE,
+    TOP_VERSIONS,
+    count,
+    created,
+    lower_bound,
+    money,
+    monthly,
+    percent,
+    safe,
+    scenario_note,
+    size,
+    units,
+)
 
 # Characters that start emphasis, code, links, HTML or a table cell; `(` only matters after `]`.
 _SPECIAL_RE = re.compile(r"([\\`*_\[\]<>|~])")
@@ -34,15 +48,16 @@ def render(report: Report, *, top: int | None = None) -> str:
         "",
         "| | Quantity | " + cur + " |",
         "| --- | ---: | ---: |",
-        f"| Storage | {money(totals.billable_storage_gb)} {unit} | {money(totals.storage_cost)} |",
+        f"| Storage | {units(totals.billable_storage_gb, unit)} | {money(totals.storage_cost)} |",
     ]
     for egress_class, cost in totals.egress_cost_by_class.items():
         lines.append(
-            f"| Egress {cell(egress_class)} | {money(totals.egress_gb_by_class[egress_class])} {unit} | {money(cost)} |"
+            f"| Egress {cell(egress_class)} | {units(totals.egress_gb_by_class[egress_class], unit)} | {money(cost)} |"
         )
     label = "Egress" if totals.egress_complete else "Egress (lower bound)"
     lines += [
-        f"| {label} | {size(totals.egress_bytes, unit)} | {money(totals.egress_cost)} |",
+        f"| {label} | {units(sum(totals.egress_gb_by_class.values(), Decimal(0)), unit)} "
+        f"| {money(totals.egress_cost)} |",
         f"| **Total per month** | | **{money(totals.monthly_cost)}** |",
         f"| **Total for {totals.months} months** | | **{money(totals.horizon_cost)}** |",
         "",
@@ -56,19 +71,24 @@ def render(report: Report, *, top: int | None = None) -> str:
             "",
         ]
     shown = report.rows if top is None else report.rows[:top]
+    with_team = report.group_by != "team"  # grouped by team, the name is the team
     lines += [
         f"## By {report.group_by} ({len(shown)} of {len(report.rows)})",
         "",
-        f"| {report.group_by.capitalize()} | Team | Tags | Attributed | Pulls/mo | Storage {cur} | Egress {cur} "
-        f"| Monthly {cur} |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {report.group_by.capitalize()} |{' Team |' if with_team else ''} Tags | Attributed | Pulls/mo "
+        f"| Storage {cur} | Egress {cur} | Monthly {cur} |",
+        f"| --- |{' --- |' if with_team else ''} ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in shown:
+        team = f" {cell(row.team or '')} |" if with_team else ""
         lines.append(
-            f"| {cell(row.name)} | {cell(row.team or '')} | {count(row.tags)} | {size(row.attributed_bytes, unit)} "
+            f"| {cell(row.name)} |{team} {count(row.tags)} | {size(row.attributed_bytes, unit)} "
             f"| {count(row.pulls_per_month)} | {money(row.storage_cost)} "
-            f"| {money(row.egress_cost)}{' +' if row.egress_partial else ''} | {money(row.monthly_cost)} |"
+            f"| {money(row.egress_cost)}{' +' if row.egress_partial else ''} "
+            f"| {monthly(row.monthly_cost, row.egress_cost, row.egress_partial)} |"
         )
+    if any(lower_bound(row.egress_cost, row.egress_partial) for row in shown):
+        lines += ["", cell(LOWER_BOUND_NOTE)]
     if report.comparison:
         lines += [
             "",

@@ -13,7 +13,20 @@ from rich.table import Table
 from rich.text import Text
 
 from costcalc.costs import Report, VersionBytes
-from costcalc.render.display import TOP_VERSIONS, count, created, money, percent, safe, scenario_note, size
+from costcalc.render.display import (
+    LOWER_BOUND_NOTE,
+    TOP_VERSIONS,
+    count,
+    created,
+    lower_bound,
+    money,
+    monthly,
+    percent,
+    safe,
+    scenario_note,
+    size,
+    units,
+)
 
 DEFAULT_WIDTH = 120
 
@@ -146,16 +159,17 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
     costs.add_column(cur, justify="right")
     costs.add_row(
         Text("Storage"),
-        Text(f"{money(totals.billable_storage_gb)} {unit}"),
+        Text(units(totals.billable_storage_gb, unit)),
         Text(money(totals.storage_cost)),
     )
     for egress_class, cost in totals.egress_cost_by_class.items():
         costs.add_row(
             Text(f"  egress {safe(egress_class)}"),
-            Text(f"{money(totals.egress_gb_by_class[egress_class])} {unit}"),
+            Text(units(totals.egress_gb_by_class[egress_class], unit)),
             Text(money(cost)),
         )
-    costs.add_row(Text(egress_label), Text(size(totals.egress_bytes, unit)), Text(money(totals.egress_cost)))
+    egress_units = sum(totals.egress_gb_by_class.values(), Decimal(0))
+    costs.add_row(Text(egress_label), Text(units(egress_units, unit)), Text(money(totals.egress_cost)))
     costs.add_section()
     costs.add_row(
         Text("Total per month", style="bold"),
@@ -176,7 +190,7 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
     with_team = report.group_by != "team"
     if with_team:
         rows.add_column("Team", overflow="fold", max_width=16)
-    for name in ("Tags", "Attributed", "Pulls/mo", "Egress/mo", "Storage", "Egress", "Monthly"):
+    for name in ("Tags", "Attributed", "Pulls/mo", "Egress vol/mo", "Storage", "Egress", "Monthly"):
         rows.add_column(name, justify="right", no_wrap=True)
     for row in shown:
         egress = money(row.egress_cost) + (" +" if row.egress_partial else "")
@@ -189,7 +203,7 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
             Text(size(row.egress_bytes, unit)),
             Text(money(row.storage_cost)),
             Text(egress),
-            Text(money(row.monthly_cost)),
+            Text(monthly(row.monthly_cost, row.egress_cost, row.egress_partial)),
         )
     heading = (
         f"Top {len(shown)} of {len(report.rows)} by monthly cost"
@@ -197,8 +211,8 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
         else f"All {len(report.rows)} by monthly cost"
     )
     parts += [_heading(f"{title} costs, {cur} per month ({heading})"), rows]
-    if any(row.egress_partial for row in shown):
-        parts.append(Text("+ lower bound: some repositories in the group have no pull data."))
+    if any(lower_bound(row.egress_cost, row.egress_partial) for row in shown):
+        parts.append(Text(LOWER_BOUND_NOTE))
     displayed = sum(Decimal(money(row.monthly_cost).replace(",", "")) for row in report.rows)
     if displayed != Decimal(money(totals.monthly_cost).replace(",", "")):
         # a footnote, not an adjustment: the exact values do add up (koku-ui #216)
