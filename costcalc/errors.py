@@ -7,7 +7,8 @@
     └── RegistryError        GET https://host/v2/acme/api/manifests/v1: 500 UNKNOWN: ...
         ├── Unauthorized     401/403, failed token exchange (says which credentials were tried)
         │   └── CredentialsRejected  the credentials (or their absence) fail for the whole registry
-        └── NotFound         404, MANIFEST_UNKNOWN, NAME_UNKNOWN
+        ├── NotFound         404, MANIFEST_UNKNOWN, NAME_UNKNOWN
+        └── Unreachable      DNS failure, refused connection, untrusted TLS certificate
 
 Messages never contain a credential or a token.
 """
@@ -50,3 +51,7 @@ class CredentialsRejected(Unauthorized):
 
 class NotFound(RegistryError):
     """The repository, tag or manifest does not exist."""
+
+
+class Unreachable(RegistryError):
+    """The registry could not be reached at all (DNS, refused connection, untrusted TLS)."""

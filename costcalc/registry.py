@@ -9,8 +9,10 @@ import asyncio
 import base64
 import email.utils
 import json
+import math
 import random
 import re
+import ssl
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +23,7 @@ from typing import Any
 import httpx
 
 from costcalc import __version__
-from costcalc.errors import ManifestError, NotFound, RegistryError, Unauthorized
+from costcalc.errors import ManifestError, NotFound, RegistryError, Unauthorized, Unreachable
 from costcalc.oci import MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, sha256_digest
 from costcalc.reference import is_loopback, is_valid_digest, is_valid_tag
 
@@ -36,6 +38,35 @@ _NOT_FOUND_CODES = frozenset({"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"
 _DENIED_CODES = frozenset({"UNAUTHORIZED", "DENIED"})
 
 Sleep = Callable[[float], Awaitable[None]]
+Warn = Callable[[str], None]
+MAX_WARNINGS = 10  # distinct warnings shown per scan; a chatty registry gets no more
+_WARNING_RE = re.compile(r'\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"')
+_UNESCAPE_RE = re.compile(r"\\(.)")
+_RATELIMIT_RE = re.compile(r"\s*(\d+)")  # Docker Hub: `76;w=21600`
+
+
+class _HostGate:
+    """Shared per-host backoff: after a 429/5xx/connection failure no request to the host
+    starts before `opens_at`, so concurrent tasks wait together instead of each being told
+    to slow down by its own failure (regclient's per-host backoff)."""
+
+    def __init__(self) -> None:
+        self.opens_at = 0.0
+        self.generation = 0
+
+    def close_for(self, seconds: float) -> int:
+        """Push the opening time out to now + SECONDS (never earlier); the generation to clear."""
+        opens_at = time.monotonic() + seconds
+        if opens_at > self.opens_at:
+            self.opens_at = opens_at
+            self.generation += 1
+        return self.generation
+
+    def opened(self, generation: int) -> None:
+        # The wait for GENERATION is over: open unless someone pushed it out since. With a
+        # real sleep the clock already says so; an injected sleep in tests does not move it.
+        if self.generation == generation:
+            self.opens_at = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +208,7 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         identity: str = "anonymous",
+        warn: Warn | None = None,
     ) -> None:
         self.host = host
         self.scheme = "http" if plain_http or is_loopback(host) else "https"
@@ -187,8 +219,13 @@ class RegistryClient:
         self.deadline_seconds = 2 * timeout_seconds
         self.identity = identity
         self.requests: Counter[str] = Counter()  # by purpose: list, head, manifest, config, ...
+        self.answered = 0  # responses received, of any status: the host is reachable
         self._sleep = sleep
+        self._warn = warn
+        self._warned: set[str] = set()
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._gates: dict[str, _HostGate] = {}
+        self._head_allowed = True
         self._http = httpx.AsyncClient(
             auth=auth,
             transport=transport,
@@ -272,11 +309,18 @@ class RegistryClient:
     async def head_manifest(self, repository: str, reference: str) -> ManifestHead:
         """The digest a tag points to: Docker-Content-Digest, else the hash of a GET body."""
         url = self.url(f"/v2/{repository}/manifests/{reference}")
-        reply = await self.request("HEAD", url, purpose="head", accept=MANIFEST_ACCEPT, limit_bytes=0)
-        digest = reply.headers.get("Docker-Content-Digest", "").strip()
-        media_type = _media_type(reply)
-        if is_valid_digest(digest):
-            return ManifestHead(digest=digest, media_type=media_type)
+        if self._head_allowed:
+            try:
+                reply = await self.request("HEAD", url, purpose="head", accept=MANIFEST_ACCEPT, limit_bytes=0)
+            except RegistryError as exc:
+                # A registry or proxy without HEAD (405/501): GET instead, and stop asking.
+                if registry_status(exc) not in (405, 501):
+                    raise
+                self._head_allowed = False
+            else:
+                digest = reply.headers.get("Docker-Content-Digest", "").strip()
+                if is_valid_digest(digest):
+                    return ManifestHead(digest=digest, media_type=_media_type(reply))
         # The header is optional (OCI spec; Red Hat's registry and ECR omitted it): one GET more.
         self.requests["head_fallback"] += 1
         reply = await self.request(
@@ -335,43 +379,50 @@ class RegistryClient:
         started = time.monotonic()
         slept = 0.0
         policy = self.retry
-        limit = self._limits.setdefault(url.netloc.decode("ascii"), asyncio.Semaphore(self.concurrency))
+        host = url.netloc.decode("ascii")
+        limit = self._limits.setdefault(host, asyncio.Semaphore(self.concurrency))
+        gate = self._gates.setdefault(host, _HostGate())
         extra: dict[str, Any] = {} if authenticate else {"auth": None}
         for attempt in range(1, policy.attempts + 1):
             delay: float | None = None
             failure: RegistryError
             try:
-                async with limit, asyncio.timeout(self.deadline_seconds):
-                    self.requests[purpose] += 1
-                    async with self._http.stream(
-                        method,
-                        url,
-                        headers={"Accept": accept},
-                        follow_redirects=follow_redirects,
-                        **extra,
-                    ) as response:
-                        status = response.status_code
-                        if 200 <= status < 300:
-                            body = (
-                                await _read_limited(response, limit_bytes, method, too_large)
-                                if method != "HEAD"
-                                else b""
-                            )
-                            return Reply(status, response.url, response.headers, body, dict(response.links))
-                        error_body = await _read_error_body(response) if method != "HEAD" else b""
-                        failure = status_error(
+                async with limit:
+                    slept += await self._wait(gate)
+                    # The deadline covers the exchange, not the wait for a slot or the gate.
+                    async with asyncio.timeout(self.deadline_seconds):
+                        self.requests[purpose] += 1
+                        async with self._http.stream(
                             method,
-                            response.url,
-                            status,
-                            error_body,
-                            self.identity,
-                            secrets=_secrets_of(response.request),
-                        )
-                        if status not in RETRY_STATUSES:
-                            raise failure
-                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                        if retry_after is not None:
-                            delay = min(retry_after, policy.retry_after_cap_seconds)
+                            url,
+                            headers={"Accept": accept},
+                            follow_redirects=follow_redirects,
+                            **extra,
+                        ) as response:
+                            self.answered += 1
+                            self._notice(response)
+                            status = response.status_code
+                            if 200 <= status < 300:
+                                body = (
+                                    await _read_limited(response, limit_bytes, method, too_large)
+                                    if method != "HEAD"
+                                    else b""
+                                )
+                                return Reply(status, response.url, response.headers, body, dict(response.links))
+                            error_body = await _read_error_body(response) if method != "HEAD" else b""
+                            failure = status_error(
+                                method,
+                                response.url,
+                                status,
+                                error_body,
+                                self.identity,
+                                secrets=_secrets_of(response.request),
+                            )
+                            if status not in RETRY_STATUSES:
+                                raise failure
+                            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                            if retry_after is not None:
+                                delay = min(retry_after, policy.retry_after_cap_seconds)
             except (httpx.DecodingError, httpx.TooManyRedirects, httpx.InvalidURL) as exc:
                 # The answer arrived but cannot be used: asking again gets the same answer.
                 raise RegistryError(
@@ -383,23 +434,91 @@ class RegistryClient:
                     f"{self.deadline_seconds:g} s."
                 )
             except httpx.TransportError as exc:
-                failure = RegistryError(
-                    f"{method} {display_url(url)}: {type(exc).__name__}: {sanitize(str(exc)) or 'connection failed'}."
-                )
+                reason = sanitize(str(exc)) or "connection failed"
+                if _untrusted_certificate(exc):
+                    # Deterministic: retrying cannot help, and nothing else on this host will work.
+                    raise Unreachable(
+                        f"{method} {display_url(url)}: the TLS certificate of {self.host} is not "
+                        f"trusted ({reason}); add its CA to SSL_CERT_FILE, or use --plain-http "
+                        "if the registry serves plain HTTP."
+                    ) from None
+                kind = Unreachable if isinstance(exc, httpx.ConnectError) else RegistryError
+                failure = kind(f"{method} {display_url(url)}: {type(exc).__name__}: {reason}.")
             if delay is None:
                 # Full jitter keeps many clients (and our own tasks) from retrying in lockstep.
                 ceiling = min(policy.max_delay_seconds, policy.base_delay_seconds * 2 ** (attempt - 1))
                 delay = random.uniform(ceiling / 2, ceiling)
             elapsed = time.monotonic() - started + slept
             if attempt == policy.attempts or elapsed + delay > policy.budget_seconds:
-                raise RegistryError(f"{str(failure).removesuffix('.')} (gave up after {attempt} attempts).")
+                raise type(failure)(f"{str(failure).removesuffix('.')} (gave up after {attempt} attempts).")
             self.requests["retry"] += 1
+            # Every request to this host waits too, not only this one (SPEC §7, per-host backoff).
+            generation = gate.close_for(delay)
             before = time.monotonic()
             await self._sleep(delay)
+            gate.opened(generation)
             # Count only the part of the wait the clock did not see (an injected sleep in tests);
             # a real sleep is already in time.monotonic().
             slept += max(0.0, delay - (time.monotonic() - before))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _wait(self, gate: _HostGate) -> float:
+        """Wait until GATE opens; the seconds an injected sleep spent that the clock did not see."""
+        remaining = gate.opens_at - time.monotonic()
+        if remaining <= 0:
+            return 0.0
+        generation = gate.generation
+        # Rounded up to the millisecond: never start before the gate opens.
+        wait = math.ceil(remaining * 1000) / 1000
+        self.requests["backoff_wait"] += 1
+        before = time.monotonic()
+        await self._sleep(wait)
+        gate.opened(generation)
+        return max(0.0, wait - (time.monotonic() - before))
+
+    def _notice(self, response: httpx.Response) -> None:
+        """Surface a registry's Warning headers and a low Docker Hub pull budget, each once."""
+        for value in response.headers.get_list("Warning"):
+            # Distribution spec "Warnings": `299 - "text"`; other codes are HTTP caching noise.
+            match = _WARNING_RE.match(value)
+            if match:
+                text = sanitize(_UNESCAPE_RE.sub(r"\1", match[1]))
+                self._warn_once(text, f"{self.host} says: {text}")
+        remaining = _RATELIMIT_RE.match(response.headers.get("RateLimit-Remaining", ""))
+        limit = _RATELIMIT_RE.match(response.headers.get("RateLimit-Limit", ""))
+        if remaining is None or limit is None or int(limit[1]) == 0:
+            return
+        left, total = int(remaining[1]), int(limit[1])
+        if left == 0:
+            self._warn_once(
+                "ratelimit:0",
+                f"{self.host}: the pull rate limit is used up (0 of {total} left); manifest "
+                "GETs will be refused until the window resets (HEAD requests do not count).",
+            )
+        elif left <= max(10, total // 10):
+            self._warn_once(
+                "ratelimit:low",
+                f"{self.host}: only {left} of {total} pulls left in the rate-limit window; "
+                "each manifest GET counts as a pull (cached manifests do not).",
+            )
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if self._warn is None or key in self._warned or len(self._warned) >= MAX_WARNINGS:
+            return
+        self._warned.add(key)
+        self._warn(message)
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    """Whether an httpx error was caused by a failed TLS certificate verification."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # httpx wraps httpcore wraps ssl: a short chain
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _secrets_of(request: httpx.Request) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import httpx
 
 from costcalc import listing
 from costcalc.cache import Cache, open_cache
-from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError
+from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, Unreachable
 from costcalc.inventory import (
     BlobRef,
     ChildRef,
@@ -107,12 +107,47 @@ class _Scanner:
         if isinstance(exc, CredentialsRejected):
             # Rejected credentials fail every request alike: one sentence, not one per tag.
             raise exc
+        if isinstance(exc, Unreachable) and self.client.answered == 0:
+            # Nothing ever answered (DNS, refused, untrusted TLS): the scan as a whole failed,
+            # it is not one repository's problem. Once the host has answered, it is data.
+            raise Unreachable(f"{self.client.host} cannot be reached; {exc}") from None
         self.errors.append(
             ScanError(repository=repository, tag=tag, digest=digest, reason=str(exc))
         )
         if digest is not None:
             self._failed.setdefault(digest, (repository, tag, str(exc)))
         self._emit()
+
+    def attribute_failures(self) -> None:
+        """Record a failed child manifest or config against every tag that reaches it.
+
+        A digest is fetched once, for whichever tag asked first; without this, which tag
+        carried the error (and whether the others said anything) depended on timing.
+        """
+        recorded = {(e.repository, e.tag, e.digest) for e in self.errors}
+        for repository, pairs in self.tags.items():
+            for tag, top in pairs:
+                stack, seen = [top], set()
+                while stack:
+                    digest = stack.pop()
+                    if digest in seen:
+                        continue
+                    seen.add(digest)
+                    if digest in self._failed and (repository, tag, digest) not in recorded:
+                        reason = self._failed[digest][2]
+                        self.errors.append(ScanError(repository=repository, tag=tag, digest=digest, reason=reason))
+                        recorded.add((repository, tag, digest))
+                    record = self.records.get(digest)
+                    if record is not None:
+                        stack += [c.digest for c in record.children]
+                        stack += [record.config.digest] if record.config else []
+
+    async def cancel_pending(self) -> None:
+        """Cancel and settle the single-flight fetches, so none outlives an aborted scan."""
+        pending = [t for t in (*self._manifests.values(), *self._configs.values()) if not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def listed(self, count: int) -> None:
         self._emit(repositories_listed=count - self._counts["repositories_listed"])
@@ -281,7 +316,14 @@ async def _each(items: Iterable[T], limit: int, work: Callable[[T], Awaitable[No
         while queue:
             await work(queue.pop())
 
-    await asyncio.gather(*(worker() for _ in range(min(limit, len(queue)))))
+    workers = [asyncio.ensure_future(worker()) for _ in range(min(limit, len(queue)))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        # A failure that ends the scan stops the other workers too, rather than leaving them
+        # to run against a client that is about to close.
+        for task in workers:
+            task.cancel()
 
 
 async def scan(
@@ -307,7 +349,12 @@ async def scan(
         on_page=scanner.listed,
     )
     scanner.listed(len(names))
-    await _each(names, options.concurrency, scanner.repository)
+    try:
+        await _each(names, options.concurrency, scanner.repository)
+    except BaseException:
+        await scanner.cancel_pending()
+        raise
+    scanner.attribute_failures()
     return build_inventory(
         registry=target.registry,
         namespace=target.namespace,
@@ -347,6 +394,7 @@ def run_scan(
             transport=transport,
             concurrency=options.concurrency,
             identity=identity,
+            warn=warn,
         )
         async with client:
             return await scan(target, options, client, cache, progress)

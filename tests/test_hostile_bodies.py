@@ -310,3 +310,29 @@ def test_index_nesting_1000_levels_does_not_raise_recursion_error() -> None:
     assert figures.created(top) is None
     assert figures.pull_bytes(top, "linux/amd64") == 1000 * 50 + 100 + 10 + 7
     figures.version_delta_bytes("acme/api")
+
+
+@pytest.mark.parametrize("concurrency", [1, 16])
+def test_a_missing_child_is_an_error_of_every_tag_that_reaches_it(concurrency: int) -> None:
+    from tests.hostile import (
+        OCI_CONFIG,
+        OCI_MANIFEST,
+        config_body,
+        image_manifest,
+        index_manifest,
+        layer,
+        scan_fake,
+    )
+
+    registry = FakeRegistry()
+    config = config_body("linux", "arm64")
+    registry.add(config, OCI_CONFIG)
+    arm = image_manifest(config, [layer("arm", 10)])  # listed by the index, never stored
+    amd, _ = registry.blobs[registry.push_image("acme/a", "seed")]
+    index = registry.add(index_manifest([(amd, "linux/amd64", OCI_MANIFEST),
+                                         (arm, "linux/arm64", OCI_MANIFEST)]), OCI_INDEX)
+    for repo in ("acme/a", "acme/b", "acme/c"):
+        registry.tag(repo, "v1", index)
+    inventory = scan_fake(registry, "acme", concurrency=concurrency)
+    missing = {(e.repository, e.tag) for e in inventory.errors if e.digest == digest_of(arm)}
+    assert missing == {("acme/a", "v1"), ("acme/b", "v1"), ("acme/c", "v1")}

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -210,3 +211,48 @@ def test_a_host_that_always_resets_gives_bounded_errors() -> None:
     assert {e.repository for e in inventory.errors} == {"acme/b"}
     assert sorted(r.name for r in inventory.repositories if r.tags) == ["acme/a", "acme/c"]
     assert attempts == POLICY.attempts
+
+
+def test_a_registry_that_never_answers_ends_the_scan_with_one_sentence() -> None:
+    from costcalc.errors import Unreachable
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known")
+
+    registry = fleet()
+    with pytest.raises(Unreachable, match=r"^registry\.test cannot be reached; GET .*gave up after 4"):
+        scan_fake(registry, "acme", retry=POLICY, transport=httpx.MockTransport(refuse),
+                  repos=("acme/a", "acme/b", "acme/c"))
+
+
+def test_a_connection_failure_after_the_registry_answered_is_one_repositorys_error() -> None:
+    registry = fleet()
+
+    def refuse_b(request: httpx.Request, match: re.Match[str]) -> httpx.Response | None:
+        raise httpx.ConnectError("connection refused")
+
+    registry.on(None, r"/v2/acme/b/", refuse_b)
+    inventory = scan_fake(registry, "acme", retry=POLICY, concurrency=1)
+    assert {e.repository for e in inventory.errors} == {"acme/b"}
+    assert sum(len(r.tags) for r in inventory.repositories) == 4
+
+
+def test_registry_warnings_reach_the_scan_warnings_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from costcalc.scan import ScanOptions, run_scan
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no docker config.json of the machine's user
+    for name in ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    registry = fleet()
+
+    def deprecated(request: httpx.Request, match: re.Match[str]) -> httpx.Response:
+        digest = registry.repos["acme/a"][match[1]]
+        return httpx.Response(200, headers={"Docker-Content-Digest": digest,
+                                            "Warning": '299 - "acme/a is deprecated"'})
+
+    registry.on("HEAD", r"/v2/acme/a/manifests/(\w+)$", deprecated)
+    warnings: list[str] = []
+    inventory = run_scan("registry.test/acme", ScanOptions(repos=("acme/a",), use_cache=False),
+                         warn=warnings.append, transport=registry.transport())
+    assert inventory.errors == ()
+    assert warnings == ["registry.test says: acme/a is deprecated"]

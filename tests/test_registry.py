@@ -376,3 +376,107 @@ def test_concurrency_is_bounded_per_host() -> None:
 
     asyncio.run(main())
     assert peak == 3
+
+
+def test_a_429_holds_back_every_request_to_the_host_not_only_the_one_told() -> None:
+    """Shared per-host backoff: a task that had not sent yet waits out another task's 429."""
+    log: list[tuple[str, str]] = []
+    answered_429 = False
+
+    def who() -> str:
+        task = asyncio.current_task()
+        return task.get_name() if task else "?"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal answered_429
+        log.append(("send", who()))
+        if not answered_429:
+            answered_429 = True
+            log.append(("429", who()))
+            return httpx.Response(429, headers={"Retry-After": "5"})
+        return httpx.Response(200, headers={"Docker-Content-Digest": DIGEST})
+
+    class YieldingSleeps(Sleeps):
+        async def __call__(self, seconds: float) -> None:
+            log.append(("sleep", who()))
+            await asyncio.sleep(0)  # let the other tasks run while this one "waits"
+            log.append(("woke", who()))
+
+    async def work(client: RegistryClient) -> None:
+        heads = [asyncio.create_task(client.head_manifest("acme/api", f"t{i}"), name=f"t{i}")
+                 for i in range(6)]
+        await asyncio.gather(*heads)
+
+    run(handler, work, YieldingSleeps(), concurrency=1)
+    # Without a shared gate the next task sends while the told one is still waiting.
+    after = [event for event, _ in log[log.index(("429", "t0")) + 1 :]]
+    assert after.index("woke") < after.index("send"), log
+    assert after.count("send") == 6, log
+
+
+def test_head_not_allowed_falls_back_to_get_and_stops_asking() -> None:
+    methods: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        methods.append(request.method)
+        if request.method == "HEAD":
+            return httpx.Response(405)
+        return httpx.Response(200, content=BODY, headers={"Content-Type": "application/json"})
+
+    async def work(client: RegistryClient) -> list[str]:
+        return [(await client.head_manifest("acme/api", tag)).digest for tag in ("a", "b")]
+
+    assert run(handler, work) == [DIGEST, DIGEST]
+    assert methods == ["HEAD", "GET", "GET"]
+
+
+def test_registry_warnings_and_a_low_pull_budget_are_surfaced_once() -> None:
+    warnings: list[str] = []
+    headers = [
+        ("Warning", '299 - "this registry is deprecated; \\"move\\" to \x1b[31mnew.example"'),
+        ("Warning", '110 - "Response is Stale"'),  # HTTP caching, not the registry speaking
+        ("RateLimit-Limit", "100;w=21600"),
+        ("RateLimit-Remaining", "7;w=21600"),
+        ("Docker-Content-Digest", DIGEST),
+    ]
+
+    async def work(client: RegistryClient) -> None:
+        for tag in ("a", "b", "c"):
+            await client.head_manifest("acme/api", tag)
+
+    run(lambda request: httpx.Response(200, headers=headers), work, warn=warnings.append)
+    assert warnings == [
+        'registry.example says: this registry is deprecated; "move" to  [31mnew.example',
+        "registry.example: only 7 of 100 pulls left in the rate-limit window; "
+        "each manifest GET counts as a pull (cached manifests do not).",
+    ]
+
+
+def test_an_untrusted_certificate_is_not_retried_and_says_what_to_do() -> None:
+    import ssl
+
+    from costcalc.errors import Unreachable
+
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        cause = ssl.SSLCertVerificationError("certificate verify failed: self-signed certificate")
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] self-signed certificate") from cause
+
+    with pytest.raises(Unreachable, match=r"TLS certificate of registry\.example is not trusted.*SSL_CERT_FILE"):
+        run(handler, all_tags)
+    assert calls == [1]
+
+
+def test_waiting_for_a_free_slot_does_not_count_against_the_response_deadline() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.15)  # each answer well within the 0.2 s deadline
+        return httpx.Response(200, headers={"Docker-Content-Digest": DIGEST})
+
+    async def work(client: RegistryClient) -> list[str]:
+        heads = await asyncio.gather(*(client.head_manifest("acme/api", f"t{i}") for i in range(3)))
+        return [head.digest for head in heads]
+
+    # The third request waits 0.3 s for the single slot: longer than the deadline, not an error.
+    assert run(slow, work, concurrency=1, timeout_seconds=0.1, retry=RetryPolicy(attempts=1)) == [DIGEST] * 3

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.registryd import Pusher, RunningRegistry
 
 
@@ -81,3 +83,22 @@ def test_progress_bar_goes_to_a_terminal_and_never_to_a_pipe(
 
     code, stdout, terminal = run_with_terminal_stderr([*args, "--quiet"])
     assert code == 0 and terminal == b"" and b'"summary"' in stdout
+
+
+def test_an_unreachable_registry_is_one_error_sentence_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from costcalc import registry
+    from costcalc.cli import app
+
+    monkeypatch.setattr(registry.random, "uniform", lambda low, high: 0.0)  # no waits between retries
+    out = tmp_path / "inventory.json"
+    result = CliRunner().invoke(app, ["scan", "127.0.0.1:1/acme", "--repo", "acme/a", "--repo", "acme/b",
+                                      "--no-cache", "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    [line] = result.output.splitlines()  # one sentence: no summary, no per-repository noise
+    assert line.startswith("costcalc: error: 127.0.0.1:1 cannot be reached; GET http://127.0.0.1:1/v2/acme/")
+    assert line.endswith(": ConnectError: All connection attempts failed (gave up after 5 attempts).")
+    assert not out.exists()
