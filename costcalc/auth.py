@@ -10,6 +10,7 @@ source tried, never a secret. A 401 with no Basic or Bearer challenge is returne
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ipaddress
@@ -24,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 
 from costcalc.errors import CredentialsRejected, InputError, Unauthorized
@@ -354,8 +354,8 @@ class RegistryAuth(httpx.Auth):
         self._bearer: Challenge | None = None  # realm and service, once a registry has named them
         self._basic = False
         self._tokens: dict[TokenKey, _Token] = {}
-        self._inflight: dict[TokenKey, anyio.Event] = {}
-        self._probe: anyio.Event | None = None
+        self._inflight: dict[TokenKey, asyncio.Event] = {}
+        self._probe: asyncio.Event | None = None
         self._probed = False
 
     # --- drivers: bounded body reads and single-flight token fetches -------------------
@@ -391,7 +391,7 @@ class RegistryAuth(httpx.Auth):
                     # requests then cost one 401, not N.
                     pending = self._probe
                     if pending is None:
-                        self._probe = anyio.Event()
+                        self._probe = asyncio.Event()
                         probing = True
                 kind = "token" if key is not None else "probe"
                 if pending is not None and kind not in waited:
@@ -403,9 +403,9 @@ class RegistryAuth(httpx.Auth):
                     flow = self.auth_flow(request)
                     outgoing = next(flow)
                     continue
-                done: anyio.Event | None = None
+                done: asyncio.Event | None = None
                 if key is not None:
-                    done = self._inflight[key] = anyio.Event()
+                    done = self._inflight[key] = asyncio.Event()
                 try:
                     response = yield outgoing
                     if key is not None or response.status_code == 401:
