@@ -396,7 +396,7 @@ def report_command(
     from datetime import UTC, datetime
 
     from costcalc import costs, scenarios
-    from costcalc.pricing import load_book
+    from costcalc.book_file import load_book
     from costcalc.render import csv as render_csv
     from costcalc.render import html as render_html
     from costcalc.render import json as render_json
@@ -520,7 +520,7 @@ def pricing_list_command(
     ] = None,
 ) -> None:
     """List the bundled price books: id, provider, region, currency, unit, effective date."""
-    from costcalc.pricing import bundled_book_ids, load_book
+    from costcalc.book_file import bundled_book_ids, load_book
     from costcalc.render import pricing_json, pricing_table
 
     try:
@@ -548,7 +548,7 @@ def pricing_show_command(
     ] = None,
 ) -> None:
     """Show one price book: every price and tier, the plan, sources and notes."""
-    from costcalc.pricing import load_book
+    from costcalc.book_file import load_book
     from costcalc.render import pricing_json, pricing_table
 
     try:
@@ -570,7 +570,7 @@ def pricing_validate_command(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A price book .toml file.")],
 ) -> None:
     """Check a price book file; print every problem as FILE:LINE: field: problem (exit 1)."""
-    from costcalc.pricing import validate_book_file
+    from costcalc.book_file import validate_book_file
 
     problems = validate_book_file(file)
     if problems:
@@ -607,7 +607,7 @@ def quote_command(
     ] = None,
 ) -> None:
     """Price explicit storage and egress quantities on one price book (finance what-ifs)."""
-    from costcalc.pricing import load_book
+    from costcalc.book_file import load_book
     from costcalc.quote import build_quote, parse_egress, parse_quantity
     from costcalc.render import pricing_json, pricing_table
 

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from costcalc import costs
+from costcalc.book_file import load_book
 from costcalc.costs import MONEY_QUANTUM, Report, allocate, measure, namespace_of, price
 from costcalc.inventory import BlobRef, Inventory, ManifestRecord, build_inventory
-from costcalc.pricing import PriceBook, load_book
+from costcalc.pricing import PriceBook
 from costcalc.usage import Usage, loads_csv
 
 GB = 10**9

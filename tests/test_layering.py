@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "costcalc"
-PURE = ["reference", "oci", "inventory", "usage", "pricing", "costs", "scenarios", "errors", "toml_lines"]
+PURE = [
+    "reference",
+    "oci",
+    "inventory",
+    "usage",
+    "pricing",
+    "book_file",
+    "costs",
+    "scenarios",
+    "retention",
+    "errors",
+    "toml_lines",
+]
 FORBIDDEN_IN_PURE = {"httpx", "typer", "rich", "sqlite3", "subprocess", "socket", "asyncio"}
 
 

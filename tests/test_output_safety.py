@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from costcalc.book_file import load_book
 from costcalc.costs import Report, measure, price
 from costcalc.inventory import BlobRef, ManifestRecord, build_inventory
-from costcalc.pricing import load_book
 from costcalc.render import csv as csv_render
 from costcalc.render import html as html_render
 from costcalc.render import json as json_render

@@ -14,11 +14,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from costcalc.book_file import load_book
 from costcalc.costs import measure, price
 from costcalc.errors import InputError, InvalidReference, ManifestError
 from costcalc.inventory import BlobRef, ManifestRecord, build_inventory
 from costcalc.oci import parse_manifest
-from costcalc.pricing import PriceBook, Tier, TieredRate, load_book
+from costcalc.pricing import PriceBook, Tier, TieredRate
 from costcalc.reference import (
     REPOSITORY_RE,
     TAG_RE,

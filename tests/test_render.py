@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from costcalc import costs
+from costcalc.book_file import load_book
 from costcalc.costs import Report, ScenarioResult, ScenarioRow, VersionBytes
 from costcalc.inventory import load
-from costcalc.pricing import load_book
 from costcalc.render import csv as render_csv
 from costcalc.render import display
 from costcalc.render import html as render_html

@@ -14,18 +14,16 @@ from costcalc.costs import ScenarioResult
 from costcalc.errors import InputError
 from costcalc.inventory import BlobRef, Inventory, ManifestRecord, build_inventory
 from costcalc.pricing import PriceBook, Tier, TieredRate
+from costcalc.retention import Retention, exclusive_version_bytes, retention_plan
 from costcalc.scenarios import (
     Colocate,
     MeasuredRatio,
     Provider,
-    Retention,
     ShrinkByRatio,
     ShrinkToSize,
-    exclusive_version_bytes,
     load_scenario_file,
     parse_spec,
     project,
-    retention_plan,
 )
 from costcalc.usage import Usage, loads_csv
 

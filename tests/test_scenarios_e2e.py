@@ -13,13 +13,8 @@ import pytest
 
 from costcalc import costs, inventory
 from costcalc.pricing import PriceBook, Tier, TieredRate
-from costcalc.scenarios import (
-    exclusive_version_bytes,
-    measured_ratio,
-    parse_spec,
-    project,
-    retention_plan,
-)
+from costcalc.retention import exclusive_version_bytes, retention_plan
+from costcalc.scenarios import measured_ratio, parse_spec, project
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
 pytestmark = pytest.mark.registry

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from costcalc.book_file import load_book
 from costcalc.errors import InputError
-from costcalc.pricing import load_book, per_month
+from costcalc.pricing import per_month
 from costcalc.usage import (
     check_sources,
     load_usage,
