@@ -47,13 +47,19 @@ def fail(exc: CostcalcError) -> NoReturn:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Write a finished result to stdout, or atomically to OUTPUT (temp file + rename)."""
+    """Write a finished result to stdout, or atomically to OUTPUT (temp file + rename).
+
+    A file that cannot be written is an InputError naming it: one sentence, exit 1.
+    """
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     from costcalc.files import write_atomic
 
-    write_atomic(output, text if text.endswith("\n") else text + "\n")
+    try:
+        write_atomic(output, text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write the file ({exc.strerror or type(exc).__name__}).") from None
 
 
 def version_callback(value: bool) -> None:
@@ -462,8 +468,6 @@ def report_command(
         write_output(text, output)
     except CostcalcError as exc:
         fail(exc)
-    except OSError as exc:
-        fail(InputError(f"{output}: cannot write the report ({exc.strerror or exc.__class__.__name__})."))
     if not quiet and (output is not None or output_format is not ReportFormat.TABLE):
         for warning in report.warnings:
             stderr.print(f"costcalc: warning: {warning}", markup=False)
@@ -484,7 +488,7 @@ def usage_init_command(
         typer.Option("-o", "--output", metavar="FILE", help="Write the usage CSV here instead of stdout."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write a usage CSV listing every repository with blank numbers, plus a `*` default row."""
     from costcalc.usage import template
@@ -496,8 +500,6 @@ def usage_init_command(
         write_output(template(inventory), output)
     except CostcalcError as exc:
         fail(exc)
-    except OSError as exc:
-        fail(InputError(f"{output}: cannot write the usage file ({exc.strerror or exc.__class__.__name__})."))
 
 
 class PricingFormat(enum.StrEnum):
@@ -533,8 +535,6 @@ def pricing_list_command(
         write_output(text, output)
     except CostcalcError as exc:
         fail(exc)
-    except OSError as exc:
-        fail(InputError(f"{output}: cannot write the list ({exc.strerror or type(exc).__name__})."))
 
 
 @pricing_app.command("show")
@@ -561,8 +561,6 @@ def pricing_show_command(
         write_output(text, output)
     except CostcalcError as exc:
         fail(exc)
-    except OSError as exc:
-        fail(InputError(f"{output}: cannot write the book ({exc.strerror or type(exc).__name__})."))
 
 
 @pricing_app.command("validate")
@@ -630,9 +628,6 @@ def quote_command(
         write_output(text, output)
     except CostcalcError as exc:
         fail(exc)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        fail(InputError(f"{output}: cannot write the quote ({reason})."))
 
 
 def main() -> None:

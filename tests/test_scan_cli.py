@@ -102,3 +102,13 @@ def test_an_unreachable_registry_is_one_error_sentence_and_exit_1(
     assert line.startswith("costcalc: error: 127.0.0.1:1 cannot be reached; GET http://127.0.0.1:1/v2/acme/")
     assert line.endswith(": ConnectError: All connection attempts failed (gave up after 5 attempts).")
     assert not out.exists()
+
+
+def test_scan_output_that_cannot_be_written_is_one_sentence(
+    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
+) -> None:
+    pusher.image("acme/api", "v1", layers=[b"api layer"])
+    target = tmp_path / "missing" / "inventory.json"
+    result = run(["scan", f"{registry.host}/acme", "--no-cache", "-o", str(target)], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"costcalc: error: {target}: cannot write the file (No such file or directory)."
