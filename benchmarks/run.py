@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ import httpx
 
 from benchmarks.fleet import FleetTruth, push_aliases, push_fleet, synthetic_inventory
 from costcalc.inventory import dumps
+from tests.registryd import RunningRegistry, start_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICE_BOOKS = ("aws-ecr", "gcp-artifact-registry", "azure-acr-premium")
@@ -203,24 +204,26 @@ def scan_figures(
     counts = requests_by_kind(stats)
     total = int(stats["total"])  # type: ignore[arg-type]
     bound = total * delay_ms / 1000 / concurrency
-    return {
-        "name": name,
-        "concurrency": concurrency,
-        "cache": "none" if cache_dir is None else str(cache_dir.name),
-        "seconds": round(run.seconds, 3),
-        "max_rss_bytes": run.max_rss_bytes,
-        "cpu_seconds": round(run.cpu_seconds, 2),
-        "proxy_cpu_seconds": round(after[0] - before[0], 2),
-        "registry_cpu_seconds": round(after[1] - before[1], 2),
-        "requests": total,
-        "requests_by_kind": counts,
-        "connections": stats["connections"],
-        "lower_bound_seconds": round(bound, 3),
-        "ratio_to_lower_bound": round(run.seconds / bound, 3) if bound else None,
-        "tags_found": summary["tags"],
-        "manifests_found": summary["manifests"],
-        "errors": len(errors),
-    }
+    return _with_floor(
+        {
+            "name": name,
+            "concurrency": concurrency,
+            "cache": "none" if cache_dir is None else str(cache_dir.name),
+            "seconds": round(run.seconds, 3),
+            "max_rss_bytes": run.max_rss_bytes,
+            "cpu_seconds": round(run.cpu_seconds, 2),
+            "proxy_cpu_seconds": round(after[0] - before[0], 2),
+            "registry_cpu_seconds": round(after[1] - before[1], 2),
+            "requests": total,
+            "requests_by_kind": counts,
+            "connections": stats["connections"],
+            "lower_bound_seconds": round(bound, 3),
+            "ratio_to_lower_bound": round(run.seconds / bound, 3) if bound else None,
+            "tags_found": summary["tags"],
+            "manifests_found": summary["manifests"],
+            "errors": len(errors),
+        }
+    )
 
 
 def minimum_check(scan: dict[str, object], truth: FleetTruth) -> dict[str, object]:
@@ -246,6 +249,106 @@ def minimum_check(scan: dict[str, object], truth: FleetTruth) -> dict[str, objec
         "unexpected_requests": extra,
         "equal": scan["requests"] == minimum and not extra and all(counts.get(k, 0) == v for k, v in expected.items()),
     }
+
+
+# -- the same requests without costcalc: what the stack and this machine allow ---------------
+
+ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+def replay_plan(inventory_path: Path, catalog_pages: int) -> list[tuple[str, str]]:
+    """The requests of a minimal cold scan of an inventory's content, in a flat list."""
+    document = json.loads(inventory_path.read_text())
+    manifests = document["manifests"]
+    plan = [("GET", "/v2/_catalog")] * catalog_pages
+    seen: set[str] = set()
+    for repo in document["repositories"]:
+        name = repo["name"]
+        plan.append(("GET", f"/v2/{name}/tags/list"))
+        for tag in repo["tags"]:
+            plan.append(("HEAD", f"/v2/{name}/manifests/{tag['tag']}"))
+            stack = [tag["digest"]]
+            while stack:
+                digest = stack.pop()
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                plan.append(("GET", f"/v2/{name}/manifests/{digest}"))
+                record = manifests.get(digest) or {}
+                config = record.get("config")
+                if config and config["digest"] not in seen:
+                    seen.add(config["digest"])
+                    plan.append(("GET", f"/v2/{name}/blobs/{config['digest']}"))
+                stack.extend(child["digest"] for child in record.get("children", ()))
+    return plan
+
+
+def replay(host: str, plan_path: str, concurrency: int) -> None:
+    """Send PLAN's requests with a bare httpx.AsyncClient, CONCURRENCY at a time, bodies read."""
+    plan = [tuple(item) for item in json.loads(Path(plan_path).read_text())]
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=f"http://{host}", limits=limits) as client:
+            queue = list(reversed(plan))
+
+            async def worker() -> None:
+                while queue:
+                    method, path = queue.pop()
+                    response = await client.request(method, path, headers={"Accept": ACCEPT})
+                    response.raise_for_status()
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    asyncio.run(run())
+
+
+def replay_figures(
+    proxy: ProxyProcess, registry_pid: int, workdir: Path, catalog_pages: int, delay_ms: float
+) -> dict[str, object]:
+    plan = replay_plan(workdir / "cold.inventory.json", catalog_pages)
+    plan_path = workdir / "replay.json"
+    plan_path.write_text(json.dumps(plan))
+    code = f"from benchmarks.run import replay; replay({proxy.host!r}, {str(plan_path)!r}, 16)"
+    proxy.reset()
+    before = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
+    run = measure([sys.executable, "-c", code], env=_env(), cwd=ROOT)
+    stats = proxy.stats()
+    after = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
+    if run.returncode != 0:
+        raise RuntimeError(f"the bare httpx replay failed: {run.stderr.strip()[-2000:]}")
+    total = int(stats["total"])  # type: ignore[call-overload]
+    bound = total * delay_ms / 1000 / 16
+    return _with_floor(
+        {
+            "name": "replay",
+            "concurrency": 16,
+            "seconds": round(run.seconds, 3),
+            "max_rss_bytes": run.max_rss_bytes,
+            "cpu_seconds": round(run.cpu_seconds, 2),
+            "proxy_cpu_seconds": round(after[0] - before[0], 2),
+            "registry_cpu_seconds": round(after[1] - before[1], 2),
+            "requests": total,
+            "requests_by_kind": requests_by_kind(stats),
+            "connections": stats["connections"],
+            "lower_bound_seconds": round(bound, 3),
+            "ratio_to_lower_bound": round(run.seconds / bound, 3),
+        }
+    )
+
+
+def _with_floor(scan: dict[str, object]) -> dict[str, object]:
+    """Add the CPU floor: CPU seconds of client, proxy and registry shared by this machine's cores."""
+    spent = sum(float(scan[k]) for k in ("cpu_seconds", "proxy_cpu_seconds", "registry_cpu_seconds"))  # type: ignore[arg-type]
+    scan["cpu_floor_seconds"] = round(spent / (os.cpu_count() or 1), 3)
+    return scan
 
 
 # -- today's tools -------------------------------------------------------------------------
@@ -452,10 +555,12 @@ def machine() -> dict[str, object]:
 
 
 @contextlib.contextmanager
-def registry(workdir: Path) -> Iterator[object]:
-    from tests.registryd import start_registry
-
-    quiet = {"log": {"level": "error", "accesslog": {"disabled": True}}}
+def registry(workdir: Path) -> Iterator[RunningRegistry]:
+    # Debian's default configuration keeps blob descriptors in memory; so does this one.
+    quiet = {
+        "log": {"level": "error", "accesslog": {"disabled": True}},
+        "storage": {"cache": {"blobdescriptor": "inmemory"}},
+    }
     running = start_registry(workdir, extra_config=quiet)
     try:
         yield running
@@ -469,7 +574,11 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="costcalc-bench-"))
     results_dir = args.out.parent
     results_dir.mkdir(parents=True, exist_ok=True)
-    say = (lambda *_: None) if args.quiet else (lambda text: print(f"[bench] {text}", file=sys.stderr))
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(f"[bench] {text}", file=sys.stderr)
+
     figures: dict[str, object] = {
         "schema": 1,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -484,33 +593,21 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
     }
     try:
         with registry(workdir / "registry") as running:
-            base_url = running.url  # type: ignore[attr-defined]
+            base_url = running.url
             say(f"pushing {sizes.repos} x {sizes.tags} tags to {base_url}")
             started = time.perf_counter()
             truth = asyncio.run(push_fleet(base_url, "bench", sizes.repos, sizes.tags))
             narrow = asyncio.run(push_aliases(base_url, "narrow", sizes.memory_repos, 10, 1))
             wide = asyncio.run(push_aliases(base_url, "wide", sizes.memory_repos, 10, 10))
             figures["fleet"] = {**truth.as_dict(), "push_seconds": round(time.perf_counter() - started, 3)}
-            proxy = ProxyProcess(running.host, delay)  # type: ignore[attr-defined]
+            proxy = ProxyProcess(running.host, delay)
             try:
-                figures.update(
-                    scans(
-                        proxy,
-                        running.process.pid,
-                        workdir,
-                        truth,
-                        narrow,
-                        wide,  # type: ignore[attr-defined]
-                        sizes,
-                        delay,
-                        args,
-                        say,
-                    )
-                )
+                pid = running.process.pid
+                figures.update(scans(proxy, pid, workdir, truth, narrow, wide, sizes, delay, args, say))
             finally:
                 proxy.stop()
         say("costcalc report on synthetic inventories")
-        report_profile = results_dir / "report.prof" if args.profile else None
+        report_profile = workdir / "report.prof" if args.profile else None
         report = report_figures(workdir, sizes.report_tags, report_profile)
         report["linearity"] = linearity(report["runs"])  # type: ignore[arg-type]
         figures["report"] = report
@@ -532,9 +629,8 @@ def scans(
     sizes: Sizes,
     delay: float,
     args: argparse.Namespace,
-    say: object,
+    say: Callable[[str], None],
 ) -> dict[str, object]:
-    assert callable(say)
     target = f"{proxy.host}/bench"
     cache = workdir / "cache"
     say("cold scan (empty cache), concurrency 16")
@@ -601,8 +697,12 @@ def scans(
         proxy, registry_pid, target, workdir, "handshake", concurrency=16, cache_dir=None, delay_ms=delay
     )
     proxy.set_delay(delay)
+    say("the same requests from a bare httpx loop, c=16 (what the stack and machine allow)")
+    catalog_pages = cold["requests_by_kind"].get("GET catalog", 0)  # type: ignore[union-attr]
+    replayed = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay)
     startup = measure(costcalc("--version"), env=_env(), cwd=ROOT)
     result: dict[str, object] = {
+        "bare_httpx_replay": replayed,
         "cold_with_handshake": handshake,
         "cold": {**cold, "minimum": minimum_check(cold, truth)},
         "warm": {**warm, "minimum_warm_requests": int(minimum_check(cold, truth)["list_pages"]) + truth.tags},  # type: ignore[call-overload]
@@ -614,7 +714,7 @@ def scans(
     }
     if args.profile:
         say("profiling a cold scan (cProfile, no cache, concurrency 16)")
-        path = args.out.parent / "scan.prof"
+        path = workdir / "scan.prof"
         scan_figures(
             proxy,
             registry_pid,
@@ -663,12 +763,19 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
         counts = warm["requests_by_kind"]
         gets = counts.get("GET manifest", 0) + counts.get("GET blob", 0)
         add("warm rescan: no manifest or config GET", f"{gets} GETs", "0", gets == 0)
-        c16 = next(s for s in figures["concurrency"] if s["concurrency"] == 16)
+        c16 = cold  # the default cold scan: concurrency 16, cache on (empty)
         add(
             "cold scan at c=16 vs lower bound",
             f"{c16['ratio_to_lower_bound']}x",
             "<= 1.5x",
             c16["ratio_to_lower_bound"] is not None and c16["ratio_to_lower_bound"] <= 1.5,
+        )
+        replayed = figures["bare_httpx_replay"]
+        add(
+            "(context) cold scan c=16 / bare httpx replay of the same requests",
+            f"{c16['seconds'] / replayed['seconds']:.2f}x",
+            "-",
+            None,
         )
         skopeo = figures["skopeo"]
         if skopeo.get("available"):
@@ -721,8 +828,8 @@ def table(figures: dict[str, object]) -> str:
     """The one table: every measured figure, then the targets."""
     lines = [
         "| measurement | wall s | requests | TCP conns | lower bound s | ratio "
-        "| CPU s costcalc/proxy/registry | peak RSS |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| CPU s client/proxy/registry | CPU floor s | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
 
     def row(
@@ -734,8 +841,10 @@ def table(figures: dict[str, object]) -> str:
         rss: object,
         connections: object = "-",
         cpu: str = "-",
+        floor: object = "-",
     ) -> None:
-        lines.append(f"| {name} | {seconds} | {requests} | {connections} | {bound} | {ratio} | {cpu} | {rss} |")
+        cells = [name, seconds, requests, connections, bound, ratio, cpu, floor, rss]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
 
     def cpu(scan: dict) -> str:
         return f"{scan['cpu_seconds']} / {scan['proxy_cpu_seconds']} / {scan['registry_cpu_seconds']}"
@@ -750,6 +859,7 @@ def table(figures: dict[str, object]) -> str:
             mib(scan["max_rss_bytes"]),
             scan["connections"],
             cpu(scan),
+            scan["cpu_floor_seconds"],
         )
 
     if "cold" in figures:
@@ -760,10 +870,11 @@ def table(figures: dict[str, object]) -> str:
         for scan in figures["concurrency"]:
             scan_row(f"cold scan, no cache, c={scan['concurrency']}", scan)
         scan_row("cold scan, no cache, c=16, +1 RTT per new TCP connection", figures["cold_with_handshake"])
+        scan_row("the same requests from a bare httpx loop, c=16 (no costcalc)", figures["bare_httpx_replay"])
         if "cold_no_latency" in figures:
             nl = figures["cold_no_latency"]
             row(
-                "cold scan, c=16, proxy delay 0 (CPU floor)",
+                "cold scan, c=16, no added latency",
                 nl["seconds"],
                 nl["requests"],
                 "-",
@@ -771,6 +882,7 @@ def table(figures: dict[str, object]) -> str:
                 mib(nl["max_rss_bytes"]),
                 nl["connections"],
                 cpu(nl),
+                nl["cpu_floor_seconds"],
             )
         row("costcalc --version (interpreter + import floor)", figures["costcalc_startup_seconds"], "-", "-", "-", "-")
         skopeo = figures["skopeo"]
