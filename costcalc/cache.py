@@ -133,6 +133,9 @@ def open_cache(
             db.close()
             return None
         db.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL still keeps every committed row across a killed process (only an
+        # OS crash may lose the last commits, which a rescan refetches); FULL fsyncs every put.
+        db.execute("PRAGMA synchronous = NORMAL")
         db.executescript(_SCHEMA)
         db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",

@@ -230,7 +230,8 @@ class RegistryClient:
             auth=auth,
             transport=transport,
             timeout=httpx.Timeout(timeout_seconds),
-            limits=httpx.Limits(max_connections=self.concurrency * 2),
+            # One connection per concurrent request: a larger pool only adds bookkeeping.
+            limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
         )
@@ -402,6 +403,10 @@ class RegistryClient:
                             self.answered += 1
                             self._notice(response)
                             status = response.status_code
+                            if method == "HEAD":
+                                # A HEAD answer has no body; reading it marks the exchange done so
+                                # the connection goes back to the pool instead of being closed.
+                                await response.aread()
                             if 200 <= status < 300:
                                 body = (
                                     await _read_limited(response, limit_bytes, method, too_large)
