@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
@@ -196,33 +197,31 @@ class Report(_Frozen):
     warnings: tuple[str, ...]
 
 
-def measure(
-    inventory: Inventory,
-    usage: Usage | None,
-    book: PriceBook,
-    *,
-    substitute_classes: bool = False,
-) -> Quantities:
-    """Bytes stored and served per month of every repository of INVENTORY under BOOK's dedup scope.
+@dataclass(frozen=True)
+class Measurements:
+    """What measure() finds that no price book changes: one measure_usage() serves every book.
 
-    With SUBSTITUTE_CLASSES (a book compared side by side), a usage source the book does not
-    price is billed as internet egress and said so; otherwise check_sources() has vetted them.
+    ROWS are the repositories' quantities (sorted by name) with storage_bytes left at 0 and
+    egress under the usage row's own class; measure() attributes storage under a book's dedup
+    scope and substitutes the classes a compared book does not price.
     """
+
+    registry: str
+    namespace: str
+    rows: tuple[RowQuantities, ...]
+    single_version: tuple[str, ...]  # repositories with warm pulls and a single version
+    default_source: tuple[str, ...]  # repositories whose usage row names no source
+    unknown_egress: int  # repositories without pull data
+    warnings: tuple[str, ...]
+    scanned_at: datetime | None
+    summary: Summary | None
+    usage_source: str | None
+
+
+def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
+    """The book-independent half of measure(): pulled image, pull and delta bytes, pulls, egress."""
     figures = inventory.figures
-    attributed = figures.attributed_bytes(book.dedup_scope)
     names = [repo.name for repo in inventory.repositories]
-    assumptions = [
-        (
-            "Storage is billed on registry-wide deduplicated bytes: a blob shared by several "
-            "repositories is stored once and its bytes are split evenly among them."
-            if book.dedup_scope == "registry"
-            else "Storage is billed on per-repository deduplicated bytes: a blob shared by several "
-            "repositories is stored (and billed) once in each."
-        ),
-        "A month is 730 hours; pulls_per_day are converted to pulls_per_month as × 730/24.",
-        "A cold pull transfers the manifest(s), config and layers of the pulled platform; a warm "
-        "pull (each deploy on each node) transfers only the layers new in that version.",
-    ]
     warnings: list[str] = []
     if usage is None:
         warnings.append(
@@ -235,9 +234,10 @@ def measure(
             for row in usage.unmatched(names)
         ]
     single_version: list[str] = []
-    substituted: set[str] = set()
     default_source: list[str] = []
     rows: list[RowQuantities] = []
+    repository_blobs = figures.repository_blobs
+    zero = Decimal(0)
     with localcontext() as ctx:
         ctx.prec = _PRECISION
         for repo in inventory.repositories:
@@ -247,7 +247,7 @@ def measure(
             if tag_warning:
                 warnings.append(tag_warning)
             platform: str | None = None
-            image = pull = delta = Decimal(0)
+            image = pull = delta = zero
             if digest is not None:
                 wanted = match.platform if match else None
                 platform = figures.default_platform(digest, wanted) or figures.default_platform(digest)
@@ -280,16 +280,12 @@ def measure(
             pulls: Decimal | None = None
             egress: dict[str, Decimal] | None = None
             if match is not None and match.has_pull_data:
-                cold = match.pulls_per_month or Decimal(0)
-                warm = (match.deploys_per_month or Decimal(0)) * (match.nodes or Decimal(0))
+                cold = match.pulls_per_month or zero
+                warm = (match.deploys_per_month or zero) * (match.nodes or zero)
                 pulls = cold + warm
-                source = match.source or DEFAULT_SOURCE
                 if match.source is None:
                     default_source.append(name)
-                if substitute_classes and source not in book.egress_classes:
-                    substituted.add(source)
-                    source = DEFAULT_SOURCE
-                egress = {source: cold * pull + warm * delta}
+                egress = {match.source or DEFAULT_SOURCE: cold * pull + warm * delta}
                 if warm and transitions == 0:
                     single_version.append(name)
             else:
@@ -305,8 +301,8 @@ def measure(
                     repository=name,
                     team=match.team if match else None,
                     tags=len(repo.tags),
-                    unique_bytes=sum(figures.repository_blobs.get(name, {}).values()),
-                    storage_bytes=Decimal(attributed.get(name, 0)),
+                    unique_bytes=sum(repository_blobs.get(name, {}).values()),
+                    storage_bytes=zero,
                     image_bytes=image,
                     pull_bytes=pull,
                     delta_bytes=delta,
@@ -316,6 +312,66 @@ def measure(
                     platform=platform,
                 )
             )
+    if inventory.errors:
+        warnings.append(
+            f"The inventory records {len(inventory.errors)} scan error(s): what could not be read is not counted."
+        )
+    return Measurements(
+        registry=inventory.registry,
+        namespace=inventory.namespace,
+        rows=tuple(sorted(rows, key=lambda r: r.repository)),
+        single_version=tuple(single_version),
+        default_source=tuple(default_source),
+        unknown_egress=sum(1 for row in rows if row.egress_bytes_by_class is None),
+        warnings=tuple(warnings),
+        scanned_at=inventory.scanned_at,
+        summary=figures.summary(),
+        usage_source=usage.source if usage is not None else None,
+    )
+
+
+def measure(
+    inventory: Inventory,
+    usage: Usage | None,
+    book: PriceBook,
+    *,
+    substitute_classes: bool = False,
+    measurements: Measurements | None = None,
+) -> Quantities:
+    """Bytes stored and served per month of every repository of INVENTORY under BOOK's dedup scope.
+
+    With SUBSTITUTE_CLASSES (a book compared side by side), a usage source the book does not
+    price is billed as internet egress and said so; otherwise check_sources() has vetted them.
+    MEASUREMENTS, if given, is measure_usage(INVENTORY, USAGE), shared by several books.
+    """
+    if measurements is None:
+        measurements = measure_usage(inventory, usage)
+    attributed = inventory.figures.attributed_bytes(book.dedup_scope)
+    assumptions = [
+        (
+            "Storage is billed on registry-wide deduplicated bytes: a blob shared by several "
+            "repositories is stored once and its bytes are split evenly among them."
+            if book.dedup_scope == "registry"
+            else "Storage is billed on per-repository deduplicated bytes: a blob shared by several "
+            "repositories is stored (and billed) once in each."
+        ),
+        "A month is 730 hours; pulls_per_day are converted to pulls_per_month as × 730/24.",
+        "A cold pull transfers the manifest(s), config and layers of the pulled platform; a warm "
+        "pull (each deploy on each node) transfers only the layers new in that version.",
+    ]
+    substituted: set[str] = set()
+    classes = book.egress_classes
+    rows: list[RowQuantities] = []
+    for row in measurements.rows:
+        update: dict[str, object] = {"storage_bytes": Decimal(attributed.get(row.repository, 0))}
+        egress = row.egress_bytes_by_class
+        if substitute_classes and egress is not None:
+            (source, amount), *_ = egress.items()
+            if source not in classes:
+                substituted.add(source)
+                update["egress_bytes_by_class"] = {DEFAULT_SOURCE: amount}
+        rows.append(row.model_copy(update=update))
+    single_version, default_source = measurements.single_version, measurements.default_source
     if single_version:
         assumptions.append(
             f"{_names(single_version)} {'has' if len(single_version) == 1 else 'have'} a single version: "
@@ -327,25 +383,21 @@ def measure(
         f"{book.id} has no {name} egress class: those pulls are billed as {DEFAULT_SOURCE} egress."
         for name in sorted(substituted)
     ]
-    unknown = [row.repository for row in rows if row.egress_bytes_by_class is None]
+    unknown = measurements.unknown_egress
     if unknown and rows:
         assumptions.append(
-            f"Egress is a lower bound: {len(unknown)} of {len(rows)} repositories "
-            f"{'has' if len(unknown) == 1 else 'have'} no pull data."
-        )
-    if inventory.errors:
-        warnings.append(
-            f"The inventory records {len(inventory.errors)} scan error(s): what could not be read is not counted."
+            f"Egress is a lower bound: {unknown} of {len(rows)} repositories "
+            f"{'has' if unknown == 1 else 'have'} no pull data."
         )
     return Quantities(
-        registry=inventory.registry,
-        namespace=inventory.namespace,
-        rows=tuple(sorted(rows, key=lambda r: r.repository)),
+        registry=measurements.registry,
+        namespace=measurements.namespace,
+        rows=tuple(rows),
         assumptions=tuple(assumptions),
-        warnings=tuple(warnings),
-        scanned_at=inventory.scanned_at,
-        summary=figures.summary(),
-        usage_source=usage.source if usage is not None else None,
+        warnings=measurements.warnings,
+        scanned_at=measurements.scanned_at,
+        summary=measurements.summary,
+        usage_source=measurements.usage_source,
     )
 
 

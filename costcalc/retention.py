@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from fnmatch import fnmatchcase
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from costcalc.costs import VersionBytes
-from costcalc.inventory import Inventory, Repository, Version
+from costcalc.inventory import Inventory, ManifestRecord, Repository, Version
 from costcalc.pricing import DedupScope
 
 # cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
 # name the image an artifact refers to in its tag.
+_GLOB_CHARS = frozenset("*?[")
 _SUBJECT_TAG = re.compile(r"sha256-([0-9a-f]{64})(?:\.[A-Za-z0-9_.-]+)?")
 
 
@@ -55,7 +56,9 @@ def retention_plan(
     """
     figures = inventory.figures
     versions = figures.versions(repository)
-    images = [v for v in versions if _is_image(inventory, v.digest)]
+    manifests = inventory.manifests
+    is_image = [_is_image_record(manifests.get(v.digest)) for v in versions]
+    images = [v for v, image in zip(versions, is_image, strict=True) if image]
     kept: set[str] = set()
     undated = 0
     if policy.versions is not None:
@@ -72,15 +75,17 @@ def retention_plan(
                 kept.add(version.digest)
         if images:  # the newest version serves today's deploys however old it is
             kept.add(images[-1].digest)
-    kept.update(v.digest for v in versions if any(fnmatchcase(t, g) for t in v.tags for g in keep))
-    kept_reach = _reach(inventory, (v.digest for v in images if v.digest in kept))
-    image_reach = _reach(inventory, (v.digest for v in images))
-    for version in versions:
-        if version.digest in kept or _is_image(inventory, version.digest):
-            continue
-        subject = _subject(version)
-        if subject is None or subject not in image_reach or subject in kept_reach:
-            kept.add(version.digest)
+    if keep:
+        matches = _tag_matcher(keep)
+        kept.update(v.digest for v in versions if any(matches(t) for t in v.tags))
+    others = [v for v, image in zip(versions, is_image, strict=True) if not image and v.digest not in kept]
+    if others:
+        kept_reach = _reach(inventory, (v.digest for v in images if v.digest in kept))
+        image_reach = _reach(inventory, (v.digest for v in images))
+        for version in others:
+            subject = _subject(version)
+            if subject is None or subject not in image_reach or subject in kept_reach:
+                kept.add(version.digest)
     return RetentionPlan(
         repository=repository,
         kept_tags=frozenset(t for v in versions if v.digest in kept for t in v.tags),
@@ -138,42 +143,58 @@ def _exclusive_bytes(
                 owners.update(blobs.keys())
         return owners
 
-    # under repository dedup each repository stores its own copy: owners count within it only
-    everywhere = owners_in(counted) if registry_wide else None
-    result: dict[str, list[tuple[Version, int]]] = {}
-    for name in repositories:
-        owners = everywhere if everywhere is not None else owners_in([name])
-        result[name] = [
+    def exclusive(owners: Counter[str], name: str) -> list[tuple[Version, int]]:
+        return [
             (version, sum(size for blob, size in blobs.items() if owners[blob] == 1))
             for version, blobs in groups.get(name, [])
             if version is not None
         ]
-    return result
+
+    # under repository dedup each repository stores its own copy: owners count within it only
+    if registry_wide:
+        everywhere = owners_in(counted)  # counted once for every repository asked about
+        return {name: exclusive(everywhere, name) for name in repositories}
+    return {name: exclusive(owners_in([name]), name) for name in repositories}
 
 
 def _owner_groups(
     inventory: Inventory, repository: str
-) -> list[tuple[Version | None, dict[str, int]]]:
-    """REPOSITORY's tagged digests as owners: each image version with its followers, the rest."""
+) -> list[tuple[Version | None, Mapping[str, int]]]:
+    """REPOSITORY's tagged digests as owners: each image version with its followers, the rest.
+
+    The blob maps are the memoised reachable() maps themselves, read-only; a version with
+    followers gets a merged copy.
+    """
     figures = inventory.figures
+    manifests = inventory.manifests
     versions = figures.versions(repository)
-    images = [v for v in versions if _is_image(inventory, v.digest)]
-    blobs = {v.digest: dict(figures.reachable(v.digest)) for v in images}
-    manifests = {v.digest: set(blobs[v.digest]) for v in images}
-    others: list[tuple[Version | None, dict[str, int]]] = []
+    images = [v for v in versions if _is_image_record(manifests.get(v.digest))]
+    blobs: dict[str, Mapping[str, int]] = {v.digest: figures.reachable(v.digest) for v in images}
+    owner_of: dict[str, str] | None = None  # blob -> first image (in version order) reaching it
+    merged: set[str] = set()
+    others: list[tuple[Version | None, Mapping[str, int]]] = []
     for version in versions:
         if version.digest in blobs:
             continue
         subject = _subject(version)
-        owner = next(
-            (v for v in images if subject is not None and subject in manifests[v.digest]), None
-        )
+        owner: str | None = None
+        if subject is not None:
+            if owner_of is None:
+                owner_of = {}
+                for image in images:
+                    for blob in figures.reachable(image.digest):
+                        owner_of.setdefault(blob, image.digest)
+            owner = owner_of.get(subject)
         if owner is None:
-            others.append((None, dict(figures.reachable(version.digest))))
-        else:
-            blobs[owner.digest].update(figures.reachable(version.digest))
+            others.append((None, figures.reachable(version.digest)))
+            continue
+        if owner not in merged:
+            merged.add(owner)
+            blobs[owner] = dict(blobs[owner])
+        target = blobs[owner]
+        assert isinstance(target, dict)
+        target.update(figures.reachable(version.digest))
     return [(v, blobs[v.digest]) for v in images] + others
-
 
 
 def version_bytes(
@@ -199,9 +220,18 @@ def version_bytes(
     return versions
 
 
-def _is_image(inventory: Inventory, digest: str) -> bool:
-    record = inventory.manifests.get(digest)
+def _is_image_record(record: ManifestRecord | None) -> bool:
     return record is not None and record.kind == "image"
+
+
+def _tag_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a tag matches any of GLOBS (fnmatchcase); plain tags by set lookup."""
+    plain = frozenset(g for g in globs if not _GLOB_CHARS.intersection(g))
+    patterns = [g for g in globs if _GLOB_CHARS.intersection(g)]
+    if not patterns:
+        return plain.__contains__
+    compiled = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in patterns))
+    return lambda tag: tag in plain or compiled.match(tag) is not None
 
 
 def _subject(version: Version) -> str | None:

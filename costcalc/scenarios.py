@@ -19,7 +19,13 @@ from costcalc.errors import InputError
 from costcalc.inventory import Inventory
 from costcalc.pricing import DedupScope
 from costcalc.reference import REPOSITORY_RE, TAG_RE
-from costcalc.retention import Retention, retained_inventory, retention_plan, version_bytes
+from costcalc.retention import (
+    Retention,
+    RetentionPlan,
+    retained_inventory,
+    retention_plan,
+    version_bytes,
+)
 
 if TYPE_CHECKING:
     from costcalc.pricing import PriceBook
@@ -505,12 +511,15 @@ def project(
             )
     baseline_costs = costs.monthly_cost_by_repository(baseline, book)
     start = _State(inventory=inventory, book=book, quantities=baseline)
+    # a retention step applied alone and again in `combined` (after steps that leave the
+    # inventory and the pulled tags as they are) plans and measures the same thing: once
+    cache: _RetentionCache = {}
     results = [
         _result(
             step.scenario.id,
             step.scenario.description,
             start,
-            _apply(start, step, keep),
+            _apply(start, step, keep, cache),
             baseline_costs,
             months,
             step.scenario.assumptions,
@@ -520,7 +529,7 @@ def project(
     if len(steps) >= 2:
         state = start
         for step in steps:
-            state = _apply(state, step, keep)
+            state = _apply(state, step, keep, cache)
         combined = _result(
             "combined",
             "All scenarios applied in order: " + ", then ".join(s.scenario.id for s in steps),
@@ -581,7 +590,9 @@ def measured_ratio(
     return Decimal(after[platform]) / Decimal(before[platform])
 
 
-def _apply(state: _State, step: _Step, keep: Sequence[str]) -> _State:
+def _apply(
+    state: _State, step: _Step, keep: Sequence[str], cache: _RetentionCache | None = None
+) -> _State:
     scenario = step.scenario
     effect = scenario.effect
     names = [row.repository for row in state.quantities.rows]
@@ -605,7 +616,7 @@ def _apply(state: _State, step: _Step, keep: Sequence[str]) -> _State:
                 f"{effect.repository}:{effect.before}; every image is assumed to shrink alike."
             )
         case Retention():
-            state = _retain(state, scope, effect, (*keep, *effect.keep), scenario.id)
+            state = _retain(state, scope, effect, (*keep, *effect.keep), scenario.id, cache)
         case Colocate(percent=percent):
             state = _colocate(state, scope, percent, scenario)
         case Provider():
@@ -635,15 +646,21 @@ def _with_rows(
     book: PriceBook | None = None,
     versions: Iterable[VersionBytes] = (),
 ) -> _State:
-    # a later retention step re-reports the versions an earlier one kept: the later word counts
-    merged = {(v.repository, v.digest): v for v in state.versions}
-    merged.update({(v.repository, v.digest): v for v in versions})
+    added = tuple(versions)
+    merged_versions = state.versions
+    if added and not merged_versions:
+        merged_versions = added  # one entry per (repository, digest) already
+    elif added:
+        # a later retention step re-reports the versions an earlier one kept: the later word counts
+        merged = {(v.repository, v.digest): v for v in state.versions}
+        merged.update({(v.repository, v.digest): v for v in added})
+        merged_versions = tuple(merged.values())
     return _State(
         inventory=inventory or state.inventory,
         book=book or state.book,
         quantities=state.quantities.model_copy(update={"rows": tuple(rows)}),
         notes=(*state.notes, *notes),
-        versions=tuple(merged.values()),
+        versions=merged_versions,
     )
 
 
@@ -773,23 +790,73 @@ def _dedup_scope(book: PriceBook) -> DedupScope:
     return "repository" if book.dedup_scope == "repository" else "registry"
 
 
+@dataclass(frozen=True)
+class _Retained:
+    """What a retention policy does to one inventory, whatever the quantities it is applied to."""
+
+    inventory: Inventory  # the input, kept so that its id() in the cache key stays its own
+    plans: Mapping[str, RetentionPlan]
+    retained: Inventory
+    before: Mapping[str, int]  # attributed bytes, before and after
+    after: Mapping[str, int]
+    retained_tags: Mapping[str, int]
+    versions: tuple[VersionBytes, ...]
+
+
+_RetentionKey = tuple[int, Retention, tuple[str, ...], frozenset[str], tuple[tuple[str, str], ...], str]
+_RetentionCache = dict[_RetentionKey, _Retained]
+
+
+def _retention_outcome(
+    inventory: Inventory,
+    scope: frozenset[str],
+    policy: Retention,
+    keep: Sequence[str],
+    pulled: Mapping[str, str],
+    dedup: DedupScope,
+) -> _Retained:
+    plans = {
+        repo.name: retention_plan(
+            inventory, repo.name, policy, (*keep, pulled[repo.name]) if repo.name in pulled else tuple(keep)
+        )
+        for repo in inventory.repositories
+        if repo.name in scope
+    }
+    retained = retained_inventory(inventory, {name: plan.kept_tags for name, plan in plans.items()})
+    return _Retained(
+        inventory=inventory,
+        plans=plans,
+        retained=retained,
+        before=inventory.figures.attributed_bytes(dedup),
+        after=retained.figures.attributed_bytes(dedup),
+        retained_tags={repo.name: len(repo.tags) for repo in retained.repositories},
+        versions=tuple(version_bytes(inventory, plans, dedup)),
+    )
+
+
 def _retain(
-    state: _State, scope: frozenset[str], policy: Retention, keep: Sequence[str], scenario_id: str
+    state: _State,
+    scope: frozenset[str],
+    policy: Retention,
+    keep: Sequence[str],
+    scenario_id: str,
+    cache: _RetentionCache | None = None,
 ) -> _State:
     """Storage recomputed exactly from the blobs the kept tags reach, as a ratio per repository."""
     inventory = state.inventory
     dedup = _dedup_scope(state.book)
     # the tag a repository's pulls use stays, so its egress is unchanged
-    pulled = {r.repository: (r.pulled_tag,) for r in state.quantities.rows if r.pulled_tag}
-    plans = {
-        repo.name: retention_plan(inventory, repo.name, policy, (*keep, *pulled.get(repo.name, ())))
-        for repo in inventory.repositories
-        if repo.name in scope
-    }
-    retained = retained_inventory(inventory, {name: plan.kept_tags for name, plan in plans.items()})
-    before = inventory.figures.attributed_bytes(dedup)
-    after = retained.figures.attributed_bytes(dedup)
-    retained_tags = {repo.name: len(repo.tags) for repo in retained.repositories}
+    pulled = {r.repository: r.pulled_tag for r in state.quantities.rows if r.pulled_tag}
+    key: _RetentionKey = (id(inventory), policy, tuple(keep), scope, tuple(sorted(pulled.items())), dedup)
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None and cached.inventory is inventory:
+        outcome = cached
+    else:
+        outcome = _retention_outcome(inventory, scope, policy, keep, pulled, dedup)
+        if cache is not None:
+            cache[key] = outcome
+    plans, retained = outcome.plans, outcome.retained
+    before, after, retained_tags = outcome.before, outcome.after, outcome.retained_tags
     rows: list[RowQuantities] = []
     for row in state.quantities.rows:
         name = row.repository
@@ -837,8 +904,7 @@ def _retain(
     undated = sum(plan.undated_kept for plan in plans.values())
     if undated:
         notes.append(f"{scenario_id}: {undated} versions have no creation time and are kept.")
-    versions = version_bytes(inventory, plans, dedup)
-    return _with_rows(state, rows, notes, inventory=retained, versions=versions)
+    return _with_rows(state, rows, notes, inventory=retained, versions=outcome.versions)
 
 
 # -- results ----------------------------------------------------------------------------------

@@ -303,6 +303,21 @@ def test_compare_attaches_other_books_totals(tmp_path: Path) -> None:
     assert both.comparison[0].totals.storage_bytes > both.totals.storage_bytes
 
 
+def test_measurements_shared_by_books_give_what_each_book_measures_alone(tmp_path: Path) -> None:
+    inv = fleet_inventory()
+    first = write_book(tmp_path, "first")
+    second = write_book(tmp_path, "second", scope="repository")
+    u = usage("acme/api,,cross-region,5,,,\nacme/web,,,3,,,\n")
+    shared = costs.measure_usage(inv, u)
+    for book, substitute in ((first, False), (second, True)):
+        alone = measure(inv, u, book, substitute_classes=substitute)
+        assert measure(inv, u, book, substitute_classes=substitute, measurements=shared) == alone
+    # the substitution of one book leaves the shared rows as the usage file has them
+    assert {r.repository: r.egress_bytes_by_class for r in shared.rows}["acme/api"] == {
+        "cross-region": Decimal(5 * (2000 + 5 * GB))
+    }
+
+
 def test_compared_book_without_a_class_bills_it_as_internet(tmp_path: Path) -> None:
     b = write_book(tmp_path)
     q = measure(fleet_inventory(), usage("acme/api,,cross-region,5,,,\n"), b, substitute_classes=True)

@@ -153,6 +153,17 @@ def test_file_round_trip_is_deterministic(fleet) -> None:  # type: ignore[no-unt
         ("{", "inv.json:1: not valid JSON"),
         ('{"schema_version": 9, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z"}', "schema_version"),
         ('{"schema_version": 1, "scanned_at": "2026-01-01T00:00:00Z"}', "registry"),
+        # true is not 1 byte, nor 12.0 twelve: sizes are JSON integers
+        (
+            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
+            + "a" * 64 + '": {"media_type": "x", "size_bytes": true, "kind": "image"}}}',
+            "size_bytes: Input should be a valid integer",
+        ),
+        (
+            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
+            + "a" * 64 + '": {"media_type": "x", "size_bytes": 12.0, "kind": "image"}}}',
+            "size_bytes: Input should be a valid integer",
+        ),
     ],
 )
 def test_bad_inventory_files_are_one_sentence(text: str, message: str) -> None:
@@ -160,3 +171,37 @@ def test_bad_inventory_files_are_one_sentence(text: str, message: str) -> None:
         loads(text, "inv.json")
     assert message in str(info.value)
     assert "Traceback" not in str(info.value)
+
+
+_GOOD_MANIFEST = '{"media_type": "m", "size_bytes": 1, "kind": "image"}'
+_HEAD = '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a duplicate manifest key whose first entry is invalid: the parser keeps only the last
+        _HEAD + '"manifests": {"sha256:a": {"bad": 1}, "sha256:a": ' + _GOOD_MANIFEST + "}}",
+        # the same descriptor text twice, then with a type that must not share its validation
+        _HEAD + '"manifests": {"sha256:a": {"media_type": "m", "size_bytes": 1, "kind": "image", "layers": ['
+        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2},'
+        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2},'
+        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 3}]}}}',
+        _HEAD + '"manifests": {"sha256:a": {"media_type": "m", "size_bytes": 1, "kind": "image", "layers": ['
+        '{"media_type": "l", "digest": "sha256\\u003al", "size_bytes": -1}]}}}',
+        _HEAD + '"manifests": {"sha256:a": ' + _GOOD_MANIFEST[:-1] + ', "created": "2026-13-01"}}}',
+        _HEAD + '"repositories": [{"name": "a", "tags": [{"tag": "\\ud800", "digest": "d"}]}]}',
+    ],
+)
+def test_the_fast_loader_rejects_what_the_reference_loader_rejects(text: str) -> None:
+    with pytest.raises(InputError) as info:
+        loads(text, "inv.json")
+    assert str(info.value).startswith("inv.json")
+    assert "Traceback" not in str(info.value)
+
+
+def test_the_fast_loader_shares_each_distinct_descriptor(fleet) -> None:  # type: ignore[no-untyped-def]
+    loaded = loads(dumps(fleet))
+    assert loaded == fleet
+    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
+    assert len({id(layer) for layer in layers}) == len(set(layers))

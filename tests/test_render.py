@@ -147,6 +147,23 @@ def test_json_cannot_write_floats() -> None:
         render_json.dump({"x": 0.1 + 0.2})
 
 
+def test_json_dump_writes_what_json_dumps_writes() -> None:
+    # the fast writer is byte for byte json.dumps(indent=2), Number literals aside
+    value = {
+        "a": [1, -2, True, False, None, "é\u2028\x00\"\\", [], {}, [[]], {"k": {}}],
+        "": {"nested": [{"x": "y", "n": 10**30}, ("t", 1)]},
+        "\ud83d\ude00 key": [],
+    }
+    assert render_json.dump(value) == json.dumps(value, indent=2)
+    deep: list[object] = []
+    for _ in range(40):  # deeper than the precomputed indentation
+        deep = [deep, 1]
+    assert render_json.dump(deep) == json.dumps(deep, indent=2)
+    assert render_json.dump({"m": render_json.Number("1.5000"), "l": [render_json.Number("-0.0001")]}) == (
+        '{\n  "m": 1.5000,\n  "l": [\n    -0.0001\n  ]\n}'
+    )
+
+
 def test_unknown_egress_is_null_in_json_and_unknown_for_people(tmp_path: Path) -> None:
     report = small_report(tmp_path)
     rows = {r["name"]: r for r in json.loads(render_json.render(report))["rows"]}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, overload
 
 from costcalc.costs import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 from costcalc.render.display import exact, integer, whole_parts
+
+_string = encode_basestring_ascii  # the C encoder json.dumps uses for str (ensure_ascii)
 
 
 class Number:
@@ -34,7 +37,12 @@ def whole(value: Decimal | int | None) -> int | None:
 
 
 def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value is None:
+        return None
+    utc = value.astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y does not pad to 4 digits; isoformat does
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"  # the same text, faster
 
 
 def pricing_data(pricing: Pricing) -> dict[str, Any]:
@@ -116,8 +124,34 @@ def scenario_data(scenario: ScenarioResult) -> dict[str, Any]:
             }
             for r in scenario.rows
         ],
-        "versions": [version_data(v) for v in scenario.versions],
+        # built one at a time as dump() reaches them: a retention scenario lists every version
+        "versions": _Mapped(scenario.versions, version_data),
     }
+
+
+class _Mapped(Sequence[dict[str, Any]]):
+    """FUNCTION applied to each of ITEMS when read: a list of dicts that is never all in memory."""
+
+    def __init__(self, items: Sequence[VersionBytes], function: Callable[[VersionBytes], dict[str, Any]]) -> None:
+        self.items = items
+        self.function = function
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self.function(item) for item in self.items[index]]
+        return self.function(self.items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self.function, self.items)
 
 
 def version_data(version: VersionBytes) -> dict[str, Any]:
@@ -171,19 +205,89 @@ def render(report: Report) -> str:
 
 
 def dump(value: Any, indent: int = 0) -> str:
-    """VALUE as JSON with 2-space indentation; Number objects are written verbatim."""
-    pad, inner = "  " * indent, "  " * (indent + 1)
-    if isinstance(value, Number):
-        return value.text
-    if isinstance(value, Mapping):
+    """VALUE as JSON with 2-space indentation; Number objects are written verbatim.
+
+    The text is what `json.dumps(value, indent=2)` writes (ASCII, `": "` and `","`
+    separators), with Number literals in place of floats, built in one pass into a list of
+    chunks: strings go through the C string encoder of the json module.
+    """
+    chunks: list[str] = []
+    blocks: list[str] = []
+    _emit(value, indent, chunks, blocks)
+    blocks.append("".join(chunks))
+    return "".join(blocks)
+
+
+# A large report is some millions of small chunks, which take several times the memory of
+# their text: every container that ends with more than this many pending is joined in a block.
+_BLOCK = 1 << 14
+
+
+def _pad(depth: int) -> str:
+    return _PADS[depth] if depth < len(_PADS) else "\n" + "  " * depth
+
+
+_PADS = tuple("\n" + "  " * depth for depth in range(32))
+
+
+def _emit(value: Any, depth: int, chunks: list[str], blocks: list[str]) -> None:
+    out = chunks.append
+    kind = type(value)
+    if kind is Number:
+        out(value.text)
+        return
+    if kind is dict or isinstance(value, Mapping):
         if not value:
-            return "{}"
-        items = [f"{inner}{json.dumps(str(k))}: {dump(v, indent + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    if isinstance(value, Sequence) and not isinstance(value, str):
+            out("{}")
+            return
+        separator = "{" + _pad(depth + 1)
+        following = "," + separator[1:]
+        for key, item in value.items():
+            # scalars inline (the bulk of a report), containers and anything else recursively
+            item_kind = type(item)
+            if item_kind is str:
+                text = _string(item)
+            elif item_kind is Number:
+                text = item.text
+            elif item_kind is bool:
+                text = "true" if item else "false"
+            elif item_kind is int:
+                text = int.__repr__(item)
+            elif item is None:
+                text = "null"
+            else:
+                out(separator + _string(str(key)) + ": ")
+                _emit(item, depth + 1, chunks, blocks)
+                separator = following
+                continue
+            out(separator + _string(str(key)) + ": " + text)
+            separator = following
+        out(_pad(depth) + "}")
+        if len(chunks) > _BLOCK:
+            blocks.append("".join(chunks))
+            chunks.clear()
+        return
+    if kind is list or (isinstance(value, Sequence) and kind is not str):
         if not value:
-            return "[]"
-        return "[\n" + ",\n".join(f"{inner}{dump(v, indent + 1)}" for v in value) + f"\n{pad}]"
+            out("[]")
+            return
+        separator = "[" + _pad(depth + 1)
+        following = "," + separator[1:]
+        for item in value:
+            item_kind = type(item)
+            if item_kind is str:
+                out(separator + _string(item))
+            elif item_kind is Number:
+                out(separator + item.text)
+            else:
+                out(separator)
+                _emit(item, depth + 1, chunks, blocks)
+            separator = following
+        out(_pad(depth) + "]")
+        if len(chunks) > _BLOCK:
+            blocks.append("".join(chunks))
+            chunks.clear()
+        return
     if isinstance(value, Decimal | float):
         raise TypeError("money and quantities must be wrapped in Number before dumping")
-    return json.dumps(value)
+    out(json.dumps(value))
