@@ -23,6 +23,15 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def _resident_mib() -> float:
+    """Resident now (Linux): what the loaded inventory keeps, as opposed to the load's peak."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+    return pages * resource.getpagesize() / 2**20
+
+
 def _child(path: Path, books: int) -> None:
     start = time.perf_counter()
     import costcalc.inventory as inv  # import cost counted apart from the load itself
@@ -31,6 +40,7 @@ def _child(path: Path, books: int) -> None:
     inventory = inv.load(path)
     loaded = time.perf_counter()
     load_peak = _peak_mib()
+    load_resident = _resident_mib()
     figures = inventory.figures
     for _ in range(books):  # what each price book of a report asks for
         for scope in ("registry", "repository"):
@@ -51,6 +61,7 @@ def _child(path: Path, books: int) -> None:
         "import_s": round(imported - start, 3),
         "load_s": round(loaded - imported, 3),
         "load_peak_mib": round(load_peak),
+        "load_resident_mib": round(load_resident),
         "figures_s": round(done - loaded, 3),
         "total_s": round(done - imported, 3),
         "peak_mib": round(_peak_mib()),

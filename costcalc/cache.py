@@ -117,35 +117,47 @@ def open_cache(
         return None
     try:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        tables = {
-            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
-        if tables and "meta" not in tables:
-            say(f"{path} is not a costcalc cache; leaving it alone and continuing without a cache.")
+        # Inspect and create under one write lock: a second run opening a new cache waits here
+        # instead of seeing half-made tables and taking the cache for someone else's.
+        db.execute("BEGIN IMMEDIATE")
+        problem = _foreign(db, path)
+        if problem is not None:
+            db.execute("ROLLBACK")
+            say(problem)
             db.close()
             return None
-        if "meta" in tables and _stored_version(db) != SCHEMA_VERSION:
-            say(
-                f"the cache {path} was written by another version of costcalc "
-                f"(schema {_stored_version(db)}, this one uses {SCHEMA_VERSION}); "
-                "continuing without a cache."
-            )
-            db.close()
-            return None
-        db.execute("PRAGMA journal_mode = WAL")
-        # In WAL mode NORMAL still keeps every committed row across a killed process (only an
-        # OS crash may lose the last commits, which a rescan refetches); FULL fsyncs every put.
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.executescript(_SCHEMA)
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
         db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
         )
+        db.execute("COMMIT")
+        # WAL lets readers and one writer work at once; only ever set on our own file.
+        db.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL still keeps every committed row across a killed process (only an
+        # OS crash may lose the last commits, which a rescan refetches); FULL fsyncs every put.
+        db.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.Error as exc:
         say(f"cannot use the cache {path} ({exc}); continuing without it.")
         db.close()
         return None
     return Cache(db, path)
+
+
+def _foreign(db: sqlite3.Connection, path: Path) -> str | None:
+    """Why the database at PATH is not ours to use, or None if it is ours (or new)."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "meta" not in tables:
+        return f"{path} is not a costcalc cache; leaving it alone and continuing without a cache."
+    if "meta" in tables and _stored_version(db) != SCHEMA_VERSION:
+        return (
+            f"the cache {path} was written by another version of costcalc "
+            f"(schema {_stored_version(db)}, this one uses {SCHEMA_VERSION}); "
+            "continuing without a cache."
+        )
+    return None
 
 
 def _stored_version(db: sqlite3.Connection) -> int:

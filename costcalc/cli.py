@@ -433,9 +433,12 @@ def report_command(
             check_sources(usage_file, books[0])
         wanted = [s for spec in (scenario or []) for s in scenarios.from_option(spec)]
         inventory = _load_source(source, options, quiet)
-        # Pricing allocates millions of objects and frees almost none of them before it ends:
-        # the cyclic collector would walk them again and again (a fifth of the time on 100,000
-        # tags) to find no garbage. Reference counting still frees what is dropped.
+        # The one place the report path handles the cyclic garbage collector: off from here to
+        # the end of the command (restored in `finally`). Pricing, projecting and rendering
+        # allocate millions of objects and free almost none of them before the command ends,
+        # so collections would walk them again and again to find no garbage; reference
+        # counting still frees what is dropped. (The inventory loader pauses collection while
+        # it builds and freezes what it built: that is its own business.)
         gc.disable()
         now = datetime.now(UTC).replace(microsecond=0)
         # what no book changes (pulled images, pull and delta bytes, egress bytes) is measured once

@@ -8,10 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from fractions import Fraction
-from typing import Literal
+from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from costcalc import __version__
 from costcalc.inventory import DEFAULT_PLATFORM, Inventory, Repository, Summary
@@ -132,8 +131,13 @@ class ScenarioRow(_Frozen):
     monthly_savings: Decimal
 
 
-class VersionBytes(_Frozen):
-    """One image version a retention scenario looked at: the bytes only it holds, and its fate."""
+class VersionBytes(NamedTuple):
+    """One image version a retention scenario looked at: the bytes only it holds, and its fate.
+
+    A named tuple, not a model: a retention scenario over 100,000 tags makes ~100,000 of them,
+    and a tuple is built, compared and kept in a fraction of a validated model's time and memory
+    (ScenarioResult.versions takes them as they are, unvalidated).
+    """
 
     repository: str
     digest: str
@@ -155,7 +159,10 @@ class ScenarioResult(_Frozen):
     bytes_freed: Decimal  # storage bytes freed (baseline storage_bytes - projected)
     assumptions: tuple[str, ...]
     rows: tuple[ScenarioRow, ...]
-    versions: tuple[VersionBytes, ...] = ()  # retention: per repository, oldest first
+    # retention: every version it looked at, per repository, oldest first; `combined` holds
+    # its full merged list too (the same tuples), and the JSON renderer writes only the entries
+    # that differ from an individual scenario's (see render.json.scenario_data)
+    versions: Annotated[tuple[VersionBytes, ...], SkipValidation] = ()
 
     def dropped_by_size(self) -> tuple[VersionBytes, ...]:
         """The dropped versions, most exclusive bytes first; ties keep `versions` order."""
@@ -443,16 +450,32 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     if not weights:
         return []
     quanta = int((total / MONEY_QUANTUM).to_integral_value())
-    exact = [Fraction(w) for w in weights]
-    whole = sum(exact)
+    scaled = _common_integers(weights)
+    whole = sum(scaled)
     if whole == 0:
-        exact, whole = [Fraction(1)] * len(weights), Fraction(len(weights))
-    raw = [quanta * w / whole for w in exact]
-    shares = [math.floor(r) for r in raw]
-    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - shares[i]), i))
-    for i in order[: quanta - sum(shares)]:
-        shares[i] += 1
+        scaled, whole = [1] * len(weights), len(weights)
+    elif whole < 0:  # the same ratios over a positive whole, so that remainders are >= 0
+        scaled, whole = [-w for w in scaled], -whole
+    # share i is quanta * w_i / whole exactly: its floor and its remainder (over whole) in integers
+    parts = [divmod(quanta * w, whole) for w in scaled]
+    shares = [floor for floor, _ in parts]
+    leftover = quanta - sum(shares)
+    if leftover > 0:
+        remainders = [-remainder for _, remainder in parts]
+        # largest remainder first; sorted() is stable, so earlier rows first on ties
+        for i in sorted(range(len(parts)), key=remainders.__getitem__)[:leftover]:
+            shares[i] += 1
     return [Decimal(s).scaleb(_QUANTUM_EXPONENT) for s in shares]
+
+
+def _common_integers(values: Sequence[Decimal]) -> list[int]:
+    """VALUES times one common denominator: integers in the same ratios, exactly.
+
+    allocate() splits thousands of rows: integer arithmetic in place of Fractions.
+    """
+    ratios = [value.as_integer_ratio() for value in values]
+    common = math.lcm(*(denominator for _, denominator in ratios))
+    return [numerator * (common // denominator) for numerator, denominator in ratios]
 
 
 def _figure(value: Decimal) -> str:

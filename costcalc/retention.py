@@ -8,12 +8,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from itertools import chain
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from costcalc.costs import VersionBytes
-from costcalc.inventory import Inventory, ManifestRecord, Repository, Version
+from costcalc.inventory import Inventory, Repository, Version
 from costcalc.pricing import DedupScope
 
 # cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
@@ -56,9 +57,7 @@ def retention_plan(
     """
     figures = inventory.figures
     versions = figures.versions(repository)
-    manifests = inventory.manifests
-    is_image = [_is_image_record(manifests.get(v.digest)) for v in versions]
-    images = [v for v, image in zip(versions, is_image, strict=True) if image]
+    images = figures.image_versions(repository)  # memoised, in version order
     kept: set[str] = set()
     undated = 0
     if policy.versions is not None:
@@ -78,7 +77,10 @@ def retention_plan(
     if keep:
         matches = _tag_matcher(keep)
         kept.update(v.digest for v in versions if any(matches(t) for t in v.tags))
-    others = [v for v, image in zip(versions, is_image, strict=True) if not image and v.digest not in kept]
+    others: list[Version] = []
+    if len(images) != len(versions):  # artifacts and unreadable manifests
+        image_digests = {v.digest for v in images}
+        others = [v for v in versions if v.digest not in image_digests and v.digest not in kept]
     if others:
         kept_reach = _reach(inventory, (v.digest for v in images if v.digest in kept))
         image_reach = _reach(inventory, (v.digest for v in images))
@@ -88,7 +90,7 @@ def retention_plan(
                 kept.add(version.digest)
     return RetentionPlan(
         repository=repository,
-        kept_tags=frozenset(t for v in versions if v.digest in kept for t in v.tags),
+        kept_tags=frozenset(chain.from_iterable([v.tags for v in versions if v.digest in kept])),
         dropped=tuple(v for v in images if v.digest not in kept),
         undated_kept=undated,
     )
@@ -136,25 +138,23 @@ def _exclusive_bytes(
     counted = [r.name for r in inventory.repositories] if registry_wide else list(repositories)
     groups = {name: _owner_groups(inventory, name) for name in counted}
 
-    def owners_in(names: Iterable[str]) -> Counter[str]:
-        owners: Counter[str] = Counter()
-        for name in names:
-            for _, blobs in groups[name]:
-                owners.update(blobs.keys())
-        return owners
+    def owned_once(names: Iterable[str]) -> set[str]:
+        """The blobs exactly one owner group of NAMES reaches (counted in one C-level pass)."""
+        owners = Counter(chain.from_iterable(blobs for name in names for _, blobs in groups[name]))
+        return {blob for blob, count in owners.items() if count == 1}
 
-    def exclusive(owners: Counter[str], name: str) -> list[tuple[Version, int]]:
+    def exclusive(once: set[str], name: str) -> list[tuple[Version, int]]:
         return [
-            (version, sum(size for blob, size in blobs.items() if owners[blob] == 1))
+            (version, sum(map(blobs.__getitem__, once.intersection(blobs))))
             for version, blobs in groups.get(name, [])
             if version is not None
         ]
 
     # under repository dedup each repository stores its own copy: owners count within it only
     if registry_wide:
-        everywhere = owners_in(counted)  # counted once for every repository asked about
+        everywhere = owned_once(counted)  # counted once for every repository asked about
         return {name: exclusive(everywhere, name) for name in repositories}
-    return {name: exclusive(owners_in([name]), name) for name in repositories}
+    return {name: exclusive(owned_once([name]), name) for name in repositories}
 
 
 def _owner_groups(
@@ -166,10 +166,12 @@ def _owner_groups(
     followers gets a merged copy.
     """
     figures = inventory.figures
-    manifests = inventory.manifests
+    reachable = figures.reachable
     versions = figures.versions(repository)
-    images = [v for v in versions if _is_image_record(manifests.get(v.digest))]
-    blobs: dict[str, Mapping[str, int]] = {v.digest: figures.reachable(v.digest) for v in images}
+    images = figures.image_versions(repository)
+    blobs: dict[str, Mapping[str, int]] = {v.digest: reachable(v.digest) for v in images}
+    if len(images) == len(versions):  # no artifacts: every version owns its own blobs
+        return [(v, blobs[v.digest]) for v in images]
     owner_of: dict[str, str] | None = None  # blob -> first image (in version order) reaching it
     merged: set[str] = set()
     others: list[tuple[Version | None, Mapping[str, int]]] = []
@@ -182,18 +184,18 @@ def _owner_groups(
             if owner_of is None:
                 owner_of = {}
                 for image in images:
-                    for blob in figures.reachable(image.digest):
+                    for blob in reachable(image.digest):
                         owner_of.setdefault(blob, image.digest)
             owner = owner_of.get(subject)
         if owner is None:
-            others.append((None, figures.reachable(version.digest)))
+            others.append((None, reachable(version.digest)))
             continue
         if owner not in merged:
             merged.add(owner)
             blobs[owner] = dict(blobs[owner])
         target = blobs[owner]
         assert isinstance(target, dict)
-        target.update(figures.reachable(version.digest))
+        target.update(reachable(version.digest))
     return [(v, blobs[v.digest]) for v in images] + others
 
 
@@ -202,26 +204,16 @@ def version_bytes(
 ) -> list[VersionBytes]:
     """Every image version of the repositories PLANS cover (by name, oldest first): its exclusive
     bytes (see exclusive_version_bytes) and whether its plan drops it."""
-    exclusive = _exclusive_bytes(inventory, dedup_scope, sorted(plans))
+    names = sorted(plans)
+    exclusive = _exclusive_bytes(inventory, dedup_scope, names)
     versions: list[VersionBytes] = []
-    for name in sorted(plans):
+    add = versions.append
+    for name in names:
         gone = {v.digest for v in plans[name].dropped}
-        versions += [
-            VersionBytes(
-                repository=name,
-                digest=version.digest,
-                tags=version.tags,
-                created=version.created,
-                exclusive_bytes=size,
-                dropped=version.digest in gone,
-            )
-            for version, size in exclusive[name]
-        ]
+        for version, size in exclusive.pop(name):
+            digest = version.digest
+            add(VersionBytes(name, digest, version.tags, version.created, size, digest in gone))
     return versions
-
-
-def _is_image_record(record: ManifestRecord | None) -> bool:
-    return record is not None and record.kind == "image"
 
 
 def _tag_matcher(globs: Sequence[str]) -> Callable[[str], bool]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from costcalc import inventory as inventory_module
 from costcalc.errors import InputError
 from costcalc.inventory import (
     BlobRef,
@@ -13,6 +14,7 @@ from costcalc.inventory import (
     ManifestRecord,
     build_inventory,
     dumps,
+    load,
     loads,
 )
 
@@ -205,3 +207,74 @@ def test_the_fast_loader_shares_each_distinct_descriptor(fleet) -> None:  # type
     assert loaded == fleet
     layers = [layer for record in loaded.manifests.values() for layer in record.layers]
     assert len({id(layer) for layer in layers}) == len(set(layers))
+
+
+def test_the_fast_loader_is_taken_for_a_written_file(fleet) -> None:  # type: ignore[no-untyped-def]
+    # Without this, a fast path that always gave up would pass every test above (slowly).
+    assert inventory_module._loads_fast(dumps(fleet)) == fleet
+    assert inventory_module._load_pieces(dumps(fleet).encode()) == fleet
+
+
+def test_a_file_loaded_in_pieces_is_the_file_loaded_whole(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(inventory_module, "_PIECE", 1)  # one manifest per piece
+    path = tmp_path / "inv.json"
+    path.write_text(dumps(fleet))
+    loaded = load(path)
+    assert loaded == fleet
+    assert dumps(loaded) == dumps(fleet)
+    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
+    assert len({id(layer) for layer in layers}) == len(set(layers))
+
+
+def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(inventory_module, "_PIECE", 1)
+    text = dumps(fleet)
+    first = d("api1")
+    # the first manifest again, at the end, with a size the reference loader rejects
+    text = text.replace('\n }', f',\n  "{first}": {{\n   "size_bytes": -1\n  }}\n }}', 1)
+    assert inventory_module._load_pieces(text.encode()) is None
+    path = tmp_path / "inv.json"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}: manifests.{first}")
+
+
+def test_a_layout_the_pieces_do_not_fit_falls_back_to_the_whole_tree(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "inv.json"
+    path.write_text(dumps(fleet).replace("\n }", "}"))  # `manifests` closes on a record's line
+    assert inventory_module._load_pieces(path.read_bytes()) is None
+    assert load(path) == fleet
+
+
+def test_delta_counts_only_the_last_ten_transitions() -> None:
+    # 13 versions: version i adds a layer of i bytes; the first three transitions are too old
+    manifests = {
+        d(f"v{i}"): image(f"c{i}", 1, *(layer(f"l{j}", j) for j in range(1, i + 1)), created=when(i))
+        for i in range(1, 14)
+    }
+    inventory = build_inventory("r", "", when(20), {"a": [(f"v{i}", d(f"v{i}")) for i in range(1, 14)]}, manifests)
+    assert inventory.figures.version_delta_bytes("a") == (9, 10)  # deltas 4..13: mean 8.5, rounded up
+    assert [v.digest for v in inventory.figures.versions("a")] == [d(f"v{i}") for i in range(1, 14)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("\n  },\n", "\n  },\n  ,\n"), ("\n  }\n }", "\n  },\n }")],  # a doubled comma, a trailing one
+)
+def test_a_stray_comma_between_pieces_is_still_invalid_json(  # type: ignore[no-untyped-def]
+    fleet, tmp_path, monkeypatch, old: str, new: str
+) -> None:
+    monkeypatch.setattr(inventory_module, "_PIECE", 1)
+    path = tmp_path / "inv.json"
+    assert old in dumps(fleet)
+    path.write_text(dumps(fleet).replace(old, new, 1))
+    assert inventory_module._load_pieces(path.read_bytes()) is None
+    with pytest.raises(InputError, match="not valid JSON"):
+        load(path)
+
+
+def test_versions_with_times_without_an_offset_sort_as_datetimes() -> None:
+    naive = {d(f"v{i}"): image(f"c{i}", 1, created=datetime(2026, 1, 3 - i)) for i in range(2)}
+    inventory = build_inventory("r", "", when(20), {"a": [("x", d("v0")), ("y", d("v1"))]}, naive)
+    assert [v.tags for v in inventory.figures.versions("a")] == [("y",), ("x",)]

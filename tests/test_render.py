@@ -8,7 +8,7 @@ import io
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -285,6 +285,41 @@ def test_retention_versions_in_every_format(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(render_csv.render(report))))
     assert list(rows[0]) == list(render_csv.COLUMNS)
     assert [r["name"] for r in rows if r["section"] == "scenario"] == ["retention:1"]
+
+
+def test_version_rows_are_written_as_the_generic_dump_writes_their_dicts() -> None:
+    east = timezone(timedelta(hours=5, minutes=30))
+    versions = [
+        *retention_result().versions,
+        VersionBytes("r", "sha256:" + "a" * 64, (), datetime(2026, 3, 1, 12, 30, 5), 0, False),  # naive
+        VersionBytes("r", "sha256:" + "b" * 64, ("x",), datetime(2026, 3, 1, 1, 0, tzinfo=east), 1, True),
+        VersionBytes("\u00e9", "sha256:" + "c" * 64, ("t",), datetime(999, 1, 1, tzinfo=UTC), 2, True),
+    ]
+    for depth in (0, 3, 40):
+        expected = render_json.dump([render_json.version_data(v) for v in versions], depth)
+        assert render_json.dump(render_json.VersionRows(versions), depth) == expected
+    assert render_json.dump(render_json.VersionRows([])) == "[]"
+
+
+def test_combined_lists_only_the_versions_that_differ(tmp_path: Path) -> None:
+    """`combined` leaves out each version whose entry is that of the last earlier scenario listing it."""
+    alone = retention_result()
+    first, *rest = alone.versions
+    changed = first._replace(exclusive_bytes=first.exclusive_bytes + 1)
+    extra = VersionBytes("acme/web", "sha256:" + "e" * 64, ("v9",), None, 5, True)
+    combined = alone.model_copy(update={"id": "combined", "versions": (changed, *rest, extra)})
+    report = small_report(tmp_path, scenarios=(scenario(), alone, combined))
+    data = json.loads(render_json.render(report))["scenarios"]
+    assert [len(s["versions"]) for s in data] == [0, 13, 2]
+    assert [(v["digest"], v["exclusive_bytes"]) for v in data[2]["versions"]] == [
+        (first.digest, first.exclusive_bytes + 1),
+        (extra.digest, 5),
+    ]
+    # the model keeps combined's whole list: the table's sections are unchanged
+    same = alone.model_copy(update={"id": "combined"})
+    report = small_report(tmp_path, scenarios=(alone, same))
+    assert json.loads(render_json.render(report))["scenarios"][1]["versions"] == []
+    assert [sid for sid, _ in report.dropped_version_sections()] == ["retention:1"]
 
 
 def test_no_dropped_versions_no_section(tmp_path: Path) -> None:

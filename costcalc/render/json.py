@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii
-from typing import Any, overload
+from typing import Any
 
 from costcalc.costs import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 from costcalc.render.display import exact, integer, whole_parts
@@ -103,7 +103,9 @@ def rows_data(rows: Sequence[ReportRow]) -> list[dict[str, Any]]:
     return [row_data(row, a, e) for row, a, e in zip(rows, attributed, egress, strict=True)]
 
 
-def scenario_data(scenario: ScenarioResult) -> dict[str, Any]:
+def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | None = None) -> dict[str, Any]:
+    """SCENARIO as JSON; VERSIONS, when given, are the version entries to list in place of all of
+    its own (see scenarios_data: `combined` lists only those that differ)."""
     return {
         "id": scenario.id,
         "description": scenario.description,
@@ -124,34 +126,104 @@ def scenario_data(scenario: ScenarioResult) -> dict[str, Any]:
             }
             for r in scenario.rows
         ],
-        # built one at a time as dump() reaches them: a retention scenario lists every version
-        "versions": _Mapped(scenario.versions, version_data),
+        # written row by row from a template as dump() reaches them (no dict per version):
+        # a retention scenario lists every version of 100,000 tags
+        "versions": VersionRows(scenario.versions if versions is None else versions),
     }
 
 
-class _Mapped(Sequence[dict[str, Any]]):
-    """FUNCTION applied to each of ITEMS when read: a list of dicts that is never all in memory."""
+COMBINED = "combined"
 
-    def __init__(self, items: Sequence[VersionBytes], function: Callable[[VersionBytes], dict[str, Any]]) -> None:
-        self.items = items
-        self.function = function
+
+def scenarios_data(scenarios: Sequence[ScenarioResult]) -> list[dict[str, Any]]:
+    """The scenarios as JSON. Each lists every version it looked at (`versions`), except
+    `combined`: it lists only the versions whose entry differs from the entry of the same
+    version (repository, digest) in the last earlier scenario that lists it, and the versions
+    no earlier scenario lists. A version it leaves out has that earlier entry in `combined`
+    too. After a single retention scenario applied to an unchanged inventory and book (the
+    usual case), `combined` lists none: the versions are not written twice.
+    """
+    data: list[dict[str, Any]] = []
+    earlier: dict[tuple[str, str], VersionBytes] = {}
+    for index, scenario in enumerate(scenarios):
+        if scenario.id == COMBINED and index > 0:
+            listed = [
+                v for v in scenario.versions if earlier.get((v.repository, v.digest)) != v
+            ] if earlier else list(scenario.versions)
+            data.append(scenario_data(scenario, listed))
+            continue
+        earlier.update(((v.repository, v.digest), v) for v in scenario.versions)
+        data.append(scenario_data(scenario))
+    return data
+
+
+class VersionRows:
+    """Version entries for dump(): each written from one template string, no dict per version.
+
+    What `[version_data(v) for v in VERSIONS]` dumps to, byte for byte.
+    """
+
+    __slots__ = ("versions",)
+
+    def __init__(self, versions: Sequence[VersionBytes]) -> None:
+        self.versions = versions
 
     def __len__(self) -> int:
-        return len(self.items)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
-
-    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(index, slice):
-            return [self.function(item) for item in self.items[index]]
-        return self.function(self.items[index])
+        return len(self.versions)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return map(self.function, self.items)
+        return map(version_data, self.versions)
+
+    def write(self, depth: int, blocks: list[str]) -> None:
+        """The list as dump() writes it at DEPTH, in blocks of joined rows appended to BLOCKS."""
+        if not self.versions:
+            blocks.append("[]")
+            return
+        item, key, tag = _pad(depth + 1), _pad(depth + 2), _pad(depth + 3)
+        template = (
+            "{" + key + '"repository": %s,' + key + '"digest": %s,' + key + '"tags": %s,'
+            + key + '"created": %s,' + key + '"exclusive_bytes": %d,' + key + '"dropped": %s'
+            + item + "}"
+        )
+        tag_separator, tags_end = "," + tag, key + "]"
+        names: dict[str, str] = {}  # a repository's name is written for each of its versions
+        string = _string
+        rows: list[str] = []
+        add = rows.append
+        blocks.append("[" + item)
+        separator = "," + item
+        for repository, digest, tags, created, exclusive_bytes, dropped in self.versions:
+            name = names.get(repository)
+            if name is None:
+                name = names[repository] = string(repository)
+            add(
+                template
+                % (
+                    name,
+                    string(digest),
+                    "[" + tag + tag_separator.join(map(string, tags)) + tags_end if tags else "[]",
+                    _created(created),
+                    exclusive_bytes,
+                    "true" if dropped else "false",
+                )
+            )
+            if len(rows) >= _ROWS:
+                blocks.append(separator.join(rows) + separator)
+                rows.clear()
+        blocks.append(separator.join(rows) + _pad(depth) + "]")
+
+
+_ROWS = 2048  # version rows joined per block
+
+
+def _created(created: datetime | None) -> str:
+    """version_data()'s `created` as JSON text: a config time without offset is UTC."""
+    if created is None:
+        return "null"
+    if not created.utcoffset() and created.year >= 1000:  # naive (UTC) or an offset of 0
+        # what _time() writes, without its conversions
+        return '"' + created.replace(tzinfo=None).isoformat(timespec="seconds") + 'Z"'
+    return _string(_time(created if created.tzinfo is not None else created.replace(tzinfo=UTC)) or "")
 
 
 def version_data(version: VersionBytes) -> dict[str, Any]:
@@ -194,7 +266,7 @@ def report_data(report: Report) -> dict[str, Any]:
             }
             for c in report.comparison
         ],
-        "scenarios": [scenario_data(s) for s in report.scenarios],
+        "scenarios": scenarios_data(report.scenarios),
         "warnings": list(report.warnings),
     }
 
@@ -235,6 +307,11 @@ def _emit(value: Any, depth: int, chunks: list[str], blocks: list[str]) -> None:
     kind = type(value)
     if kind is Number:
         out(value.text)
+        return
+    if kind is VersionRows:
+        blocks.append("".join(chunks))
+        chunks.clear()
+        value.write(depth, blocks)
         return
     if kind is dict or isinstance(value, Mapping):
         if not value:
