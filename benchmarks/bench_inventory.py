@@ -34,7 +34,7 @@ def _resident_mib() -> float:
 
 def _child(path: Path, books: int) -> None:
     start = time.perf_counter()
-    import costcalc.inventory as inv  # import cost counted apart from the load itself
+    import costcalc.inventory_file as inv  # import cost counted apart from the load itself
 
     imported = time.perf_counter()
     inventory = inv.load(path)
@@ -78,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.write:
         from benchmarks.fleet import synthetic_inventory
-        from costcalc.inventory import dumps
+        from costcalc.inventory_file import dumps
 
         Path(args.write[1]).write_text(dumps(synthetic_inventory(int(args.write[0]))))
         return

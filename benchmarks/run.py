@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.fleet import FleetTruth, push_aliases, push_fleet, synthetic_inventory
-from costcalc.inventory import dumps
+from costcalc.inventory_file import dumps
 from tests.registryd import RunningRegistry, start_registry
 
 ROOT = Path(__file__).resolve().parent.parent

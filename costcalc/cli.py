@@ -185,7 +185,7 @@ def scan_command(
     """List a namespace's repositories and tags and record every manifest's sizes (no layers)."""
     import json
 
-    from costcalc.inventory import dumps
+    from costcalc.inventory_file import dumps
     from costcalc.scan import run_scan
 
     options = scan_options(
@@ -309,7 +309,7 @@ def _amount(value: str | None) -> Decimal | None:
 
 def _load_source(source: str, options: ScanOptions | None, quiet: bool) -> Inventory:
     """SOURCE as an inventory file if one exists there, else as a registry target scanned now."""
-    from costcalc import inventory as inventory_file
+    from costcalc import inventory_file
     from costcalc.errors import InvalidReference
     from costcalc.reference import parse_target
     from costcalc.scan import ScanOptions, run_scan

@@ -18,7 +18,7 @@ import pytest
 from costcalc.auth import Credential, RegistryAuth
 from costcalc.cache import open_cache
 from costcalc.errors import CredentialsRejected
-from costcalc.inventory import dumps
+from costcalc.inventory_file import dumps
 from tests.hostile import (
     SECRET_PASSWORD,
     SECRET_TOKEN,

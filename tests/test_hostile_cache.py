@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from costcalc.cache import FILE_NAME, open_cache
-from costcalc.inventory import dumps
+from costcalc.inventory_file import dumps
 from tests.hostile import FakeRegistry, LoopbackServer, digest_of, scan_fake, serve_registry
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def test_corrupted_rows_are_refetched_not_trusted(tmp_path: Path) -> None:
 
 _SCANNER = """
 import json, sys
-from costcalc.inventory import dumps
+from costcalc.inventory_file import dumps
 from costcalc.scan import ScanOptions, run_scan
 inventory = run_scan(sys.argv[1], ScanOptions(cache_dir=__import__("pathlib").Path(sys.argv[2]),
                                               concurrency=4))

@@ -6,17 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from costcalc import inventory as inventory_module
+from costcalc import inventory_file
 from costcalc.errors import InputError
-from costcalc.inventory import (
-    BlobRef,
-    ChildRef,
-    ManifestRecord,
-    build_inventory,
-    dumps,
-    load,
-    loads,
-)
+from costcalc.inventory import BlobRef, ChildRef, ManifestRecord, build_inventory
+from costcalc.inventory_file import dumps, load, loads
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -211,12 +204,12 @@ def test_the_fast_loader_shares_each_distinct_descriptor(fleet) -> None:  # type
 
 def test_the_fast_loader_is_taken_for_a_written_file(fleet) -> None:  # type: ignore[no-untyped-def]
     # Without this, a fast path that always gave up would pass every test above (slowly).
-    assert inventory_module._loads_fast(dumps(fleet)) == fleet
-    assert inventory_module._load_pieces(dumps(fleet).encode()) == fleet
+    assert inventory_file._loads_fast(dumps(fleet)) == fleet
+    assert inventory_file._load_pieces(dumps(fleet).encode()) == fleet
 
 
 def test_a_file_loaded_in_pieces_is_the_file_loaded_whole(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(inventory_module, "_PIECE", 1)  # one manifest per piece
+    monkeypatch.setattr(inventory_file, "_PIECE", 1)  # one manifest per piece
     path = tmp_path / "inv.json"
     path.write_text(dumps(fleet))
     loaded = load(path)
@@ -227,12 +220,12 @@ def test_a_file_loaded_in_pieces_is_the_file_loaded_whole(fleet, tmp_path, monke
 
 
 def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(inventory_module, "_PIECE", 1)
+    monkeypatch.setattr(inventory_file, "_PIECE", 1)
     text = dumps(fleet)
     first = d("api1")
     # the first manifest again, at the end, with a size the reference loader rejects
     text = text.replace('\n }', f',\n  "{first}": {{\n   "size_bytes": -1\n  }}\n }}', 1)
-    assert inventory_module._load_pieces(text.encode()) is None
+    assert inventory_file._load_pieces(text.encode()) is None
     path = tmp_path / "inv.json"
     path.write_text(text)
     with pytest.raises(InputError) as info:
@@ -243,7 +236,7 @@ def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, 
 def test_a_layout_the_pieces_do_not_fit_falls_back_to_the_whole_tree(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "inv.json"
     path.write_text(dumps(fleet).replace("\n }", "}"))  # `manifests` closes on a record's line
-    assert inventory_module._load_pieces(path.read_bytes()) is None
+    assert inventory_file._load_pieces(path.read_bytes()) is None
     assert load(path) == fleet
 
 
@@ -265,11 +258,11 @@ def test_delta_counts_only_the_last_ten_transitions() -> None:
 def test_a_stray_comma_between_pieces_is_still_invalid_json(  # type: ignore[no-untyped-def]
     fleet, tmp_path, monkeypatch, old: str, new: str
 ) -> None:
-    monkeypatch.setattr(inventory_module, "_PIECE", 1)
+    monkeypatch.setattr(inventory_file, "_PIECE", 1)
     path = tmp_path / "inv.json"
     assert old in dumps(fleet)
     path.write_text(dumps(fleet).replace(old, new, 1))
-    assert inventory_module._load_pieces(path.read_bytes()) is None
+    assert inventory_file._load_pieces(path.read_bytes()) is None
     with pytest.raises(InputError, match="not valid JSON"):
         load(path)
 

@@ -12,6 +12,8 @@ PURE = [
     "reference",
     "oci",
     "inventory",
+    "figures",
+    "inventory_file",
     "usage",
     "pricing",
     "book_file",

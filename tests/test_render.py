@@ -17,7 +17,7 @@ import pytest
 from costcalc import costs
 from costcalc.book_file import load_book
 from costcalc.costs import Report, ScenarioResult, ScenarioRow, VersionBytes
-from costcalc.inventory import load
+from costcalc.inventory_file import load
 from costcalc.render import csv as render_csv
 from costcalc.render import display
 from costcalc.render import html as render_html

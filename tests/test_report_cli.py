@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from costcalc.cli import app
-from costcalc.inventory import dumps
+from costcalc.inventory_file import dumps
 from tests.registryd import Pusher, RunningRegistry
 from tests.test_costs import fleet_inventory
 

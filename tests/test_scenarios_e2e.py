@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from costcalc import costs, inventory
+from costcalc import costs, inventory, inventory_file
 from costcalc.pricing import PriceBook, Tier, TieredRate
 from costcalc.retention import exclusive_version_bytes, retention_plan
 from costcalc.scenarios import measured_ratio, parse_spec, project
@@ -62,7 +62,7 @@ def scan(registry: RunningRegistry, tmp_path: Path, name: str) -> inventory.Inve
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return inventory.load(out)
+    return inventory_file.load(out)
 
 
 def stored_blob_bytes(storage: Path) -> int:
