@@ -1,0 +1,138 @@
+"""The inventory file (SPEC §3.2): deterministic text, one-sentence errors, and the fast loader."""
+
+from __future__ import annotations
+
+import pytest
+
+from costcalc import inventory_file
+from costcalc.errors import InputError
+from costcalc.inventory import Inventory
+from costcalc.inventory_file import dumps, load, loads
+from tests.inventory_builders import d, small_fleet
+
+
+@pytest.fixture
+def fleet() -> Inventory:
+    return small_fleet()
+
+
+def test_file_round_trip_is_deterministic(fleet) -> None:  # type: ignore[no-untyped-def]
+    text = dumps(fleet)
+    assert text.startswith('{\n "schema_version": 1,')
+    assert loads(text) == fleet
+    assert dumps(loads(text)) == text
+    assert '"scanned_at": "2026-01-03T00:00:00Z"' in text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "inv.json:1: not valid JSON"),
+        ('{"schema_version": 9, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z"}', "schema_version"),
+        ('{"schema_version": 1, "scanned_at": "2026-01-01T00:00:00Z"}', "registry"),
+        # true is not 1 byte, nor 12.0 twelve: sizes are JSON integers
+        (
+            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
+            + "a" * 64 + '": {"media_type": "x", "size_bytes": true, "kind": "image"}}}',
+            "size_bytes: Input should be a valid integer",
+        ),
+        (
+            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
+            + "a" * 64 + '": {"media_type": "x", "size_bytes": 12.0, "kind": "image"}}}',
+            "size_bytes: Input should be a valid integer",
+        ),
+    ],
+)
+def test_bad_inventory_files_are_one_sentence(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        loads(text, "inv.json")
+    assert message in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
+_GOOD_MANIFEST = '{"media_type": "m", "size_bytes": 1, "kind": "image"}'
+_HEAD = '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a duplicate manifest key whose first entry is invalid: the parser keeps only the last
+        _HEAD + '"manifests": {"sha256:a": {"bad": 1}, "sha256:a": ' + _GOOD_MANIFEST + "}}",
+        # the same descriptor text twice, then with a type that must not share its validation
+        _HEAD + '"manifests": {"sha256:a": {"media_type": "m", "size_bytes": 1, "kind": "image", "layers": ['
+        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2},'
+        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2},'
+        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 3}]}}}',
+        _HEAD + '"manifests": {"sha256:a": {"media_type": "m", "size_bytes": 1, "kind": "image", "layers": ['
+        '{"media_type": "l", "digest": "sha256\\u003al", "size_bytes": -1}]}}}',
+        _HEAD + '"manifests": {"sha256:a": ' + _GOOD_MANIFEST[:-1] + ', "created": "2026-13-01"}}}',
+        _HEAD + '"repositories": [{"name": "a", "tags": [{"tag": "\\ud800", "digest": "d"}]}]}',
+    ],
+)
+def test_the_fast_loader_rejects_what_the_reference_loader_rejects(text: str) -> None:
+    with pytest.raises(InputError) as info:
+        loads(text, "inv.json")
+    assert str(info.value).startswith("inv.json")
+    assert "Traceback" not in str(info.value)
+
+
+def test_the_fast_loader_shares_each_distinct_descriptor(fleet) -> None:  # type: ignore[no-untyped-def]
+    loaded = loads(dumps(fleet))
+    assert loaded == fleet
+    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
+    assert len({id(layer) for layer in layers}) == len(set(layers))
+
+
+def test_the_fast_loader_is_taken_for_a_written_file(fleet) -> None:  # type: ignore[no-untyped-def]
+    # Without this, a fast path that always gave up would pass every test above (slowly).
+    assert inventory_file._loads_fast(dumps(fleet)) == fleet
+    assert inventory_file._load_pieces(dumps(fleet).encode()) == fleet
+
+
+def test_a_file_loaded_in_pieces_is_the_file_loaded_whole(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(inventory_file, "_PIECE", 1)  # one manifest per piece
+    path = tmp_path / "inv.json"
+    path.write_text(dumps(fleet))
+    loaded = load(path)
+    assert loaded == fleet
+    assert dumps(loaded) == dumps(fleet)
+    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
+    assert len({id(layer) for layer in layers}) == len(set(layers))
+
+
+def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(inventory_file, "_PIECE", 1)
+    text = dumps(fleet)
+    first = d("api1")
+    # the first manifest again, at the end, with a size the reference loader rejects
+    text = text.replace('\n }', f',\n  "{first}": {{\n   "size_bytes": -1\n  }}\n }}', 1)
+    assert inventory_file._load_pieces(text.encode()) is None
+    path = tmp_path / "inv.json"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}: manifests.{first}")
+
+
+def test_a_layout_the_pieces_do_not_fit_falls_back_to_the_whole_tree(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "inv.json"
+    path.write_text(dumps(fleet).replace("\n }", "}"))  # `manifests` closes on a record's line
+    assert inventory_file._load_pieces(path.read_bytes()) is None
+    assert load(path) == fleet
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("\n  },\n", "\n  },\n  ,\n"), ("\n  }\n }", "\n  },\n }")],  # a doubled comma, a trailing one
+)
+def test_a_stray_comma_between_pieces_is_still_invalid_json(  # type: ignore[no-untyped-def]
+    fleet, tmp_path, monkeypatch, old: str, new: str
+) -> None:
+    monkeypatch.setattr(inventory_file, "_PIECE", 1)
+    path = tmp_path / "inv.json"
+    assert old in dumps(fleet)
+    path.write_text(dumps(fleet).replace(old, new, 1))
+    assert inventory_file._load_pieces(path.read_bytes()) is None
+    with pytest.raises(InputError, match="not valid JSON"):
+        load(path)
