@@ -80,7 +80,9 @@ def main() -> None:
         from benchmarks.fleet import synthetic_inventory
         from costcalc.inventory_file import dumps
 
-        Path(args.write[1]).write_text(dumps(synthetic_inventory(int(args.write[0]))))
+        inventory = synthetic_inventory(int(args.write[0]))
+        Path(args.write[1]).write_text(dumps(inventory))
+        print(len(inventory.manifests))  # benchmarks.run reads the manifest count from here
         return
     if args.inventory is None:
         parser.error("INVENTORY is required")

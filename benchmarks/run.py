@@ -31,8 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.fleet import FleetTruth, push_aliases, push_fleet, synthetic_inventory
-from costcalc.inventory_file import dumps
+from benchmarks.fleet import FleetTruth, push_aliases, push_fleet
 from tests.registryd import RunningRegistry, start_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,21 +77,39 @@ class Run:
     cpu_seconds: float = 0.0
 
 
+# Linux gives a child the RSS high-water mark of the address space it replaced at exec, and a
+# vfork()ed child replaces its parent's: wait4() from this (large) process would report this
+# process's peak as the child's. A small launcher in between starts the measured command and
+# reports its figures, so they are the command's own.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+argv, report = json.loads(sys.argv[1]), sys.argv[2]
+started = time.perf_counter()
+process = subprocess.Popen(argv)
+_, status, usage = os.wait4(process.pid, 0)
+seconds = time.perf_counter() - started
+with open(report, "w") as handle:
+    json.dump({"status": status, "seconds": seconds, "maxrss_kib": usage.ru_maxrss,
+               "cpu": usage.ru_utime + usage.ru_stime}, handle)
+"""
+
+
 def measure(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """Run ARGV to completion; wall time and the peak RSS of that process alone (wait4)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
+    """Run ARGV to completion: its wall time, CPU seconds and peak RSS (its own, see _LAUNCHER)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "run.json"
+        subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, json.dumps(list(argv)), str(report)],
+            stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd, check=False,
+        )
+        figures = json.loads(report.read_text())
         out.seek(0)
         err.seek(0)
         return Run(
-            returncode=process.returncode,
-            seconds=seconds,
-            max_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports KiB
-            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            returncode=os.waitstatus_to_exitcode(figures["status"]),
+            seconds=figures["seconds"],
+            max_rss_bytes=figures["maxrss_kib"] * 1024,  # Linux reports KiB
+            cpu_seconds=figures["cpu"],
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
         )
@@ -436,6 +453,19 @@ def dxf_figures(proxy: ProxyProcess, namespace: str) -> dict[str, object]:
 # -- the report --------------------------------------------------------------------------
 
 
+def write_synthetic_inventory(tags: int, path: Path) -> int:
+    """Write a synthetic inventory of TAGS tags to PATH in a child process; its manifest count.
+
+    Not in this process: Linux hands a child the parent's peak RSS at exec (ru_maxrss), so a
+    parent that had built a 100k-tag inventory would inflate every report's measured memory.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_inventory", "--write", str(tags), str(path)],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=_env(),
+    )
+    return int(done.stdout.split()[-1])
+
+
 def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) -> dict[str, object]:
     """`costcalc report` on synthetic inventories: wall time, peak RSS, time per tag."""
     books = [b for b in PRICE_BOOKS if (ROOT / "pricing" / f"{b}.toml").exists()]
@@ -445,15 +475,12 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
     rows = []
     notes: list[str] = []
     warmup = workdir / "inventory-warmup.json"
-    warmup.write_text(dumps(synthetic_inventory(min(sizes))))
+    write_synthetic_inventory(min(sizes), warmup)
     # One untimed run first: the first run of a module compiles its .pyc files.
     measure(costcalc("report", str(warmup), *options, "--format", "json", "-o", os.devnull), env=_env(), cwd=ROOT)
     for tags in sizes:
-        inventory = synthetic_inventory(tags)
         path = workdir / f"inventory-{tags}.json"
-        path.write_text(dumps(inventory))
-        manifests = len(inventory.manifests)
-        del inventory
+        manifests = write_synthetic_inventory(tags, path)
         args = [
             "report",
             str(path),
