@@ -38,7 +38,18 @@ class Figures:
         cached = self._reachable.get(digest)
         if cached is not None:
             return cached
-        blobs: dict[str, int] = {}
+        record = self.inventory.manifests.get(digest)
+        if record is not None and not record.children:  # a plain image: what _walk writes, in its order
+            blobs = {digest: record.size_bytes}
+            config = record.config
+            if config is not None:
+                blobs[config.digest] = config.size_bytes
+            for layer in record.layers:
+                if not layer.foreign:
+                    blobs[layer.digest] = layer.size_bytes
+            self._reachable[digest] = blobs
+            return blobs
+        blobs = {}
         self._walk(digest, size_hint, blobs, set())
         self._reachable[digest] = blobs
         return blobs
@@ -130,6 +141,7 @@ class Figures:
         manifests = self.inventory.manifests
         walks: list[tuple[str, dict[str, int], set[str]]] = []
         totals = self._reachable_totals
+        reachable = self._reachable
         for repo in self.inventory.repositories:
             blobs: dict[str, int] = {}
             layers: set[str] = set()
@@ -145,23 +157,27 @@ class Figures:
                     if record is None:  # not fetched (error recorded): count what the parent said
                         blobs[digest] = size_hint
                         continue
-                    blobs[digest] = record.size_bytes
                     config = record.config
-                    if config is not None:
-                        blobs[config.digest] = config.size_bytes
                     stored = {layer.digest: layer.size_bytes for layer in record.layers if not layer.foreign}
-                    blobs.update(stored)  # in layer order, as reachable() writes them
                     layers.update(stored)
                     if record.children:
+                        blobs[digest] = record.size_bytes
+                        if config is not None:
+                            blobs[config.digest] = config.size_bytes
+                        blobs.update(stored)  # in layer order, as reachable() writes them
                         stack.extend((child.digest, child.size_bytes) for child in record.children)
-                    elif (
-                        digest == tag_digest
-                        and digest not in stored
-                        and (config is None or (config.digest != digest and config.digest not in stored))
-                    ):  # a plain image, its blobs all distinct: Σ reachable(digest), for naive_bytes
-                        totals[digest] = (
-                            record.size_bytes + (config.size_bytes if config else 0) + sum(stored.values())
-                        )
+                        continue
+                    # a plain image: its reachable() map, built here once (the walk's order)
+                    own = reachable.get(digest)
+                    if own is None:
+                        own = {digest: record.size_bytes}
+                        if config is not None:
+                            own[config.digest] = config.size_bytes
+                        own.update(stored)
+                        reachable[digest] = own
+                    blobs.update(own)
+                    if digest == tag_digest:  # Σ reachable(digest), for naive_bytes
+                        totals[digest] = sum(own.values())
             walks.append((repo.name, blobs, layers))
         return walks
 
@@ -256,8 +272,12 @@ class Figures:
             name: sum(map(sizes.__getitem__, blobs.keys() - shared.intersection(blobs)))
             for name, blobs in self.repository_blobs.items()
         }
-        for digest in shared:
-            owners = self.blob_repositories[digest]
+        # the owners of the shared blobs only (blob_repositories maps every blob)
+        shared_owners: dict[str, list[str]] = defaultdict(list)
+        for name in sorted(self.repository_blobs):
+            for digest in shared.intersection(self.repository_blobs[name]):
+                shared_owners[digest].append(name)
+        for digest, owners in shared_owners.items():
             share, remainder = divmod(sizes[digest], len(owners))
             for index, name in enumerate(owners):
                 result[name] += share + (1 if index < remainder else 0)

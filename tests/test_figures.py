@@ -110,3 +110,19 @@ def test_versions_with_times_without_an_offset_sort_as_datetimes() -> None:
     naive = {d(f"v{i}"): image(f"c{i}", 1, created=datetime(2026, 1, 3 - i)) for i in range(2)}
     inventory = build_inventory("r", "", when(20), {"a": [("x", d("v0")), ("y", d("v1"))]}, naive)
     assert [v.tags for v in inventory.figures.versions("a")] == [("y",), ("x",)]
+
+
+def test_reachable_maps_are_the_same_whether_the_walks_or_reachable_build_them(fleet) -> None:  # type: ignore[no-untyped-def]
+    from costcalc.figures import Figures
+
+    walked = Figures(fleet)
+    walked.repository_blobs  # noqa: B018  # builds the plain images' reachable() maps
+    fresh = Figures(fleet)
+    digests = {t.digest for repo in fleet.repositories for t in repo.tags}
+    for digest in digests:
+        assert list(walked.reachable(digest).items()) == list(fresh.reachable(digest).items())
+        walk: dict[str, int] = {}
+        Figures(fleet)._walk(digest, 0, walk, set())  # the general walk, no fast path
+        assert list(fresh.reachable(digest).items()) == list(walk.items())
+    assert walked.naive_bytes == fresh.naive_bytes
+    assert walked.attributed_bytes() == Figures(fleet).attributed_bytes()

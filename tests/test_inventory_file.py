@@ -136,3 +136,44 @@ def test_a_stray_comma_between_pieces_is_still_invalid_json(  # type: ignore[no-
     assert inventory_file._load_pieces(path.read_bytes()) is None
     with pytest.raises(InputError, match="not valid JSON"):
         load(path)
+
+
+_LAYER = '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": false}'
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [_LAYER, _LAYER],  # the usual shape: the batch's descriptors are looked up all at once
+        [_LAYER, '{"digest": "sha256:l", "media_type": "l", "size_bytes": 2}'],  # another shape in the batch
+        [_LAYER, '{"foreign": false, "size_bytes": 2, "digest": "sha256:l", "media_type": "l"}'],  # other order
+        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 0}'],  # 0 is not false
+        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 1}'],
+        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": true, "foreign": false}'],
+        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2.0, "foreign": false}'],
+        [_LAYER, '{"media_type": "l", "digest": ["x"], "size_bytes": 2, "foreign": false}'],
+        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "extra": false}'],
+        [_LAYER, '"sha256:l"'],
+        ['{"media_type": "l", "digest": "sha256:m", "size_bytes": 3, "foreign": true}', _LAYER],
+    ],
+)
+def test_the_fast_loader_is_the_reference_loader(layers: list[str]) -> None:
+    record = '{"media_type": "m", "size_bytes": 1, "kind": "image", "layers": [' + ", ".join(layers) + "]}"
+    text = _HEAD + '"manifests": {"sha256:a": ' + record + ', "sha256:b": ' + _GOOD_MANIFEST + "}}"
+    try:
+        expected: Inventory | None = Inventory.model_validate_json(text)
+    except ValueError:
+        expected = None
+    if expected is None:
+        assert inventory_file._loads_fast(text) is None
+        with pytest.raises(InputError):
+            loads(text, "inv.json")
+    else:
+        assert inventory_file._loads_fast(text) == expected  # taken, not fallen back from
+        assert dumps(loads(text)) == dumps(expected)
+
+
+def test_a_written_file_loads_as_the_reference_loader_reads_it(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "inv.json"
+    path.write_text(dumps(fleet))
+    assert inventory_file._load_mapped(path) == Inventory.model_validate_json(path.read_bytes()) == fleet
