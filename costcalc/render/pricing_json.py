@@ -8,13 +8,13 @@ derived by a division, such as a day price per 730-hour month).
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from costcalc.pricing import ARITHMETIC, PriceBook, TierCharge, TieredRate
 from costcalc.quote import Quote
+from costcalc.render.json import Number, dump
 
 _MONEY = Decimal("0.0001")
 _FINE = Decimal("1E-12")
@@ -96,26 +96,24 @@ def number(value: Decimal) -> Decimal:
 
 
 def dumps(value: Any) -> str:
-    """VALUE as indented JSON; Decimals become JSON numbers in positional notation."""
-    return _encode(value, 0) + "\n"
+    """VALUE as indented JSON; Decimals become JSON numbers in positional notation.
+
+    The report's writer (render/json.py `dump`) does the writing; this only turns Decimals
+    into its verbatim Number literals and dates into ISO strings.
+    """
+    return dump(_literals(value)) + "\n"
 
 
-def _encode(value: Any, level: int) -> str:
-    inner, outer = "  " * (level + 1), "  " * level
+def _literals(value: Any) -> Any:
     if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{inner}{json.dumps(str(key))}: {_encode(item, level + 1)}" for key, item in value.items()]
-        return "{\n" + ",\n".join(items) + f"\n{outer}}}"
+        return {str(key): _literals(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(f"{inner}{_encode(item, level + 1)}" for item in value) + f"\n{outer}]"
+        return [_literals(item) for item in value]
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return Number(format(value, "f"))
     if isinstance(value, datetime.date):
-        return json.dumps(value.isoformat())
-    return json.dumps(value)
+        return value.isoformat()
+    return value
 
 
 def _summary(book: PriceBook) -> dict[str, Any]:
