@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import email.utils
+import http.cookiejar
 import json
 import math
 import random
@@ -15,7 +17,7 @@ import re
 import ssl
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -189,8 +191,16 @@ def registry_status(exc: RegistryError) -> int | None:
     return status if isinstance(status, int) else None
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A jar that keeps nothing. Registry clients send no cookies (Docker's and containerd's
+    keep none), and clients that each kept their own would send them to some requests only."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
 class RegistryClient:
-    """Read-only access to one registry over one httpx.AsyncClient.
+    """Read-only access to one registry over a few httpx.AsyncClients.
 
     Scheme: https, unless plain_http is set or the host is a loopback address (localhost,
     127.0.0.0/8, ::1), which Docker also treats as insecure and reaches over http.
@@ -213,6 +223,7 @@ class RegistryClient:
         self.host = host
         self.scheme = "http" if plain_http or is_loopback(host) else "https"
         self.base_url = httpx.URL(f"{self.scheme}://{host}")
+        self._origin = str(self.base_url)  # no trailing slash
         self.retry = retry or RetryPolicy()
         self.concurrency = max(1, concurrency)
         # httpx times out each read; a body drip-fed byte by byte needs a whole-response deadline.
@@ -226,15 +237,27 @@ class RegistryClient:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._gates: dict[str, _HostGate] = {}
         self._head_allowed = True
-        self._http = httpx.AsyncClient(
-            auth=auth,
-            transport=transport,
-            timeout=httpx.Timeout(timeout_seconds),
-            # One connection per concurrent request: a larger pool only adds bookkeeping.
-            limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
-        )
+        # Requests are spread over `concurrency` clients of a few connections each, not one
+        # client with one pool of `concurrency` connections: httpcore walks every pooled
+        # connection (a poll() syscall each) when a request starts and ends, so one big pool
+        # costs CPU per request that grows with its size (measured: docs/performance.md).
+        # The clients share one TLS context (loading CA certificates is slow) and the auth.
+        tls = httpx.create_ssl_context()
+        self._clients = [
+            httpx.AsyncClient(
+                auth=auth,
+                transport=transport,
+                verify=tls,
+                timeout=httpx.Timeout(timeout_seconds),
+                # a registry, its token service and a blob redirect target: a few origins
+                limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=False,
+                cookies=_NoCookies(),
+            )
+            for _ in range(self.concurrency)
+        ]
+        self._in_flight = [0] * self.concurrency  # per client
 
     async def __aenter__(self) -> RegistryClient:
         return self
@@ -243,10 +266,23 @@ class RegistryClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for client in self._clients:
+            await client.aclose()
+
+    @contextlib.contextmanager
+    def _least_busy_client(self) -> Iterator[httpx.AsyncClient]:
+        in_flight = self._in_flight
+        index = in_flight.index(min(in_flight))
+        in_flight[index] += 1
+        try:
+            yield self._clients[index]
+        finally:
+            in_flight[index] -= 1
 
     def url(self, path: str) -> httpx.URL:
-        return self.base_url.join(path)
+        # PATH is an absolute path built from validated names, tags and digests: appending it
+        # is what join() does, at half the cost per request.
+        return httpx.URL(self._origin + path)
 
     # -- listing ------------------------------------------------------------------------
 
@@ -390,10 +426,10 @@ class RegistryClient:
             try:
                 async with limit:
                     slept += await self._wait(gate)
-                    # The deadline covers the exchange, not the wait for a slot or the gate.
-                    async with asyncio.timeout(self.deadline_seconds):
-                        self.requests[purpose] += 1
-                        async with self._http.stream(
+                    self.requests[purpose] += 1
+                    with self._least_busy_client() as client:
+                        # The deadline covers the exchange, not the wait for a slot or the gate.
+                        async with asyncio.timeout(self.deadline_seconds), client.stream(
                             method,
                             url,
                             headers={"Accept": accept},
@@ -571,16 +607,16 @@ def _json_object(reply: Reply) -> dict[str, Any]:
 
 async def _read_limited(response: httpx.Response, limit_bytes: int, method: str, too_large: type[Exception]) -> bytes:
     """The body, refusing it up front by Content-Length and again while streaming."""
-    where = f"{method} {display_url(response.url)}"
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit_bytes:
+        where = f"{method} {display_url(response.url)}"
         raise too_large(f"{where}: the body is {int(declared)} bytes, over the {limit_bytes}-byte limit.")
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit_bytes:
-            raise too_large(f"{where}: the body is over the {limit_bytes}-byte limit.")
+            raise too_large(f"{method} {display_url(response.url)}: the body is over the {limit_bytes}-byte limit.")
         chunks.append(chunk)
     return b"".join(chunks)
 

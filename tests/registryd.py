@@ -139,9 +139,15 @@ class RunningRegistry:
 
 
 def start_registry(
-    workdir: Path, *, auth: dict[str, Any] | None = None, extra_config: dict[str, Any] | None = None
+    workdir: Path,
+    *,
+    auth: dict[str, Any] | None = None,
+    extra_config: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunningRegistry:
-    """Start a registry storing under WORKDIR on a free loopback port; wait until /v2/ answers."""
+    """Start a registry storing under WORKDIR on a free loopback port; wait until /v2/ answers.
+
+    ENV is added to this process's environment for the registry (e.g. GOMAXPROCS)."""
     binary = shutil.which(BINARY)
     if binary is None:
         raise RuntimeError(
@@ -167,7 +173,9 @@ def start_registry(
     log_path, access_path = workdir / "registry.log", workdir / "access.log"
     # The access log goes to stdout, everything else to stderr.
     with access_path.open("wb") as out, log_path.open("wb") as err:
-        process = subprocess.Popen([binary, "serve", str(config_path)], stdout=out, stderr=err)
+        process = subprocess.Popen(
+            [binary, "serve", str(config_path)], stdout=out, stderr=err, env={**os.environ, **(env or {})}
+        )
     registry = RunningRegistry(f"127.0.0.1:{port}", config_path, log_path, access_path, process)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

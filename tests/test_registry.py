@@ -480,3 +480,21 @@ def test_waiting_for_a_free_slot_does_not_count_against_the_response_deadline() 
 
     # The third request waits 0.3 s for the single slot: longer than the deadline, not an error.
     assert run(slow, work, concurrency=1, timeout_seconds=0.1, retry=RetryPolicy(attempts=1)) == [DIGEST] * 3
+
+
+def test_cookies_set_by_the_registry_are_never_sent_back() -> None:
+    sent: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("Cookie"))
+        return httpx.Response(
+            200,
+            headers={"Docker-Content-Digest": DIGEST, "Set-Cookie": "AWSALB=sticky; Path=/"},
+        )
+
+    async def work(client: RegistryClient) -> None:
+        for tag in ("a", "b", "c"):  # one after another: the same client could send it back
+            await client.head_manifest("acme/api", tag)
+
+    run(handler, work, concurrency=1)
+    assert sent == [None, None, None]

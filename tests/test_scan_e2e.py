@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -289,3 +292,58 @@ def test_interrupted_scan_resumes_from_the_cache(
     # At most 5 bodies were fetched before the interruption, each stored at once.
     assert cold_fetches - 5 <= len(fetched) < cold_fetches
     assert len(fetched) == len(set(fetched))
+
+
+class CountingRelay:
+    """A TCP relay in front of the registry that counts the connections clients open."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.connections = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:  # closed
+                return
+            self.connections += 1
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+@pytest.mark.parametrize("concurrency", [4, 64])
+def test_connections_are_reused_and_never_exceed_the_concurrency(
+    registry: RunningRegistry, pusher: Pusher, concurrency: int
+) -> None:
+    for service in range(4):
+        for version in range(6):
+            pusher.image(f"load/svc-{service}", f"v{version}", [BASE, f"svc {service} v{version}".encode()])
+    relay = CountingRelay(int(registry.host.rsplit(":", 1)[1]))
+    try:
+        inventory = run_scan(
+            f"127.0.0.1:{relay.port}/load", ScanOptions(concurrency=concurrency, use_cache=False)
+        )
+    finally:
+        relay.close()
+    assert inventory.figures.summary().tags == 24
+    requests = 1 + 4 + 3 * 24  # catalog, tag lists, then a HEAD, a manifest and a config per tag
+    # Kept-alive connections carry many requests each, and no more are open than requests
+    # can be in flight at once (each of the concurrency's clients holds its own).
+    assert 1 <= relay.connections <= min(concurrency, 24)
+    assert relay.connections * 3 <= requests
