@@ -385,7 +385,9 @@ def run_scan(
     target = parse_target(target_text)
     cache = open_cache(options.cache_dir, warn=warn) if options.use_cache else None
 
-    async def main() -> Inventory:
+    scanned: list[Inventory] = []
+
+    async def main() -> None:
         auth, identity = make_auth(target, options)
         client = RegistryClient(
             target.api_host,
@@ -397,10 +399,14 @@ def run_scan(
             warn=warn,
         )
         async with client:
-            return await scan(target, options, client, cache, progress)
+            scanned.append(await scan(target, options, client, cache, progress))
 
     try:
-        return asyncio.run(main())
+        # The inventory is handed out through SCANNED, not as the task's result: on the way
+        # out, asyncio.run() formats its SIGINT handler's repr, which includes the main task's
+        # and so its result's (Python 3.11), the whole inventory (measured: ~0.1 s at 2,000 tags).
+        asyncio.run(main())
+        return scanned[0]
     finally:
         if cache is not None:
             cache.close()

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from costcalc.inventory import Inventory
 from costcalc.scan import ScanOptions, run_scan
 from tests.registryd import Pushed, Pusher, RunningRegistry
 
@@ -347,3 +348,22 @@ def test_connections_are_reused_and_never_exceed_the_concurrency(
     # can be in flight at once (each of the concurrency's clients holds its own).
     assert 1 <= relay.connections <= min(concurrency, 24)
     assert relay.connections * 3 <= requests
+
+
+def test_the_scanned_inventory_is_never_formatted_on_the_way_out(
+    registry: RunningRegistry, pusher: Pusher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # asyncio.run() formats the repr of its main task (and so of the task's result) when it
+    # restores the SIGINT handler: on a large registry, a repr of the whole inventory.
+    pusher.image("acme/api", "v1", [BASE, b"api 1"])
+
+    formatted: list[object] = []
+
+    def record(self: object) -> str:
+        formatted.append(self)  # (asyncio's reprlib would swallow an exception raised here)
+        return "Inventory(...)"
+
+    monkeypatch.setattr(Inventory, "__repr__", record)
+    inventory = run_scan(f"{registry.host}/acme", ScanOptions(use_cache=False))
+    assert inventory.figures.summary().tags == 1
+    assert formatted == []
