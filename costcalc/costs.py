@@ -243,7 +243,7 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
     single_version: list[str] = []
     default_source: list[str] = []
     rows: list[RowQuantities] = []
-    repository_blobs = figures.repository_blobs
+    repository_bytes = figures.repository_bytes
     zero = Decimal(0)
     with localcontext() as ctx:
         ctx.prec = _PRECISION
@@ -308,7 +308,7 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
                     repository=name,
                     team=match.team if match else None,
                     tags=len(repo.tags),
-                    unique_bytes=sum(repository_blobs.get(name, {}).values()),
+                    unique_bytes=repository_bytes.get(name, 0),
                     storage_bytes=zero,
                     image_bytes=image,
                     pull_bytes=pull,

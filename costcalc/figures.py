@@ -184,14 +184,18 @@ class Figures:
     @cached_property
     def _shared_blobs(self) -> frozenset[str]:
         """Blob digests that two or more repositories reference (usually few: base layers)."""
-        seen: set[str] = set()
+        return self._blob_union[1]
+
+    @cached_property
+    def _blob_union(self) -> tuple[dict[str, int], frozenset[str]]:
+        """blob_sizes and _shared_blobs, in one pass over the repositories' blobs."""
+        sizes: dict[str, int] = {}
         shared: set[str] = set()
         for blobs in self.repository_blobs.values():
-            # set methods taking the dict: they iterate it at C speed. (`seen & blobs.keys()`
-            # would copy the growing `seen` for every repository.)
-            shared.update(seen.intersection(blobs))
-            seen.update(blobs)
-        return frozenset(shared)
+            # the views' intersection iterates the smaller side (this repository's blobs)
+            shared.update(sizes.keys() & blobs.keys())
+            sizes.update(blobs)
+        return sizes, frozenset(shared)
 
     @cached_property
     def blob_repositories(self) -> dict[str, tuple[str, ...]]:
@@ -210,10 +214,8 @@ class Figures:
 
     @cached_property
     def blob_sizes(self) -> dict[str, int]:
-        sizes: dict[str, int] = {}
-        for blobs in self.repository_blobs.values():
-            sizes.update(blobs)
-        return sizes
+        """Every blob the tags reach, with its size (the last repository's, should two differ)."""
+        return self._blob_union[0]
 
     @cached_property
     def unique_bytes(self) -> int:
@@ -237,7 +239,13 @@ class Figures:
     @cached_property
     def per_repository_unique_bytes(self) -> int:
         """Σ over repositories of their distinct reachable bytes (per-repository dedup)."""
-        return sum(sum(blobs.values()) for blobs in self.repository_blobs.values())
+        return sum(self.repository_bytes.values())
+
+    @cached_property
+    def repository_bytes(self) -> dict[str, int]:
+        """Per repository: the bytes of the distinct blobs its tags reach (summed once, asked
+        for by every book, scenario and row)."""
+        return {name: sum(blobs.values()) for name, blobs in self.repository_blobs.items()}
 
     @cached_property
     def layer_digest_set(self) -> frozenset[str]:
@@ -259,17 +267,19 @@ class Figures:
         under repository dedup, where nothing is split).
         """
         if dedup_scope == "repository":
-            return {name: sum(blobs.values()) for name, blobs in self.repository_blobs.items()}
+            return dict(self.repository_bytes)
         return dict(self._attributed_registry)
 
     @cached_property
     def _attributed_registry(self) -> dict[str, int]:
         sizes = self.blob_sizes
         shared = self._shared_blobs
-        # A blob only one repository references is all its own: summed per repository at C
-        # speed (its size is that repository's, as blob_sizes has it); only shared ones split.
+        totals = self.repository_bytes
+        # A blob only one repository references is all its own (its size is that repository's,
+        # as blob_sizes has it): all of a repository's bytes, less its shared blobs (usually a
+        # few base layers), which are split below. Cheaper than summing the set difference.
         result = {
-            name: sum(map(sizes.__getitem__, blobs.keys() - shared.intersection(blobs)))
+            name: totals[name] - sum(map(blobs.__getitem__, shared.intersection(blobs)))
             for name, blobs in self.repository_blobs.items()
         }
         # the owners of the shared blobs only (blob_repositories maps every blob)

@@ -875,7 +875,7 @@ def _retain(
                 update={
                     "storage_bytes": row.storage_bytes * ratio,
                     "tags": retained_tags.get(name, row.tags),
-                    "unique_bytes": sum(retained.figures.repository_blobs.get(name, {}).values()),
+                    "unique_bytes": retained.figures.repository_bytes.get(name, 0),
                 }
             )
         )

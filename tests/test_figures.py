@@ -40,6 +40,26 @@ def test_attributed_bytes_split_evenly_and_sum_exactly(fleet) -> None:  # type: 
     assert sum(per_repo.values()) == f.per_repository_unique_bytes
 
 
+def test_repository_bytes_are_summed_once_and_handed_out_as_copies(fleet) -> None:  # type: ignore[no-untyped-def]
+    f = fleet.figures
+    assert f.repository_bytes == {name: sum(blobs.values()) for name, blobs in f.repository_blobs.items()}
+    assert f.repository_bytes == {"acme/api": 2620, "acme/job": 1430, "acme/web": 1520}
+    per_repo = f.attributed_bytes("repository")
+    per_repo["acme/api"] = 0  # the caller's copy, not the memo
+    assert f.attributed_bytes("repository")["acme/api"] == 2620 == f.repository_bytes["acme/api"]
+
+
+def test_a_blob_two_repositories_size_differently_takes_the_last_ones_size() -> None:
+    # a hostile inventory: one layer digest, two sizes; blob_sizes keeps the last repository's
+    manifests = {d("a"): image("ca", 1, layer("x", 100), size=10), d("b"): image("cb", 2, layer("x", 300), size=20)}
+    inv = build_inventory("r", "", when(1), {"n/a": [("t", d("a"))], "n/b": [("t", d("b"))]}, manifests)
+    f = inv.figures
+    assert f.blob_sizes[d("x")] == 300
+    assert f._shared_blobs == {d("x")}
+    assert f.attributed_bytes() == {"n/a": 10 + 1 + 150, "n/b": 20 + 2 + 150}
+    assert sum(f.attributed_bytes().values()) == f.unique_bytes == 10 + 1 + 20 + 2 + 300
+
+
 def test_attributed_remainder_bytes_keep_the_sum_exact() -> None:
     manifests = {d(x): image("c" + x, 0, layer("odd", 100), size=0) for x in "abc"}
     inv = build_inventory("r", "", when(1), {f"n/{x}": [("t", d(x))] for x in "abc"}, manifests)

@@ -122,6 +122,18 @@ def test_a_layout_the_pieces_do_not_fit_falls_back_to_the_whole_tree(fleet, tmp_
     assert load(path) == fleet
 
 
+def test_an_object_after_manifests_is_no_part_of_them(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The close of `manifests` is searched from the end: here the last "\n }" closes another
+    # member, so the piece holding the real close has trailing text and the pieces give up.
+    text = dumps(fleet)
+    assert text.endswith('\n "errors": []\n}\n')
+    path = tmp_path / "inv.json"
+    path.write_text(text.removesuffix("\n}\n") + ',\n "extra": {\n  "a": 1\n }\n}\n')
+    assert inventory_file._load_pieces(path.read_bytes()) is None
+    with pytest.raises(InputError, match="extra"):
+        load(path)
+
+
 @pytest.mark.parametrize(
     ("old", "new"),
     [("\n  },\n", "\n  },\n  ,\n"), ("\n  }\n }", "\n  },\n }")],  # a doubled comma, a trailing one

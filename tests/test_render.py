@@ -294,6 +294,12 @@ def test_version_rows_are_written_as_the_generic_dump_writes_their_dicts() -> No
         VersionBytes("r", "sha256:" + "a" * 64, (), datetime(2026, 3, 1, 12, 30, 5), 0, False),  # naive
         VersionBytes("r", "sha256:" + "b" * 64, ("x",), datetime(2026, 3, 1, 1, 0, tzinfo=east), 1, True),
         VersionBytes("\u00e9", "sha256:" + "c" * 64, ("t",), datetime(999, 1, 1, tzinfo=UTC), 2, True),
+        # times the UTC shortcut must leave alone or read right: a fraction, other zero offsets
+        VersionBytes("r", "sha256:" + "d" * 64, ("f",), datetime(2026, 3, 1, 0, 0, 1, 500, tzinfo=UTC), 3, True),
+        VersionBytes("r", "sha256:" + "e" * 64, ("z",), datetime(2026, 3, 1, tzinfo=timezone(timedelta(0))), 4, True),
+        VersionBytes(
+            "r", "sha256:" + "f" * 64, ("s",), datetime(2026, 3, 1, tzinfo=timezone(timedelta(seconds=30))), 5, True
+        ),
     ]
     for depth in (0, 3, 40):
         expected = render_json.dump([render_json.version_data(v) for v in versions], depth)

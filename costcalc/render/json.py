@@ -220,6 +220,11 @@ def _created(created: datetime | None) -> str:
     """version_data()'s `created` as JSON text: a config time without offset is UTC."""
     if created is None:
         return "null"
+    text = created.isoformat()
+    if len(text) == 25 and text.endswith("+00:00") and created.year >= 1000:
+        # The usual time, in UTC to the second: what _time() writes, read off isoformat(), which
+        # calls utcoffset() once (the general way below calls it twice and copies the time).
+        return '"' + text[:19] + 'Z"'
     if not created.utcoffset() and created.year >= 1000:  # naive (UTC) or an offset of 0
         # what _time() writes, without its conversions
         return '"' + created.replace(tzinfo=None).isoformat(timespec="seconds") + 'Z"'
