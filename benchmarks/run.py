@@ -363,6 +363,16 @@ def replay_figures(
     )
 
 
+def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The run of median wall time, with every run's wall time beside it (the machine is noisy)."""
+    ordered = sorted(runs, key=lambda run: float(run["seconds"]))  # type: ignore[arg-type]
+    return {
+        **ordered[len(ordered) // 2],
+        "seconds_of_runs": [run["seconds"] for run in runs],
+        "requests_by_kind_of_runs": [run["requests_by_kind"] for run in runs],
+    }
+
+
 def _with_floor(scan: dict[str, object]) -> dict[str, object]:
     """Add the CPU floor: CPU seconds of client, proxy and registry shared by this machine's cores."""
     spent = sum(float(scan[k]) for k in ("cpu_seconds", "proxy_cpu_seconds", "registry_cpu_seconds"))  # type: ignore[arg-type]
@@ -588,6 +598,10 @@ def machine() -> dict[str, object]:
 # ~30 % more CPU on the same requests (11.1 against 8.3 CPU-s on the cold scan, measured
 # 2026-11-27), CPU taken from the client it serves. One core is what it is given here.
 REGISTRY_ENV = {"GOMAXPROCS": "1"}
+# Cold and warm scans are run this many times (a fresh cache each) and the median one is
+# reported with every run's wall time: single wall times on a shared 2-core machine move by
+# tens of percent between runs (docs/performance.md, Caveats).
+REPEATS = 3
 
 
 @contextlib.contextmanager
@@ -669,11 +683,18 @@ def scans(
     say: Callable[[str], None],
 ) -> dict[str, object]:
     target = f"{proxy.host}/bench"
-    cache = workdir / "cache"
-    say("cold scan (empty cache), concurrency 16")
-    cold = scan_figures(proxy, registry_pid, target, workdir, "cold", concurrency=16, cache_dir=cache, delay_ms=delay)
-    say("warm rescan (same cache)")
-    warm = scan_figures(proxy, registry_pid, target, workdir, "warm", concurrency=16, cache_dir=cache, delay_ms=delay)
+    colds, warms = [], []
+    for attempt in range(1, REPEATS + 1):
+        cache = workdir / f"cache-{attempt}"
+        say(f"cold scan (empty cache), concurrency 16 ({attempt} of {REPEATS})")
+        colds.append(
+            scan_figures(proxy, registry_pid, target, workdir, "cold", concurrency=16, cache_dir=cache, delay_ms=delay)
+        )
+        say(f"warm rescan (same cache) ({attempt} of {REPEATS})")
+        warms.append(
+            scan_figures(proxy, registry_pid, target, workdir, "warm", concurrency=16, cache_dir=cache, delay_ms=delay)
+        )
+    cold, warm = median_run(colds), median_run(warms)
     sweep = []
     for concurrency in CONCURRENCIES:
         say(f"cold scan without cache, concurrency {concurrency}")
@@ -797,8 +818,9 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
             bool(minimum["equal"]),
         )
         warm = figures["warm"]
-        counts = warm["requests_by_kind"]
-        gets = counts.get("GET manifest", 0) + counts.get("GET blob", 0)
+        gets = max(  # in every warm run, not only the median one
+            counts.get("GET manifest", 0) + counts.get("GET blob", 0) for counts in warm["requests_by_kind_of_runs"]
+        )
         add("warm rescan: no manifest or config GET", f"{gets} GETs", "0", gets == 0)
         c16 = cold  # the default cold scan: concurrency 16, cache on (empty)
         add(
@@ -883,6 +905,9 @@ def table(figures: dict[str, object]) -> str:
         cells = [name, seconds, requests, connections, bound, ratio, cpu, floor, rss]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
 
+    def runs(scan: dict) -> str:
+        return " / ".join(str(seconds) for seconds in scan["seconds_of_runs"])
+
     def cpu(scan: dict) -> str:
         return f"{scan['cpu_seconds']} / {scan['proxy_cpu_seconds']} / {scan['registry_cpu_seconds']}"
 
@@ -902,8 +927,8 @@ def table(figures: dict[str, object]) -> str:
     if "cold" in figures:
         cold, warm = figures["cold"], figures["warm"]
         minimum = cold["minimum"]
-        scan_row(f"cold scan, c=16 (minimum {minimum['minimum_requests']})", cold)
-        scan_row(f"warm rescan, c=16 (minimum {warm['minimum_warm_requests']})", warm)
+        scan_row(f"cold scan, c=16 (minimum {minimum['minimum_requests']}; median of {runs(cold)} s)", cold)
+        scan_row(f"warm rescan, c=16 (minimum {warm['minimum_warm_requests']}; median of {runs(warm)} s)", warm)
         for scan in figures["concurrency"]:
             scan_row(f"cold scan, no cache, c={scan['concurrency']}", scan)
         scan_row("cold scan, no cache, c=16, +1 RTT per new TCP connection", figures["cold_with_handshake"])
