@@ -595,8 +595,8 @@ def machine() -> dict[str, object]:
 
 # The registry stands in for a remote server, yet here it shares the client's two cores. Go's
 # scheduler spins idle threads looking for work between requests, so with both cores it burned
-# ~30 % more CPU on the same requests (11.1 against 8.3 CPU-s on the cold scan, measured
-# 2026-11-27), CPU taken from the client it serves. One core is what it is given here.
+# ~25 % more CPU on the same requests (10.2-11.0 against 7.9-8.7 CPU-s on single cold scans,
+# measured 2026-11-27), CPU taken from the client it serves. One core is what it is given here.
 REGISTRY_ENV = {"GOMAXPROCS": "1"}
 # Cold and warm scans are run this many times (a fresh cache each) and the median one is
 # reported with every run's wall time: single wall times on a shared 2-core machine move by
