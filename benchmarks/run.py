@@ -209,38 +209,53 @@ def scan_figures(
     argv = costcalc(*args)
     if profile is not None:
         argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "costcalc", *args]
-    proxy.reset()
-    before = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
-    run = measure(argv, env=_env(XDG_CACHE_HOME=str(workdir / "xdg-cache")), cwd=ROOT)
-    stats = proxy.stats()
-    after = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
-    if run.returncode != 0:
-        raise RuntimeError(f"costcalc scan ({name}) exited {run.returncode}: {run.stderr.strip()[-2000:]}")
-    summary = json.loads(run.stdout)["summary"]
-    errors = json.loads(run.stdout)["errors"]
-    counts = requests_by_kind(stats)
-    total = int(stats["total"])  # type: ignore[arg-type]
-    bound = total * delay_ms / 1000 / concurrency
+    env = _env(XDG_CACHE_HOME=str(workdir / "xdg-cache"))
+    run, figures = through_proxy(proxy, registry_pid, argv, f"costcalc scan ({name})", concurrency, delay_ms, env)
+    document = json.loads(run.stdout)
     return _with_floor(
         {
             "name": name,
             "concurrency": concurrency,
             "cache": "none" if cache_dir is None else str(cache_dir.name),
-            "seconds": round(run.seconds, 3),
-            "max_rss_bytes": run.max_rss_bytes,
-            "cpu_seconds": round(run.cpu_seconds, 2),
-            "proxy_cpu_seconds": round(after[0] - before[0], 2),
-            "registry_cpu_seconds": round(after[1] - before[1], 2),
-            "requests": total,
-            "requests_by_kind": counts,
-            "connections": stats["connections"],
-            "lower_bound_seconds": round(bound, 3),
-            "ratio_to_lower_bound": round(run.seconds / bound, 3) if bound else None,
-            "tags_found": summary["tags"],
-            "manifests_found": summary["manifests"],
-            "errors": len(errors),
+            **figures,
+            "tags_found": document["summary"]["tags"],
+            "manifests_found": document["summary"]["manifests"],
+            "errors": len(document["errors"]),
         }
     )
+
+
+def through_proxy(
+    proxy: ProxyProcess,
+    registry_pid: int,
+    argv: list[str],
+    what: str,
+    concurrency: int,
+    delay_ms: float,
+    env: dict[str, str],
+) -> tuple[Run, dict[str, object]]:
+    """Run ARGV (a client of the proxy) and measure it: time, RSS, CPU of all three, requests."""
+    proxy.reset()
+    before = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
+    run = measure(argv, env=env, cwd=ROOT)
+    stats = proxy.stats()
+    after = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
+    if run.returncode != 0:
+        raise RuntimeError(f"{what} exited {run.returncode}: {run.stderr.strip()[-2000:]}")
+    total = int(stats["total"])  # type: ignore[call-overload]
+    bound = total * delay_ms / 1000 / concurrency
+    return run, {
+        "seconds": round(run.seconds, 3),
+        "max_rss_bytes": run.max_rss_bytes,
+        "cpu_seconds": round(run.cpu_seconds, 2),
+        "proxy_cpu_seconds": round(after[0] - before[0], 2),
+        "registry_cpu_seconds": round(after[1] - before[1], 2),
+        "requests": total,
+        "requests_by_kind": requests_by_kind(stats),
+        "connections": stats["connections"],
+        "lower_bound_seconds": round(bound, 3),
+        "ratio_to_lower_bound": round(run.seconds / bound, 3) if bound else None,
+    }
 
 
 def minimum_check(scan: dict[str, object], truth: FleetTruth) -> dict[str, object]:
@@ -336,31 +351,9 @@ def replay_figures(
     plan_path = workdir / "replay.json"
     plan_path.write_text(json.dumps(plan))
     code = f"from benchmarks.run import replay; replay({proxy.host!r}, {str(plan_path)!r}, 16)"
-    proxy.reset()
-    before = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
-    run = measure([sys.executable, "-c", code], env=_env(), cwd=ROOT)
-    stats = proxy.stats()
-    after = cpu_seconds(proxy.process.pid), cpu_seconds(registry_pid)
-    if run.returncode != 0:
-        raise RuntimeError(f"the bare httpx replay failed: {run.stderr.strip()[-2000:]}")
-    total = int(stats["total"])  # type: ignore[call-overload]
-    bound = total * delay_ms / 1000 / 16
-    return _with_floor(
-        {
-            "name": "replay",
-            "concurrency": 16,
-            "seconds": round(run.seconds, 3),
-            "max_rss_bytes": run.max_rss_bytes,
-            "cpu_seconds": round(run.cpu_seconds, 2),
-            "proxy_cpu_seconds": round(after[0] - before[0], 2),
-            "registry_cpu_seconds": round(after[1] - before[1], 2),
-            "requests": total,
-            "requests_by_kind": requests_by_kind(stats),
-            "connections": stats["connections"],
-            "lower_bound_seconds": round(bound, 3),
-            "ratio_to_lower_bound": round(run.seconds / bound, 3),
-        }
-    )
+    argv = [sys.executable, "-c", code]
+    _, figures = through_proxy(proxy, registry_pid, argv, "the bare httpx replay", 16, delay_ms, env=_env())
+    return _with_floor({"name": "replay", "concurrency": 16, **figures})
 
 
 def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
