@@ -83,7 +83,8 @@ def root(
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from costcalc.scan import ScanEvent, ScanOptions
+    from costcalc.scan import ScanEvent
+    from costcalc.scan_options import ScanOptions
 
 
 # Scan options, shared by `scan` and by `report TARGET` (which scans on the fly).
@@ -126,7 +127,7 @@ def scan_options(
     cache_dir: Path | None,
 ) -> ScanOptions:
     """The typer-free ScanOptions; the password is read from stdin here, never from argv."""
-    from costcalc.scan import ScanOptions
+    from costcalc.scan_options import ScanOptions
 
     if password_stdin != (username is not None):
         raise typer.BadParameter("--username and --password-stdin go together.")
@@ -275,7 +276,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from costcalc.inventory import Inventory
-    from costcalc.scan import ScanOptions
+    from costcalc.scan_options import ScanOptions
 
 
 class ReportFormat(enum.StrEnum):
@@ -312,11 +313,13 @@ def _load_source(source: str, options: ScanOptions | None, quiet: bool) -> Inven
     from costcalc import inventory_file
     from costcalc.errors import InvalidReference
     from costcalc.reference import parse_target
-    from costcalc.scan import ScanOptions, run_scan
 
     path = Path(source)
     if path.is_file() or path.suffix.lower() == ".json" or path.exists():
         return inventory_file.load(path)
+    from costcalc.scan import run_scan  # only now: the HTTP stack takes ~0.1 s to import
+    from costcalc.scan_options import ScanOptions
+
     try:
         parse_target(source)
     except InvalidReference:

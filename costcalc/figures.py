@@ -409,12 +409,16 @@ class Figures:
             for tag in repo.tags:
                 tags_by_digest[tag.digest].append(tag.tag)
             versions = []
+            images: set[str] = set()
             for digest, tags in tags_by_digest.items():
                 record = manifests.get(digest)
-                # created() inline for the usual case, an image manifest with its own time
-                created = record.created if record is not None and record.created is not None else self.created(digest)
-                # the values come from the validated inventory: no validation
-                versions.append(_version(digest, tuple(sorted(tags)), created))
+                created = None
+                if record is not None:
+                    # created() inline for the usual case, an image manifest with its own time
+                    created = record.created if record.created is not None else self.created(digest)
+                    if record.kind == "image":
+                        images.add(digest)
+                versions.append(Version(digest, tuple(sorted(tags)) if len(tags) > 1 else tuple(tags), created))
             # By created, then digest; unknown times first. The key is the time since a fixed
             # instant: comparing timedeltas is cheap, comparing aware datetimes calls
             # utcoffset() on both sides of every comparison.
@@ -422,9 +426,9 @@ class Figures:
                 versions.sort(key=lambda v: (v.created - _EPOCH if v.created else _NO_TIME, v.digest))
             except TypeError:  # a time without an offset: compared as datetimes, as always
                 versions.sort(key=lambda v: (v.created or _EPOCH, v.digest))
-            result[repo.name] = tuple(versions)
-            self._image_versions[repo.name] = tuple(
-                v for v in versions if (r := manifests.get(v.digest)) is not None and r.kind == "image"
+            result[repo.name] = every = tuple(versions)
+            self._image_versions[repo.name] = (
+                every if len(images) == len(every) else tuple(v for v in every if v.digest in images)
             )
         return result
 
@@ -510,18 +514,5 @@ class Figures:
 
 
 
-_VERSION_FIELDS = set(Version.model_fields)
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 _NO_TIME = timedelta(0)  # an unknown created time sorts as _EPOCH
-
-
-def _version(digest: str, tags: tuple[str, ...], created: datetime | None) -> Version:
-    """A Version from values already validated, without validation: what model_construct does,
-    minus its per-call generality (~100,000 versions in a 100,000-tag report). All instances
-    share one fields-set: all fields are always given, and frozen models never change it."""
-    version = Version.__new__(Version)
-    object.__setattr__(version, "__dict__", {"digest": digest, "tags": tags, "created": created})
-    object.__setattr__(version, "__pydantic_fields_set__", _VERSION_FIELDS)
-    object.__setattr__(version, "__pydantic_extra__", None)
-    object.__setattr__(version, "__pydantic_private__", None)
-    return version

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -117,8 +117,12 @@ class Summary(_Frozen):
     shared_layer_bytes: int
 
 
-class Version(_Frozen):
-    """A distinct image digest of a repository, with the tags that point to it."""
+class Version(NamedTuple):
+    """A distinct image digest of a repository, with the tags that point to it.
+
+    A named tuple, not a model: derived from the validated inventory (nothing to validate),
+    and a 100,000-tag report makes ~100,000 of them, each built in a fraction of a model's time.
+    """
 
     digest: str
     tags: tuple[str, ...]

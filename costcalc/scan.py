@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -25,27 +24,11 @@ from costcalc.inventory import (
 from costcalc.oci import IMAGE_CONFIG_TYPES, Descriptor, parse_config, parse_manifest
 from costcalc.reference import Target, parse_target
 from costcalc.registry import RegistryClient, sanitize
+from costcalc.scan_options import ScanOptions as ScanOptions
 
-DEFAULT_CONCURRENCY = 16
 MAX_INDEX_DEPTH = 8  # nesting has no limit in the spec; real indexes nest once at most
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class ScanOptions:
-    """What `costcalc scan` (and `report` scanning on the fly) was asked to do; no typer here."""
-
-    repos: tuple[str, ...] = ()
-    repos_file: Path | None = None
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    concurrency: int = DEFAULT_CONCURRENCY
-    plain_http: bool = False
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    use_cache: bool = True
-    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from costcalc import inventory_file
@@ -86,8 +88,22 @@ def test_the_fast_loader_shares_each_distinct_descriptor(fleet) -> None:  # type
 
 def test_the_fast_loader_is_taken_for_a_written_file(fleet) -> None:  # type: ignore[no-untyped-def]
     # Without this, a fast path that always gave up would pass every test above (slowly).
-    assert inventory_file._loads_fast(dumps(fleet)) == fleet
-    assert inventory_file._load_pieces(dumps(fleet).encode()) == fleet
+    loaded = inventory_file._load_pieces(dumps(fleet).encode())
+    assert loaded == fleet
+    assert loaded is not None and dumps(loaded) == dumps(fleet)
+
+
+def test_models_with_equal_fields_sets_share_one(fleet) -> None:  # type: ignore[no-untyped-def]
+    loaded = inventory_file._load_pieces(dumps(fleet).encode())
+    assert loaded is not None
+    records = list(loaded.manifests.values())
+    tags = [tag for repository in loaded.repositories for tag in repository.tags]
+    assert len({id(record.__pydantic_fields_set__) for record in records}) == 1
+    assert len({id(tag.__pydantic_fields_set__) for tag in tags}) == 1
+    # copying with an update must not touch the shared set
+    copied = records[0].model_copy(update={"artifact_type": "x"})
+    assert copied.__pydantic_fields_set__ is not records[1].__pydantic_fields_set__
+    assert records[1].__pydantic_fields_set__ == records[0].__pydantic_fields_set__
 
 
 def test_a_file_loaded_in_pieces_is_the_file_loaded_whole(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -156,11 +172,12 @@ _LAYER = '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 
 @pytest.mark.parametrize(
     "layers",
     [
-        [_LAYER, _LAYER],  # the usual shape: the batch's descriptors are looked up all at once
-        [_LAYER, '{"digest": "sha256:l", "media_type": "l", "size_bytes": 2}'],  # another shape in the batch
+        [_LAYER, _LAYER],  # the usual shape: one shared instance
+        [_LAYER, '{"digest": "sha256:l", "media_type": "l", "size_bytes": 2}'],  # foreign left out: equal
         [_LAYER, '{"foreign": false, "size_bytes": 2, "digest": "sha256:l", "media_type": "l"}'],  # other order
         [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 0}'],  # 0 is not false
-        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 1}'],
+        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": true}'],  # not equal
+        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 3, "foreign": false}'],  # not equal
         [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": true, "foreign": false}'],
         [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2.0, "foreign": false}'],
         [_LAYER, '{"media_type": "l", "digest": ["x"], "size_bytes": 2, "foreign": false}'],
@@ -172,17 +189,23 @@ _LAYER = '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 
 def test_the_fast_loader_is_the_reference_loader(layers: list[str]) -> None:
     record = '{"media_type": "m", "size_bytes": 1, "kind": "image", "layers": [' + ", ".join(layers) + "]}"
     text = _HEAD + '"manifests": {"sha256:a": ' + record + ', "sha256:b": ' + _GOOD_MANIFEST + "}}"
+    written = json.dumps(json.loads(text), indent=1)  # the layout the pieces take
     try:
         expected: Inventory | None = Inventory.model_validate_json(text)
     except ValueError:
         expected = None
     if expected is None:
-        assert inventory_file._loads_fast(text) is None
+        assert inventory_file._load_pieces(written.encode()) is None
         with pytest.raises(InputError):
             loads(text, "inv.json")
-    else:
-        assert inventory_file._loads_fast(text) == expected  # taken, not fallen back from
-        assert dumps(loads(text)) == dumps(expected)
+        return
+    for loaded in (inventory_file._load_pieces(written.encode()), loads(text)):
+        assert loaded is not None  # taken, not fallen back from
+        assert dumps(loaded) == dumps(expected)
+        found = loaded.manifests["sha256:a"].layers
+        assert found == expected.manifests["sha256:a"].layers
+        # equal descriptors are one instance, different ones are not
+        assert (found[0] is found[1]) == (found[0] == found[1])
 
 
 def test_a_written_file_loads_as_the_reference_loader_reads_it(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ PURE = [
     "retention",
     "errors",
     "toml_lines",
+    "scan_options",
 ]
 FORBIDDEN_IN_PURE = {"httpx", "typer", "rich", "sqlite3", "subprocess", "socket", "asyncio"}
 
