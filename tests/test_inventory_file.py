@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costcalc import inventory_file
 from costcalc.errors import InputError
-from costcalc.inventory import Inventory
+from costcalc.inventory import BlobRef, Inventory, ManifestRecord, ScanError, build_inventory
 from costcalc.inventory_file import dumps, load, loads
 from tests.inventory_builders import d, small_fleet
 
@@ -212,3 +215,28 @@ def test_a_written_file_loads_as_the_reference_loader_reads_it(fleet, tmp_path) 
     path = tmp_path / "inv.json"
     path.write_text(dumps(fleet))
     assert inventory_file._load_mapped(path) == Inventory.model_validate_json(path.read_bytes()) == fleet
+
+
+@given(
+    text=st.text(
+        st.sampled_from(["a", "\x00", "\x1f", "\x7f", "\x80", "\u00e9", "\u2028", '"', "\\", "/", "\n"])
+        | st.characters(codec="utf-8", exclude_categories=["Cs"]),
+        max_size=12,
+    ),
+    size=st.integers(min_value=0, max_value=2**70),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_file_text_is_what_json_dumps_writes(text: str, size: int) -> None:
+    # dumps() writes with pydantic's encoder when it can; the text must be json.dumps's to the byte.
+    record = ManifestRecord(
+        media_type=text, size_bytes=size, kind="artifact", artifact_type=text, platform=text,
+        layers=(BlobRef(media_type=text, digest=text, size_bytes=size),),
+    )
+    inventory = build_inventory(
+        "r", text, datetime(2026, 1, 1, tzinfo=UTC), {"a": [(text or "t", "sha256:a")]}, {"sha256:a": record},
+        [ScanError(repository=text, reason=text)],
+    )
+    data = inventory.model_dump(mode="json")
+    data["scanned_at"] = "2026-01-01T00:00:00Z"
+    assert dumps(inventory) == json.dumps(data, indent=1, ensure_ascii=True) + "\n"
+    assert loads(dumps(inventory)) == inventory
