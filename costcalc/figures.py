@@ -521,6 +521,5 @@ class Figures:
         return result
 
 
-
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 _NO_TIME = timedelta(0)  # an unknown created time sorts as _EPOCH

@@ -160,17 +160,26 @@ def load(path: Path) -> Inventory:
 
 
 # Validating a 270 MB file whole holds all its bytes and an instance per descriptor occurrence
-# (1.2 GiB for 100,000 tags). A file as dumps() writes it (indent=1) is instead validated in
-# pieces of ~_PIECE bytes of its `manifests` object, each piece's descriptors shared before the
-# next is read, so the unshared instances of one piece only exist at a time.
+# (1.55 GiB peak for 100,000 tags). A file indented with spaces, as dumps() (1 per level), jq
+# and json.dumps(indent=N) write it, is instead validated in pieces of ~_PIECE bytes of its
+# `manifests` object, each piece's descriptors shared before the next is read, so the unshared
+# instances of one piece only exist at a time. (A file on one line is validated whole.)
 _PIECE = 256 << 10  # measured: pieces of 4 MiB load ~10% slower
 _RELEASE = 16 << 20  # bytes of mapped file given back at a time
-_MANIFESTS_OPEN = b'\n "manifests": {'
-# indent 1: in a written file, the last one closes `manifests` (`errors`, a list, follows it).
-# Searched from the end: forward, through 270 MB of lines that begin with "\n " (0.23 s).
-_MANIFESTS_CLOSE = b"\n }"
-_RECORD_END = b"\n  },"  # indent 2: a comma between two members of `manifests`
+_MANIFESTS_KEY = b'"manifests": {'
 _MANIFESTS: TypeAdapter[dict[str, ManifestRecord]] = TypeAdapter(dict[str, ManifestRecord])
+
+
+def _layout(data: bytes | mmap.mmap) -> tuple[int, bytes, bytes] | None:
+    """Where the body of `manifests` begins, the line that closes it and the text that ends one
+    of its members and begins the next, read off the indent of the line `manifests` is on."""
+    key = data.find(_MANIFESTS_KEY)
+    line = data.rfind(b"\n", 0, key) if key >= 0 else -1
+    indent = data[line + 1 : key] if line >= 0 else b""
+    if not indent or indent.strip(b" "):  # not a line of its own, indented with spaces
+        return None
+    # The members of `manifests` are one level deeper: each closes on a line of its own.
+    return key + len(_MANIFESTS_KEY), b"\n" + indent + b"}", b"\n" + indent * 2 + b"},"
 
 
 def _load_mapped(path: Path) -> Inventory | None:
@@ -197,11 +206,13 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
     characters and fail.) The placeholder must come back as the top-level `manifests`: anywhere
     else, extra="forbid" rejects a `manifests` member.
     """
-    opening = data.find(_MANIFESTS_OPEN)
-    if opening < 0:
+    layout = _layout(data)
+    if layout is None:
         return None
-    body_start = opening + len(_MANIFESTS_OPEN)
-    body_end = data.rfind(_MANIFESTS_CLOSE, body_start)
+    body_start, close, record_end = layout
+    # In a written file the last such line closes `manifests` (`errors`, a list, follows it).
+    # Searched from the end: forward, through 270 MB of lines that begin with "\n " (0.23 s).
+    body_end = data.rfind(close, body_start)
     if body_end < 0:
         return None
     built: dict[str, ManifestRecord] = {}
@@ -212,8 +223,8 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
         start = body_start
         split = -1
         while start < body_end:
-            split = data.find(_RECORD_END, min(start + _PIECE, body_end), body_end)
-            end = body_end if split < 0 else split + len(_RECORD_END) - 1  # before the comma
+            split = data.find(record_end, min(start + _PIECE, body_end), body_end)
+            end = body_end if split < 0 else split + len(record_end) - 1  # before the comma
             piece = _MANIFESTS.validate_json(b"{" + data[start:end] + b"}")
             if isinstance(data, mmap.mmap) and end - released >= _RELEASE:
                 # Read-only file pages: dropped from memory, read again from the file if
@@ -229,7 +240,7 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
         if split >= 0 and start >= body_end:  # the last piece ended at a comma: a trailing one
             return None
         skeleton = Inventory.model_validate_json(
-            data[: body_start - 1] + b"{}" + data[body_end + len(_MANIFESTS_CLOSE) :]
+            data[: body_start - 1] + b"{}" + data[body_end + len(close) :]
         )
     except ValueError:  # ValidationError, invalid JSON or too deep among them
         return None

@@ -120,6 +120,28 @@ def test_a_file_loaded_in_pieces_is_the_file_loaded_whole(fleet, tmp_path, monke
     assert len({id(layer) for layer in layers}) == len(set(layers))
 
 
+@pytest.mark.parametrize("indent", [2, 4])
+def test_a_file_indented_otherwise_is_loaded_in_pieces(fleet, tmp_path, monkeypatch, indent: int) -> None:  # type: ignore[no-untyped-def]
+    # jq writes 2 spaces per level; any indent of spaces takes the piece loader.
+    monkeypatch.setattr(inventory_file, "_PIECE", 1)  # one manifest per piece
+    text = json.dumps(json.loads(dumps(fleet)), indent=indent)
+    assert inventory_file._load_pieces(text.encode()) == fleet
+    path = tmp_path / "inv.json"
+    path.write_text(text)
+    assert load(path) == fleet
+
+
+def test_a_file_on_one_line_is_validated_whole(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = json.dumps(json.loads(dumps(fleet)), separators=(",", ":"))
+    assert inventory_file._load_pieces(text.encode()) is None
+    path = tmp_path / "inv.json"
+    path.write_text(text)
+    loaded = load(path)
+    assert loaded == fleet
+    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
+    assert len({id(layer) for layer in layers}) == len(set(layers))  # shared all the same
+
+
 def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(inventory_file, "_PIECE", 1)
     text = dumps(fleet)
