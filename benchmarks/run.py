@@ -481,7 +481,7 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
     notes: list[str] = []
     warmup = workdir / "inventory-warmup.json"
     write_synthetic_inventory(min(sizes), warmup)
-    # One untimed run first: the first run of a module compiles its .pyc files.
+    # One untimed run first (files in the page cache, lazy imports made once).
     measure(costcalc("report", str(warmup), *options, "--format", "json", "-o", os.devnull), env=_env(), cwd=ROOT)
     for tags in sizes:
         path = workdir / f"inventory-{tags}.json"
@@ -640,6 +640,10 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
             "registry_env": REGISTRY_ENV,
         },
     }
+    # Byte-compiled first, as `pip install` does: with PYTHONDONTWRITEBYTECODE set (as on the
+    # machine of docs/performance.md) no run would write .pyc files, and every measured run
+    # would compile costcalc's modules from source (~0.05 s each).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "costcalc")], check=True)
     try:
         with registry(workdir / "registry") as running:
             base_url = running.url
