@@ -70,6 +70,12 @@ def _loads_checked(text: str | bytes, source: str) -> Inventory:
 # loaded inventory from 961 MiB to 375 MiB.
 
 
+_LAYERS = attrgetter("layers")
+_CONFIG = attrgetter("config")
+_TAGS = attrgetter("tags")
+_FIELDS = attrgetter("__dict__")
+
+
 def _share(
     records: Iterable[ManifestRecord],
     shared: dict[tuple[object, ...], BlobRef],
@@ -81,18 +87,13 @@ def _share(
     _share_fields_sets(records, names)
     _share_fields_sets(filter(None, map(_CONFIG, records)), names)
 
-_LAYERS = attrgetter("layers")
-_CONFIG = attrgetter("config")
-_TAGS = attrgetter("tags")
-_FIELDS = attrgetter("__dict__")
-
 
 def _share_descriptors(records: Iterable[ManifestRecord], shared: dict[tuple[object, ...], BlobRef]) -> None:
     """Replace the layer descriptors of RECORDS by the equal instance SHARED holds (or adds)."""
     layered = [record for record in records if record.layers]
     flat = list(chain.from_iterable(map(_LAYERS, layered)))
     # Keyed by the field values, in field order (validation fills them all, in that order):
-    # read off __dict__ at C level, 3 times faster than four attribute lookups on a model.
+    # read off __dict__ at C level, 1.6 times faster than four attribute lookups on a model.
     keys = map(tuple, map(dict.values, map(_FIELDS, flat)))
     instances = iter(list(map(shared.setdefault, keys, flat)))
     for record in layered:  # a frozen model's field, set as validation set it
