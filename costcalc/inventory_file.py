@@ -6,15 +6,17 @@ import gc
 import io
 import json
 import mmap
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC
 from itertools import chain, islice
 from operator import attrgetter
 from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from costcalc.errors import InputError
 from costcalc.inventory import BlobRef, Inventory, ManifestRecord
@@ -162,26 +164,93 @@ def load(path: Path) -> Inventory:
 
 
 # Validating a 270 MB file whole holds all its bytes and an instance per descriptor occurrence
-# (1.48 GiB peak for 100,000 tags). A file indented with spaces, as dumps() (1 per level), jq
-# and json.dumps(indent=N) write it, is instead validated in pieces of ~_PIECE bytes of its
+# (1.48 GiB peak for 100,000 tags). It is validated instead in pieces of ~_PIECE bytes of its
 # `manifests` object, each piece's descriptors shared before the next is read, so the unshared
-# instances of one piece only exist at a time. (A file on one line is validated whole.)
+# instances of one piece only exist at a time.
 _PIECE = 256 << 10  # measured: pieces of 4 MiB load ~10% slower
 _RELEASE = 16 << 20  # bytes of mapped file given back at a time
-_MANIFESTS_KEY = b'"manifests": {'
 _MANIFESTS: TypeAdapter[dict[str, ManifestRecord]] = TypeAdapter(dict[str, ManifestRecord])
+_MANIFESTS_KEY = b'"manifests": {'
+_MANIFESTS_KEY_ANY = re.compile(rb'"manifests"\s*:\s*\{')
+# The end of one member of `manifests` and the start of the next: `}`, a comma, a key whose
+# value is an object. Inside a valid record only `config` holds an object, and a `}` closes
+# either it (no other member's value is an object) or an item of a list (a `,{` or `]` follows),
+# so in a valid file these are the members' boundaries; elsewhere a split fails to validate.
+_MEMBER_BOUNDARY = re.compile(rb'\}\s*,\s*"[^"\\]*"\s*:\s*\{')
+_END_CANDIDATES = 16  # closing braces tried, from the file's end, as the close of `manifests`
+_AFTER_A_MEMBER = re.compile(rb'\s*(?:,\s*"|\}|$)')  # what may follow an object's last member
 
 
-def _layout(data: bytes | mmap.mmap) -> tuple[int, bytes, bytes] | None:
-    """Where the body of `manifests` begins, the line that closes it and the text that ends one
-    of its members and begins the next, read off the indent of the line `manifests` is on."""
+@dataclass(frozen=True)
+class _Layout:
+    """Where the body of `manifests` lies in a file, and how to find commas between its members.
+
+    Where a comma is looked for only decides whether the pieces come out valid: the body is
+    the pieces joined by the commas they were split at, so pieces that are each valid as the
+    members of an object make a body that is too, with exactly their members (_load_pieces).
+    """
+
+    body_start: int  # just after the `{` of `manifests`
+    body_end: int  # where the close of `manifests` begins
+    close_length: int  # of that close (a `}`, after a newline and indent for an indented file)
+    comma_after: Callable[[int], int]  # the next comma at or after an offset, or -1
+
+
+def _layout(data: bytes | mmap.mmap) -> _Layout | None:
+    return _indented(data) or _unindented(data)
+
+
+def _indented(data: bytes | mmap.mmap) -> _Layout | None:
+    """The layout of a file indented with spaces, as dumps() (1 per level), jq (2) and
+    json.dumps(indent=N) write it, read off the indent of the line `manifests` is on."""
     key = data.find(_MANIFESTS_KEY)
     line = data.rfind(b"\n", 0, key) if key >= 0 else -1
     indent = data[line + 1 : key] if line >= 0 else b""
     if not indent or indent.strip(b" "):  # not a line of its own, indented with spaces
         return None
-    # The members of `manifests` are one level deeper: each closes on a line of its own.
-    return key + len(_MANIFESTS_KEY), b"\n" + indent + b"}", b"\n" + indent * 2 + b"},"
+    # Its members are one level deeper: each closes on a line of its own. In a written file the
+    # last line at its indent that closes an object closes `manifests` (`errors`, a list,
+    # follows it); searched from the end: forward, through 270 MB of lines beginning "\n " (0.23 s).
+    body_start = key + len(_MANIFESTS_KEY)
+    close, member_end = b"\n" + indent + b"}", b"\n" + indent * 2 + b"},"
+    body_end = data.rfind(close, body_start)
+    if body_end < 0:
+        return None
+
+    def comma_after(offset: int) -> int:
+        found = data.find(member_end, offset, body_end)
+        return found + len(member_end) - 1 if found >= 0 else -1
+
+    return _Layout(body_start, body_end, len(close), comma_after)
+
+
+def _unindented(data: bytes | mmap.mmap) -> _Layout | None:
+    """The layout of any other file (json.dump's one line, say): members found by _MEMBER_BOUNDARY,
+    the close of `manifests` by trying the last closing braces of the file."""
+    key = _MANIFESTS_KEY_ANY.search(data)
+    if key is None:
+        return None
+    body_start = key.end()
+    body_end = len(data)
+    tries = 0
+    while tries < _END_CANDIDATES:
+        body_end = data.rfind(b"}", body_start, body_end)
+        if body_end < 0:
+            return None
+        if not _AFTER_A_MEMBER.match(data, body_end + 1):  # in a list (`errors`): not a candidate
+            continue
+        tries += 1
+        try:  # what follows the close of `manifests`: the rest of the top-level object
+            from_json(b'{"":0' + data[body_end + 1 :])
+        except ValueError:
+            continue
+
+        def comma_after(offset: int, end: int = body_end) -> int:
+            found = _MEMBER_BOUNDARY.search(data, offset, end)
+            return found.start() + found.group().index(b",") if found else -1
+
+        return _Layout(body_start, body_end, 1, comma_after)
+    return None
 
 
 def _load_mapped(path: Path) -> Inventory | None:
@@ -199,24 +268,18 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
 
     Each piece is validated as the reference loader validates `manifests` (the same type, in
     JSON mode), and the rest of the file, with `{}` in place of `manifests`, as the reference
-    loader validates the whole file. Why the pieces add up to `manifests`: a raw newline is
-    never inside a JSON string, so each split point is the closing brace and comma tokens of
-    *some* object. If every piece is valid as the members of an object, the commas were
-    between members of `manifests` itself, and `manifests` is exactly the union of the pieces;
-    otherwise (a file laid out differently) this returns None. (So the close taken need not be
-    the first: were it not the real one, the piece holding the real one would end in trailing
-    characters and fail.) The placeholder must come back as the top-level `manifests`: anywhere
-    else, extra="forbid" rejects a `manifests` member.
+    loader validates the whole file. Why the pieces add up to `manifests`: the body of
+    `manifests` is the pieces joined by the commas they were split at. If every piece is valid
+    as the members of an object, so is the body, and its members are exactly the pieces'
+    (a digest in two pieces gives up); a split anywhere else makes some piece invalid, and
+    this returns None. (So the close taken need not be the real one: were it not, the piece
+    holding the real one would end in trailing characters and fail.) The placeholder must come
+    back as the top-level `manifests`: anywhere else, extra="forbid" rejects such a member.
     """
     layout = _layout(data)
     if layout is None:
         return None
-    body_start, close, record_end = layout
-    # In a written file the last such line closes `manifests` (`errors`, a list, follows it).
-    # Searched from the end: forward, through 270 MB of lines that begin with "\n " (0.23 s).
-    body_end = data.rfind(close, body_start)
-    if body_end < 0:
-        return None
+    body_start, body_end = layout.body_start, layout.body_end
     built: dict[str, ManifestRecord] = {}
     shared: dict[tuple[object, ...], BlobRef] = {}
     names: dict[frozenset[str], set[str]] = {}
@@ -225,8 +288,8 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
         start = body_start
         split = -1
         while start < body_end:
-            split = data.find(record_end, min(start + _PIECE, body_end), body_end)
-            end = body_end if split < 0 else split + len(record_end) - 1  # before the comma
+            split = layout.comma_after(min(start + _PIECE, body_end))
+            end = body_end if split < 0 else split
             piece = _MANIFESTS.validate_json(b"{" + data[start:end] + b"}")
             if isinstance(data, mmap.mmap) and end - released >= _RELEASE:
                 # Read-only file pages: dropped from memory, read again from the file if
@@ -242,7 +305,7 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
         if split >= 0 and start >= body_end:  # the last piece ended at a comma: a trailing one
             return None
         skeleton = Inventory.model_validate_json(
-            data[: body_start - 1] + b"{}" + data[body_end + len(close) :]
+            data[: body_start - 1] + b"{}" + data[body_end + layout.close_length :]
         )
     except ValueError:  # ValidationError, invalid JSON or too deep among them
         return None

@@ -131,15 +131,23 @@ def test_a_file_indented_otherwise_is_loaded_in_pieces(fleet, tmp_path, monkeypa
     assert load(path) == fleet
 
 
-def test_a_file_on_one_line_is_validated_whole(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    text = json.dumps(json.loads(dumps(fleet)), separators=(",", ":"))
-    assert inventory_file._load_pieces(text.encode()) is None
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])  # jq -c; json.dump's default
+@pytest.mark.parametrize("errors", [0, 40])  # more error objects than closes tried from the end
+def test_a_file_on_one_line_is_loaded_in_pieces(  # type: ignore[no-untyped-def]
+    fleet, tmp_path, monkeypatch, separators: tuple[str, str], errors: int
+) -> None:
+    monkeypatch.setattr(inventory_file, "_PIECE", 1)  # one manifest per piece
+    fleet = fleet.model_copy(
+        update={"errors": tuple(ScanError(repository="a", tag=f"t{i}", reason="gone") for i in range(errors))}
+    )
+    text = json.dumps(json.loads(dumps(fleet)), separators=separators)
+    assert "\n" not in text
+    loaded = inventory_file._load_pieces(text.encode())
+    assert loaded == fleet
+    assert loaded is not None and dumps(loaded) == dumps(fleet)
     path = tmp_path / "inv.json"
     path.write_text(text)
-    loaded = load(path)
-    assert loaded == fleet
-    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
-    assert len({id(layer) for layer in layers}) == len(set(layers))  # shared all the same
+    assert load(path) == fleet
 
 
 def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -156,11 +164,22 @@ def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, 
     assert str(info.value).startswith(f"{path}: manifests.{first}")
 
 
-def test_a_layout_the_pieces_do_not_fit_falls_back_to_the_whole_tree(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_the_pieces_cannot_take_is_validated_whole(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "inv.json"
-    path.write_text(dumps(fleet).replace("\n }", "}"))  # `manifests` closes on a record's line
-    assert inventory_file._load_pieces(path.read_bytes()) is None
-    assert load(path) == fleet
+    path.write_text(dumps(fleet))
+    monkeypatch.setattr(inventory_file, "_layout", lambda data: None)
+    loaded = load(path)
+    assert loaded == fleet
+    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
+    assert len({id(layer) for layer in layers}) == len(set(layers))  # shared all the same
+
+
+def test_a_stray_brace_after_manifests_on_one_line_is_still_invalid(fleet) -> None:  # type: ignore[no-untyped-def]
+    text = json.dumps(json.loads(dumps(fleet)), separators=(",", ":"))
+    broken = text.replace(',"errors":', '},"errors":', 1)
+    assert inventory_file._load_pieces(broken.encode()) is None
+    with pytest.raises(InputError, match="not valid JSON"):
+        loads(broken, "inv.json")
 
 
 def test_an_object_after_manifests_is_no_part_of_them(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
