@@ -307,6 +307,13 @@ def _pad(depth: int) -> str:
 _PADS = tuple("\n" + "  " * depth for depth in range(32))
 
 
+def _flush_if_large(chunks: list[str], blocks: list[str]) -> None:
+    """Join CHUNKS into a block of BLOCKS once there are more than _BLOCK (see there why)."""
+    if len(chunks) > _BLOCK:
+        blocks.append("".join(chunks))
+        chunks.clear()
+
+
 def _emit(value: Any, depth: int, chunks: list[str], blocks: list[str]) -> None:
     out = chunks.append
     kind = type(value)
@@ -345,9 +352,7 @@ def _emit(value: Any, depth: int, chunks: list[str], blocks: list[str]) -> None:
             out(separator + _string(str(key)) + ": " + text)
             separator = following
         out(_pad(depth) + "}")
-        if len(chunks) > _BLOCK:
-            blocks.append("".join(chunks))
-            chunks.clear()
+        _flush_if_large(chunks, blocks)
         return
     if kind is list or (isinstance(value, Sequence) and kind is not str):
         if not value:
@@ -366,9 +371,7 @@ def _emit(value: Any, depth: int, chunks: list[str], blocks: list[str]) -> None:
                 _emit(item, depth + 1, chunks, blocks)
             separator = following
         out(_pad(depth) + "]")
-        if len(chunks) > _BLOCK:
-            blocks.append("".join(chunks))
-            chunks.clear()
+        _flush_if_large(chunks, blocks)
         return
     if isinstance(value, Decimal | float):
         raise TypeError("money and quantities must be wrapped in Number before dumping")
