@@ -73,6 +73,6 @@ def test_errors_module_imports_nothing_from_costcalc() -> None:
 
 
 def test_pure_core_does_not_reach_into_the_io_edge() -> None:
-    edge = {"cli", "scan", "registry", "auth", "listing", "cache"}
+    edge = {"cli", "scan", "registry", "transport", "auth", "listing", "cache"}
     for module in PURE:
         assert imported_costcalc_modules(PACKAGE / f"{module}.py") & edge == set(), module
