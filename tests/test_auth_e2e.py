@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import secrets
 import subprocess
@@ -22,12 +21,12 @@ import httpx
 import jwt
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from costcalc.auth import Credential, RegistryAuth
 from costcalc.errors import Unauthorized
+from tests.certificates import self_signed
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,19 +237,7 @@ class TokenServer:
 
 def make_token_server() -> tuple[TokenServer, ThreadingHTTPServer]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "costcalc test token issuer")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(key, "costcalc test token issuer")
     server = TokenServer(key, cert)
 
     class Handler(BaseHTTPRequestHandler):

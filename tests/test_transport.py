@@ -4,8 +4,6 @@ stall, and when RegistryClient uses it."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,13 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from costcalc.registry import RegistryClient
 from costcalc.transport import AsyncioTransport
+from tests.certificates import self_signed
 
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -27,23 +24,10 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
+def certificate_files(directory: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key, as PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "costcalc test")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
+    certificate = self_signed(key, "costcalc test", addresses=["127.0.0.1"])
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
@@ -95,7 +79,7 @@ def client(ssl_context: ssl.SSLContext | None = None, timeout: float = 5.0) -> h
 
 
 def test_tls_requests_reuse_one_verified_connection(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = certificate_files(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
 
@@ -115,7 +99,7 @@ def test_tls_requests_reuse_one_verified_connection(tmp_path: Path) -> None:
 
 
 def test_an_untrusted_certificate_is_a_connect_error(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = certificate_files(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
 
