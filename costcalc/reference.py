@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ def host_name(host: str) -> str:
     return _split_port(host)[0].strip("[]")
 
 
+@functools.lru_cache(maxsize=64)  # asked once per request sent over plain HTTP (auth.py)
 def is_loopback(host: str) -> bool:
     """True for localhost and loopback addresses (where Docker also allows plain HTTP)."""
     name = host_name(host).lower()

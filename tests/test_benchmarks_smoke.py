@@ -102,6 +102,16 @@ def test_the_warm_rescan_fetches_no_manifest_or_config(figures: dict) -> None:
 
 
 @pytest.mark.registry
+def test_the_bare_replays_send_the_scans_requests(figures: dict) -> None:
+    # The replays are the floor the scans are compared with: the same requests, kind by kind.
+    cold, warm = figures["bare_replay"], figures["bare_replay_warm"]
+    assert cold["requests_by_kind"] == figures["cold"]["requests_by_kind"]
+    assert warm["requests_by_kind"] == figures["warm"]["requests_by_kind"]
+    assert len(cold["seconds_of_runs"]) == len(warm["seconds_of_runs"]) == 3
+    assert "(context) the bare replays: cold requests vs warm requests" in {t["target"] for t in figures["targets"]}
+
+
+@pytest.mark.registry
 def test_the_tools_of_today_ran_through_the_same_proxy(figures: dict) -> None:
     skopeo, dxf = figures["skopeo"], figures["dxf"]
     # .ci/run installs both; a machine without them fails here rather than skipping silently.
