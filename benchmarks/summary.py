@@ -1,0 +1,216 @@
+"""The issue's targets as measured PASS/FAIL lines, and the one table of every figure."""
+
+from __future__ import annotations
+
+GIB = 1 << 30
+
+
+def targets(figures: dict[str, object]) -> list[dict[str, object]]:
+    """The issue's targets, each a measured value, a threshold and pass/fail."""
+    rows: list[dict[str, object]] = []
+
+    def add(name: str, measured: object, threshold: str, ok: bool | None) -> None:
+        rows.append({"target": name, "measured": measured, "threshold": threshold, "pass": ok})
+
+    cold = figures.get("cold")
+    if isinstance(cold, dict):
+        minimum = cold["minimum"]
+        add(
+            "cold-scan requests = SPEC §3.1 minimum",
+            f"{cold['requests']} vs {minimum['minimum_requests']}",
+            "equal",
+            bool(minimum["equal"]),
+        )
+        warm = figures["warm"]
+        gets = max(  # in every warm run, not only the median one
+            counts.get("GET manifest", 0) + counts.get("GET blob", 0) for counts in warm["requests_by_kind_of_runs"]
+        )
+        add("warm rescan: no manifest or config GET", f"{gets} GETs", "0", gets == 0)
+        c16 = cold  # the default cold scan: concurrency 16, cache on (empty)
+        add(
+            "cold scan at c=16 vs lower bound",
+            f"{c16['ratio_to_lower_bound']}x",
+            "<= 1.5x",
+            c16["ratio_to_lower_bound"] is not None and c16["ratio_to_lower_bound"] <= 1.5,
+        )
+        replayed, replayed_warm = figures["bare_replay"], figures["bare_replay_warm"]
+        add(
+            "(context) cold scan c=16 / bare replay of its requests",
+            f"{c16['seconds'] / replayed['seconds']:.2f}x",
+            "-",
+            None,
+        )
+        skopeo = figures["skopeo"]
+        if skopeo.get("available"):
+            speedup = skopeo["seconds"] / c16["seconds"]
+            add(
+                "cold scan vs skopeo loop" + (" (extrapolated)" if skopeo["extrapolated"] else ""),
+                f"{speedup:.1f}x faster",
+                ">= 10x",
+                speedup >= 10,
+            )
+        warm_speedup = cold["seconds"] / warm["seconds"]
+        add(
+            "warm rescan vs cold",
+            f"{warm_speedup:.2f}x faster (request floor allows {cold['requests'] / max(warm['requests'], 1):.2f}x)",
+            ">= 3x",
+            warm_speedup >= 3,
+        )
+        add(
+            "(context) warm rescan / bare replay of its requests",
+            f"{warm['seconds'] / replayed_warm['seconds']:.2f}x",
+            "-",
+            None,
+        )
+        add(
+            "(context) the bare replays: cold requests vs warm requests",
+            f"{replayed['seconds'] / replayed_warm['seconds']:.2f}x faster",
+            "-",
+            None,
+        )
+        memory = figures["memory"]
+        narrow_rss, wide_rss = memory["narrow"]["max_rss_bytes"], memory["wide"]["max_rss_bytes"]
+        growth = wide_rss / narrow_rss - 1
+        add(
+            "scan RSS: 10x tags, same manifests",
+            f"+{growth * 100:.1f}% ({narrow_rss / 2**20:.0f} -> {wide_rss / 2**20:.0f} MiB)",
+            "<= +10%",
+            growth <= 0.10,
+        )
+    report = figures.get("report")
+    if isinstance(report, dict) and report["runs"]:
+        largest = report["runs"][-1]
+        add(f"report on {largest['tags']:,} tags: time", f"{largest['seconds']:.2f} s", "< 5 s", largest["seconds"] < 5)
+        add(
+            f"report on {largest['tags']:,} tags: peak RSS",
+            f"{largest['max_rss_bytes'] / 2**20:.0f} MiB",
+            "< 1024 MiB",
+            largest["max_rss_bytes"] < GIB,
+        )
+        ratio = report["linearity"]["last_to_first_slope_ratio"]
+        add("report cost linear in tags", f"slope ratio {ratio}", "<= 1.5", ratio is not None and ratio <= 1.5)
+    return rows
+
+
+def mib(value: object) -> str:
+    return f"{int(value) / 2**20:.0f} MiB"  # type: ignore[call-overload]
+
+
+def table(figures: dict[str, object]) -> str:
+    """The one table: every measured figure, then the targets."""
+    lines = [
+        "| measurement | wall s | requests | TCP conns | lower bound s | ratio "
+        "| CPU s client/proxy/registry | CPU floor s | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+
+    def row(
+        name: str,
+        seconds: object,
+        requests: object,
+        bound: object,
+        ratio: object,
+        rss: object,
+        connections: object = "-",
+        cpu: str = "-",
+        floor: object = "-",
+    ) -> None:
+        cells = [name, seconds, requests, connections, bound, ratio, cpu, floor, rss]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+
+    def runs(scan: dict) -> str:
+        return " / ".join(str(seconds) for seconds in scan["seconds_of_runs"])
+
+    def cpu(scan: dict) -> str:
+        return f"{scan['cpu_seconds']} / {scan['proxy_cpu_seconds']} / {scan['registry_cpu_seconds']}"
+
+    def scan_row(name: str, scan: dict) -> None:
+        row(
+            name,
+            scan["seconds"],
+            scan["requests"],
+            scan["lower_bound_seconds"],
+            scan["ratio_to_lower_bound"],
+            mib(scan["max_rss_bytes"]),
+            scan["connections"],
+            cpu(scan),
+            scan["cpu_floor_seconds"],
+        )
+
+    if "cold" in figures:
+        cold, warm = figures["cold"], figures["warm"]
+        minimum = cold["minimum"]
+        scan_row(f"cold scan, c=16 (minimum {minimum['minimum_requests']}; median of {runs(cold)} s)", cold)
+        scan_row(f"warm rescan, c=16 (minimum {warm['minimum_warm_requests']}; median of {runs(warm)} s)", warm)
+        for scan in figures["concurrency"]:
+            scan_row(f"cold scan, no cache, c={scan['concurrency']}", scan)
+        scan_row("cold scan, no cache, c=16, +1 RTT per new TCP connection", figures["cold_with_handshake"])
+        scan_row(
+            f"the cold scan's requests, bare loop, costcalc's HTTP stack (median of {runs(figures['bare_replay'])} s)",
+            figures["bare_replay"],
+        )
+        scan_row(
+            f"the warm rescan's requests, bare loop (median of {runs(figures['bare_replay_warm'])} s)",
+            figures["bare_replay_warm"],
+        )
+        if "cold_no_latency" in figures:
+            nl = figures["cold_no_latency"]
+            row(
+                "cold scan, c=16, no added latency",
+                nl["seconds"],
+                nl["requests"],
+                "-",
+                "-",
+                mib(nl["max_rss_bytes"]),
+                nl["connections"],
+                cpu(nl),
+                nl["cpu_floor_seconds"],
+            )
+        row("costcalc --version (interpreter + import floor)", figures["costcalc_startup_seconds"], "-", "-", "-", "-")
+        skopeo = figures["skopeo"]
+        if skopeo.get("available"):
+            label = "skopeo inspect loop"
+            if skopeo["extrapolated"]:
+                label += f" ({skopeo['tags_run']} of {skopeo['tags_total']} tags run, extrapolated)"
+            row(label, skopeo["seconds"], skopeo["requests"], "-", "-", mib(skopeo["max_rss_bytes"]))
+        dxf = figures["dxf"]
+        if dxf.get("available"):
+            row(
+                f"python-dxf manifest loop ({dxf['manifests_fetched']} manifests)",
+                dxf["seconds"],
+                dxf["requests"],
+                "-",
+                "-",
+                mib(dxf["max_rss_bytes"]),
+            )
+        memory = figures["memory"]
+        for key in ("narrow", "wide"):
+            m = memory[key]
+            row(
+                f"scan memory: {key} ({m['tags']} tags, {m['distinct_manifests']} manifests, "
+                f"{m['tag_layer_references']} tag-layer refs)",
+                m["seconds"],
+                m["requests"],
+                "-",
+                "-",
+                mib(m["max_rss_bytes"]),
+                m["connections"],
+                cpu(m),
+            )
+    report = figures.get("report")
+    if isinstance(report, dict):
+        for run in report["runs"]:
+            row(
+                f"costcalc report, {run['tags']:,} tags ({run['microseconds_per_tag']} µs/tag)",
+                f"{run['seconds']} (runs: {runs(run)})" if "seconds_of_runs" in run else run["seconds"],
+                "-",
+                "-",
+                "-",
+                mib(run["max_rss_bytes"]),
+                cpu=str(run["cpu_seconds"]),
+            )
+    lines += ["", "| target | measured | threshold | result |", "| --- | --- | --- | --- |"]
+    for target in figures.get("targets", []):
+        verdict = {True: "PASS", False: "FAIL", None: "n/a"}[target["pass"]]
+        lines.append(f"| {target['target']} | {target['measured']} | {target['threshold']} | {verdict} |")
+    return "\n".join(lines)
