@@ -83,6 +83,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def costcalc(*args: str) -> list[str]:
+    """The argv that runs costcalc with ARGS in this interpreter."""
     return [sys.executable, "-m", "costcalc", *args]
 
 
@@ -139,6 +140,7 @@ def requests_by_kind(stats: dict[str, object]) -> dict[str, int]:
 
 
 def machine() -> dict[str, object]:
+    """What the figures were measured on: cores, CPU model, Python, memory, tool versions."""
     model = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():

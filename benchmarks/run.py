@@ -38,6 +38,8 @@ CONCURRENCIES = (1, 4, 16, 64)
 
 @dataclass(frozen=True)
 class Sizes:
+    """How big the fleet, the memory fleets, the skopeo sample and the report inventories are."""
+
     repos: int
     tags: int
     report_tags: tuple[int, ...]
@@ -66,6 +68,7 @@ REGISTRY_ENV = {"GOMAXPROCS": "1"}
 
 @contextlib.contextmanager
 def registry(workdir: Path) -> Iterator[RunningRegistry]:
+    """A quiet registry (errors only, no access log) on one core, storing under WORKDIR."""
     # Debian's default configuration keeps blob descriptors in memory; so does this one.
     quiet = {
         "log": {"level": "error", "accesslog": {"disabled": True}},
@@ -79,6 +82,7 @@ def registry(workdir: Path) -> Iterator[RunningRegistry]:
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, object]:
+    """Every measurement, in order: fleet pushed, scans and tools through the proxy, reports."""
     sizes = Sizes.pick(args)
     delay = args.delay_ms
     workdir = Path(tempfile.mkdtemp(prefix="costcalc-bench-"))
@@ -146,6 +150,9 @@ def scans(
     args: argparse.Namespace,
     say: Callable[[str], None],
 ) -> dict[str, object]:
+    """Everything measured through the proxy: cold and warm scans, the concurrency sweep, the
+    tools of today, scan memory, the handshake row, the bare replays (and with --profile, the
+    profiled and the no-latency cold scans)."""
     target = f"{proxy.host}/bench"
     colds, warms = [], []
     for attempt in range(1, REPEATS + 1):
@@ -269,6 +276,7 @@ def scans(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command: run the benchmark, write the figures, print the table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=200, help="repositories in the fleet")
     parser.add_argument("--tags", type=int, default=10, help="tags per repository (versions + latest)")

@@ -93,6 +93,7 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
 
 
 def mib(value: object) -> str:
+    """Bytes as whole MiB."""
     return f"{int(value) / 2**20:.0f} MiB"  # type: ignore[call-overload]
 
 

@@ -69,6 +69,7 @@ def dxf_loop(host: str, namespace: str) -> None:
 
 
 def dxf_figures(proxy: ProxyProcess, namespace: str) -> dict[str, object]:
+    """dxf_loop in a process of its own through the proxy: time, requests, peak RSS."""
     try:
         import dxf  # noqa: F401
     except ImportError:
