@@ -36,6 +36,8 @@ class Run:
     stdout: str
     stderr: str
     cpu_seconds: float = 0.0
+    # Page-cache pages read back from disk, machine-wide, while it ran (None: not on this kernel).
+    refaulted_file_pages: int | None = None
 
 
 # Linux gives a child the RSS high-water mark of the address space it replaced at exec, and a
@@ -59,11 +61,13 @@ def measure(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | 
     """Run ARGV to completion: its wall time, CPU seconds and peak RSS (its own, see _LAUNCHER)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "run.json"
+        refaults = refaulted_file_pages()
         subprocess.run(
             [sys.executable, "-c", _LAUNCHER, json.dumps(list(argv)), str(report)],
             stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd, check=False,
         )
         figures = json.loads(report.read_text())
+        refaults_after = refaulted_file_pages()
         out.seek(0)
         err.seek(0)
         return Run(
@@ -73,7 +77,22 @@ def measure(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | 
             cpu_seconds=figures["cpu"],
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
+            refaulted_file_pages=None if refaults is None or refaults_after is None else refaults_after - refaults,
         )
+
+
+def refaulted_file_pages() -> int | None:
+    """Page-cache pages the kernel has read back from disk after evicting them, since boot.
+
+    The machine of docs/performance.md evicts page cache idle for about a minute (DAMON), so a
+    command may read its files from disk or from memory depending on what ran before; this
+    count (machine-wide: the registry's and the proxy's reads too) says which it was."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/vmstat").read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == "workingset_refault_file":
+                return int(value)
+    return None
 
 
 def cpu_seconds(pid: int) -> float:

@@ -77,6 +77,7 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
                 "max_rss_bytes": max(r.max_rss_bytes for r in runs),
                 "cpu_seconds": round(run.cpu_seconds, 2),
                 "microseconds_per_tag": round(run.seconds / tags * 1e6, 2),
+                "refaulted_file_pages_of_runs": [r.refaulted_file_pages for r in runs],
             }
         )
         if profile is not None and tags == max(sizes):

@@ -102,6 +102,7 @@ def through_proxy(
         "connections": stats["connections"],
         "lower_bound_seconds": round(bound, 3),
         "ratio_to_lower_bound": round(run.seconds / bound, 3) if bound else None,
+        "refaulted_file_pages": run.refaulted_file_pages,
     }
 
 
@@ -230,6 +231,7 @@ def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
         **ordered[len(ordered) // 2],
         "seconds_of_runs": [run["seconds"] for run in runs],
         "requests_by_kind_of_runs": [run["requests_by_kind"] for run in runs],
+        "refaulted_file_pages_of_runs": [run.get("refaulted_file_pages") for run in runs],
     }
 
 

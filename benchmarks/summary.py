@@ -210,8 +210,31 @@ def table(figures: dict[str, object]) -> str:
                 mib(run["max_rss_bytes"]),
                 cpu=str(run["cpu_seconds"]),
             )
+    refaults = refault_line(figures)
+    if refaults:
+        lines += ["", refaults]
     lines += ["", "| target | measured | threshold | result |", "| --- | --- | --- | --- |"]
     for target in figures.get("targets", []):
         verdict = {True: "PASS", False: "FAIL", None: "n/a"}[target["pass"]]
         lines.append(f"| {target['target']} | {target['measured']} | {target['threshold']} | {verdict} |")
     return "\n".join(lines)
+
+
+def refault_line(figures: dict[str, object]) -> str:
+    """File pages read back from disk during each repeated run: page cache the machine dropped."""
+    parts = []
+    named = [("cold scans", figures.get("cold")), ("warm rescans", figures.get("warm"))]
+    named += [("cold replays", figures.get("bare_replay")), ("warm replays", figures.get("bare_replay_warm"))]
+    report = figures.get("report")
+    if isinstance(report, dict) and report.get("runs"):
+        largest = report["runs"][-1]
+        named.append((f"reports on {largest['tags']:,} tags", largest))
+    for name, entry in named:
+        if isinstance(entry, dict) and entry.get("refaulted_file_pages_of_runs"):
+            counts = entry["refaulted_file_pages_of_runs"]
+            if all(isinstance(count, int) for count in counts):
+                parts.append(f"{name} {' / '.join(f'{count:,}' for count in counts)}")
+    if not parts:
+        return ""
+    return "File pages read back from disk (machine-wide, each run): " + "; ".join(parts) + "."
+

@@ -112,6 +112,16 @@ def test_the_bare_replays_send_the_scans_requests(figures: dict) -> None:
 
 
 @pytest.mark.registry
+def test_page_cache_refaults_are_counted_for_each_repeated_run(figures: dict) -> None:
+    vmstat = Path("/proc/vmstat")
+    counted = vmstat.exists() and "workingset_refault_file " in vmstat.read_text()
+    for entry in (figures["cold"], figures["warm"], figures["bare_replay"], figures["report"]["runs"][-1]):
+        counts = entry["refaulted_file_pages_of_runs"]
+        assert len(counts) == 3
+        assert all(isinstance(c, int) and c >= 0 for c in counts) if counted else counts == [None] * 3
+
+
+@pytest.mark.registry
 def test_the_tools_of_today_ran_through_the_same_proxy(figures: dict) -> None:
     skopeo, dxf = figures["skopeo"], figures["dxf"]
     # .ci/run installs both; a machine without them fails here rather than skipping silently.
