@@ -240,16 +240,17 @@ class RegistryClient:
         self._gates: dict[str, _HostGate] = {}
         self._head_allowed = True
         # Requests are spread over `concurrency` clients of a few connections each, not one
-        # client with one pool of `concurrency` connections: httpcore walks every pooled
-        # connection (a poll() syscall each) when a request starts and ends, so one big pool
-        # costs CPU per request that grows with its size (measured: docs/performance.md).
+        # client with one pool of `concurrency` connections: httpx's own transport (kept when
+        # a proxy is configured) walks every pooled connection (a poll() syscall each) when a
+        # request starts and ends, so one big pool costs CPU per request that grows with its
+        # size (measured: docs/performance.md).
         # The clients share one TLS context (loading CA certificates is slow) and the auth.
         tls = httpx.create_ssl_context()
         # a registry, its token service and a blob redirect target: a few origins
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-        # httpcore on asyncio's streams rather than anyio's (~20 % less CPU per request,
-        # transport.py). A transport of our own turns httpx's proxy settings from the
-        # environment off, so with a proxy configured httpx's own transport stays.
+        # HTTP/1.1 of our own on asyncio's streams: about half the client CPU per request of
+        # httpx's own transport (transport.py). A transport of our own turns httpx's proxy
+        # settings from the environment off, so with a proxy configured httpx's own stays.
         direct = transport is None and not _environment_proxies()
         self._clients = [
             httpx.AsyncClient(

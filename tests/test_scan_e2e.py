@@ -372,9 +372,9 @@ def test_the_scanned_inventory_is_never_formatted_on_the_way_out(
 
 def test_a_scan_searches_for_no_module_per_request(registry: RunningRegistry, pusher: Pusher) -> None:
     # A failed import is not cached: each one searches every sys.path entry again. httpcore
-    # imports sniffio for every lock it makes, so without sniffio installed every request paid
-    # for a search (pyproject.toml). After one scan has made its lazy imports, another must
-    # make none.
+    # (httpx's own transport) imports sniffio for every lock it makes, so without sniffio
+    # installed every request paid for a search (pyproject.toml). After one scan has made its
+    # lazy imports, another must make none.
     for version in range(8):
         pusher.image("acme/api", f"v{version}", [BASE, f"api {version}".encode()])
     target = f"{registry.host}/acme"
