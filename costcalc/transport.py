@@ -35,6 +35,7 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 _RETRYABLE_METHODS = frozenset({"GET", "HEAD"})
 
 Origin = tuple[str, str, int]  # scheme, host, port
+Timeouts = dict[str, float | None]  # httpx's "timeout" extension: connect, read, write, pool
 
 
 class _Stale(Exception):
@@ -149,28 +150,38 @@ async def _connect(origin: Origin, ssl_context: ssl.SSLContext, timeout: float |
     return _Connection(origin, reader, writer)
 
 
-def _request_head(request: httpx.Request) -> bytes:
-    target = request.url.raw_path
-    if not target or _FORBIDDEN_IN_VALUE.search(target) or b" " in target:
-        raise httpx.LocalProtocolError(f"invalid request target {target!r}")
-    lines = [request.method.encode("ascii") + b" " + target + b" HTTP/1.1"]
-    for name, value in request.headers.raw:
-        if not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_VALUE.search(value):
-            raise httpx.LocalProtocolError(f"invalid header {name!r}")  # never echo the value
-        lines.append(name + b": " + value)
-    lines.append(b"\r\n")
-    return b"\r\n".join(lines)
+class _Outgoing:
+    """A request's head as bytes, and what its headers say about its body and connection."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        target = request.url.raw_path
+        if not target or _FORBIDDEN_IN_VALUE.search(target) or b" " in target:
+            raise httpx.LocalProtocolError(f"invalid request target {target!r}")
+        lines = [request.method.encode("ascii") + b" " + target + b" HTTP/1.1"]
+        self.has_body = self.chunked = self.closing = False
+        for name, value in request.headers.raw:
+            if not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_VALUE.search(value):
+                raise httpx.LocalProtocolError(f"invalid header {name!r}")  # never echo the value
+            lines.append(name + b": " + value)
+            lowered = name.lower()
+            if lowered == b"content-length":
+                self.has_body = True
+            elif lowered == b"transfer-encoding":
+                self.has_body = True
+                self.chunked = value.strip().lower() == b"chunked"
+            elif lowered == b"connection":
+                self.closing = value.strip().lower() == b"close"
+        lines.append(b"\r\n")
+        self.head = b"\r\n".join(lines)
 
 
-async def _send(connection: _Connection, request: httpx.Request, timeout: float | None) -> None:
+async def _send(connection: _Connection, request: httpx.Request, outgoing: _Outgoing, timeout: float | None) -> None:
     writer = connection.writer
-    headers = request.headers
-    has_body = "content-length" in headers or "transfer-encoding" in headers
-    chunked = headers.get("transfer-encoding", "").lower() == "chunked"
+    chunked = outgoing.chunked
     try:
         async with asyncio.timeout(timeout):
-            writer.write(_request_head(request))
-            if has_body:
+            writer.write(outgoing.head)
+            if outgoing.has_body:
                 assert isinstance(request.stream, httpx.AsyncByteStream)
                 async for part in request.stream:
                     if chunked and part:
@@ -262,22 +273,24 @@ class _Body(httpx.AsyncByteStream):
     """The response body, read as it is asked for; the connection goes back to the pool after
     the last byte, or is closed if the body is left unread or cannot be delimited."""
 
-    def __init__(self, pool: _Pool, connection: _Connection, head: _Head, request: httpx.Request) -> None:
+    def __init__(
+        self, pool: _Pool, connection: _Connection, head: _Head, method: str, outgoing: _Outgoing, timeouts: Timeouts
+    ) -> None:
         self._pool = pool
         self._connection = connection
-        self._timeout = request.extensions.get("timeout", {}).get("read")
+        self._timeout = timeouts.get("read")
         self._done = False
         connection_tokens = head.tokens(b"connection")
-        if head.http_version == b"HTTP/1.1":
+        if outgoing.closing:
+            self._reusable = False
+        elif head.http_version == b"HTTP/1.1":
             self._reusable = b"close" not in connection_tokens
         else:
             self._reusable = b"keep-alive" in connection_tokens
-        if request.headers.get("connection", "").lower() == "close":
-            self._reusable = False
         codings = [token.lower() for token in _split(head.values(b"transfer-encoding")) if token]
         self._length: int | None = None
         self._chunked = False
-        if request.method == "HEAD" or head.status in _NO_BODY_STATUSES:
+        if method == "HEAD" or head.status in _NO_BODY_STATUSES:
             self._length = 0
         elif codings:
             if codings != [b"chunked"]:  # as h11: the other transfer codings are never used
@@ -421,16 +434,17 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         return self._pool
 
     async def _exchange(
-        self, pool: _Pool, origin: Origin, request: httpx.Request, timeouts: dict[str, float | None]
+        self, pool: _Pool, origin: Origin, request: httpx.Request, timeouts: Timeouts
     ) -> tuple[_Connection, _Head, _Body]:
         """Send REQUEST and read the response head. A GET or HEAD that finds its reused
         connection closed by the server is sent again on another one (a new one at the latest)."""
+        outgoing = _Outgoing(request)
         while True:
             connection = await pool.connection(origin, timeouts.get("connect"))
             try:
-                await _send(connection, request, timeouts.get("write"))
+                await _send(connection, request, outgoing, timeouts.get("write"))
                 head = await _receive_head(connection, timeouts.get("read"))
-                return connection, head, _Body(pool, connection, head, request)
+                return connection, head, _Body(pool, connection, head, request.method, outgoing, timeouts)
             except _Stale as exc:
                 connection.close()
                 if request.method not in _RETRYABLE_METHODS:

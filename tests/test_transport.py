@@ -551,3 +551,13 @@ def test_a_malformed_answer_gives_back_its_connection_slot() -> None:
                 return (await http.get(url)).content  # a new connection: the first was closed
 
     assert asyncio.run(run()) == b"ok"
+
+
+def test_a_request_that_asks_to_close_its_connection_does_not_leave_it_in_the_pool() -> None:
+    async def run() -> int:
+        async with serving(answer_ok) as server, client() as http:
+            for _ in range(2):
+                await http.get(f"http://127.0.0.1:{server.port}/v2/", headers={"Connection": "close"})
+            return server.connections
+
+    assert asyncio.run(run()) == 2
