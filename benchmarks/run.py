@@ -59,11 +59,16 @@ class Sizes:
         )
 
 
-# The registry stands in for a remote server, yet here it shares the client's two cores. Go's
-# scheduler spins idle threads looking for work between requests, so with both cores it burned
-# ~25 % more CPU on the same requests (10.2-11.0 against 7.9-8.7 CPU-s on single cold scans,
-# measured 2026-11-27), CPU taken from the client it serves. One core is what it is given here.
-REGISTRY_ENV = {"GOMAXPROCS": "1"}
+# The registry stands in for a remote server, yet here it shares the client's two cores, so
+# every CPU-second it spends is taken from the client it serves (measured 2026-11-27):
+# - Go's scheduler spins idle threads looking for work between requests: with both cores it
+#   burned ~25 % more CPU on the same requests (10.2-11.0 against 7.9-8.7 CPU-s on single cold
+#   scans) and was slower, so it gets one core.
+# - Over 40 % of its CPU went to garbage collection: Go's default (GOGC=100) collects each
+#   time the heap has doubled since the last collection, and its heap is small (36 MiB RSS).
+#   With collection left until the heap nears 512 MiB, the cold scan's requests sent on plain
+#   sockets cost it 5.5-6.0 CPU-s instead of 9.8-10.5 (6.95-7.2 with GOGC=400).
+REGISTRY_ENV = {"GOMAXPROCS": "1", "GOGC": "off", "GOMEMLIMIT": "512MiB"}
 
 
 @contextlib.contextmanager
@@ -231,10 +236,15 @@ def scans(
     replayed = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay, warm=False)
     say("the warm rescan's requests from a bare loop on costcalc's HTTP stack, c=16")
     replayed_warm = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay, warm=True)
+    say("the cold scan's and the warm rescan's requests on plain sockets, c=16 (the machine's floor)")
+    floor = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay, warm=False, sockets=True)
+    floor_warm = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay, warm=True, sockets=True)
     startup = measure(costcalc("--version"), env=child_env(), cwd=ROOT)
     result: dict[str, object] = {
         "bare_replay": replayed,
         "bare_replay_warm": replayed_warm,
+        "socket_replay": floor,
+        "socket_replay_warm": floor_warm,
         "cold_with_handshake": handshake,
         "cold": {**cold, "minimum": minimum_check(cold, truth)},
         "warm": {**warm, "minimum_warm_requests": int(minimum_check(cold, truth)["list_pages"]) + truth.tags},  # type: ignore[call-overload]

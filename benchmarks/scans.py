@@ -1,5 +1,6 @@
 """costcalc's scans through the latency proxy, their requests against SPEC §3.1's minimum,
-and the same requests sent by a bare loop on costcalc's HTTP stack (what this machine allows)."""
+and the same requests sent by bare loops: on costcalc's HTTP stack, and on plain sockets (what
+the proxy and the registry alone allow on this machine)."""
 
 from __future__ import annotations
 
@@ -196,6 +197,34 @@ def replay(host: str, plan_path: str, concurrency: int) -> None:
     asyncio.run(run())
 
 
+def socket_replay(host: str, plan_path: str, concurrency: int) -> None:
+    """Send PLAN's requests over plain asyncio sockets, CONCURRENCY keep-alive connections,
+    bodies read by their Content-Length: no HTTP library at all. What is left is the proxy
+    and the registry, so its time is the floor this machine sets under any client."""
+    plan = [tuple(item) for item in json.loads(Path(plan_path).read_text())]
+    address, _, port = host.rpartition(":")
+
+    async def run() -> None:
+        queue = list(reversed(plan))
+
+        async def worker() -> None:
+            reader, writer = await asyncio.open_connection(address, int(port))
+            while queue:
+                method, path = queue.pop()
+                writer.write(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {ACCEPT}\r\n\r\n".encode())
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+                if not head.startswith("http/1.1 200 "):
+                    raise RuntimeError(f"{method} {path}: {head.splitlines()[0]}")
+                length = int(head.partition("\r\ncontent-length:")[2].partition("\r\n")[0] or 0)
+                if method != "HEAD":
+                    await reader.readexactly(length)
+            writer.close()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    asyncio.run(run())
+
+
 def replay_figures(
     proxy: ProxyProcess,
     registry_pid: int,
@@ -203,20 +232,24 @@ def replay_figures(
     catalog_pages: int,
     delay_ms: float,
     warm: bool,
+    sockets: bool = False,
 ) -> dict[str, object]:
-    """The median of REPEATS bare replays of the cold scan's (or WARM: the rescan's) requests."""
+    """The median of REPEATS bare replays of the cold scan's (or WARM: the rescan's) requests,
+    on costcalc's HTTP stack (or SOCKETS: on plain sockets)."""
     name = "warm" if warm else "cold"
     plan = replay_plan(workdir / "cold.inventory.json", catalog_pages, warm=warm)
     plan_path = workdir / f"replay-{name}.json"
     plan_path.write_text(json.dumps(plan))
-    code = f"from benchmarks.scans import replay; replay({proxy.host!r}, {str(plan_path)!r}, 16)"
+    function = "socket_replay" if sockets else "replay"
+    code = f"from benchmarks.scans import {function}; {function}({proxy.host!r}, {str(plan_path)!r}, 16)"
     argv = [sys.executable, "-c", code]
+    label = f"{'socket' if sockets else 'bare'} {name} replay"
     runs = [
         _with_floor(
             {
-                "name": f"replay-{name}",
+                "name": f"{'sockets' if sockets else 'replay'}-{name}",
                 "concurrency": 16,
-                **through_proxy(proxy, registry_pid, argv, f"the bare {name} replay", 16, delay_ms, env=child_env())[1],
+                **through_proxy(proxy, registry_pid, argv, f"the {label}", 16, delay_ms, env=child_env())[1],
             }
         )
         for _ in range(REPEATS)

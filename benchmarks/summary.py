@@ -34,9 +34,22 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
             c16["ratio_to_lower_bound"] is not None and c16["ratio_to_lower_bound"] <= 1.5,
         )
         replayed, replayed_warm = figures["bare_replay"], figures["bare_replay_warm"]
+        floor, floor_warm = figures["socket_replay"], figures["socket_replay_warm"]
+        add(
+            "(context) its requests on plain sockets vs lower bound (the machine's floor)",
+            f"{floor['ratio_to_lower_bound']}x",
+            "-",
+            None,
+        )
         add(
             "(context) cold scan c=16 / bare replay of its requests",
             f"{c16['seconds'] / replayed['seconds']:.2f}x",
+            "-",
+            None,
+        )
+        add(
+            "(context) cold scan c=16 / its requests on plain sockets",
+            f"{c16['seconds'] / floor['seconds']:.2f}x",
             "-",
             None,
         )
@@ -65,6 +78,12 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
         add(
             "(context) the bare replays: cold requests vs warm requests",
             f"{replayed['seconds'] / replayed_warm['seconds']:.2f}x faster",
+            "-",
+            None,
+        )
+        add(
+            "(context) on plain sockets: cold requests vs warm requests",
+            f"{floor['seconds'] / floor_warm['seconds']:.2f}x faster",
             "-",
             None,
         )
@@ -154,6 +173,14 @@ def table(figures: dict[str, object]) -> str:
             f"the warm rescan's requests, bare loop (median of {runs(figures['bare_replay_warm'])} s)",
             figures["bare_replay_warm"],
         )
+        scan_row(
+            f"the cold scan's requests, plain sockets (median of {runs(figures['socket_replay'])} s)",
+            figures["socket_replay"],
+        )
+        scan_row(
+            f"the warm rescan's requests, plain sockets (median of {runs(figures['socket_replay_warm'])} s)",
+            figures["socket_replay_warm"],
+        )
         if "cold_no_latency" in figures:
             nl = figures["cold_no_latency"]
             row(
@@ -225,6 +252,7 @@ def refault_line(figures: dict[str, object]) -> str:
     parts = []
     named = [("cold scans", figures.get("cold")), ("warm rescans", figures.get("warm"))]
     named += [("cold replays", figures.get("bare_replay")), ("warm replays", figures.get("bare_replay_warm"))]
+    named += [("cold socket replays", figures.get("socket_replay"))]
     report = figures.get("report")
     if isinstance(report, dict) and report.get("runs"):
         largest = report["runs"][-1]
@@ -237,4 +265,3 @@ def refault_line(figures: dict[str, object]) -> str:
     if not parts:
         return ""
     return "File pages read back from disk (machine-wide, each run): " + "; ".join(parts) + "."
-

@@ -104,11 +104,16 @@ def test_the_warm_rescan_fetches_no_manifest_or_config(figures: dict) -> None:
 @pytest.mark.registry
 def test_the_bare_replays_send_the_scans_requests(figures: dict) -> None:
     # The replays are the floor the scans are compared with: the same requests, kind by kind.
-    cold, warm = figures["bare_replay"], figures["bare_replay_warm"]
-    assert cold["requests_by_kind"] == figures["cold"]["requests_by_kind"]
-    assert warm["requests_by_kind"] == figures["warm"]["requests_by_kind"]
-    assert len(cold["seconds_of_runs"]) == len(warm["seconds_of_runs"]) == 3
-    assert "(context) the bare replays: cold requests vs warm requests" in {t["target"] for t in figures["targets"]}
+    for cold, warm in (
+        (figures["bare_replay"], figures["bare_replay_warm"]),
+        (figures["socket_replay"], figures["socket_replay_warm"]),
+    ):
+        assert cold["requests_by_kind"] == figures["cold"]["requests_by_kind"]
+        assert warm["requests_by_kind"] == figures["warm"]["requests_by_kind"]
+        assert len(cold["seconds_of_runs"]) == len(warm["seconds_of_runs"]) == 3
+    named = {t["target"] for t in figures["targets"]}
+    assert "(context) the bare replays: cold requests vs warm requests" in named
+    assert "(context) its requests on plain sockets vs lower bound (the machine's floor)" in named
 
 
 @pytest.mark.registry
