@@ -11,7 +11,8 @@ through asyncio), keep-alive connections pooled per origin, response bodies fram
 Content-Length, chunked coding or the end of the connection (RFC 9112 section 6.3), interim
 1xx responses skipped. Every response head and chunk line is bounded. No HTTP/2, no upgrades,
 no proxies: RegistryClient keeps httpx's own transport when the environment names a proxy.
-Errors are httpx's, as its own transport raises them, so callers cannot tell the difference.
+Errors are httpx's, as its own transport raises them, so callers cannot tell the difference;
+their messages quote nothing a server sent, which could echo a credential back.
 """
 
 from __future__ import annotations
@@ -156,12 +157,12 @@ class _Outgoing:
     def __init__(self, request: httpx.Request) -> None:
         target = request.url.raw_path
         if not target or _FORBIDDEN_IN_VALUE.search(target) or b" " in target:
-            raise httpx.LocalProtocolError(f"invalid request target {target!r}")
+            raise httpx.LocalProtocolError("the request target has a space or a line break")
         lines = [request.method.encode("ascii") + b" " + target + b" HTTP/1.1"]
         self.has_body = self.chunked = self.closing = False
         for name, value in request.headers.raw:
             if not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_VALUE.search(value):
-                raise httpx.LocalProtocolError(f"invalid header {name!r}")  # never echo the value
+                raise httpx.LocalProtocolError("a request header has an invalid name or a line break")
             lines.append(name + b": " + value)
             lowered = name.lower()
             if lowered == b"content-length":
@@ -224,12 +225,12 @@ def _parse_head(raw: bytes) -> _Head:
     lines = raw[:-4].split(b"\r\n")
     matched = _STATUS_LINE.fullmatch(lines[0])
     if matched is None:
-        raise httpx.RemoteProtocolError(f"malformed status line {lines[0][:80]!r}")
+        raise httpx.RemoteProtocolError("the response's status line is malformed")
     headers = []
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if not colon or not _TOKEN.fullmatch(name):  # obsolete line folding included
-            raise httpx.RemoteProtocolError(f"malformed response header line {line[:80]!r}")
+            raise httpx.RemoteProtocolError("a response header line is malformed")
         headers.append((name, value.strip(b" \t")))
     return _Head(matched[1], int(matched[2]), matched[3] or b"", headers)
 
@@ -339,7 +340,7 @@ class _Body(httpx.AsyncByteStream):
             line = await self._line()
             size_text = line.split(b";", 1)[0].strip(b" \t")
             if not size_text or len(size_text) > 16 or size_text.strip(_HEX_DIGITS):
-                raise httpx.RemoteProtocolError(f"malformed chunk size line {line[:40]!r}")
+                raise httpx.RemoteProtocolError("a chunk size line is malformed")
             size = int(size_text, 16)
             if size == 0:
                 trailers = 0

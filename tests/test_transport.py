@@ -561,3 +561,25 @@ def test_a_request_that_asks_to_close_its_connection_does_not_leave_it_in_the_po
             return server.connections
 
     assert asyncio.run(run()) == 2
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        b"Authorization: Bearer %s\r\n\r\n",  # as a status line
+        b"HTTP/1.1 200 OK\r\nBearer %s\r\n\r\n",  # as a header line without a colon
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s\r\n",  # as a chunk size
+    ],
+)
+def test_a_malformed_answer_that_echoes_a_credential_is_refused_without_quoting_it(echo: bytes) -> None:
+    secret = b"s3cr3t-t0ken-value"
+
+    async def run() -> None:
+        async with serving(answering(echo % secret)) as server, client() as http:
+            await http.get(
+                f"http://127.0.0.1:{server.port}/v2/", headers={"Authorization": "Bearer s3cr3t-t0ken-value"}
+            )
+
+    with pytest.raises(httpx.RemoteProtocolError) as raised:
+        asyncio.run(run())
+    assert secret.decode() not in str(raised.value)
