@@ -279,6 +279,13 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
     layout = _layout(data)
     if layout is None:
         return None
+    with memoryview(data) as view:  # released before the caller closes the mapping
+        return _validate_pieces(data, view, layout)
+
+
+def _validate_pieces(data: bytes | mmap.mmap, view: memoryview, layout: _Layout) -> Inventory | None:
+    """_load_pieces once DATA's layout is known; VIEW is DATA's, for texts copied from it once
+    (`b"{" + data[start:end] + b"}"` copies each piece twice: 270 MB more for 100,000 tags)."""
     body_start, body_end = layout.body_start, layout.body_end
     built: dict[str, ManifestRecord] = {}
     shared: dict[tuple[object, ...], BlobRef] = {}
@@ -290,7 +297,7 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
         while start < body_end:
             split = layout.comma_after(min(start + _PIECE, body_end))
             end = body_end if split < 0 else split
-            piece = _MANIFESTS.validate_json(b"{" + data[start:end] + b"}")
+            piece = _MANIFESTS.validate_json(b"".join((b"{", view[start:end], b"}")))
             if isinstance(data, mmap.mmap) and end - released >= _RELEASE:
                 # Read-only file pages: dropped from memory, read again from the file if
                 # touched (only the reference loader would). Whole pages only, below this end.
@@ -305,7 +312,7 @@ def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
         if split >= 0 and start >= body_end:  # the last piece ended at a comma: a trailing one
             return None
         skeleton = Inventory.model_validate_json(
-            data[: body_start - 1] + b"{}" + data[body_end + layout.close_length :]
+            b"".join((view[: body_start - 1], b"{}", view[body_end + layout.close_length :]))
         )
     except ValueError:  # ValidationError, invalid JSON or too deep among them
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from itertools import chain
@@ -75,8 +75,7 @@ def retention_plan(
         if images:  # the newest version serves today's deploys however old it is
             kept.add(images[-1].digest)
     if keep:
-        matches = _tag_matcher(keep)
-        kept.update(v.digest for v in versions if any(matches(t) for t in v.tags))
+        kept.update(v.digest for v in _with_matching_tags(versions, keep))
     others: list[Version] = []
     if len(images) != len(versions):  # artifacts and unreadable manifests
         image_digests = {v.digest for v in images}
@@ -216,14 +215,14 @@ def version_bytes(
     return versions
 
 
-def _tag_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
-    """Whether a tag matches any of GLOBS (fnmatchcase); plain tags by set lookup."""
+def _with_matching_tags(versions: Sequence[Version], globs: Sequence[str]) -> list[Version]:
+    """The VERSIONS with a tag that matches any of GLOBS (fnmatchcase); plain tags by set lookup."""
     plain = frozenset(g for g in globs if not _GLOB_CHARS.intersection(g))
     patterns = [g for g in globs if _GLOB_CHARS.intersection(g)]
-    if not patterns:
-        return plain.__contains__
+    if not patterns:  # the usual case (the tag a repository's pulls use): one C-level test a version
+        return [v for v in versions if not plain.isdisjoint(v.tags)]
     compiled = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in patterns))
-    return lambda tag: tag in plain or compiled.match(tag) is not None
+    return [v for v in versions if any(t in plain or compiled.match(t) is not None for t in v.tags)]
 
 
 def _subject(version: Version) -> str | None:
