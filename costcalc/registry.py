@@ -266,7 +266,7 @@ class RegistryClient:
         tls = httpx.create_ssl_context()
         # a registry, its token service and a blob redirect target: a few origins
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-        # HTTP/1.1 of our own on asyncio's streams: about half the client CPU per request of
+        # HTTP/1.1 of our own on asyncio's streams: about 60 % of the client CPU per request of
         # httpx's own transport (transport.py). A transport of our own turns httpx's proxy
         # settings from the environment off, so with a proxy configured httpx's own stays.
         direct = transport is None and not _environment_proxies()

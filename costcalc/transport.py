@@ -1,8 +1,8 @@
 """The HTTP transport of registry requests: HTTP/1.1 of our own on asyncio streams (I/O edge).
 
 httpx's default transport runs httpcore's pool and h11's state machine over anyio: measured
-against the real registry through the benchmark's proxy, about 0.7 ms of client CPU per
-request for the whole httpx stack, and half of it with this transport under the same
+against the real registry through the benchmark's proxy, 0.7-0.85 ms of client CPU per
+request for the whole httpx stack, and about 0.45 ms with this transport under the same
 httpx.AsyncClient (docs/performance.md). A registry scan is thousands of small exchanges, so
 that CPU is most of what the client spends.
 

@@ -14,7 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from costcalc.registry import RegistryClient
+from costcalc.errors import RegistryError
+from costcalc.registry import RegistryClient, RetryPolicy
 from costcalc.transport import AsyncioTransport
 from tests.certificates import self_signed
 
@@ -583,3 +584,14 @@ def test_a_malformed_answer_that_echoes_a_credential_is_refused_without_quoting_
     with pytest.raises(httpx.RemoteProtocolError) as raised:
         asyncio.run(run())
     assert secret.decode() not in str(raised.value)
+
+
+def test_a_malformed_answer_reaches_the_scan_as_a_registry_error() -> None:
+    async def run() -> None:
+        async with serving(answering(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")) as server:
+            registry = RegistryClient(f"127.0.0.1:{server.port}", retry=RetryPolicy(attempts=1))
+            async with registry:
+                await registry.head_manifest("acme/api", "v1")
+
+    with pytest.raises(RegistryError, match=r"127\.0\.0\.1"):
+        asyncio.run(run())
