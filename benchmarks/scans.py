@@ -215,9 +215,11 @@ def socket_replay(host: str, plan_path: str, concurrency: int) -> None:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
                 if not head.startswith("http/1.1 200 "):
                     raise RuntimeError(f"{method} {path}: {head.splitlines()[0]}")
-                length = int(head.partition("\r\ncontent-length:")[2].partition("\r\n")[0] or 0)
                 if method != "HEAD":
-                    await reader.readexactly(length)
+                    declared = head.partition("\r\ncontent-length:")[2].partition("\r\n")[0]
+                    if not declared.strip().isdigit():  # chunked or unframed: not what this loop reads
+                        raise RuntimeError(f"{method} {path}: no Content-Length in the answer")
+                    await reader.readexactly(int(declared))
             writer.close()
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
