@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+import pydantic.dataclasses
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 if TYPE_CHECKING:
@@ -20,7 +21,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class BlobRef(_Frozen):
+# A dataclass with slots, not a model: a 100,000-tag inventory holds 871,200 of them. As
+# models (an instance dict and a fields-set each) they loaded slower, took 64 MiB more, and
+# reading one field of each took twice as long (0.39-0.40 s against 0.17-0.21 s). The JSON
+# is the same.
+@pydantic.dataclasses.dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
+class BlobRef:
     """A config or layer descriptor as the inventory stores it."""
 
     media_type: str

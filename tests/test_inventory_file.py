@@ -46,6 +46,18 @@ def test_file_round_trip_is_deterministic(fleet) -> None:  # type: ignore[no-unt
             + "a" * 64 + '": {"media_type": "x", "size_bytes": 12.0, "kind": "image"}}}',
             "size_bytes: Input should be a valid integer",
         ),
+        # an unknown key is worded alike in a manifest and in a descriptor (a dataclass)
+        (
+            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
+            + "a" * 64 + '": {"media_type": "x", "size_bytes": 1, "kind": "image", "extra": 1}}}',
+            "extra: Extra inputs are not permitted.",
+        ),
+        (
+            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
+            + "a" * 64 + '": {"media_type": "x", "size_bytes": 1, "kind": "image", "layers": [{"media_type": "l",'
+            ' "digest": "sha256:l", "size_bytes": 2, "extra": 1}]}}}',
+            "layers.0.extra: Extra inputs are not permitted.",
+        ),
     ],
 )
 def test_bad_inventory_files_are_one_sentence(text: str, message: str) -> None:
