@@ -9,7 +9,7 @@ import mmap
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC
 from itertools import chain, islice
 from operator import attrgetter
@@ -77,7 +77,8 @@ def _loads_checked(text: str | bytes, source: str) -> Inventory:
 
 _LAYERS = attrgetter("layers")
 _TAGS = attrgetter("tags")
-_BLOB_FIELDS = attrgetter("media_type", "digest", "size_bytes", "foreign")
+# Every field, so that a field added later can never let two unequal descriptors share.
+_BLOB_FIELDS = attrgetter(*(field.name for field in fields(BlobRef)))
 
 
 def _share(
