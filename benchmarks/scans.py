@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -170,61 +171,61 @@ def replay_plan(inventory_path: Path, catalog_pages: int, warm: bool = False) ->
     return plan
 
 
+Queue = list[tuple[str, str]]  # (method, path), taken from the end
+
+
+def _run_workers(plan_path: str, concurrency: int, worker: Callable[[Queue], Awaitable[None]]) -> None:
+    """Run CONCURRENCY copies of WORKER, which take PLAN's requests off one shared queue."""
+    queue: Queue = [(method, path) for method, path in reversed(json.loads(Path(plan_path).read_text()))]
+
+    async def run() -> None:
+        await asyncio.gather(*(worker(queue) for _ in range(concurrency)))
+
+    asyncio.run(run())
+
+
 def replay(host: str, plan_path: str, concurrency: int) -> None:
     """Send PLAN's requests on costcalc's HTTP stack, CONCURRENCY at a time, bodies read.
 
     The stack is costcalc's: an httpx.AsyncClient over costcalc.transport.AsyncioTransport.
-    Each worker has a client (and so a connection) of its own, as costcalc's requests do: one
-    shared pool of CONCURRENCY connections costs httpcore CPU per request that grows with it.
-    Nothing is parsed, cached or counted: what is left is the HTTP stack, the proxy and the
-    registry on this machine."""
-    plan = [tuple(item) for item in json.loads(Path(plan_path).read_text())]
+    Each worker has a client (and so a connection) of its own, as RegistryClient spreads its
+    requests over clients of their own. Nothing is parsed, cached or counted: what is left is
+    the HTTP stack, the proxy and the registry on this machine."""
     tls = httpx.create_ssl_context()
 
-    async def run() -> None:
-        queue = list(reversed(plan))
+    async def worker(queue: Queue) -> None:
+        transport = AsyncioTransport(tls, httpx.Limits(max_connections=1))
+        async with httpx.AsyncClient(base_url=f"http://{host}", transport=transport) as client:
+            while queue:
+                method, path = queue.pop()
+                response = await client.request(method, path, headers={"Accept": ACCEPT})
+                response.raise_for_status()
 
-        async def worker() -> None:
-            transport = AsyncioTransport(tls, httpx.Limits(max_connections=1))
-            async with httpx.AsyncClient(base_url=f"http://{host}", transport=transport) as client:
-                while queue:
-                    method, path = queue.pop()
-                    response = await client.request(method, path, headers={"Accept": ACCEPT})
-                    response.raise_for_status()
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-    asyncio.run(run())
+    _run_workers(plan_path, concurrency, worker)
 
 
 def socket_replay(host: str, plan_path: str, concurrency: int) -> None:
     """Send PLAN's requests over plain asyncio sockets, CONCURRENCY keep-alive connections,
     bodies read by their Content-Length: no HTTP library at all. What is left is the proxy
     and the registry, so its time is the floor this machine sets under any client."""
-    plan = [tuple(item) for item in json.loads(Path(plan_path).read_text())]
     address, _, port = host.rpartition(":")
 
-    async def run() -> None:
-        queue = list(reversed(plan))
+    async def worker(queue: Queue) -> None:
+        reader, writer = await asyncio.open_connection(address, int(port))
+        while queue:
+            method, path = queue.pop()
+            writer.write(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {ACCEPT}\r\n\r\n".encode())
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            if not head.startswith("http/1.1 200 "):
+                raise RuntimeError(f"{method} {path}: {head.splitlines()[0]}")
+            if method != "HEAD":
+                declared = head.partition("\r\ncontent-length:")[2].partition("\r\n")[0]
+                if not declared.strip().isdigit():  # chunked or unframed: not what this loop reads
+                    raise RuntimeError(f"{method} {path}: no Content-Length in the answer")
+                await reader.readexactly(int(declared))
+        writer.close()
 
-        async def worker() -> None:
-            reader, writer = await asyncio.open_connection(address, int(port))
-            while queue:
-                method, path = queue.pop()
-                writer.write(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: {ACCEPT}\r\n\r\n".encode())
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-                if not head.startswith("http/1.1 200 "):
-                    raise RuntimeError(f"{method} {path}: {head.splitlines()[0]}")
-                if method != "HEAD":
-                    declared = head.partition("\r\ncontent-length:")[2].partition("\r\n")[0]
-                    if not declared.strip().isdigit():  # chunked or unframed: not what this loop reads
-                        raise RuntimeError(f"{method} {path}: no Content-Length in the answer")
-                    await reader.readexactly(int(declared))
-            writer.close()
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-    asyncio.run(run())
+    _run_workers(plan_path, concurrency, worker)
 
 
 def replay_figures(
