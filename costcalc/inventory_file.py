@@ -15,7 +15,7 @@ from itertools import chain, islice
 from operator import attrgetter
 from pathlib import Path
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json, to_json
 
 from costcalc.errors import InputError
@@ -39,9 +39,7 @@ def loads(text: str | bytes, source: str = "<inventory>") -> Inventory:
     """Parse an inventory file; any problem is an InputError naming SOURCE."""
     with _gc_paused():
         inventory = _loads_checked(text, source)
-        names: dict[frozenset[str], set[str]] = {}
-        _share(inventory.manifests.values(), {}, names)
-        _share_fields_sets(chain.from_iterable(map(_TAGS, inventory.repositories)), names)
+        _share_descriptors(inventory.manifests.values(), {})
     return inventory
 
 
@@ -71,25 +69,13 @@ def _loads_checked(text: str | bytes, source: str) -> Inventory:
 # A scanned inventory repeats each layer descriptor in every manifest that uses it: the
 # 100,000-tag benchmark file holds 871,200 descriptors, 100,120 distinct. Validation makes an
 # instance per occurrence; equal ones are then replaced by one shared instance (frozen
-# dataclasses, equal in every field). On that file this and the shared fields-sets below took
-# the loaded inventory from 961 MiB to 375 MiB when descriptors were models.
+# dataclasses, equal in every field). On that file, sharing them (and the fields-sets of
+# records and tags, back when those were models) took the loaded inventory from 961 to 375 MiB.
 
 
 _LAYERS = attrgetter("layers")
-_TAGS = attrgetter("tags")
 # Every field, so that a field added later can never let two unequal descriptors share.
 _BLOB_FIELDS = attrgetter(*(field.name for field in fields(BlobRef)))
-
-
-def _share(
-    records: Iterable[ManifestRecord],
-    shared: dict[tuple[object, ...], BlobRef],
-    names: dict[frozenset[str], set[str]],
-) -> None:
-    """Share the equal descriptors of RECORDS, and the equal fields-sets of RECORDS."""
-    records = list(records)
-    _share_descriptors(records, shared)
-    _share_fields_sets(records, names)
 
 
 def _share_descriptors(records: Iterable[ManifestRecord], shared: dict[tuple[object, ...], BlobRef]) -> None:
@@ -99,26 +85,8 @@ def _share_descriptors(records: Iterable[ManifestRecord], shared: dict[tuple[obj
     # Keyed by the field values, read by one attrgetter at C level.
     keys = map(_BLOB_FIELDS, flat)
     instances = iter(list(map(shared.setdefault, keys, flat)))
-    for record in layered:  # a frozen model's field, set as validation set it
-        record.__dict__["layers"] = tuple(islice(instances, len(record.layers)))
-
-
-def _share_fields_sets(models: Iterable[BaseModel], known: dict[frozenset[str], set[str]]) -> None:
-    """Give MODELS whose fields-sets are equal one shared set (KNOWN holds them).
-
-    A model's fields-set (the names its input gave) takes 216 to 728 bytes, and a file as
-    dumps() writes it gives every manifest, config and tag the same one: ~130 MB for 100,000
-    tags. Sharing is safe: frozen models never change theirs, and model_copy copies it first.
-    """
-    last: set[str] = set()
-    for model in models:
-        names = model.__pydantic_fields_set__
-        if names is last:
-            continue
-        if names != last:
-            key = frozenset(names)
-            last = known.setdefault(key, names)
-        object.__setattr__(model, "__pydantic_fields_set__", last)
+    for record in layered:  # a frozen dataclass's field, set as validation set it
+        object.__setattr__(record, "layers", tuple(islice(instances, len(record.layers))))
 
 
 @contextmanager
@@ -290,7 +258,6 @@ def _validate_pieces(data: bytes | mmap.mmap, view: memoryview, layout: _Layout)
     body_start, body_end = layout.body_start, layout.body_end
     built: dict[str, ManifestRecord] = {}
     shared: dict[tuple[object, ...], BlobRef] = {}
-    names: dict[frozenset[str], set[str]] = {}
     released = 0  # the mapped pages below this offset are given back
     try:
         start = body_start
@@ -307,7 +274,7 @@ def _validate_pieces(data: bytes | mmap.mmap, view: memoryview, layout: _Layout)
                 released = upto
             if not piece or not built.keys().isdisjoint(piece):
                 return None  # a stray comma (an empty piece), or a digest written twice
-            _share(piece.values(), shared, names)
+            _share_descriptors(piece.values(), shared)
             built.update(piece)
             start = end + 1
         if split >= 0 and start >= body_end:  # the last piece ended at a comma: a trailing one
@@ -319,7 +286,6 @@ def _validate_pieces(data: bytes | mmap.mmap, view: memoryview, layout: _Layout)
         return None
     if skeleton.manifests:  # the placeholder was not what became `manifests`
         return None
-    _share_fields_sets(chain.from_iterable(map(_TAGS, skeleton.repositories)), names)
     return skeleton.model_copy(update={"manifests": built})
 
 
