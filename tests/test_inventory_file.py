@@ -110,8 +110,9 @@ def test_the_fast_loader_is_taken_for_a_written_file(fleet) -> None:  # type: ig
 
 
 def test_records_tags_and_descriptors_carry_no_instance_dict() -> None:
-    # Slotted dataclasses: a 100,000-tag inventory holds over a million of them, and a model's
-    # instance dict and fields-set each would cost it ~80 MiB and a tenth of its load time.
+    # Slotted dataclasses: a 100,000-tag inventory holds over a million of them, and as models
+    # (an instance dict and a fields-set each) they cost its report ~140 MiB and a tenth or more
+    # of its time (docs/performance.md).
     example = Path(__file__).resolve().parent.parent / "examples" / "fleet.json"
     loaded = inventory_file._load_pieces(example.read_bytes())
     assert loaded is not None
