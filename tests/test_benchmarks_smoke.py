@@ -135,3 +135,9 @@ def test_the_tools_of_today_ran_through_the_same_proxy(figures: dict) -> None:
     assert skopeo["available"] and skopeo["failures"] == 0 and skopeo["tags_run"] == 15
     assert skopeo["requests"] >= 15
     assert dxf["available"] and dxf["manifests_fetched"] == 15
+    # both tools are compared with the cold scan in the targets table, as measured speed-ups
+    speedups = {t["target"]: t["measured"] for t in figures["targets"]}
+    cold_seconds = figures["cold"]["seconds"]
+    assert speedups["cold scan vs skopeo loop"] == f"{skopeo['seconds'] / cold_seconds:.1f}x faster"
+    dxf_line = "(context) cold scan vs python-dxf manifest loop (which fetches no config)"
+    assert speedups[dxf_line] == f"{dxf['seconds'] / cold_seconds:.1f}x faster"
