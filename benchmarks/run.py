@@ -232,9 +232,9 @@ def scans(
     )
     proxy.set_delay(delay)
     catalog_pages = cold["requests_by_kind"].get("GET catalog", 0)  # type: ignore[union-attr]
-    say("the cold scan's requests from a bare loop on costcalc's HTTP stack, c=16")
+    say("the cold scan's requests replayed on costcalc's RegistryClient, c=16")
     replayed = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay, warm=False)
-    say("the warm rescan's requests from a bare loop on costcalc's HTTP stack, c=16")
+    say("the warm rescan's requests replayed on costcalc's RegistryClient, c=16")
     replayed_warm = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay, warm=True)
     say("the cold scan's and the warm rescan's requests on plain sockets, c=16 (the machine's floor)")
     floor = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay, warm=False, sockets=True)

@@ -1,6 +1,7 @@
 """costcalc's scans through the latency proxy, their requests against SPEC §3.1's minimum,
-and the same requests sent by bare loops: on costcalc's HTTP stack, and on plain sockets (what
-the proxy and the registry alone allow on this machine)."""
+and the same requests replayed: through costcalc's RegistryClient with nothing parsed or cached
+(its HTTP stack), and on plain sockets (what the proxy and the registry alone allow on this
+machine)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import httpx
 
 from benchmarks.fleet import FleetTruth
 from benchmarks.measure import (
@@ -25,7 +24,7 @@ from benchmarks.measure import (
     measure,
     requests_by_kind,
 )
-from costcalc.transport import AsyncioTransport
+from costcalc.registry import MAX_LIST_BODY_BYTES, RegistryClient
 
 
 def scan_figures(
@@ -185,23 +184,28 @@ def _run_workers(plan_path: str, concurrency: int, worker: Callable[[Queue], Awa
 
 
 def replay(host: str, plan_path: str, concurrency: int) -> None:
-    """Send PLAN's requests on costcalc's HTTP stack, CONCURRENCY at a time, bodies read.
+    """Send PLAN's requests through costcalc's RegistryClient, CONCURRENCY at a time.
 
-    The stack is costcalc's: an httpx.AsyncClient over costcalc.transport.AsyncioTransport.
-    Each worker has a client (and so a connection) of its own, as RegistryClient spreads its
-    requests over clients of their own. Nothing is parsed, cached or counted: what is left is
-    the HTTP stack, the proxy and the registry on this machine."""
-    tls = httpx.create_ssl_context()
+    RegistryClient is the layer the scan sends every request through: its clients and
+    connections, per-host limit, retries, deadlines, auth flow, and bodies read within their
+    size limits. Nothing is parsed, cached or walked: what is left is costcalc's HTTP stack,
+    the proxy and the registry on this machine, so the scan's time over this one is the cost
+    of the scan's own work."""
 
-    async def worker(queue: Queue) -> None:
-        transport = AsyncioTransport(tls, httpx.Limits(max_connections=1))
-        async with httpx.AsyncClient(base_url=f"http://{host}", transport=transport) as client:
-            while queue:
-                method, path = queue.pop()
-                response = await client.request(method, path, headers={"Accept": ACCEPT})
-                response.raise_for_status()
+    async def run(queue: Queue) -> None:
+        async with RegistryClient(host, concurrency=concurrency) as client:
 
-    _run_workers(plan_path, concurrency, worker)
+            async def worker() -> None:
+                while queue:
+                    method, path = queue.pop()
+                    await client.request(
+                        method, client.url(path), purpose="replay", accept=ACCEPT, limit_bytes=MAX_LIST_BODY_BYTES
+                    )
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    queue: Queue = list(reversed(json.loads(Path(plan_path).read_text())))
+    asyncio.run(run(queue))
 
 
 def socket_replay(host: str, plan_path: str, concurrency: int) -> None:

@@ -42,7 +42,7 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
             None,
         )
         add(
-            "(context) cold scan c=16 / bare replay of its requests",
+            "(context) cold scan c=16 / its requests replayed on RegistryClient (the scan's own work)",
             f"{c16['seconds'] / replayed['seconds']:.2f}x",
             "-",
             None,
@@ -80,13 +80,13 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
             warm_speedup >= 3,
         )
         add(
-            "(context) warm rescan / bare replay of its requests",
+            "(context) warm rescan / its requests replayed on RegistryClient",
             f"{warm['seconds'] / replayed_warm['seconds']:.2f}x",
             "-",
             None,
         )
         add(
-            "(context) the bare replays: cold requests vs warm requests",
+            "(context) replayed on RegistryClient: cold requests vs warm requests",
             f"{replayed['seconds'] / replayed_warm['seconds']:.2f}x faster",
             "-",
             None,
@@ -176,11 +176,12 @@ def table(figures: dict[str, object]) -> str:
             scan_row(f"cold scan, no cache, c={scan['concurrency']}", scan)
         scan_row("cold scan, no cache, c=16, +1 RTT per new TCP connection", figures["cold_with_handshake"])
         scan_row(
-            f"the cold scan's requests, bare loop, costcalc's HTTP stack (median of {runs(figures['bare_replay'])} s)",
+            "the cold scan's requests replayed on costcalc's RegistryClient, nothing parsed or cached"
+            f" (median of {runs(figures['bare_replay'])} s)",
             figures["bare_replay"],
         )
         scan_row(
-            f"the warm rescan's requests, bare loop (median of {runs(figures['bare_replay_warm'])} s)",
+            f"the warm rescan's requests replayed on RegistryClient (median of {runs(figures['bare_replay_warm'])} s)",
             figures["bare_replay_warm"],
         )
         scan_row(

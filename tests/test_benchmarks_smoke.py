@@ -112,7 +112,7 @@ def test_the_bare_replays_send_the_scans_requests(figures: dict) -> None:
         assert warm["requests_by_kind"] == figures["warm"]["requests_by_kind"]
         assert len(cold["seconds_of_runs"]) == len(warm["seconds_of_runs"]) == 3
     named = {t["target"] for t in figures["targets"]}
-    assert "(context) the bare replays: cold requests vs warm requests" in named
+    assert "(context) replayed on RegistryClient: cold requests vs warm requests" in named
     assert "(context) its requests on plain sockets vs lower bound (the machine's floor)" in named
 
 
