@@ -24,6 +24,7 @@ from benchmarks.measure import (
     measure,
     requests_by_kind,
 )
+from costcalc.auth import RegistryAuth
 from costcalc.registry import MAX_LIST_BODY_BYTES, RegistryClient
 
 
@@ -193,7 +194,8 @@ def replay(host: str, plan_path: str, concurrency: int) -> None:
     of the scan's own work."""
 
     async def run(queue: Queue) -> None:
-        async with RegistryClient(host, concurrency=concurrency) as client:
+        # anonymous, as the benchmark's scans are: its auth still sees every request and answer
+        async with RegistryClient(host, auth=RegistryAuth(host, None), concurrency=concurrency) as client:
 
             async def worker() -> None:
                 while queue:

@@ -75,7 +75,7 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
         warm_speedup = cold["seconds"] / warm["seconds"]
         add(
             "warm rescan vs cold",
-            f"{warm_speedup:.2f}x faster (request floor allows {cold['requests'] / max(warm['requests'], 1):.2f}x)",
+            f"{warm_speedup:.3f}x faster (request floor allows {cold['requests'] / max(warm['requests'], 1):.3f}x)",
             ">= 3x",
             warm_speedup >= 3,
         )
