@@ -241,6 +241,7 @@ def scans(
     floor_warm = replay_figures(proxy, registry_pid, workdir, catalog_pages, delay, warm=True, sockets=True)
     startup = measure(costcalc("--version"), env=child_env(), cwd=ROOT)
     result: dict[str, object] = {
+        # named when the replays were bare httpx loops; kept, so runs compare key by key
         "bare_replay": replayed,
         "bare_replay_warm": replayed_warm,
         "socket_replay": floor,

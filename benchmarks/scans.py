@@ -200,6 +200,7 @@ def replay(host: str, plan_path: str, concurrency: int) -> None:
             async def worker() -> None:
                 while queue:
                     method, path = queue.pop()
+                    # the largest limit RegistryClient applies (list pages): no answer is refused
                     await client.request(
                         method, client.url(path), purpose="replay", accept=ACCEPT, limit_bytes=MAX_LIST_BODY_BYTES
                     )

@@ -64,8 +64,7 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
             )
         dxf = figures["dxf"]
         if dxf.get("available"):
-            # no threshold in the issue; python-dxf also does less (no config, no index walk of
-            # its own: its get_manifest fetches an index's children, shared ones again per tag)
+            # context only: the issue sets no threshold, and python-dxf fetches no config
             add(
                 "(context) cold scan vs python-dxf manifest loop (which fetches no config)",
                 f"{dxf['seconds'] / c16['seconds']:.1f}x faster",

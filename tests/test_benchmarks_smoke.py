@@ -102,7 +102,7 @@ def test_the_warm_rescan_fetches_no_manifest_or_config(figures: dict) -> None:
 
 
 @pytest.mark.registry
-def test_the_bare_replays_send_the_scans_requests(figures: dict) -> None:
+def test_the_replays_send_the_scans_requests(figures: dict) -> None:
     # The replays are the floor the scans are compared with: the same requests, kind by kind.
     for cold, warm in (
         (figures["bare_replay"], figures["bare_replay_warm"]),
