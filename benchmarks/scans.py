@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.fleet import FleetTruth
@@ -174,14 +173,9 @@ def replay_plan(inventory_path: Path, catalog_pages: int, warm: bool = False) ->
 Queue = list[tuple[str, str]]  # (method, path), taken from the end
 
 
-def _run_workers(plan_path: str, concurrency: int, worker: Callable[[Queue], Awaitable[None]]) -> None:
-    """Run CONCURRENCY copies of WORKER, which take PLAN's requests off one shared queue."""
-    queue: Queue = [(method, path) for method, path in reversed(json.loads(Path(plan_path).read_text()))]
-
-    async def run() -> None:
-        await asyncio.gather(*(worker(queue) for _ in range(concurrency)))
-
-    asyncio.run(run())
+def _plan_queue(plan_path: str) -> Queue:
+    """PLAN's requests as one queue that the workers of a replay share."""
+    return [(method, path) for method, path in reversed(json.loads(Path(plan_path).read_text()))]
 
 
 def replay(host: str, plan_path: str, concurrency: int) -> None:
@@ -207,8 +201,7 @@ def replay(host: str, plan_path: str, concurrency: int) -> None:
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
 
-    queue: Queue = list(reversed(json.loads(Path(plan_path).read_text())))
-    asyncio.run(run(queue))
+    asyncio.run(run(_plan_queue(plan_path)))
 
 
 def socket_replay(host: str, plan_path: str, concurrency: int) -> None:
@@ -232,7 +225,10 @@ def socket_replay(host: str, plan_path: str, concurrency: int) -> None:
                 await reader.readexactly(int(declared))
         writer.close()
 
-    _run_workers(plan_path, concurrency, worker)
+    async def run(queue: Queue) -> None:
+        await asyncio.gather(*(worker(queue) for _ in range(concurrency)))
+
+    asyncio.run(run(_plan_queue(plan_path)))
 
 
 def replay_figures(
