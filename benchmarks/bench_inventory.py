@@ -34,7 +34,7 @@ def _resident_mib() -> float:
 
 def _child(path: Path, books: int) -> None:
     start = time.perf_counter()
-    import costcalc.inventory_file as inv  # import cost counted apart from the load itself
+    import costcalc.inventory.file as inv  # import cost counted apart from the load itself
 
     imported = time.perf_counter()
     inventory = inv.load(path)
@@ -57,16 +57,20 @@ def _child(path: Path, books: int) -> None:
             figures.image_versions(repo.name)
         figures.summary()
     done = time.perf_counter()
-    print(json.dumps({
-        "import_s": round(imported - start, 3),
-        "load_s": round(loaded - imported, 3),
-        "load_peak_mib": round(load_peak),
-        "load_resident_mib": round(load_resident),
-        "figures_s": round(done - loaded, 3),
-        "total_s": round(done - imported, 3),
-        "peak_mib": round(_peak_mib()),
-        "manifests": len(inventory.manifests),
-    }))
+    print(
+        json.dumps(
+            {
+                "import_s": round(imported - start, 3),
+                "load_s": round(loaded - imported, 3),
+                "load_peak_mib": round(load_peak),
+                "load_resident_mib": round(load_resident),
+                "figures_s": round(done - loaded, 3),
+                "total_s": round(done - imported, 3),
+                "peak_mib": round(_peak_mib()),
+                "manifests": len(inventory.manifests),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -78,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.write:
         from benchmarks.fleet import synthetic_inventory
-        from costcalc.inventory_file import dumps
+        from costcalc.inventory.file import dumps
 
         inventory = synthetic_inventory(int(args.write[0]))
         Path(args.write[1]).write_text(dumps(inventory))

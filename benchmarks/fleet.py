@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from costcalc.inventory import BlobRef, ChildRef, Inventory, ManifestRecord, build_inventory
+from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, build_inventory
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

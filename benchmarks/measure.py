@@ -64,7 +64,12 @@ def measure(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | 
         refaults = refaulted_file_pages()
         subprocess.run(
             [sys.executable, "-c", _LAUNCHER, json.dumps(list(argv)), str(report)],
-            stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd, check=False,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            check=False,
         )
         figures = json.loads(report.read_text())
         refaults_after = refaulted_file_pages()

@@ -25,7 +25,11 @@ def write_synthetic_inventory(tags: int, path: Path) -> int:
     """
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_inventory", "--write", str(tags), str(path)],
-        capture_output=True, text=True, check=True, cwd=ROOT, env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=child_env(),
     )
     return int(done.stdout.split()[-1])
 

@@ -23,8 +23,8 @@ from benchmarks.measure import (
     measure,
     requests_by_kind,
 )
-from costcalc.auth import RegistryAuth
-from costcalc.registry import MAX_LIST_BODY_BYTES, RegistryClient
+from costcalc.registry.auth import RegistryAuth
+from costcalc.registry.client import MAX_LIST_BODY_BYTES, RegistryClient
 
 
 def scan_figures(

@@ -98,8 +98,10 @@ def is_loopback(host: str) -> bool:
 def validate_repository(name: str, what: str = "repository name") -> str:
     """Return NAME if it follows the distribution-spec repository grammar, else raise."""
     if len(name) > MAX_REPOSITORY_LENGTH or not REPOSITORY_RE.fullmatch(name):
-        raise InvalidReference(f"{name!r} is not a valid {what}: use lowercase path components "
-                               "of letters, digits and . _ - separated by /.")
+        raise InvalidReference(
+            f"{name!r} is not a valid {what}: use lowercase path components "
+            "of letters, digits and . _ - separated by /."
+        )
     return name
 
 

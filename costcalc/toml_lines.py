@@ -56,8 +56,6 @@ def key_lines(text: str) -> dict[KeyPath, int]:
     return _Scanner(text).scan()
 
 
-
-
 class _Scanner:
     """The line of every key, table and array element of a TOML text (tomllib keeps none).
 

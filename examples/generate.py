@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from costcalc.inventory import BlobRef, ChildRef, ManifestRecord, build_inventory
-from costcalc.inventory_file import dumps
+from costcalc.inventory.file import dumps
+from costcalc.inventory.model import BlobRef, ChildRef, ManifestRecord, build_inventory
 
 SEED = 20261127
 SCANNED_AT = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)

@@ -32,7 +32,9 @@ def pusher(registry: RunningRegistry) -> Iterator[Pusher]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-golden", action="store_true", default=False,
+        "--update-golden",
+        action="store_true",
+        default=False,
         help="Rewrite tests/golden/* from the current output instead of comparing.",
     )
 

@@ -46,12 +46,8 @@ def canonical(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
-def config_body(
-    os_name: str = "linux", arch: str = "amd64", created: str = "2026-01-01T00:00:00Z"
-) -> bytes:
-    return canonical(
-        {"architecture": arch, "os": os_name, "created": created, "rootfs": {"type": "layers"}}
-    )
+def config_body(os_name: str = "linux", arch: str = "amd64", created: str = "2026-01-01T00:00:00Z") -> bytes:
+    return canonical({"architecture": arch, "os": os_name, "created": created, "rootfs": {"type": "layers"}})
 
 
 def layer(seed: str, size_bytes: int, media_type: str = OCI_LAYER) -> dict[str, Any]:
@@ -59,9 +55,7 @@ def layer(seed: str, size_bytes: int, media_type: str = OCI_LAYER) -> dict[str, 
     return {"mediaType": media_type, "digest": digest_of(seed.encode()), "size": size_bytes}
 
 
-def image_manifest(
-    config: bytes, layers: list[dict[str, Any]], *, media_type: str = OCI_MANIFEST
-) -> bytes:
+def image_manifest(config: bytes, layers: list[dict[str, Any]], *, media_type: str = OCI_MANIFEST) -> bytes:
     return canonical(
         {
             "schemaVersion": 2,
@@ -180,9 +174,7 @@ class FakeRegistry:
         os_name, arch = platform.split("/")[:2]
         config = config_body(os_name, arch)
         self.add(config, OCI_CONFIG)
-        body = image_manifest(
-            config, layers if layers is not None else [layer(f"{repo}:{tag}", 1000)]
-        )
+        body = image_manifest(config, layers if layers is not None else [layer(f"{repo}:{tag}", 1000)])
         digest = self.add(body, OCI_MANIFEST)
         self.tag(repo, tag, digest)
         return digest
@@ -278,12 +270,8 @@ def _target(request: httpx.Request) -> str:
     return f"{request.url.host}{request.url.path}" + (f"?{query}" if query else "")
 
 
-def error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> httpx.Response:
-    return httpx.Response(
-        status, json={"errors": [{"code": code, "message": message}]}, headers=headers
-    )
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, json={"errors": [{"code": code, "message": message}]}, headers=headers)
 
 
 def all_header_text(requests: list[httpx.Request]) -> str:
@@ -320,9 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         owner = self.server.owner
-        owner.seen.append(
-            Seen(self.command, self.path, dict(self.headers.items()), time.monotonic())
-        )
+        owner.seen.append(Seen(self.command, self.path, dict(self.headers.items()), time.monotonic()))
         for method, rx, route in owner.routes:
             if (method is None or method == self.command) and rx.search(self.path):
                 try:
@@ -335,9 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = _dispatch
 
     # building blocks for routes
-    def respond(
-        self, status: int, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> None:
+    def respond(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         merged = {
             "Content-Type": "application/json",
@@ -410,9 +394,7 @@ class LoopbackServer:
         self.endless_started = 0
         self._server = self._Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def port(self) -> int:
@@ -482,19 +464,22 @@ def scan_fake(
     transport: httpx.AsyncBaseTransport | None = None,
     **options: Any,
 ) -> Any:
-    """Run costcalc.scan.scan over REGISTRY through MockTransport; returns the Inventory."""
+    """Run costcalc.registry.scan.scan over REGISTRY through MockTransport; returns the Inventory."""
     import asyncio
 
     from costcalc.reference import parse_target
-    from costcalc.registry import RegistryClient, RetryPolicy
-    from costcalc.scan import ScanOptions, scan
+    from costcalc.registry.client import RegistryClient, RetryPolicy
+    from costcalc.registry.scan import ScanOptions, scan
 
     target = parse_target(f"{registry.host}/{namespace}" if namespace else registry.host)
 
     async def main() -> Any:
         client = RegistryClient(
-            registry.host, auth=auth, transport=transport or registry.transport(),
-            sleep=sleep or FakeSleep(), retry=retry or RetryPolicy(attempts=3),
+            registry.host,
+            auth=auth,
+            transport=transport or registry.transport(),
+            sleep=sleep or FakeSleep(),
+            retry=retry or RetryPolicy(attempts=3),
             timeout_seconds=timeout_seconds,
         )
         async with client:

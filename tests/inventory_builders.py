@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from costcalc.inventory import BlobRef, Inventory, ManifestRecord, build_inventory
+from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -20,11 +20,22 @@ def layer(name: str, size: int, foreign: bool = False) -> BlobRef:
     return BlobRef(media_type=LAYER, digest=d(name), size_bytes=size, foreign=foreign)
 
 
-def image(config: str, config_size: int, *layers: BlobRef, size: int = 500,
-          platform: str = "linux/amd64", created: datetime | None = None) -> ManifestRecord:
+def image(
+    config: str,
+    config_size: int,
+    *layers: BlobRef,
+    size: int = 500,
+    platform: str = "linux/amd64",
+    created: datetime | None = None,
+) -> ManifestRecord:
     return ManifestRecord(
-        media_type=MANIFEST, size_bytes=size, kind="image", platform=platform, created=created,
-        config=BlobRef(media_type=CONFIG, digest=d(config), size_bytes=config_size), layers=layers,
+        media_type=MANIFEST,
+        size_bytes=size,
+        kind="image",
+        platform=platform,
+        created=created,
+        config=BlobRef(media_type=CONFIG, digest=d(config), size_bytes=config_size),
+        layers=layers,
     )
 
 

@@ -114,9 +114,7 @@ class RunningRegistry:
     def access_log_offset(self) -> int:
         return self.access_log_path.stat().st_size
 
-    def requests(
-        self, since: int = 0, user_agent: str | None = "costcalc/"
-    ) -> list[tuple[str, str, int]]:
+    def requests(self, since: int = 0, user_agent: str | None = "costcalc/") -> list[tuple[str, str, int]]:
         """(method, uri, status) of requests logged after byte offset SINCE, by user agent."""
         time.sleep(0.05)  # the access log is written after the response
         with self.access_log_path.open("rb") as handle:
@@ -151,8 +149,7 @@ def start_registry(
     binary = shutil.which(BINARY)
     if binary is None:
         raise RuntimeError(
-            f"{BINARY!r} is not installed (apt-get install docker-registry); "
-            "the registry integration tests need it."
+            f"{BINARY!r} is not installed (apt-get install docker-registry); the registry integration tests need it."
         )
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -180,13 +177,9 @@ def start_registry(
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"docker-registry exited: {log_path.read_text(errors='replace')[-2000:]}"
-            )
+            raise RuntimeError(f"docker-registry exited: {log_path.read_text(errors='replace')[-2000:]}")
         try:
-            status = httpx.get(
-                f"{registry.url}/v2/", headers={"User-Agent": PUSHER_AGENT}
-            ).status_code
+            status = httpx.get(f"{registry.url}/v2/", headers={"User-Agent": PUSHER_AGENT}).status_code
             if status in (200, 401):
                 return registry
         except httpx.TransportError:
@@ -229,9 +222,7 @@ class Pusher:
     """Pushes blobs and manifests through the registry's real upload API."""
 
     def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
-        self.http = httpx.Client(
-            base_url=base_url, headers={"User-Agent": PUSHER_AGENT, **(headers or {})}, timeout=30
-        )
+        self.http = httpx.Client(base_url=base_url, headers={"User-Agent": PUSHER_AGENT, **(headers or {})}, timeout=30)
 
     def blob(self, repo: str, data: bytes, media_type: str = OCI_LAYER) -> dict[str, Any]:
         """Upload DATA (POST then monolithic PUT ?digest=) and return its descriptor."""
@@ -253,9 +244,7 @@ class Pusher:
             f"/v2/{repo}/manifests/{reference}", content=body, headers={"Content-Type": media_type}
         )
         if response.status_code >= 300:
-            raise RuntimeError(
-                f"PUT manifest {repo}:{reference}: {response.status_code} {response.text}"
-            )
+            raise RuntimeError(f"PUT manifest {repo}:{reference}: {response.status_code} {response.text}")
         return digest_of(body)
 
     def image(
@@ -282,9 +271,7 @@ class Pusher:
         if variant:
             config_doc["variant"] = variant[0]
         config = self.blob(repo, canonical(config_doc), DOCKER_CONFIG if docker else OCI_CONFIG)
-        descriptors = [
-            self.blob(repo, data, DOCKER_LAYER if docker else OCI_LAYER) for data in layers
-        ]
+        descriptors = [self.blob(repo, data, DOCKER_LAYER if docker else OCI_LAYER) for data in layers]
         manifest_type = DOCKER_MANIFEST if docker else OCI_MANIFEST
         body = canonical(
             {
@@ -297,13 +284,10 @@ class Pusher:
         digest = self.manifest(repo, tag or digest_of(body), body, manifest_type)
         return Pushed(digest, manifest_type, body, platform, config, tuple(descriptors))
 
-    def attestation(
-        self, repo: str, subject: Pushed, statements: list[bytes] | None = None
-    ) -> Pushed:
+    def attestation(self, repo: str, subject: Pushed, statements: list[bytes] | None = None) -> Pushed:
         """A buildx-style attestation manifest (in-toto layers) for SUBJECT, pushed by digest."""
         statements = statements or [
-            b'{"_type": "https://in-toto.io/Statement/v0.1", "subject": "%s"}'
-            % subject.digest.encode()
+            b'{"_type": "https://in-toto.io/Statement/v0.1", "subject": "%s"}' % subject.digest.encode()
         ]
         config = self.blob(
             repo,
@@ -317,9 +301,7 @@ class Pusher:
             OCI_CONFIG,
         )
         layers = [self.blob(repo, s, "application/vnd.in-toto+json") for s in statements]
-        body = canonical(
-            {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": layers}
-        )
+        body = canonical({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": layers})
         digest = self.manifest(repo, digest_of(body), body, OCI_MANIFEST)
         return Pushed(
             digest,

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from costcalc.auth import (
+from costcalc.errors import InputError, Unauthorized
+from costcalc.registry.auth import (
     Challenge,
     Credential,
     RegistryAuth,
@@ -21,7 +22,6 @@ from costcalc.auth import (
     resolve_credential,
     scopes_for,
 )
-from costcalc.errors import InputError, Unauthorized
 
 HOST = "reg.example.com"
 SECRET = "s3cr3t-Pa55"
@@ -31,9 +31,7 @@ BEARER = f'Bearer realm="{REALM}",service="reg.example.com",scope="repository:ns
 Flow = Generator[httpx.Request, httpx.Response, None]
 
 
-def manifest_request(
-    repo: str = "ns/app", host: str = HOST, scheme: str = "https"
-) -> httpx.Request:
+def manifest_request(repo: str = "ns/app", host: str = HOST, scheme: str = "https") -> httpx.Request:
     return httpx.Request("GET", f"{scheme}://{host}/v2/{repo}/manifests/latest")
 
 
@@ -103,14 +101,8 @@ def test_basic_rejected_says_which_source_and_never_the_secret() -> None:
     flow = auth.auth_flow(manifest_request())
     retry = flow.send(respond(next(flow), 401, challenge="Basic realm=x"))
     with pytest.raises(Unauthorized) as caught:
-        flow.send(
-            respond(
-                retry, 401, challenge="Basic realm=x", body={"errors": [{"code": "UNAUTHORIZED"}]}
-            )
-        )
-    assert str(caught.value) == (
-        "reg.example.com rejected the credentials from --password-stdin (401 UNAUTHORIZED)."
-    )
+        flow.send(respond(retry, 401, challenge="Basic realm=x", body={"errors": [{"code": "UNAUTHORIZED"}]}))
+    assert str(caught.value) == ("reg.example.com rejected the credentials from --password-stdin (401 UNAUTHORIZED).")
     assert SECRET not in str(caught.value)
 
 
@@ -297,9 +289,7 @@ def test_loopback_registry_may_use_plain_http_realm_on_its_own_host() -> None:
 def test_relative_realm_resolves_against_the_registry() -> None:
     auth = RegistryAuth(HOST, None)
     flow = auth.auth_flow(manifest_request())
-    token_request = flow.send(
-        respond(next(flow), 401, challenge='Bearer realm="/v2/token",service=s')
-    )
+    token_request = flow.send(respond(next(flow), 401, challenge='Bearer realm="/v2/token",service=s'))
     assert str(token_request.url).startswith(f"https://{HOST}/v2/token?")
 
 
@@ -376,9 +366,7 @@ def test_a_401_without_a_usable_challenge_is_returned_unchanged() -> None:
             [("basic", {"realm": "a, b"}), ("bearer", {"realm": "https://a/t", "service": "s"})],
         ),
         (
-            [
-                'Bearer realm="https://a/t",scope="repository:x:pull,push",error="insufficient_scope"'
-            ],
+            ['Bearer realm="https://a/t",scope="repository:x:pull,push",error="insufficient_scope"'],
             [
                 (
                     "bearer",
@@ -484,9 +472,7 @@ def test_oversized_token_body_is_not_read_whole() -> None:
         return httpx.Response(401, headers={"WWW-Authenticate": BEARER})
 
     with (
-        httpx.Client(
-            transport=httpx.MockTransport(handler), auth=RegistryAuth(HOST, None)
-        ) as client,
+        httpx.Client(transport=httpx.MockTransport(handler), auth=RegistryAuth(HOST, None)) as client,
         pytest.raises(Unauthorized, match="over 1 MiB"),
     ):
         client.get(f"https://{HOST}/v2/ns/app/manifests/latest")
@@ -573,9 +559,7 @@ def test_config_auths_identitytoken(env: dict[str, str]) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "key", ["https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"]
-)
+@pytest.mark.parametrize("key", ["https://index.docker.io/v1/", "docker.io", "index.docker.io", "registry-1.docker.io"])
 @pytest.mark.parametrize("asked", ["docker.io", "registry-1.docker.io", "index.docker.io"])
 def test_docker_hub_keys_are_one_registry(env: dict[str, str], key: str, asked: str) -> None:
     docker_config(env, {"auths": {key: {"auth": b64("hubuser:hubpw")}}})
@@ -608,9 +592,7 @@ printf '{{"ServerURL":"%s","Username":"helperuser","Secret":"{SECRET}"}}' "$url"
     assert (tmp_path / "helper-args").read_text().strip() == f"get {HOST}"
 
 
-def test_creds_store_with_identity_token_and_hub_server_url(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+def test_creds_store_with_identity_token_and_hub_server_url(env: dict[str, str], tmp_path: Path) -> None:
     fake_helper(
         env,
         "test",
@@ -643,9 +625,7 @@ def test_failing_helper_names_itself_not_its_output(env: dict[str, str]) -> None
     docker_config(env, {"credHelpers": {HOST: "test"}})
     with pytest.raises(Unauthorized) as caught:
         resolve_credential(HOST, environ=env)
-    assert "docker-credential-test get failed for reg.example.com (exit status 3" in str(
-        caught.value
-    )
+    assert "docker-credential-test get failed for reg.example.com (exit status 3" in str(caught.value)
     assert SECRET not in str(caught.value)
 
 
@@ -663,9 +643,7 @@ def test_registry_auth_file_then_xdg_runtime_auth_json(env: dict[str, str], tmp_
     assert credential is not None and credential.username == "xdg"
     assert credential.source.startswith("containers auth.json ")
 
-    env["REGISTRY_AUTH_FILE"] = str(
-        write_json(tmp_path / "auth.json", {"auths": {HOST: {"auth": b64("raf:pw")}}})
-    )
+    env["REGISTRY_AUTH_FILE"] = str(write_json(tmp_path / "auth.json", {"auths": {HOST: {"auth": b64("raf:pw")}}}))
     credential = resolve_credential(HOST, environ=env)
     assert credential is not None and credential.username == "raf"
     assert credential.source.startswith("$REGISTRY_AUTH_FILE ")
@@ -684,9 +662,7 @@ def test_registry_auth_file_then_xdg_runtime_auth_json(env: dict[str, str], tmp_
         ('{"auths": {"reg.example.com": "' + SECRET + '"}}', "expected an object"),
     ],
 )
-def test_malformed_config_names_the_file_not_the_contents(
-    env: dict[str, str], text: str, message: str
-) -> None:
+def test_malformed_config_names_the_file_not_the_contents(env: dict[str, str], text: str, message: str) -> None:
     path = Path(env["DOCKER_CONFIG"]) / "config.json"
     path.parent.mkdir(parents=True)
     path.write_text(text)

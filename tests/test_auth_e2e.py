@@ -24,8 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from costcalc.auth import Credential, RegistryAuth
 from costcalc.errors import Unauthorized
+from costcalc.registry.auth import Credential, RegistryAuth
 from tests.certificates import self_signed
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
@@ -49,9 +49,7 @@ def push_images(push: Pusher) -> None:
         push.image(repo, "v2", [b"shared base layer" * 20, f"layer {n} v2".encode()])
 
 
-def run_cli(
-    registry: RunningRegistry, password: str, workdir: Path, *extra: str
-) -> subprocess.CompletedProcess[str]:
+def run_cli(registry: RunningRegistry, password: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     args = [
         sys.executable,
         "-m",
@@ -81,9 +79,7 @@ def run_cli(
     )
 
 
-def assert_never_stored(
-    secret_values: list[str], done: subprocess.CompletedProcess[str], workdir: Path
-) -> None:
+def assert_never_stored(secret_values: list[str], done: subprocess.CompletedProcess[str], workdir: Path) -> None:
     """No secret in stdout, stderr, the inventory or any cache file (bytes grepped)."""
     places = {"stdout": done.stdout.encode(), "stderr": done.stderr.encode()}
     for path in workdir.rglob("*"):
@@ -92,9 +88,7 @@ def assert_never_stored(
     for secret in secret_values:
         for where, data in places.items():
             assert secret.encode() not in data, f"a secret leaked into {where}"
-            assert base64.b64encode(f"{USER}:{secret}".encode()) not in data, (
-                f"Basic value in {where}"
-            )
+            assert base64.b64encode(f"{USER}:{secret}".encode()) not in data, f"Basic value in {where}"
 
 
 def assert_scanned(workdir: Path) -> None:
@@ -147,9 +141,7 @@ def test_basic_flow_answers_one_challenge_then_sends_basic_preemptively(
     with httpx.Client(base_url=htpasswd_registry.url, auth=auth) as client:
         for repo in REPOS:
             assert client.get(f"/v2/{repo}/tags/list").json()["tags"] == ["v1", "v2"]
-    statuses = [
-        status for _, _, status in htpasswd_registry.requests(since, user_agent="python-httpx")
-    ]
+    statuses = [status for _, _, status in htpasswd_registry.requests(since, user_agent="python-httpx")]
     assert statuses == [401, 200, 200, 200]
 
 
@@ -161,8 +153,7 @@ def test_basic_flow_wrong_password_is_unauthorized(htpasswd_registry: RunningReg
     ):
         client.get("/v2/acme/api/tags/list")
     assert str(caught.value) == (
-        f"{htpasswd_registry.host} rejected the credentials from --password-stdin "
-        "(401 UNAUTHORIZED)."
+        f"{htpasswd_registry.host} rejected the credentials from --password-stdin (401 UNAUTHORIZED)."
     )
 
 
@@ -174,17 +165,12 @@ def test_basic_scan_cli(htpasswd_registry: RunningRegistry, tmp_path: Path) -> N
 
     bad = run_cli(htpasswd_registry, WRONG, tmp_path / "bad", "--strict")
     assert bad.returncode == 1, bad.stdout + bad.stderr
-    expected = (
-        f"{htpasswd_registry.host} rejected the credentials from --password-stdin "
-        "(401 UNAUTHORIZED)."
-    )
+    expected = f"{htpasswd_registry.host} rejected the credentials from --password-stdin (401 UNAUTHORIZED)."
     assert_rejected_once(bad.stderr, expected)
     assert_never_stored([WRONG, PASSWORD], bad, tmp_path / "bad")
 
 
-def test_wrong_password_ends_the_scan_with_one_sentence(
-    htpasswd_registry: RunningRegistry, tmp_path: Path
-) -> None:
+def test_wrong_password_ends_the_scan_with_one_sentence(htpasswd_registry: RunningRegistry, tmp_path: Path) -> None:
     bad = run_cli(htpasswd_registry, WRONG, tmp_path)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     line = one_sentence_error(bad.stderr)
@@ -228,9 +214,7 @@ class TokenServer:
         }
         der = self.cert.public_bytes(serialization.Encoding.DER)
         # distribution 2.8 checks the x5c chain against rootcertbundle (token.go verifySigningKey).
-        token = jwt.encode(
-            claims, self.key, algorithm="RS256", headers={"x5c": [base64.b64encode(der).decode()]}
-        )
+        token = jwt.encode(claims, self.key, algorithm="RS256", headers={"x5c": [base64.b64encode(der).decode()]})
         self.issued.append(token)
         return token
 
@@ -291,10 +275,7 @@ def token_registry(tmp_path: Path) -> Iterator[tuple[RunningRegistry, TokenServe
     try:
         push = Pusher(
             running.url,
-            headers={
-                "Authorization": "Bearer "
-                + server.mint("pusher", [f"repository:{r}:pull,push" for r in REPOS])
-            },
+            headers={"Authorization": "Bearer " + server.mint("pusher", [f"repository:{r}:pull,push" for r in REPOS])},
         )
         push_images(push)
         push.close()
@@ -323,9 +304,7 @@ def test_bearer_flow_costs_one_token_request_per_repository(
     statuses = [status for _, _, status in registry.requests(since, user_agent="python-httpx")]
     # One 401 to learn the realm; after that every repository's token is fetched first.
     assert statuses == [401] + [200] * (len(REPOS) * 3)
-    assert [r["query"]["scope"] for r in server.requests] == [
-        [f"repository:{r}:pull"] for r in REPOS
-    ]
+    assert [r["query"]["scope"] for r in server.requests] == [[f"repository:{r}:pull"] for r in REPOS]
     assert all(r["authorized"] for r in server.requests)
     assert all(len(r["query"]["scope"]) == 1 for r in server.requests)  # never accumulated
 
@@ -346,9 +325,7 @@ def test_bearer_flow_wrong_password_is_one_sentence(
     assert len(server.requests) == 1
 
 
-def test_bearer_scan_cli(
-    token_registry: tuple[RunningRegistry, TokenServer], tmp_path: Path
-) -> None:
+def test_bearer_scan_cli(token_registry: tuple[RunningRegistry, TokenServer], tmp_path: Path) -> None:
     registry, server = token_registry
     since = registry.access_log_offset()
     ok = run_cli(registry, PASSWORD, tmp_path / "ok")
@@ -363,8 +340,6 @@ def test_bearer_scan_cli(
 
     bad = run_cli(registry, WRONG, tmp_path / "bad", "--strict")
     assert bad.returncode == 1, bad.stdout + bad.stderr
-    expected = (
-        f"The token server {server.realm} rejected the credentials from --password-stdin (401)."
-    )
+    expected = f"The token server {server.realm} rejected the credentials from --password-stdin (401)."
     assert_rejected_once(bad.stderr, expected)
     assert_never_stored([WRONG, PASSWORD], bad, tmp_path / "bad")

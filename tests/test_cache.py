@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from costcalc.cache import FILE_NAME, default_cache_dir, open_cache
-from costcalc.oci import sha256_digest
+from costcalc.registry.cache import FILE_NAME, default_cache_dir, open_cache
+from costcalc.registry.oci import sha256_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = b'{"schemaVersion": 2}'
@@ -85,8 +85,8 @@ def test_default_location_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path:
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from costcalc.cache import open_cache
-    from costcalc.oci import sha256_digest
+    from costcalc.registry.cache import open_cache
+    from costcalc.registry.oci import sha256_digest
     cache = open_cache(Path(sys.argv[1]), warn=print)
     assert cache is not None
     start, count, hang = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "hang"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from costcalc.cli import app
+from costcalc.cli.app import app
 
 COMMANDS = [
     ([], "scan"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from costcalc.cli import app
+from costcalc.cli.app import app
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from costcalc.book_file import bundled_book_ids
-from costcalc.cli import app
+from costcalc.cli.app import app
+from costcalc.pricing.book_file import bundled_book_ids
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from costcalc import costs
-from costcalc.book_file import load_book
-from costcalc.costs import MONEY_QUANTUM, Report, allocate, measure, namespace_of, price
-from costcalc.inventory import BlobRef, Inventory, ManifestRecord, build_inventory
-from costcalc.pricing import PriceBook
-from costcalc.usage import Usage, loads_csv
+from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
+from costcalc.pricing.book import PriceBook
+from costcalc.pricing.book_file import load_book
+from costcalc.report import build as costs
+from costcalc.report.build import MONEY_QUANTUM, Report, allocate, measure, namespace_of, price
+from costcalc.usage.file import Usage, loads_csv
 
 GB = 10**9
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -345,7 +345,7 @@ def test_the_pure_core_and_plain_renderers_import_no_io_or_terminal_library() ->
     import sys
 
     code = (
-        "import sys, costcalc.costs, costcalc.usage, costcalc.render.json, costcalc.render.csv, "
+        "import sys, costcalc.report.build, costcalc.usage.file, costcalc.render.json, costcalc.render.csv, "
         "costcalc.render.markdown, costcalc.render.html; "
         "print(sorted({'httpx', 'typer', 'rich'} & set(sys.modules)))"
     )

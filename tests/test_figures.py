@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from costcalc.inventory import BlobRef, ChildRef, Inventory, ManifestRecord, build_inventory
+from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, build_inventory
 from tests.inventory_builders import CONFIG, INDEX, MANIFEST, d, image, layer, small_fleet, when
 
 
@@ -81,17 +81,30 @@ def test_versions_alias_tags_and_delta(fleet) -> None:  # type: ignore[no-untype
 def test_index_platforms_skip_attestations_and_pull_bytes() -> None:
     amd = image("camd", 7, layer("a", 100), size=50)
     arm = image("carm", 8, layer("b", 200), size=60, platform="linux/arm64/v8")
-    att = ManifestRecord(media_type=MANIFEST, size_bytes=40, kind="artifact",
-                         config=BlobRef(media_type=CONFIG, digest=d("catt"), size_bytes=3),
-                         layers=(BlobRef(media_type="application/vnd.in-toto+json", digest=d("sbom"),
-                                         size_bytes=1000),))
-    index = ManifestRecord(media_type=INDEX, size_bytes=70, kind="image", children=(
-        ChildRef(media_type=MANIFEST, digest=d("amd"), size_bytes=50, platform="linux/amd64"),
-        ChildRef(media_type=MANIFEST, digest=d("arm"), size_bytes=60, platform="linux/arm64/v8"),
-        ChildRef(media_type=MANIFEST, digest=d("att"), size_bytes=40, attestation=True),
-    ))
-    inv = build_inventory("r", "", when(1), {"x/y": [("latest", d("idx"))]},
-                          {d("idx"): index, d("amd"): amd, d("arm"): arm, d("att"): att})
+    att = ManifestRecord(
+        media_type=MANIFEST,
+        size_bytes=40,
+        kind="artifact",
+        config=BlobRef(media_type=CONFIG, digest=d("catt"), size_bytes=3),
+        layers=(BlobRef(media_type="application/vnd.in-toto+json", digest=d("sbom"), size_bytes=1000),),
+    )
+    index = ManifestRecord(
+        media_type=INDEX,
+        size_bytes=70,
+        kind="image",
+        children=(
+            ChildRef(media_type=MANIFEST, digest=d("amd"), size_bytes=50, platform="linux/amd64"),
+            ChildRef(media_type=MANIFEST, digest=d("arm"), size_bytes=60, platform="linux/arm64/v8"),
+            ChildRef(media_type=MANIFEST, digest=d("att"), size_bytes=40, attestation=True),
+        ),
+    )
+    inv = build_inventory(
+        "r",
+        "",
+        when(1),
+        {"x/y": [("latest", d("idx"))]},
+        {d("idx"): index, d("amd"): amd, d("arm"): arm, d("att"): att},
+    )
     f = inv.figures
     assert f.platforms(d("idx")) == {"linux/amd64": 100, "linux/arm64/v8": 200}
     # index 70 + arm manifest 60 + config 8 + layer 200
@@ -109,8 +122,12 @@ def test_foreign_layers_are_not_stored_or_counted() -> None:
 
 
 def test_index_containing_itself_terminates() -> None:
-    loop = ManifestRecord(media_type=INDEX, size_bytes=9, kind="image",
-                          children=(ChildRef(media_type=INDEX, digest=d("loop"), size_bytes=9),))
+    loop = ManifestRecord(
+        media_type=INDEX,
+        size_bytes=9,
+        kind="image",
+        children=(ChildRef(media_type=INDEX, digest=d("loop"), size_bytes=9),),
+    )
     inv = build_inventory("r", "", when(1), {"a/b": [("t", d("loop"))]}, {d("loop"): loop})
     assert inv.figures.unique_bytes == 9
 
@@ -133,7 +150,7 @@ def test_versions_with_times_without_an_offset_sort_as_datetimes() -> None:
 
 
 def test_reachable_maps_are_the_same_whether_the_walks_or_reachable_build_them(fleet) -> None:  # type: ignore[no-untyped-def]
-    from costcalc.figures import Figures
+    from costcalc.inventory.figures import Figures
 
     walked = Figures(fleet)
     walked.repository_blobs  # noqa: B018  # builds the plain images' reachable() maps

@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from costcalc.auth import Credential, RegistryAuth
-from costcalc.cache import open_cache
 from costcalc.errors import CredentialsRejected
-from costcalc.inventory_file import dumps
+from costcalc.inventory.file import dumps
+from costcalc.registry.auth import Credential, RegistryAuth
+from costcalc.registry.cache import open_cache
 from tests.hostile import (
     SECRET_PASSWORD,
     SECRET_TOKEN,
@@ -49,19 +49,25 @@ def bearer_registry(realm: str, token_answer: httpx.Response | None = None) -> F
     def gate(request: httpx.Request, match: re.Match[str]) -> httpx.Response | None:
         if request.headers.get("Authorization") == f"Bearer {SECRET_TOKEN}":
             return None
-        return error(401, "UNAUTHORIZED", "authentication required", headers={
-            "WWW-Authenticate": f'Bearer realm="{realm}",service="registry.test"'})
+        return error(
+            401,
+            "UNAUTHORIZED",
+            "authentication required",
+            headers={"WWW-Authenticate": f'Bearer realm="{realm}",service="registry.test"'},
+        )
 
     registry.on(None, r"^registry\.test/v2/", gate)
     realm_host = httpx.URL(realm).host
-    registry.on(None, rf"^{re.escape(realm_host)}/", lambda r, m: token_answer or httpx.Response(
-        200, json={"token": SECRET_TOKEN, "expires_in": 300}))
+    registry.on(
+        None,
+        rf"^{re.escape(realm_host)}/",
+        lambda r, m: token_answer or httpx.Response(200, json={"token": SECRET_TOKEN, "expires_in": 300}),
+    )
     return registry
 
 
 def scan_with_auth(registry: FakeRegistry, cred: Credential | None = None):  # type: ignore[no-untyped-def]
-    return scan_fake(registry, "acme", repos=("acme/api",),
-                     auth=RegistryAuth(registry.host, cred or credential()))
+    return scan_fake(registry, "acme", repos=("acme/api",), auth=RegistryAuth(registry.host, cred or credential()))
 
 
 def assert_no_secret(text: str, where: str) -> None:
@@ -74,8 +80,10 @@ def test_bearer_flow_works_and_sends_the_password_only_to_the_https_realm() -> N
     inventory = scan_with_auth(registry)
     assert inventory.errors == ()
     assert [t.tag for t in inventory.repositories[0].tags] == ["v1"]
-    assert_no_secret(all_header_text(registry.sent_to("registry.test")).replace(
-        f"Bearer {SECRET_TOKEN}", ""), "the registry other than as the bearer token")
+    assert_no_secret(
+        all_header_text(registry.sent_to("registry.test")).replace(f"Bearer {SECRET_TOKEN}", ""),
+        "the registry other than as the bearer token",
+    )
     assert f"Basic {BASIC}" in all_header_text(registry.sent_to("auth.test"))
 
 
@@ -105,8 +113,9 @@ def test_realm_answering_500_is_a_recorded_error_and_the_scan_ends() -> None:
 
 def test_2mb_token_is_refused_without_reading_it_all() -> None:
     stream = CountingStream(total=2 * 1024 * 1024, byte=b"a")
-    registry = bearer_registry("https://auth.test/token", httpx.Response(
-        200, headers={"Content-Type": "application/json"}, stream=stream))
+    registry = bearer_registry(
+        "https://auth.test/token", httpx.Response(200, headers={"Content-Type": "application/json"}, stream=stream)
+    )
     inventory = scan_with_auth(registry)
     assert any("1 MiB" in e.reason for e in inventory.errors)
     assert stream.consumed <= 1024 * 1024 + 64 * 1024
@@ -114,9 +123,16 @@ def test_2mb_token_is_refused_without_reading_it_all() -> None:
 
 def test_401_that_never_ends_is_bounded() -> None:
     registry = bearer_registry("https://auth.test/token")
-    registry.on(None, r"^registry\.test/v2/", lambda r, m: error(
-        401, "UNAUTHORIZED", "no", headers={
-            "WWW-Authenticate": 'Bearer realm="https://auth.test/token",service="registry.test"'}))
+    registry.on(
+        None,
+        r"^registry\.test/v2/",
+        lambda r, m: error(
+            401,
+            "UNAUTHORIZED",
+            "no",
+            headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/token",service="registry.test"'},
+        ),
+    )
     with pytest.raises(CredentialsRejected) as info:
         scan_with_auth(registry)
     assert "rejected the credentials" in str(info.value)
@@ -184,8 +200,11 @@ def _loopback_bearer(server: LoopbackServer, registry: FakeRegistry, echo: bool)
 
     def gate(handler) -> None:  # type: ignore[no-untyped-def]
         if handler.headers.get("Authorization") != f"Bearer {SECRET_TOKEN}":
-            handler.respond(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"login"}]}',
-                            {"WWW-Authenticate": f'Bearer realm="{realm}",service="loopback"'})
+            handler.respond(
+                401,
+                b'{"errors":[{"code":"UNAUTHORIZED","message":"login"}]}',
+                {"WWW-Authenticate": f'Bearer realm="{realm}",service="loopback"'},
+            )
             return
         server.routes[-1][2](handler)  # the registry itself (added first, so last)
 
@@ -197,8 +216,7 @@ def _loopback_bearer(server: LoopbackServer, registry: FakeRegistry, echo: bool)
 
     def broken(handler) -> None:  # type: ignore[no-untyped-def]
         message = f"cannot serve you with {handler.headers.get('Authorization')}" if echo else "no"
-        handler.respond(404, json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": message}]})
-                        .encode())
+        handler.respond(404, json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": message}]}).encode())
 
     server.route(None, r"^/v2/", gate)
     server.route("GET", r"^/v2/acme/broken/manifests/sha256:", broken)
@@ -215,13 +233,36 @@ def test_cli_scan_never_prints_or_stores_the_password_or_token(tmp_path: Path, e
         _loopback_bearer(server, registry, echo)
         cache_dir = tmp_path / "cache"
         out = tmp_path / "inventory.json"
-        env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "nodocker"),
-               "REGISTRY_AUTH_FILE": str(tmp_path / "noauth.json"), "NO_COLOR": "1"}
+        env = {
+            **os.environ,
+            "DOCKER_CONFIG": str(tmp_path / "nodocker"),
+            "REGISTRY_AUTH_FILE": str(tmp_path / "noauth.json"),
+            "NO_COLOR": "1",
+        }
         result = subprocess.run(
-            [sys.executable, "-m", "costcalc", "scan", f"{server.host}/acme", "--username", USER,
-             "--password-stdin", "--cache-dir", str(cache_dir), "-o", str(out), "--format", "json"],
-            input=SECRET_PASSWORD + "\n", capture_output=True, text=True, cwd=REPO_ROOT, env=env,
-            timeout=60, check=False,
+            [
+                sys.executable,
+                "-m",
+                "costcalc",
+                "scan",
+                f"{server.host}/acme",
+                "--username",
+                USER,
+                "--password-stdin",
+                "--cache-dir",
+                str(cache_dir),
+                "-o",
+                str(out),
+                "--format",
+                "json",
+            ],
+            input=SECRET_PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            timeout=60,
+            check=False,
         )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from costcalc.errors import ManifestError, RegistryError
-from costcalc.inventory import BlobRef, ChildRef, ManifestRecord, build_inventory
-from costcalc.oci import MAX_MANIFEST_BYTES, parse_manifest
-from costcalc.registry import RegistryClient, RetryPolicy
+from costcalc.inventory.model import BlobRef, ChildRef, ManifestRecord, build_inventory
+from costcalc.registry.client import RegistryClient, RetryPolicy
+from costcalc.registry.oci import MAX_MANIFEST_BYTES, parse_manifest
 from tests.hostile import (
     DOCKER_SCHEMA1_SIGNED,
     OCI_INDEX,
@@ -65,8 +65,13 @@ def test_50mb_manifest_with_content_length_is_refused_before_reading() -> None:
     registry = FakeRegistry()
     registry.push_image("acme/api", "v1")
     stream = CountingStream(total=50 * MiB)
-    registry.on("GET", r"/manifests/sha256:", lambda r, m: httpx.Response(
-        200, headers={"Content-Length": str(50 * MiB), "Content-Type": OCI_MANIFEST}, stream=stream))
+    registry.on(
+        "GET",
+        r"/manifests/sha256:",
+        lambda r, m: httpx.Response(
+            200, headers={"Content-Length": str(50 * MiB), "Content-Type": OCI_MANIFEST}, stream=stream
+        ),
+    )
     with pytest.raises(ManifestError, match="limit"):
         asyncio.run(_get_manifest(registry, digest_of(b"big")))
     assert stream.consumed <= 64 * 1024, "the body was read although Content-Length was over the limit"
@@ -76,8 +81,11 @@ def test_50mb_manifest_without_content_length_stops_at_the_limit() -> None:
     registry = FakeRegistry()
     registry.push_image("acme/api", "v1")
     stream = CountingStream(total=50 * MiB)
-    registry.on("GET", r"/manifests/sha256:", lambda r, m: httpx.Response(
-        200, headers={"Content-Type": OCI_MANIFEST}, stream=stream))
+    registry.on(
+        "GET",
+        r"/manifests/sha256:",
+        lambda r, m: httpx.Response(200, headers={"Content-Type": OCI_MANIFEST}, stream=stream),
+    )
     with pytest.raises(ManifestError, match="limit"):
         asyncio.run(_get_manifest(registry, digest_of(b"big")))
     assert stream.consumed <= MAX_MANIFEST_BYTES + 64 * 1024
@@ -87,8 +95,11 @@ def test_endless_body_stops_at_the_limit() -> None:
     registry = FakeRegistry()
     registry.push_image("acme/api", "v1")
     stream = CountingStream(total=None)
-    registry.on("GET", r"/manifests/sha256:", lambda r, m: httpx.Response(
-        200, headers={"Content-Type": OCI_MANIFEST}, stream=stream))
+    registry.on(
+        "GET",
+        r"/manifests/sha256:",
+        lambda r, m: httpx.Response(200, headers={"Content-Type": OCI_MANIFEST}, stream=stream),
+    )
     with pytest.raises(ManifestError):
         asyncio.run(_get_manifest(registry, digest_of(b"endless")))
     assert stream.consumed <= MAX_MANIFEST_BYTES + 64 * 1024
@@ -124,9 +135,13 @@ def test_gzip_bomb_is_bounded_after_decoding() -> None:
 
     bomb = gzip.compress(b" " * (8 * MiB))
     registry = FakeRegistry()
-    registry.on("GET", r"/manifests/", lambda r, m: httpx.Response(
-        200, headers={"Content-Encoding": "gzip", "Content-Type": OCI_MANIFEST},
-        stream=httpx.ByteStream(bomb)))
+    registry.on(
+        "GET",
+        r"/manifests/",
+        lambda r, m: httpx.Response(
+            200, headers={"Content-Encoding": "gzip", "Content-Type": OCI_MANIFEST}, stream=httpx.ByteStream(bomb)
+        ),
+    )
     with pytest.raises(ManifestError, match="limit"):
         asyncio.run(_get_manifest(registry, digest_of(b"x")))
 
@@ -134,9 +149,15 @@ def test_gzip_bomb_is_bounded_after_decoding() -> None:
 def test_corrupt_content_encoding_is_a_registry_error_not_a_crash() -> None:
     """Content-Encoding: gzip over garbage makes httpx raise DecodingError; it must be mapped."""
     registry = FakeRegistry()
-    registry.on("GET", r"/manifests/", lambda r, m: httpx.Response(
-        200, headers={"Content-Encoding": "gzip", "Content-Type": OCI_MANIFEST},
-        stream=httpx.ByteStream(b"this is not gzip")))
+    registry.on(
+        "GET",
+        r"/manifests/",
+        lambda r, m: httpx.Response(
+            200,
+            headers={"Content-Encoding": "gzip", "Content-Type": OCI_MANIFEST},
+            stream=httpx.ByteStream(b"this is not gzip"),
+        ),
+    )
     with pytest.raises(RegistryError):
         asyncio.run(_get_manifest(registry, digest_of(b"x")))
 
@@ -144,8 +165,7 @@ def test_corrupt_content_encoding_is_a_registry_error_not_a_crash() -> None:
 def test_redirect_loop_is_a_registry_error_not_a_crash() -> None:
     """A manifest GET that redirects to itself forever: httpx raises TooManyRedirects."""
     registry = FakeRegistry()
-    registry.on("GET", r"/manifests/", lambda r, m: httpx.Response(
-        302, headers={"Location": str(r.url)}))
+    registry.on("GET", r"/manifests/", lambda r, m: httpx.Response(302, headers={"Location": str(r.url)}))
     with pytest.raises(RegistryError):
         asyncio.run(_get_manifest(registry, digest_of(b"x")))
 
@@ -169,8 +189,20 @@ def test_redirect_loop_is_a_registry_error_not_a_crash() -> None:
         (manifest_body(config={"mediaType": "x", "digest": "md5:abc", "size": 1}), "invalid digest"),
         (manifest_body(artifactType=7), "artifactType"),
     ],
-    ids=["truncated", "empty", "binary", "deeply-nested", "huge-int", "array", "not-a-manifest",
-         "no-config", "layers-object", "layer-null", "bad-digest", "artifact-type-int"],
+    ids=[
+        "truncated",
+        "empty",
+        "binary",
+        "deeply-nested",
+        "huge-int",
+        "array",
+        "not-a-manifest",
+        "no-config",
+        "layers-object",
+        "layer-null",
+        "bad-digest",
+        "artifact-type-int",
+    ],
 )
 def test_malformed_manifest_is_a_manifest_error(body: bytes, reason: str) -> None:
     with pytest.raises(ManifestError, match=reason):
@@ -217,13 +249,14 @@ def test_unknown_top_level_media_type_is_an_error_naming_it() -> None:
 
 def test_unknown_layer_and_config_media_types_are_an_artifact_not_an_error() -> None:
     config = b"{}"
-    body = canonical({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.example.config+json", "digest": digest_of(config),
-                   "size": 2},
-        "layers": [{"mediaType": "application/vnd.example.blob", "digest": digest_of(b"b"),
-                    "size": 5}],
-    })
+    body = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.example.config+json", "digest": digest_of(config), "size": 2},
+            "layers": [{"mediaType": "application/vnd.example.blob", "digest": digest_of(b"b"), "size": 5}],
+        }
+    )
     parsed = parse_manifest(body, digest_of(body))
     assert parsed.kind == "artifact"
     assert [x.size_bytes for x in parsed.layers] == [5]
@@ -233,8 +266,13 @@ def test_index_that_contains_itself_is_rejected() -> None:
     # The digest of a body cannot appear inside that body except by a hash collision, so the
     # parser is given the digest the index claims to list (as a lying registry would serve it).
     claimed = digest_of(b"claimed")
-    body = canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": OCI_INDEX, "digest": claimed, "size": 100}]})
+    body = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_INDEX, "digest": claimed, "size": 100}],
+        }
+    )
     with pytest.raises(ManifestError):
         parse_manifest(body, claimed)
 
@@ -250,16 +288,20 @@ def _d(name: str) -> str:
 
 def _image(*layers: tuple[str, int]) -> ManifestRecord:
     return ManifestRecord(
-        media_type=OCI_MANIFEST, size_bytes=100, kind="image", platform="linux/amd64",
-        config=BlobRef(media_type="application/vnd.oci.image.config.v1+json", digest=_d("cfg"),
-                       size_bytes=10),
+        media_type=OCI_MANIFEST,
+        size_bytes=100,
+        kind="image",
+        platform="linux/amd64",
+        config=BlobRef(media_type="application/vnd.oci.image.config.v1+json", digest=_d("cfg"), size_bytes=10),
         layers=tuple(BlobRef(media_type=LAYER_MT, digest=_d(n), size_bytes=s) for n, s in layers),
     )
 
 
 def _index(*children: str) -> ManifestRecord:
     return ManifestRecord(
-        media_type=OCI_INDEX, size_bytes=50, kind="image",
+        media_type=OCI_INDEX,
+        size_bytes=50,
+        kind="image",
         children=tuple(ChildRef(media_type=OCI_INDEX, digest=c, size_bytes=50) for c in children),
     )
 
@@ -271,8 +313,9 @@ def test_duplicate_layers_in_one_manifest_are_counted_once() -> None:
     body = image_manifest(config_body(), [layer("same", 1000), layer("same", 1000), layer("b", 1)])
     parsed = parse_manifest(body, digest_of(body))
     assert len(parsed.layers) == 3  # the parser keeps what the manifest says ...
-    inventory = build_inventory("r.test", "", NOW, {"acme/api": [("v1", _d("m"))]},
-                                {_d("m"): _image(("same", 1000), ("same", 1000), ("b", 1))})
+    inventory = build_inventory(
+        "r.test", "", NOW, {"acme/api": [("v1", _d("m"))]}, {_d("m"): _image(("same", 1000), ("same", 1000), ("b", 1))}
+    )
     figures = inventory.figures
     # ... and sizes count each blob once: manifest 100 + config 10 + 1000 + 1
     assert figures.unique_bytes == 1111
@@ -281,8 +324,7 @@ def test_duplicate_layers_in_one_manifest_are_counted_once() -> None:
 
 
 def test_index_cycle_in_an_inventory_is_counted_once_and_terminates() -> None:
-    manifests = {_d("a"): _index(_d("b")), _d("b"): _index(_d("a"), _d("img")),
-                 _d("img"): _image(("l", 7))}
+    manifests = {_d("a"): _index(_d("b")), _d("b"): _index(_d("a"), _d("img")), _d("img"): _image(("l", 7))}
     inventory = build_inventory("r.test", "", NOW, {"acme/api": [("v1", _d("a"))]}, manifests)
     figures = inventory.figures
     assert figures.unique_bytes == 50 + 50 + 100 + 10 + 7
@@ -329,8 +371,9 @@ def test_a_missing_child_is_an_error_of_every_tag_that_reaches_it(concurrency: i
     registry.add(config, OCI_CONFIG)
     arm = image_manifest(config, [layer("arm", 10)])  # listed by the index, never stored
     amd, _ = registry.blobs[registry.push_image("acme/a", "seed")]
-    index = registry.add(index_manifest([(amd, "linux/amd64", OCI_MANIFEST),
-                                         (arm, "linux/arm64", OCI_MANIFEST)]), OCI_INDEX)
+    index = registry.add(
+        index_manifest([(amd, "linux/amd64", OCI_MANIFEST), (arm, "linux/arm64", OCI_MANIFEST)]), OCI_INDEX
+    )
     for repo in ("acme/a", "acme/b", "acme/c"):
         registry.tag(repo, "v1", index)
     inventory = scan_fake(registry, "acme", concurrency=concurrency)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from costcalc.cache import FILE_NAME, open_cache
-from costcalc.inventory_file import dumps
+from costcalc.inventory.file import dumps
+from costcalc.registry.cache import FILE_NAME, open_cache
 from tests.hostile import FakeRegistry, LoopbackServer, digest_of, scan_fake, serve_registry
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +43,15 @@ def cached_digests(directory: Path) -> set[str]:
 def test_body_failing_verification_is_rejected_and_never_cached(tmp_path: Path) -> None:
     registry = fleet(1, 1)
     digest = registry.repos["acme/r0"]["v0"]
-    registry.on("GET", r"/manifests/sha256:", lambda r, m: httpx.Response(
-        200, content=b'{"schemaVersion":2,"manifests":[]}',
-        headers={"Content-Type": "application/vnd.oci.image.index.v1+json"}))
+    registry.on(
+        "GET",
+        r"/manifests/sha256:",
+        lambda r, m: httpx.Response(
+            200,
+            content=b'{"schemaVersion":2,"manifests":[]}',
+            headers={"Content-Type": "application/vnd.oci.image.index.v1+json"},
+        ),
+    )
     cache = open_cache(tmp_path)
     assert cache is not None
     inventory = scan_fake(registry, "acme", cache=cache)
@@ -58,9 +64,17 @@ def test_body_failing_verification_is_rejected_and_never_cached(tmp_path: Path) 
 def test_head_and_get_disagreeing_on_the_digest_is_an_error_not_a_wrong_answer() -> None:
     registry = fleet(1, 1)
     other = registry.push_image("acme/other", "x")
-    registry.on("HEAD", r"/acme/r0/manifests/v0", lambda r, m: httpx.Response(
-        200, headers={"Docker-Content-Digest": digest_of(b"not what GET serves"),
-                      "Content-Type": "application/vnd.oci.image.manifest.v1+json"}))
+    registry.on(
+        "HEAD",
+        r"/acme/r0/manifests/v0",
+        lambda r, m: httpx.Response(
+            200,
+            headers={
+                "Docker-Content-Digest": digest_of(b"not what GET serves"),
+                "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+            },
+        ),
+    )
     inventory = scan_fake(registry, "acme", repos=("acme/r0",))
     assert [e.tag for e in inventory.errors] == ["v0"]
     assert inventory.repositories == () or inventory.repositories[0].tags == ()
@@ -69,8 +83,11 @@ def test_head_and_get_disagreeing_on_the_digest_is_an_error_not_a_wrong_answer()
 
 def test_missing_docker_content_digest_falls_back_to_get_and_hashes_the_body() -> None:
     registry = fleet(1, 2)
-    registry.on("HEAD", r"/manifests/", lambda r, m: httpx.Response(
-        200, headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}))
+    registry.on(
+        "HEAD",
+        r"/manifests/",
+        lambda r, m: httpx.Response(200, headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}),
+    )
     inventory = scan_fake(registry, "acme")
     assert inventory.errors == ()
     assert {t.digest for t in inventory.repositories[0].tags} == set(registry.repos["acme/r0"].values())
@@ -132,8 +149,8 @@ def test_corrupted_rows_are_refetched_not_trusted(tmp_path: Path) -> None:
 
 _SCANNER = """
 import json, sys
-from costcalc.inventory_file import dumps
-from costcalc.scan import ScanOptions, run_scan
+from costcalc.inventory.file import dumps
+from costcalc.registry.scan import ScanOptions, run_scan
 inventory = run_scan(sys.argv[1], ScanOptions(cache_dir=__import__("pathlib").Path(sys.argv[2]),
                                               concurrency=4))
 data = json.loads(dumps(inventory)); data.pop("scanned_at")
@@ -142,14 +159,23 @@ print(json.dumps(data, sort_keys=True))
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "DOCKER_CONFIG": str(tmp_path / "nodocker"),
-            "REGISTRY_AUTH_FILE": str(tmp_path / "noauth.json"), "PYTHONPATH": str(REPO_ROOT)}
+    return {
+        **os.environ,
+        "DOCKER_CONFIG": str(tmp_path / "nodocker"),
+        "REGISTRY_AUTH_FILE": str(tmp_path / "noauth.json"),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
 
 
 def _start(server: LoopbackServer, cache_dir: Path, tmp_path: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", _SCANNER, f"{server.host}/acme", str(cache_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=REPO_ROOT, env=_env(tmp_path))
+    return subprocess.Popen(
+        [sys.executable, "-c", _SCANNER, f"{server.host}/acme", str(cache_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env=_env(tmp_path),
+    )
 
 
 def test_two_processes_scanning_at_once_share_the_cache(tmp_path: Path) -> None:
@@ -158,9 +184,9 @@ def test_two_processes_scanning_at_once_share_the_cache(tmp_path: Path) -> None:
     with LoopbackServer() as server:
         registry.host = server.host
         serve_registry(server, registry)
-        expected = json.dumps(content(scan_fake(registry, "acme",
-                                                transport=httpx.AsyncHTTPTransport())),
-                              sort_keys=True)
+        expected = json.dumps(
+            content(scan_fake(registry, "acme", transport=httpx.AsyncHTTPTransport())), sort_keys=True
+        )
         first, second = _start(server, cache_dir, tmp_path), _start(server, cache_dir, tmp_path)
         outputs = [p.communicate(timeout=60) for p in (first, second)]
     for process, (stdout, stderr) in zip((first, second), outputs, strict=True):
@@ -175,9 +201,9 @@ def test_scan_killed_mid_write_then_rerun_gives_correct_results(tmp_path: Path) 
     with LoopbackServer() as server:
         registry.host = server.host
         serve_registry(server, registry)
-        expected = json.dumps(content(scan_fake(registry, "acme",
-                                                transport=httpx.AsyncHTTPTransport())),
-                              sort_keys=True)
+        expected = json.dumps(
+            content(scan_fake(registry, "acme", transport=httpx.AsyncHTTPTransport())), sort_keys=True
+        )
         drip = registry.repos["acme/r5"]["v2"]
         body = registry.blobs[drip][0]
         # One manifest drips slowly, so the process is still writing others when it is killed.

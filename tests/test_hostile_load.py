@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from costcalc.errors import RegistryError
-from costcalc.registry import RegistryClient, RetryPolicy
+from costcalc.registry.client import RegistryClient, RetryPolicy
 from tests.hostile import (
     FakeRegistry,
     FakeSleep,
@@ -27,8 +27,9 @@ from tests.hostile import (
     serve_registry,
 )
 
-POLICY = RetryPolicy(attempts=4, base_delay_seconds=0.5, max_delay_seconds=8,
-                     retry_after_cap_seconds=60, budget_seconds=120)
+POLICY = RetryPolicy(
+    attempts=4, base_delay_seconds=0.5, max_delay_seconds=8, retry_after_cap_seconds=60, budget_seconds=120
+)
 
 
 def fleet() -> FakeRegistry:
@@ -73,8 +74,9 @@ def test_retry_after_as_an_http_date_is_honoured() -> None:
 
 def test_absurd_retry_after_is_capped_and_the_total_wait_bounded() -> None:
     registry = fleet()
-    registry.on(None, r"/v2/acme/b/", lambda r, m: error(429, "TOOMANYREQUESTS", "x",
-                                                         headers={"Retry-After": "999999999"}))
+    registry.on(
+        None, r"/v2/acme/b/", lambda r, m: error(429, "TOOMANYREQUESTS", "x", headers={"Retry-After": "999999999"})
+    )
     sleep = FakeSleep()
     inventory = scan_fake(registry, "acme", sleep=sleep, retry=POLICY)
     assert {e.repository for e in inventory.errors} == {"acme/b"}
@@ -120,8 +122,9 @@ def test_permanent_5xx_on_one_repository_is_an_error_others_complete() -> None:
 
 def test_retries_stop_when_the_time_budget_is_spent() -> None:
     registry = fleet()
-    registry.on(None, r"/v2/acme/a/tags", lambda r, m: error(
-        429, "TOOMANYREQUESTS", "x", headers={"Retry-After": "50"}))
+    registry.on(
+        None, r"/v2/acme/a/tags", lambda r, m: error(429, "TOOMANYREQUESTS", "x", headers={"Retry-After": "50"})
+    )
     policy = RetryPolicy(attempts=100, retry_after_cap_seconds=60, budget_seconds=120)
     sleep = FakeSleep()
     inventory = scan_fake(registry, "acme", sleep=sleep, retry=policy)
@@ -133,16 +136,14 @@ def test_retries_stop_when_the_time_budget_is_spent() -> None:
 # -- real sockets: hangs, drips, resets -------------------------------------------------
 
 
-def _scan_loopback(server: LoopbackServer, registry: FakeRegistry, policy: RetryPolicy,
-                   timeout_seconds: float):  # type: ignore[no-untyped-def]
+def _scan_loopback(server: LoopbackServer, registry: FakeRegistry, policy: RetryPolicy, timeout_seconds: float):  # type: ignore[no-untyped-def]
     registry.host = server.host
     serve_registry(server, registry)
     return registry
 
 
 def _client(server: LoopbackServer, timeout: float, attempts: int = 2) -> RegistryClient:
-    return RegistryClient(server.host, timeout_seconds=timeout, sleep=FakeSleep(),
-                          retry=RetryPolicy(attempts=attempts))
+    return RegistryClient(server.host, timeout_seconds=timeout, sleep=FakeSleep(), retry=RetryPolicy(attempts=attempts))
 
 
 def test_response_that_never_comes_times_out_and_is_retried_a_bounded_number_of_times() -> None:
@@ -163,8 +164,7 @@ def test_response_that_never_comes_times_out_and_is_retried_a_bounded_number_of_
 def test_body_dripping_slower_than_the_timeout_allows_is_cut_off() -> None:
     """Headers at once, then one byte every 0.1 s: no single read times out, the whole does."""
     with LoopbackServer() as server:
-        server.route("GET", r"/tags/list", lambda h: h.slow_body(b'{"tags": []}' + b" " * 400,
-                                                                 delay=0.1))
+        server.route("GET", r"/tags/list", lambda h: h.slow_body(b'{"tags": []}' + b" " * 400, delay=0.1))
 
         async def main() -> None:
             async with _client(server, timeout=0.5, attempts=2) as client:
@@ -193,8 +193,9 @@ def test_connection_resets_are_retried_and_the_scan_completes() -> None:
 
         server.route(None, r"^/v2/acme/", sometimes_reset)
         sleep = FakeSleep()
-        inventory = scan_fake(registry, "acme", sleep=sleep, retry=POLICY,
-                              transport=httpx.AsyncHTTPTransport(retries=0))
+        inventory = scan_fake(
+            registry, "acme", sleep=sleep, retry=POLICY, transport=httpx.AsyncHTTPTransport(retries=0)
+        )
     assert inventory.errors == ()
     assert sum(len(r.tags) for r in inventory.repositories) == 6
     assert sleep.waits, "resets should have been retried"
@@ -205,8 +206,9 @@ def test_a_host_that_always_resets_gives_bounded_errors() -> None:
     with LoopbackServer() as server:
         _scan_loopback(server, registry, POLICY, 5)
         server.route(None, r"^/v2/acme/b/", lambda h: h.reset())
-        inventory = scan_fake(registry, "acme", sleep=FakeSleep(), retry=POLICY,
-                              transport=httpx.AsyncHTTPTransport(retries=0))
+        inventory = scan_fake(
+            registry, "acme", sleep=FakeSleep(), retry=POLICY, transport=httpx.AsyncHTTPTransport(retries=0)
+        )
         attempts = sum(1 for s in server.seen if s.path.startswith("/v2/acme/b/"))
     assert {e.repository for e in inventory.errors} == {"acme/b"}
     assert sorted(r.name for r in inventory.repositories if r.tags) == ["acme/a", "acme/c"]
@@ -221,8 +223,9 @@ def test_a_registry_that_never_answers_ends_the_scan_with_one_sentence() -> None
 
     registry = fleet()
     with pytest.raises(Unreachable, match=r"^registry\.test cannot be reached; GET .*gave up after 4"):
-        scan_fake(registry, "acme", retry=POLICY, transport=httpx.MockTransport(refuse),
-                  repos=("acme/a", "acme/b", "acme/c"))
+        scan_fake(
+            registry, "acme", retry=POLICY, transport=httpx.MockTransport(refuse), repos=("acme/a", "acme/b", "acme/c")
+        )
 
 
 def test_a_connection_failure_after_the_registry_answered_is_one_repositorys_error() -> None:
@@ -238,7 +241,7 @@ def test_a_connection_failure_after_the_registry_answered_is_one_repositorys_err
 
 
 def test_registry_warnings_reach_the_scan_warnings_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from costcalc.scan import ScanOptions, run_scan
+    from costcalc.registry.scan import ScanOptions, run_scan
 
     monkeypatch.setenv("HOME", str(tmp_path))  # no docker config.json of the machine's user
     for name in ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"):
@@ -247,12 +250,15 @@ def test_registry_warnings_reach_the_scan_warnings_once(monkeypatch: pytest.Monk
 
     def deprecated(request: httpx.Request, match: re.Match[str]) -> httpx.Response:
         digest = registry.repos["acme/a"][match[1]]
-        return httpx.Response(200, headers={"Docker-Content-Digest": digest,
-                                            "Warning": '299 - "acme/a is deprecated"'})
+        return httpx.Response(200, headers={"Docker-Content-Digest": digest, "Warning": '299 - "acme/a is deprecated"'})
 
     registry.on("HEAD", r"/v2/acme/a/manifests/(\w+)$", deprecated)
     warnings: list[str] = []
-    inventory = run_scan("registry.test/acme", ScanOptions(repos=("acme/a",), use_cache=False),
-                         warn=warnings.append, transport=registry.transport())
+    inventory = run_scan(
+        "registry.test/acme",
+        ScanOptions(repos=("acme/a",), use_cache=False),
+        warn=warnings.append,
+        transport=registry.transport(),
+    )
     assert inventory.errors == ()
     assert warnings == ["registry.test says: acme/a is deprecated"]

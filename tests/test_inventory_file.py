@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costcalc import inventory_file
 from costcalc.errors import InputError
-from costcalc.inventory import BlobRef, Inventory, ManifestRecord, ScanError, build_inventory
-from costcalc.inventory_file import dumps, load, loads
+from costcalc.inventory import file as inventory_file
+from costcalc.inventory.file import dumps, load, loads
+from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, ScanError, build_inventory
 from tests.inventory_builders import d, small_fleet
 
 
@@ -39,23 +39,27 @@ def test_file_round_trip_is_deterministic(fleet) -> None:  # type: ignore[no-unt
         # true is not 1 byte, nor 12.0 twelve: sizes are JSON integers
         (
             '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
-            + "a" * 64 + '": {"media_type": "x", "size_bytes": true, "kind": "image"}}}',
+            + "a" * 64
+            + '": {"media_type": "x", "size_bytes": true, "kind": "image"}}}',
             "size_bytes: Input should be a valid integer",
         ),
         (
             '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
-            + "a" * 64 + '": {"media_type": "x", "size_bytes": 12.0, "kind": "image"}}}',
+            + "a" * 64
+            + '": {"media_type": "x", "size_bytes": 12.0, "kind": "image"}}}',
             "size_bytes: Input should be a valid integer",
         ),
         # an unknown key is worded alike in a manifest and in a descriptor (a dataclass)
         (
             '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
-            + "a" * 64 + '": {"media_type": "x", "size_bytes": 1, "kind": "image", "extra": 1}}}',
+            + "a" * 64
+            + '": {"media_type": "x", "size_bytes": 1, "kind": "image", "extra": 1}}}',
             "extra: Extra inputs are not permitted.",
         ),
         (
             '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
-            + "a" * 64 + '": {"media_type": "x", "size_bytes": 1, "kind": "image", "layers": [{"media_type": "l",'
+            + "a" * 64
+            + '": {"media_type": "x", "size_bytes": 1, "kind": "image", "layers": [{"media_type": "l",'
             ' "digest": "sha256:l", "size_bytes": 2, "extra": 1}]}}}',
             "layers.0.extra: Extra inputs are not permitted.",
         ),
@@ -171,7 +175,7 @@ def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, 
     text = dumps(fleet)
     first = d("api1")
     # the first manifest again, at the end, with a size the reference loader rejects
-    text = text.replace('\n }', f',\n  "{first}": {{\n   "size_bytes": -1\n  }}\n }}', 1)
+    text = text.replace("\n }", f',\n  "{first}": {{\n   "size_bytes": -1\n  }}\n }}', 1)
     assert inventory_file._load_pieces(text.encode()) is None
     path = tmp_path / "inv.json"
     path.write_text(text)
@@ -286,11 +290,19 @@ def test_a_written_file_loads_as_the_reference_loader_reads_it(fleet, tmp_path) 
 def test_the_file_text_is_what_json_dumps_writes(text: str, size: int) -> None:
     # dumps() writes with pydantic's encoder when it can; the text must be json.dumps's to the byte.
     record = ManifestRecord(
-        media_type=text, size_bytes=size, kind="artifact", artifact_type=text, platform=text,
+        media_type=text,
+        size_bytes=size,
+        kind="artifact",
+        artifact_type=text,
+        platform=text,
         layers=(BlobRef(media_type=text, digest=text, size_bytes=size),),
     )
     inventory = build_inventory(
-        "r", text, datetime(2026, 1, 1, tzinfo=UTC), {"a": [(text or "t", "sha256:a")]}, {"sha256:a": record},
+        "r",
+        text,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        {"a": [(text or "t", "sha256:a")]},
+        {"sha256:a": record},
         [ScanError(repository=text, reason=text)],
     )
     data = inventory.model_dump(mode="json")

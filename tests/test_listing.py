@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from costcalc.errors import InputError, RegistryError
-from costcalc.listing import list_repositories, read_repos_file, select
 from costcalc.reference import parse_target
-from costcalc.registry import RegistryClient, RetryPolicy
+from costcalc.registry.client import RegistryClient, RetryPolicy
+from costcalc.registry.listing import list_repositories, read_repos_file, select
 
 
 def listed(target_text: str, handler: Any, **kwargs: Any) -> list[str]:
@@ -46,9 +46,7 @@ def test_include_and_exclude_globs_on_full_names() -> None:
         "acme/api",
         "acme/tools/cli",
     ]
-    assert listed("registry.example/acme", catalog, exclude=["acme/tools/*", "acme"]) == [
-        "acme/api"
-    ]
+    assert listed("registry.example/acme", catalog, exclude=["acme/tools/*", "acme"]) == ["acme/api"]
     assert select(["b", "a", "a"], include=["?"]) == ["a", "b"]
 
 
@@ -116,9 +114,7 @@ def test_docker_hub_uses_the_hub_api_paged_by_next() -> None:
 
 def test_docker_hub_next_to_another_host_is_refused() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return hub_page(
-            request.url, ["api"], "https://evil.example/v2/namespaces/acme/repositories?page=2"
-        )
+        return hub_page(request.url, ["api"], "https://evil.example/v2/namespaces/acme/repositories?page=2")
 
     with pytest.raises(RegistryError, match="another host"):
         listed("docker.io/acme", handler)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from costcalc.errors import ManifestError
-from costcalc.oci import (
+from costcalc.registry.oci import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     OCI_INDEX,
@@ -112,9 +112,7 @@ def image(media_type: str = OCI_MANIFEST, **extra: Any) -> dict[str, Any]:
         ),
     ],
 )
-def test_media_types_shapes_and_kinds(
-    document: dict[str, Any], shape: str, kind: str, media_type: str
-) -> None:
+def test_media_types_shapes_and_kinds(document: dict[str, Any], shape: str, kind: str, media_type: str) -> None:
     result = parsed(document)
     assert (result.shape, result.kind, result.media_type) == (shape, kind, media_type)
 
@@ -207,7 +205,4 @@ def test_config_gives_platform_and_created() -> None:
     ).encode()
     config = parse_config(body, sha256_digest(body))
     assert config.platform == "linux/arm/v7"
-    assert (
-        config.created is not None
-        and config.created.isoformat() == "2026-03-04T05:06:07.123456+00:00"
-    )
+    assert config.created is not None and config.created.isoformat() == "2026-03-04T05:06:07.123456+00:00"

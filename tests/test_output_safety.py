@@ -16,14 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from costcalc.book_file import load_book
-from costcalc.costs import Report, measure, price
-from costcalc.inventory import BlobRef, ManifestRecord, build_inventory
+from costcalc.inventory.model import BlobRef, ManifestRecord, build_inventory
+from costcalc.pricing.book_file import load_book
 from costcalc.render import csv as csv_render
 from costcalc.render import html as html_render
 from costcalc.render import json as json_render
 from costcalc.render import markdown as markdown_render
 from costcalc.render import table as table_render
+from costcalc.report.build import Report, measure, price
 from tests.hostile import OCI_LAYER, FakeRegistry, LoopbackServer, digest_of, serve_registry
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ HOSTILE_NAMES = [
     "acme/cr\rOVERWRITE",
     "acme/\x07bell\x00nul",
     "acme/\u202eevil-bidi",
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
     "+cmd",
     "-2+3",
     "@SUM(A1)",
@@ -52,12 +52,16 @@ def hostile_report() -> Report:
     for i, name in enumerate(HOSTILE_NAMES):
         digest = digest_of(name.encode())
         manifests[digest] = ManifestRecord(
-            media_type="application/vnd.oci.image.manifest.v1+json", size_bytes=100 + i,
-            kind="image", platform="linux/amd64",
-            config=BlobRef(media_type="application/vnd.oci.image.config.v1+json",
-                           digest=digest_of(b"cfg" + name.encode()), size_bytes=10),
-            layers=(BlobRef(media_type=OCI_LAYER, digest=digest_of(b"l" + name.encode()),
-                            size_bytes=10**9),),
+            media_type="application/vnd.oci.image.manifest.v1+json",
+            size_bytes=100 + i,
+            kind="image",
+            platform="linux/amd64",
+            config=BlobRef(
+                media_type="application/vnd.oci.image.config.v1+json",
+                digest=digest_of(b"cfg" + name.encode()),
+                size_bytes=10,
+            ),
+            layers=(BlobRef(media_type=OCI_LAYER, digest=digest_of(b"l" + name.encode()), size_bytes=10**9),),
         )
         tags[name] = [("latest", digest)]
     inventory = build_inventory("r.example", "", NOW, tags, manifests)
@@ -71,8 +75,7 @@ def report() -> Report:
 
 
 def _lines_starting_with_injection(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.lstrip().startswith(
-        ("INJECTED-LINE", "OVERWRITE"))]
+    return [line for line in text.splitlines() if line.lstrip().startswith(("INJECTED-LINE", "OVERWRITE"))]
 
 
 def test_table_renders_control_characters_escaped(report: Report) -> None:
@@ -111,7 +114,7 @@ def test_csv_neutralises_formulas_and_control_characters(report: Report) -> None
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
                 assert not RAW_CONTROL.search(cell), (column, cell)
     names = {row["name"] for row in rows if row["section"] == "group"}
-    assert "'=HYPERLINK(\"http://x\")" in names
+    assert '\'=HYPERLINK("http://x")' in names
     assert "'+cmd" in names and "'-2+3" in names and "'@SUM(A1)" in names
     # numbers stay numbers: a negative amount is not a formula to neutralise
     for row in rows:
@@ -140,12 +143,17 @@ def test_cli_scan_never_writes_raw_escape_sequences_to_the_terminal(tmp_path: Pa
 
         server.route("GET", r"^/v2/acme/api/tags/list", tags)
         server.route("GET", r"^/v2/_catalog", catalog)
-        env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "d"),
-               "REGISTRY_AUTH_FILE": str(tmp_path / "a.json")}
+        env = {**os.environ, "DOCKER_CONFIG": str(tmp_path / "d"), "REGISTRY_AUTH_FILE": str(tmp_path / "a.json")}
         results = [
-            subprocess.run([sys.executable, "-m", "costcalc", "scan", f"{server.host}/acme",
-                            "--no-cache", "--format", fmt], capture_output=True, text=True,
-                           cwd=REPO_ROOT, env=env, timeout=60, check=False)
+            subprocess.run(
+                [sys.executable, "-m", "costcalc", "scan", f"{server.host}/acme", "--no-cache", "--format", fmt],
+                capture_output=True,
+                text=True,
+                cwd=REPO_ROOT,
+                env=env,
+                timeout=60,
+                check=False,
+            )
             for fmt in ("table", "json")
         ]
     for result in results:
@@ -159,11 +167,9 @@ def test_cli_scan_never_writes_raw_escape_sequences_to_the_terminal(tmp_path: Pa
 
 
 def test_registry_error_text_is_sanitised_before_it_is_shown() -> None:
-    from costcalc.registry import status_error
+    from costcalc.registry.client import status_error
 
-    body = json.dumps({"errors": [{"code": "UNKNOWN",
-                                   "message": "\x1b[2Jboom\nINJECTED-LINE"}]}).encode()
-    exc = status_error("GET", httpx.URL("https://r.example/v2/x/manifests/v1?token=abc"), 500,
-                       body, "anonymously")
+    body = json.dumps({"errors": [{"code": "UNKNOWN", "message": "\x1b[2Jboom\nINJECTED-LINE"}]}).encode()
+    exc = status_error("GET", httpx.URL("https://r.example/v2/x/manifests/v1?token=abc"), 500, body, "anonymously")
     assert not RAW_CONTROL.search(str(exc)) and "\n" not in str(exc)
     assert "token=abc" not in str(exc)

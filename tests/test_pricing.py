@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from costcalc.book_file import bundled_book_ids, load_book, validate_book_file
 from costcalc.errors import InputError
-from costcalc.pricing import BYTES_PER_UNIT, HOURS_PER_MONTH, Tier, TierCharge, TieredRate
+from costcalc.pricing.book import BYTES_PER_UNIT, HOURS_PER_MONTH, Tier, TierCharge, TieredRate
+from costcalc.pricing.book_file import bundled_book_ids, load_book, validate_book_file
 
 D = Decimal
 

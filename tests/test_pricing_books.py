@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from costcalc.book_file import bundled_book_ids, load_book, validate_book_file
-from costcalc.pricing import PriceBook
+from costcalc.pricing.book import PriceBook
+from costcalc.pricing.book_file import bundled_book_ids, load_book, validate_book_file
 
 D = Decimal
 PRICING_DIR = Path(__file__).resolve().parent.parent / "pricing"

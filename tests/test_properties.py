@@ -14,12 +14,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costcalc.book_file import load_book
-from costcalc.costs import measure, price
 from costcalc.errors import InputError, InvalidReference, ManifestError
-from costcalc.inventory import BlobRef, ManifestRecord, build_inventory
-from costcalc.oci import parse_manifest
-from costcalc.pricing import PriceBook, Tier, TieredRate
+from costcalc.inventory.model import BlobRef, ManifestRecord, build_inventory
+from costcalc.pricing.book import PriceBook, Tier, TieredRate
+from costcalc.pricing.book_file import load_book
 from costcalc.reference import (
     REPOSITORY_RE,
     TAG_RE,
@@ -27,20 +25,43 @@ from costcalc.reference import (
     parse_target,
     validate_repository,
 )
-from costcalc.usage import Usage, loads_csv, loads_toml
+from costcalc.registry.oci import parse_manifest
+from costcalc.report.build import measure, price
+from costcalc.usage.file import Usage, loads_csv, loads_toml
 from tests.hostile import OCI_INDEX, OCI_LAYER, canonical, config_body, digest_of, image_manifest
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["mediaType", "digest", "size", "layers", "config",
-                                       "manifests", "schemaVersion", "artifactType", "platform",
-                                       "blobs", "fsLayers", "annotations", "urls", "x"]),
-                      children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "mediaType",
+                    "digest",
+                    "size",
+                    "layers",
+                    "config",
+                    "manifests",
+                    "schemaVersion",
+                    "artifactType",
+                    "platform",
+                    "blobs",
+                    "fsLayers",
+                    "annotations",
+                    "urls",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
     max_leaves=30,
 )
 
@@ -50,9 +71,7 @@ json_values = st.recursive(
 
 @SETTINGS
 @given(st.binary(max_size=2000), st.sampled_from([None, "application/json", OCI_INDEX, "x/y"]))
-def test_manifest_parser_on_arbitrary_bytes_raises_only_manifest_error(body: bytes,
-                                                                        content_type: str | None
-                                                                        ) -> None:
+def test_manifest_parser_on_arbitrary_bytes_raises_only_manifest_error(body: bytes, content_type: str | None) -> None:
     with contextlib.suppress(ManifestError):
         parse_manifest(body, digest_of(body), content_type)
 
@@ -72,17 +91,28 @@ sizes = st.integers(min_value=0, max_value=2**53)
 @given(st.lists(sizes, max_size=20), st.sampled_from(["linux/amd64", "linux/arm64"]))
 def test_valid_manifests_round_trip_their_sizes(layer_sizes: list[int], platform: str) -> None:
     config = config_body(*platform.split("/"))
-    layers = [{"mediaType": OCI_LAYER, "digest": digest_of(str(i).encode()), "size": s}
-              for i, s in enumerate(layer_sizes)]
+    layers = [
+        {"mediaType": OCI_LAYER, "digest": digest_of(str(i).encode()), "size": s} for i, s in enumerate(layer_sizes)
+    ]
     body = image_manifest(config, layers)
     parsed = parse_manifest(body, digest_of(body))
     assert parsed.size_bytes == len(body)
     assert [x.size_bytes for x in parsed.layers] == layer_sizes
     assert parsed.config is not None and parsed.config.size_bytes == len(config)
-    index = canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest_of(body),
-         "size": len(body), "platform": dict(zip(("os", "architecture"), platform.split("/"),
-                                                  strict=True))}]})
+    index = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest_of(body),
+                    "size": len(body),
+                    "platform": dict(zip(("os", "architecture"), platform.split("/"), strict=True)),
+                }
+            ],
+        }
+    )
     parsed_index = parse_manifest(index, digest_of(index))
     assert [(c.size_bytes, c.platform) for c in parsed_index.children] == [(len(body), platform)]
 
@@ -99,8 +129,9 @@ def test_reference_parsers_raise_only_invalid_reference(text: str) -> None:
 
 
 @settings(SETTINGS, max_examples=40)
-@given(st.from_regex(REPOSITORY_RE, fullmatch=True).filter(lambda n: len(n) <= 255),
-       st.from_regex(TAG_RE, fullmatch=True))
+@given(
+    st.from_regex(REPOSITORY_RE, fullmatch=True).filter(lambda n: len(n) <= 255), st.from_regex(TAG_RE, fullmatch=True)
+)
 def test_valid_names_and_tags_are_accepted(name: str, tag: str) -> None:
     assert validate_repository(name) == name
     reference = parse_image_reference(f"{name}:{tag}")
@@ -111,11 +142,28 @@ def test_valid_names_and_tags_are_accepted(name: str, tag: str) -> None:
 
 # -- the usage and price-book loaders ---------------------------------------------------
 
-usage_cells = st.one_of(st.text(max_size=12), st.sampled_from(
-    ["*", "acme/*", "1", "-1", "1e999", "NaN", "0.5", "internet", "same-region", "=cmd"]))
-usage_columns = st.lists(st.sampled_from(
-    ["repository", "pulls_per_month", "pulls_per_day", "deploys_per_month", "nodes", "source",
-     "tag", "platform", "team", "bogus"]), min_size=1, max_size=6)
+usage_cells = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["*", "acme/*", "1", "-1", "1e999", "NaN", "0.5", "internet", "same-region", "=cmd"]),
+)
+usage_columns = st.lists(
+    st.sampled_from(
+        [
+            "repository",
+            "pulls_per_month",
+            "pulls_per_day",
+            "deploys_per_month",
+            "nodes",
+            "source",
+            "tag",
+            "platform",
+            "team",
+            "bogus",
+        ]
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 @SETTINGS
@@ -128,8 +176,7 @@ def test_usage_loaders_on_arbitrary_text_give_input_error_or_usage(text: str) ->
 
 @SETTINGS
 @given(usage_columns, st.lists(st.lists(usage_cells, max_size=7), max_size=5))
-def test_usage_csv_of_csv_shape_gives_input_error_or_usage(header: list[str],
-                                                           rows: list[list[str]]) -> None:
+def test_usage_csv_of_csv_shape_gives_input_error_or_usage(header: list[str], rows: list[list[str]]) -> None:
     import csv
     import io
 
@@ -142,13 +189,38 @@ def test_usage_csv_of_csv_shape_gives_input_error_or_usage(header: list[str],
 
 
 book_fields = st.dictionaries(
-    st.sampled_from(["id", "name", "provider", "currency", "unit", "dedup_scope",
-                     "effective_date", "sources", "storage", "egress", "plan", "extends",
-                     "discount_pct", "notes"]),
-    st.one_of(st.text(max_size=8), st.integers(), st.lists(st.text(max_size=5), max_size=2),
-              st.fixed_dictionaries({"tiers": st.lists(st.fixed_dictionaries(
-                  {"price": st.one_of(st.integers(-2, 5), st.text(max_size=3))}), max_size=2)})),
-    max_size=10)
+    st.sampled_from(
+        [
+            "id",
+            "name",
+            "provider",
+            "currency",
+            "unit",
+            "dedup_scope",
+            "effective_date",
+            "sources",
+            "storage",
+            "egress",
+            "plan",
+            "extends",
+            "discount_pct",
+            "notes",
+        ]
+    ),
+    st.one_of(
+        st.text(max_size=8),
+        st.integers(),
+        st.lists(st.text(max_size=5), max_size=2),
+        st.fixed_dictionaries(
+            {
+                "tiers": st.lists(
+                    st.fixed_dictionaries({"price": st.one_of(st.integers(-2, 5), st.text(max_size=3))}), max_size=2
+                )
+            }
+        ),
+    ),
+    max_size=10,
+)
 
 
 def _toml_value(value: Any) -> str:
@@ -160,8 +232,11 @@ def _toml_value(value: Any) -> str:
 
 
 @SETTINGS
-@given(st.one_of(st.text(max_size=300), book_fields.map(
-    lambda d: "\n".join(f"{k} = {_toml_value(v)}" for k, v in d.items()))))
+@given(
+    st.one_of(
+        st.text(max_size=300), book_fields.map(lambda d: "\n".join(f"{k} = {_toml_value(v)}" for k, v in d.items()))
+    )
+)
 def test_price_book_loader_on_arbitrary_text_gives_input_error_or_a_book(text: str) -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "custom.toml"
@@ -185,11 +260,17 @@ def inventories(draw: st.DrawFn) -> Any:
             chosen = draw(st.lists(st.sampled_from(LAYER_POOL), max_size=4))
             record = ManifestRecord(
                 media_type="application/vnd.oci.image.manifest.v1+json",
-                size_bytes=draw(st.integers(0, 5000)), kind="image", platform="linux/amd64",
-                config=BlobRef(media_type="application/vnd.oci.image.config.v1+json",
-                               digest=digest_of(f"cfg{len(chosen)}".encode()), size_bytes=50),
-                layers=tuple(BlobRef(media_type=OCI_LAYER, digest=digest_of(n.encode()),
-                                     size_bytes=s) for n, s in chosen),
+                size_bytes=draw(st.integers(0, 5000)),
+                kind="image",
+                platform="linux/amd64",
+                config=BlobRef(
+                    media_type="application/vnd.oci.image.config.v1+json",
+                    digest=digest_of(f"cfg{len(chosen)}".encode()),
+                    size_bytes=50,
+                ),
+                layers=tuple(
+                    BlobRef(media_type=OCI_LAYER, digest=digest_of(n.encode()), size_bytes=s) for n, s in chosen
+                ),
             )
             digest = digest_of(f"{record.size_bytes}:{chosen}".encode())
             manifests[digest] = record
@@ -203,8 +284,7 @@ def inventories(draw: st.DrawFn) -> Any:
 def test_attributed_bytes_sum_to_the_totals(inventory: Any) -> None:
     figures = inventory.figures
     assert sum(figures.attributed_bytes("registry").values()) == figures.unique_bytes
-    assert sum(figures.attributed_bytes("repository").values()) == \
-        figures.per_repository_unique_bytes
+    assert sum(figures.attributed_bytes("repository").values()) == figures.per_repository_unique_bytes
     assert figures.unique_bytes <= figures.per_repository_unique_bytes <= figures.naive_bytes
     assert all(v >= 0 for v in figures.attributed_bytes("registry").values())
 
@@ -215,8 +295,7 @@ BOOKS = [load_book(b) for b in ("aws-ecr", "azure-acr-basic", "gcp-artifact-regi
 
 @SETTINGS
 @given(inventories(), st.sampled_from(BOOKS))
-def test_costs_are_never_negative_and_repricing_is_deterministic(inventory: Any,
-                                                                 book: PriceBook) -> None:
+def test_costs_are_never_negative_and_repricing_is_deterministic(inventory: Any, book: PriceBook) -> None:
     quantities = measure(inventory, None, book)
     first = price(quantities, book, generated_at=NOW)
     second = price(measure(inventory, None, book), book, generated_at=NOW)
@@ -228,14 +307,19 @@ def test_costs_are_never_negative_and_repricing_is_deterministic(inventory: Any,
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.integers(1, 10_000), st.integers(0, 500)), min_size=0, max_size=4),
-       st.integers(0, 1000), st.integers(0, 100), st.integers(0, 50_000), st.integers(0, 50_000))
-def test_tier_pricing_is_monotonic_in_volume(bounds: list[tuple[int, int]], last: int, free: int,
-                                             a: int, b: int) -> None:
+@given(
+    st.lists(st.tuples(st.integers(1, 10_000), st.integers(0, 500)), min_size=0, max_size=4),
+    st.integers(0, 1000),
+    st.integers(0, 100),
+    st.integers(0, 50_000),
+    st.integers(0, 50_000),
+)
+def test_tier_pricing_is_monotonic_in_volume(
+    bounds: list[tuple[int, int]], last: int, free: int, a: int, b: int
+) -> None:
     ups = sorted({u for u, _ in bounds})
     prices = [p for _, p in bounds][: len(ups)]
-    tiers = [Tier(up_to=Decimal(u), price=Decimal(p) / 100) for u, p in zip(ups, prices,
-                                                                           strict=True)]
+    tiers = [Tier(up_to=Decimal(u), price=Decimal(p) / 100) for u, p in zip(ups, prices, strict=True)]
     rate = TieredRate(free=Decimal(free), tiers=(*tiers, Tier(price=Decimal(last) / 100)))
     low, high = sorted((Decimal(a) / 10, Decimal(b) / 10))
     assert Decimal(0) <= rate.cost(low) <= rate.cost(high)

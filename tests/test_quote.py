@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from costcalc.book_file import load_book
 from costcalc.errors import InputError
-from costcalc.quote import build_quote, parse_egress, parse_quantity
+from costcalc.pricing.book_file import load_book
+from costcalc.pricing.quote import build_quote, parse_egress, parse_quantity
 from costcalc.render.pricing_json import dumps, money, number, quote_json
 from costcalc.render.pricing_table import quote_text
 

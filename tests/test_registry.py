@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from costcalc.errors import ManifestError, NotFound, RegistryError, Unauthorized
-from costcalc.oci import MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, sha256_digest
-from costcalc.registry import RegistryClient, RetryPolicy, parse_retry_after
+from costcalc.registry.client import RegistryClient, RetryPolicy, parse_retry_after
+from costcalc.registry.oci import MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, sha256_digest
 
 T = TypeVar("T")
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -112,7 +112,7 @@ def test_link_to_another_origin_is_refused(link: str) -> None:
 
 
 def test_page_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("costcalc.registry.MAX_PAGES", 3)
+    monkeypatch.setattr("costcalc.registry.client.MAX_PAGES", 3)
 
     def handler(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params.get("p", "0"))
@@ -248,9 +248,7 @@ def test_head_without_digest_falls_back_to_get_and_hashes_the_body() -> None:
 
 def test_manifest_over_4_mib_is_refused_by_content_length() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, headers={"Content-Length": str(MAX_MANIFEST_BYTES + 1)}, content=b""
-        )
+        return httpx.Response(200, headers={"Content-Length": str(MAX_MANIFEST_BYTES + 1)}, content=b"")
 
     with pytest.raises(ManifestError, match="over the 4194304-byte limit"):
         run(handler, lambda c: c.get_manifest("acme/api", DIGEST))
@@ -277,9 +275,7 @@ def test_config_follows_redirect_without_authorization() -> None:
             return httpx.Response(307, headers={"Location": "https://cdn.example/blob?sig=SECRET"})
         return httpx.Response(200, content=b"{}")
 
-    body = run(
-        handler, lambda c: c.get_config("acme/api", DIGEST), auth=httpx.BasicAuth("user", "hunter2")
-    )
+    body = run(handler, lambda c: c.get_config("acme/api", DIGEST), auth=httpx.BasicAuth("user", "hunter2"))
     assert body == b"{}"
     assert "Authorization" in seen[0].headers
     assert "Authorization" not in seen[1].headers
@@ -369,9 +365,7 @@ def test_concurrency_is_bounded_per_host() -> None:
         await asyncio.gather(*(client.head_manifest("acme/api", f"t{i}") for i in range(20)))
 
     async def main() -> None:
-        async with RegistryClient(
-            "registry.example", transport=httpx.MockTransport(slow), concurrency=3
-        ) as client:
+        async with RegistryClient("registry.example", transport=httpx.MockTransport(slow), concurrency=3) as client:
             await work(client)
 
     asyncio.run(main())
@@ -403,8 +397,7 @@ def test_a_429_holds_back_every_request_to_the_host_not_only_the_one_told() -> N
             log.append(("woke", who()))
 
     async def work(client: RegistryClient) -> None:
-        heads = [asyncio.create_task(client.head_manifest("acme/api", f"t{i}"), name=f"t{i}")
-                 for i in range(6)]
+        heads = [asyncio.create_task(client.head_manifest("acme/api", f"t{i}"), name=f"t{i}") for i in range(6)]
         await asyncio.gather(*heads)
 
     run(handler, work, YieldingSleeps(), concurrency=1)

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from costcalc import costs
-from costcalc.book_file import load_book
-from costcalc.costs import Report, ScenarioResult, ScenarioRow, VersionBytes
-from costcalc.inventory_file import load
+from costcalc.inventory.file import load
+from costcalc.pricing.book_file import load_book
 from costcalc.render import csv as render_csv
 from costcalc.render import display
 from costcalc.render import html as render_html
 from costcalc.render import json as render_json
 from costcalc.render import markdown as render_markdown
 from costcalc.render import table as render_table
-from costcalc.usage import Usage, load_usage
+from costcalc.report import build as costs
+from costcalc.report.build import Report, ScenarioResult, ScenarioRow, VersionBytes
+from costcalc.usage.file import Usage, load_usage
 from tests.test_costs import fleet_inventory, usage, write_book
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -94,7 +94,7 @@ def test_example_csv_golden(golden: Callable[[str, str], None]) -> None:
 
 def example_report_with_scenarios() -> Report:
     """The example report with two savings scenarios and their combination (SPEC §6)."""
-    from costcalc import scenarios
+    from costcalc.scenarios import spec as scenarios
 
     book = load_book("aws-ecr")
     inventory = load(EXAMPLES / "fleet.json")
@@ -150,7 +150,7 @@ def test_json_cannot_write_floats() -> None:
 def test_json_dump_writes_what_json_dumps_writes() -> None:
     # the fast writer is byte for byte json.dumps(indent=2), Number literals aside
     value = {
-        "a": [1, -2, True, False, None, "é\u2028\x00\"\\", [], {}, [[]], {"k": {}}],
+        "a": [1, -2, True, False, None, 'é\u2028\x00"\\', [], {}, [[]], {"k": {}}],
         "": {"nested": [{"x": "y", "n": 10**30}, ("t", 1)]},
         "\ud83d\ude00 key": [],
     }
@@ -245,8 +245,12 @@ def retention_result() -> ScenarioResult:
         for n in range(1, 13)
     ]
     kept = VersionBytes(
-        repository="acme/api", digest="sha256:" + "f" * 64, tags=("latest",), created=None,
-        exclusive_bytes=99 * 10**6, dropped=False,
+        repository="acme/api",
+        digest="sha256:" + "f" * 64,
+        tags=("latest",),
+        created=None,
+        exclusive_bytes=99 * 10**6,
+        dropped=False,
     )
     return scenario().model_copy(update={"id": "retention:1", "versions": (*versions, kept)})
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from costcalc.cli import app
-from costcalc.inventory_file import dumps
+from costcalc.cli.app import app
+from costcalc.inventory.file import dumps
 from tests.registryd import Pusher, RunningRegistry
 from tests.test_costs import fleet_inventory
 
@@ -320,11 +320,12 @@ def test_a_report_on_an_inventory_file_does_not_import_the_http_stack(tmp_path: 
     # httpx and asyncio take ~0.1 s to import, a fifth of a small report's run.
     code = (
         "import sys\n"
-        "from costcalc.cli import main\n"
+        "from costcalc.cli.app import main\n"
         f"sys.argv = ['costcalc', 'report', {FLEET!r}, '--usage', {USAGE!r}, '--format', 'json', "
         f"'-o', {str(tmp_path / 'r.json')!r}, '--quiet']\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'asyncio') or m == 'costcalc.scan'))\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] in ('httpx', 'asyncio') or m == 'costcalc.registry.scan'))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"

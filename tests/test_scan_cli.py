@@ -16,8 +16,9 @@ from tests.registryd import Pusher, RunningRegistry
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "costcalc", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "costcalc", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_strict_exits_1_when_something_was_skipped_and_0_otherwise(
@@ -27,14 +28,14 @@ def test_strict_exits_1_when_something_was_skipped_and_0_otherwise(
     cache = ["--cache-dir", str(tmp_path / "cache")]
     ok = run(["scan", f"{registry.host}/acme", "--repo", "acme/api", "--strict", *cache], tmp_path)
     assert ok.returncode == 0, ok.stderr
-    skipped = run(["scan", f"{registry.host}/acme", "--repo", "acme/api", "--repo", "acme/missing",
-                   "--strict", *cache], tmp_path)
+    skipped = run(
+        ["scan", f"{registry.host}/acme", "--repo", "acme/api", "--repo", "acme/missing", "--strict", *cache], tmp_path
+    )
     assert skipped.returncode == 1
     lines = skipped.stderr.strip().splitlines()
     assert lines[0].startswith("costcalc: warning: skipped acme/missing: ")
     assert lines[-1] == "costcalc: error: 1 repositories or tags were skipped (--strict)."
-    without = run(["scan", f"{registry.host}/acme", "--repo", "acme/api", "--repo", "acme/missing",
-                   *cache], tmp_path)
+    without = run(["scan", f"{registry.host}/acme", "--repo", "acme/api", "--repo", "acme/missing", *cache], tmp_path)
     assert without.returncode == 0
 
 
@@ -71,8 +72,7 @@ def test_progress_bar_goes_to_a_terminal_and_never_to_a_pipe(
 ) -> None:
     for index in range(3):
         pusher.image(f"acme/svc{index}", "v1", layers=[b"layer %d" % index])
-    args = [sys.executable, "-m", "costcalc", "scan", f"{registry.host}/acme",
-            "--no-cache", "--format", "json"]
+    args = [sys.executable, "-m", "costcalc", "scan", f"{registry.host}/acme", "--no-cache", "--format", "json"]
     piped = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert piped.returncode == 0 and piped.stderr == ""
 
@@ -90,13 +90,14 @@ def test_an_unreachable_registry_is_one_error_sentence_and_exit_1(
 ) -> None:
     from typer.testing import CliRunner
 
-    from costcalc import registry
-    from costcalc.cli import app
+    from costcalc.cli.app import app
+    from costcalc.registry import client as registry
 
     monkeypatch.setattr(registry.random, "uniform", lambda low, high: 0.0)  # no waits between retries
     out = tmp_path / "inventory.json"
-    result = CliRunner().invoke(app, ["scan", "127.0.0.1:1/acme", "--repo", "acme/a", "--repo", "acme/b",
-                                      "--no-cache", "-o", str(out)])
+    result = CliRunner().invoke(
+        app, ["scan", "127.0.0.1:1/acme", "--repo", "acme/a", "--repo", "acme/b", "--no-cache", "-o", str(out)]
+    )
     assert result.exit_code == 1, result.output
     [line] = result.output.splitlines()  # one sentence: no summary, no per-repository noise
     assert line.startswith("costcalc: error: 127.0.0.1:1 cannot be reached; GET http://127.0.0.1:1/v2/acme/")

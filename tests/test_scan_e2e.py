@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from costcalc.inventory import Inventory
-from costcalc.scan import ScanOptions, run_scan
+from costcalc.inventory.model import Inventory
+from costcalc.registry.scan import ScanOptions, run_scan
 from tests.registryd import Pushed, Pusher, RunningRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +32,7 @@ def push_acme(push: Pusher) -> dict[str, dict[str, Pushed]]:
     """The scenario: repo -> tag -> what was pushed."""
     tags: dict[str, dict[str, Pushed]] = defaultdict(dict)
     v1 = push.image("acme/api", "v1", [BASE, b"api 1"], created="2026-01-01T00:00:00Z")
-    v2 = push.image(
-        "acme/api", "v2", [BASE, b"api 1", b"api 2 delta"], created="2026-02-01T00:00:00Z"
-    )
+    v2 = push.image("acme/api", "v2", [BASE, b"api 1", b"api 2 delta"], created="2026-02-01T00:00:00Z")
     push.tag("acme/api", v2.digest, "latest")
     tags["acme/api"] = {"v1": v1, "v2": v2, "latest": v2}
 
@@ -132,19 +130,13 @@ def expected(tags: dict[str, dict[str, Pushed]], registry: str) -> dict[str, Any
         "unique_bytes": sum(everything.values()),
         "naive_bytes": naive,
         "per_repository_unique_bytes": sum(sum(b.values()) for b in per_repo.values()),
-        "shared_layer_bytes": sum(
-            everything[d] for d, repos in layer_repos.items() if len(repos) >= 2
-        ),
+        "shared_layer_bytes": sum(everything[d] for d, repos in layer_repos.items() if len(repos) >= 2),
     }
 
 
 def expected_platforms(item: Pushed) -> dict[str, int]:
     if item.children:
-        return {
-            c.platform: sum(layer["size"] for layer in c.layers)
-            for c in item.children
-            if is_image(c)
-        }
+        return {c.platform: sum(layer["size"] for layer in c.layers) for c in item.children if is_image(c)}
     if not is_image(item):
         return {}
     return {item.platform: sum(layer["size"] for layer in item.layers)}
@@ -158,9 +150,7 @@ def cold_requests(tags: dict[str, dict[str, Pushed]]) -> int:
     return list_pages + len(items) + len(manifests) + len(configs)
 
 
-def cli_scan(
-    registry: RunningRegistry, cache_dir: Path, *extra: str
-) -> subprocess.CompletedProcess[str]:
+def cli_scan(registry: RunningRegistry, cache_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -185,9 +175,7 @@ def cli_scan(
 # -- the tests ------------------------------------------------------------------------------
 
 
-def test_cold_and_warm_scan_figures_and_requests(
-    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
-) -> None:
+def test_cold_and_warm_scan_figures_and_requests(registry: RunningRegistry, pusher: Pusher, tmp_path: Path) -> None:
     tags = push_acme(pusher)
     start = registry.access_log_offset()
     result = cli_scan(registry, tmp_path / "cache")
@@ -275,9 +263,7 @@ def settled_offset(registry: RunningRegistry) -> int:
     return offset
 
 
-def test_interrupted_scan_resumes_from_the_cache(
-    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
-) -> None:
+def test_interrupted_scan_resumes_from_the_cache(registry: RunningRegistry, pusher: Pusher, tmp_path: Path) -> None:
     tags = push_acme(pusher)
     options = ScanOptions(cache_dir=tmp_path / "cache", concurrency=2)
     with pytest.raises(Interrupted):
@@ -287,9 +273,7 @@ def test_interrupted_scan_resumes_from_the_cache(
     start = settled_offset(registry)
     inventory = run_scan(f"{registry.host}/acme", options)
     assert inventory.figures.summary().model_dump() == expected(tags, registry.host)
-    fetched = [
-        uri for method, uri, _ in registry.requests(start) if method == "GET" and "/sha256:" in uri
-    ]
+    fetched = [uri for method, uri, _ in registry.requests(start) if method == "GET" and "/sha256:" in uri]
     cold_fetches = cold_requests(tags) - (1 + len(tags)) - sum(len(t) for t in tags.values())
     # At most 5 bodies were fetched before the interruption, each stored at once.
     assert cold_fetches - 5 <= len(fetched) < cold_fetches
@@ -338,9 +322,7 @@ def test_connections_are_reused_and_never_exceed_the_concurrency(
             pusher.image(f"load/svc-{service}", f"v{version}", [BASE, f"svc {service} v{version}".encode()])
     relay = CountingRelay(int(registry.host.rsplit(":", 1)[1]))
     try:
-        inventory = run_scan(
-            f"127.0.0.1:{relay.port}/load", ScanOptions(concurrency=concurrency, use_cache=False)
-        )
+        inventory = run_scan(f"127.0.0.1:{relay.port}/load", ScanOptions(concurrency=concurrency, use_cache=False))
     finally:
         relay.close()
     assert inventory.figures.summary().tags == 24

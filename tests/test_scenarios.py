@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from costcalc import costs, scenarios
-from costcalc.costs import ScenarioResult
 from costcalc.errors import InputError
-from costcalc.inventory import BlobRef, Inventory, ManifestRecord, build_inventory
-from costcalc.pricing import PriceBook, Tier, TieredRate
-from costcalc.retention import Retention, exclusive_version_bytes, retention_plan
-from costcalc.scenarios import (
+from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
+from costcalc.pricing.book import PriceBook, Tier, TieredRate
+from costcalc.report import build as costs
+from costcalc.report.build import ScenarioResult
+from costcalc.scenarios import spec as scenarios
+from costcalc.scenarios.retention import Retention, exclusive_version_bytes, retention_plan
+from costcalc.scenarios.spec import (
     Colocate,
     MeasuredRatio,
     Provider,
@@ -25,7 +26,7 @@ from costcalc.scenarios import (
     parse_spec,
     project,
 )
-from costcalc.usage import Usage, loads_csv
+from costcalc.usage.file import Usage, loads_csv
 
 MB = 10**6
 GB = 10**9
@@ -37,9 +38,7 @@ def digest(name: str) -> str:
     return "sha256:" + hashlib.sha256(name.encode()).hexdigest()
 
 
-def image(
-    *layers: tuple[str, int], created: str | None = None, platform: str = "linux/amd64"
-) -> ManifestRecord:
+def image(*layers: tuple[str, int], created: str | None = None, platform: str = "linux/amd64") -> ManifestRecord:
     """An image manifest of 0 bytes without a config: its bytes are exactly its layers."""
     return ManifestRecord(
         media_type=OCI_MANIFEST,
@@ -75,11 +74,7 @@ def book(
     egress: dict[str, str] | None = None,
 ) -> PriceBook:
     """A GB book (10^9 bytes) with flat prices: arithmetic by hand stays easy."""
-    classes = (
-        egress
-        if egress is not None
-        else {"internet": "0.09", "cross-region": "0.02", "same-region": "0"}
-    )
+    classes = egress if egress is not None else {"internet": "0.09", "cross-region": "0.02", "same-region": "0"}
     return PriceBook(
         id=book_id,
         name=f"{book_id} book",
@@ -108,9 +103,7 @@ def run(
 ) -> dict[str, ScenarioResult]:
     price_book = price_book or book()
     baseline = costs.measure(inventory, pulls, price_book)
-    results = project(
-        inventory, pulls, price_book, baseline, [parse_spec(s) for s in specs], months=12, keep=keep
-    )
+    results = project(inventory, pulls, price_book, baseline, [parse_spec(s) for s in specs], months=12, keep=keep)
     return {r.id: r for r in results}
 
 
@@ -175,13 +168,9 @@ def test_shrink_frees_storage_bytes(two_services: Inventory) -> None:
     assert any("typical size" in a and "not a measurement" in a for a in result.assumptions)
 
 
-def test_scoped_scenario_touches_only_its_repositories(
-    two_services: Inventory, tmp_path: Path
-) -> None:
+def test_scoped_scenario_touches_only_its_repositories(two_services: Inventory, tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
-    path.write_text(
-        '[[scenarios]]\nspec = "ratio:0.5"\nrepositories = ["acme/web*", "nothing/*"]\n'
-    )
+    path.write_text('[[scenarios]]\nspec = "ratio:0.5"\nrepositories = ["acme/web*", "nothing/*"]\n')
     found = load_scenario_file(path)
     price_book = book()
     pulls = usage(PULLS)
@@ -199,9 +188,7 @@ def test_scoped_scenario_touches_only_its_repositories(
 
 def test_colocate_needs_a_same_region_class(two_services: Inventory) -> None:
     no_same_region = book(egress={"internet": "0.09"})
-    with pytest.raises(
-        InputError, match=r"--scenario 'colocate:50': the price book test has no same-region"
-    ):
+    with pytest.raises(InputError, match=r"--scenario 'colocate:50': the price book test has no same-region"):
         run(two_services, ["colocate:50"], no_same_region, usage(PULLS))
 
 
@@ -321,9 +308,7 @@ def test_exclusive_version_bytes(versions: Inventory) -> None:
 def test_retention_reports_each_versions_exclusive_bytes(versions: Inventory) -> None:
     result = run(versions, ["retention:1"])["retention:1"]
     # the same bytes as by hand above, as data: v1..v3 go, v4 (= latest) and web's only version stay
-    assert [
-        (v.repository, v.tags, v.created, v.exclusive_bytes, v.dropped) for v in result.versions
-    ] == [
+    assert [(v.repository, v.tags, v.created, v.exclusive_bytes, v.dropped) for v in result.versions] == [
         ("acme/api", ("v1",), datetime(2026, 1, 1, tzinfo=UTC), 101 * MB, True),
         ("acme/api", ("v2",), datetime(2026, 2, 1, tzinfo=UTC), 100 * MB, True),
         ("acme/api", ("v3",), datetime(2026, 3, 1, tzinfo=UTC), 100 * MB, True),
@@ -418,13 +403,9 @@ def fat_and_slim() -> Inventory:
             "other": [("latest", digest("other"))],
         },
         {
-            digest("fat"): image(
-                ("f1", 800 * MB), ("f2", 200 * MB), created="2026-01-01T00:00:00+00:00"
-            ),
+            digest("fat"): image(("f1", 800 * MB), ("f2", 200 * MB), created="2026-01-01T00:00:00+00:00"),
             digest("slim"): image(("s1", 250 * MB), created="2026-02-01T00:00:00+00:00"),
-            digest("arm"): image(
-                ("r1", 10 * MB), platform="linux/arm64", created="2026-03-01T00:00:00+00:00"
-            ),
+            digest("arm"): image(("r1", 10 * MB), platform="linux/arm64", created="2026-03-01T00:00:00+00:00"),
             digest("other"): image(("o1", 400 * MB)),
         },
     )
@@ -463,9 +444,7 @@ def test_measured_validates_its_tags(fat_and_slim: Inventory, spec: str, message
     assert str(caught.value).startswith(message)
 
 
-def test_provider_reprices_with_its_dedup_scope_and_maps_classes(
-    versions: Inventory, tmp_path: Path
-) -> None:
+def test_provider_reprices_with_its_dedup_scope_and_maps_classes(versions: Inventory, tmp_path: Path) -> None:
     other = tmp_path / "other.toml"
     other.write_text(
         'id = "other"\nname = "Other"\nprovider = "other"\nregion = "x"\ncurrency = "USD"\n'
@@ -473,9 +452,7 @@ def test_provider_reprices_with_its_dedup_scope_and_maps_classes(
         'sources = ["https://example.test/other"]\n'
         "[storage]\ntiers = [{ price = 0.20 }]\n[egress.internet]\ntiers = [{ price = 0.05 }]\n"
     )
-    pulls = usage(
-        "repository,pulls_per_month,source\nacme/api,10,internet\nacme/web,10,cross-region\n"
-    )
+    pulls = usage("repository,pulls_per_month,source\nacme/api,10,internet\nacme/web,10,cross-region\n")
     spec = f"provider:{other}"
     result = run(versions, [spec], pulls=pulls)[spec]
     # baseline: storage 1.051 GB x 0.10 = 0.1051; api pulls latest = v4 (700 MB) 10 x -> 7 GB x 0.09
@@ -625,9 +602,7 @@ def test_scenario_file_reports_every_problem_with_its_line(tmp_path: Path) -> No
 def test_scenario_file_duplicate_ids(tmp_path: Path) -> None:
     path = tmp_path / "dup.toml"
     path.write_text('[[scenarios]]\nspec = "alpine"\n\n[[scenarios]]\nspec = "alpine"\n')
-    with pytest.raises(
-        InputError, match=r"dup.toml:5: id: 'alpine' is already the id of the scenario at line 2"
-    ):
+    with pytest.raises(InputError, match=r"dup.toml:5: id: 'alpine' is already the id of the scenario at line 2"):
         load_scenario_file(path)
 
 
@@ -658,9 +633,7 @@ def test_sentences_use_the_book_unit_and_no_double_label(two_services: Inventory
     gib = book().model_copy(update={"unit": "GiB"})
     result = run(two_services, ["colocate:50"], gib, usage(PULLS))["colocate:50"]
     moved = [a for a in result.assumptions if "moves from internet" in a]
-    assert moved == [
-        "colocate:50: 51.22 GiB of egress a month moves from internet and cross-region to same-region."
-    ]
+    assert moved == ["colocate:50: 51.22 GiB of egress a month moves from internet and cross-region to same-region."]
     # the standing assumption carries no `colocate:` label of its own: renderers add the id
     assert result.assumptions[0].startswith("Pulls move to a pull-through cache")
     # a preset's size is the SPEC's decimal MB, said in bytes too
@@ -684,9 +657,7 @@ def test_combined_does_not_repeat_notes_the_single_results_already_say(two_servi
     assert not said & set(combined)
     # what changes when the steps are chained is said: after alpine, api pulls 18.6 GB a month,
     # so 50 % of (18.6 + 10) GB = 14.3 GB moves
-    assert combined == (
-        "colocate:50: 14.3 GB of egress a month moves from internet and cross-region to same-region.",
-    )
+    assert combined == ("colocate:50: 14.3 GB of egress a month moves from internet and cross-region to same-region.",)
 
 
 def test_provider_in_another_currency_is_refused(two_services: Inventory, tmp_path: Path) -> None:

@@ -11,10 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from costcalc import costs, inventory, inventory_file
-from costcalc.pricing import PriceBook, Tier, TieredRate
-from costcalc.retention import exclusive_version_bytes, retention_plan
-from costcalc.scenarios import measured_ratio, parse_spec, project
+from costcalc.inventory import file as inventory_file
+from costcalc.inventory import model as inventory
+from costcalc.pricing.book import PriceBook, Tier, TieredRate
+from costcalc.report import build as costs
+from costcalc.scenarios.retention import exclusive_version_bytes, retention_plan
+from costcalc.scenarios.spec import measured_ratio, parse_spec, project
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
 pytestmark = pytest.mark.registry
@@ -105,11 +107,7 @@ def test_retention_projection_matches_what_garbage_collection_leaves(
     plan = retention_plan(before, "ns/api", parse_spec("retention:2").effect)  # type: ignore[arg-type]
     assert plan.kept_tags == {"v3", "v4", "latest"}
     dropped = {
-        t.digest
-        for r in before.repositories
-        if r.name == "ns/api"
-        for t in r.tags
-        if t.tag not in plan.kept_tags
+        t.digest for r in before.repositories if r.name == "ns/api" for t in r.tags if t.tag not in plan.kept_tags
     }
     assert len(dropped) == 3  # v1, v2 and v1's signature
     for digest in sorted(dropped):
@@ -141,9 +139,7 @@ def test_retention_projection_matches_what_garbage_collection_leaves(
     assert exclusive[("v1",)] + exclusive[("v2",)] == result.bytes_freed
 
 
-def test_measured_ratio_of_two_real_tags(
-    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
-) -> None:
+def test_measured_ratio_of_two_real_tags(registry: RunningRegistry, pusher: Pusher, tmp_path: Path) -> None:
     fat = [BASE, b"build toolchain " * 500]
     slim = [b"runtime only " * 100]
     pusher.image("ns/app", "1.0", fat, created="2026-01-01T00:00:00Z")

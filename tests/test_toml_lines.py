@@ -85,9 +85,7 @@ def test_key_lines_has_no_phantom_entries() -> None:
         ),
         (
             "[t]\nb = 1\nc = [1,\n",
-            SyntaxProblem(
-                message="Invalid value (at end of document)", reason="Invalid value", line=3, column=None
-            ),
+            SyntaxProblem(message="Invalid value (at end of document)", reason="Invalid value", line=3, column=None),
         ),
     ],
 )

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from costcalc.errors import RegistryError
-from costcalc.registry import RegistryClient, RetryPolicy
-from costcalc.transport import AsyncioTransport
+from costcalc.registry.client import RegistryClient, RetryPolicy
+from costcalc.registry.transport import AsyncioTransport
 from tests.certificates import self_signed
 
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from costcalc.book_file import load_book
 from costcalc.errors import InputError
-from costcalc.pricing import per_month
-from costcalc.usage import (
+from costcalc.pricing.book import per_month
+from costcalc.pricing.book_file import load_book
+from costcalc.usage.file import (
     check_sources,
     load_usage,
     loads_csv,

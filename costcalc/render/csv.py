@@ -6,8 +6,8 @@ import csv
 import io
 from decimal import Decimal
 
-from costcalc.costs import Report
 from costcalc.render.display import exact, integer, safe, whole_parts
+from costcalc.report.build import Report
 
 COLUMNS = (
     "section",

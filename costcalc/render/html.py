@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
-from costcalc.costs import Report
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -20,6 +19,7 @@ from costcalc.render.display import (
     size,
     units,
 )
+from costcalc.report.build import Report
 
 _STYLE = (
     "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"

@@ -9,8 +9,8 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from costcalc.costs import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 from costcalc.render.display import exact, integer, whole_parts
+from costcalc.report.build import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 
 _string = encode_basestring_ascii  # the C encoder json.dumps uses for str (ensure_ascii)
 
@@ -75,9 +75,7 @@ def totals_data(totals: Totals) -> dict[str, Any]:
     }
 
 
-def row_data(
-    row: ReportRow, attributed_bytes: int | None = None, egress_bytes: int | None = None
-) -> dict[str, Any]:
+def row_data(row: ReportRow, attributed_bytes: int | None = None, egress_bytes: int | None = None) -> dict[str, Any]:
     """ROW as JSON; ATTRIBUTED_BYTES and EGRESS_BYTES are its whole-byte shares (see rows_data)."""
     return {
         "name": row.name,
@@ -147,9 +145,11 @@ def scenarios_data(scenarios: Sequence[ScenarioResult]) -> list[dict[str, Any]]:
     earlier: dict[tuple[str, str], VersionBytes] = {}
     for index, scenario in enumerate(scenarios):
         if scenario.id == COMBINED and index > 0:
-            listed = [
-                v for v in scenario.versions if earlier.get((v.repository, v.digest)) != v
-            ] if earlier else list(scenario.versions)
+            listed = (
+                [v for v in scenario.versions if earlier.get((v.repository, v.digest)) != v]
+                if earlier
+                else list(scenario.versions)
+            )
             data.append(scenario_data(scenario, listed))
             continue
         earlier.update(((v.repository, v.digest), v) for v in scenario.versions)
@@ -181,9 +181,21 @@ class VersionRows:
             return
         item, key, tag = _pad(depth + 1), _pad(depth + 2), _pad(depth + 3)
         template = (
-            "{" + key + '"repository": %s,' + key + '"digest": %s,' + key + '"tags": %s,'
-            + key + '"created": %s,' + key + '"exclusive_bytes": %d,' + key + '"dropped": %s'
-            + item + "}"
+            "{"
+            + key
+            + '"repository": %s,'
+            + key
+            + '"digest": %s,'
+            + key
+            + '"tags": %s,'
+            + key
+            + '"created": %s,'
+            + key
+            + '"exclusive_bytes": %d,'
+            + key
+            + '"dropped": %s'
+            + item
+            + "}"
         )
         tag_separator, tags_end = "," + tag, key + "]"
         names: dict[str, str] = {}  # a repository's name is written for each of its versions

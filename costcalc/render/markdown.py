@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from costcalc.costs import Report
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -20,6 +19,7 @@ from costcalc.render.display import (
     size,
     units,
 )
+from costcalc.report.build import Report
 
 # Characters that start emphasis, code, links, HTML or a table cell; `(` only matters after `]`.
 _SPECIAL_RE = re.compile(r"([\\`*_\[\]<>|~])")

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from costcalc.pricing import ARITHMETIC, PriceBook, TierCharge, TieredRate
-from costcalc.quote import Quote
+from costcalc.pricing.book import ARITHMETIC, PriceBook, TierCharge, TieredRate
+from costcalc.pricing.quote import Quote
 from costcalc.render.json import Number, dump
 
 _MONEY = Decimal("0.0001")

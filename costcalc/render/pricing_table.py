@@ -11,8 +11,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.pricing import ARITHMETIC, PriceBook, TieredRate
-from costcalc.quote import Quote
+from costcalc.pricing.book import ARITHMETIC, PriceBook, TieredRate
+from costcalc.pricing.quote import Quote
 
 _MONEY = Decimal("0.0001")
 _PRICE = Decimal("0.000001")

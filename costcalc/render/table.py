@@ -12,7 +12,6 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.costs import Report, VersionBytes
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -27,6 +26,7 @@ from costcalc.render.display import (
     size,
     units,
 )
+from costcalc.report.build import Report, VersionBytes
 
 DEFAULT_WIDTH = 120
 

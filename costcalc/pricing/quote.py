@@ -18,7 +18,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from costcalc.errors import InputError
-from costcalc.pricing import (
+from costcalc.pricing.book import (
     ARITHMETIC,
     HOURS_PER_DAY,
     HOURS_PER_MONTH,

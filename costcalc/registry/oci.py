@@ -34,9 +34,7 @@ SCHEMA1_TYPES = frozenset({DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED})
 
 # Sent on every manifest HEAD/GET: without the index types Docker Hub down-converts and
 # answers with the linux/amd64 manifest's digest (distribution #2395).
-MANIFEST_ACCEPT = ", ".join(
-    [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST, OCI_ARTIFACT_MANIFEST]
-)
+MANIFEST_ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST, OCI_ARTIFACT_MANIFEST])
 
 _FILESYSTEM_LAYER_PREFIXES = (
     "application/vnd.oci.image.layer.",
@@ -100,9 +98,7 @@ def verify_digest(body: bytes, digest: str) -> None:
         raise ManifestError(f"digest {digest!r} uses an unsupported algorithm.")
     actual = hashlib.new(algorithm, body).hexdigest()
     if actual != expected:
-        raise ManifestError(
-            f"content of {digest} does not match its digest (got {algorithm}:{actual[:16]}...)."
-        )
+        raise ManifestError(f"content of {digest} does not match its digest (got {algorithm}:{actual[:16]}...).")
 
 
 def platform_key(value: object) -> str | None:
@@ -215,9 +211,15 @@ def parse_manifest(body: bytes, digest: str, content_type: str | None = None) ->
         if any(child.digest == digest for child in children):
             raise ManifestError(f"{what} lists itself as a child.")
         return ParsedManifest(
-            digest=digest, media_type=media_type, size_bytes=len(body), shape="index",
-            kind="artifact" if artifact_type else "image", artifact_type=artifact_type,
-            config=None, layers=(), children=children,
+            digest=digest,
+            media_type=media_type,
+            size_bytes=len(body),
+            shape="index",
+            kind="artifact" if artifact_type else "image",
+            artifact_type=artifact_type,
+            config=None,
+            layers=(),
+            children=children,
         )
     if media_type not in MANIFEST_TYPES:
         raise ManifestError(f"{what} has unsupported media type {media_type!r}.")
@@ -235,9 +237,15 @@ def parse_manifest(body: bytes, digest: str, content_type: str | None = None) ->
         or not all(_is_filesystem_layer(layer.media_type) for layer in layers)
     )
     return ParsedManifest(
-        digest=digest, media_type=media_type, size_bytes=len(body), shape="manifest",
-        kind="artifact" if is_artifact else "image", artifact_type=artifact_type,
-        config=config, layers=layers, children=(),
+        digest=digest,
+        media_type=media_type,
+        size_bytes=len(body),
+        shape="manifest",
+        kind="artifact" if is_artifact else "image",
+        artifact_type=artifact_type,
+        config=config,
+        layers=layers,
+        children=(),
     )
 
 

@@ -38,9 +38,7 @@ HELPER_TIMEOUT_SECONDS = 30.0
 MIN_TOKEN_LIFETIME_SECONDS = 60.0
 TOKEN_RENEWAL_BUFFER_SECONDS = 10.0
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
-SOURCES_TRIED = (
-    "--username/--password-stdin, docker config.json, $REGISTRY_AUTH_FILE, containers auth.json"
-)
+SOURCES_TRIED = "--username/--password-stdin, docker config.json, $REGISTRY_AUTH_FILE, containers auth.json"
 _TOKEN_KEY = "costcalc.token_key"  # noqa: S105 - an extensions key
 _MAX_CACHED_TOKENS = 1024
 
@@ -85,9 +83,7 @@ def _auth_files(env: Mapping[str, str]) -> list[tuple[Path, str]]:
     if env.get("REGISTRY_AUTH_FILE"):
         files.append((Path(env["REGISTRY_AUTH_FILE"]), "$REGISTRY_AUTH_FILE"))
     if env.get("XDG_RUNTIME_DIR"):
-        files.append(
-            (Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json", "containers auth.json")
-        )
+        files.append((Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json", "containers auth.json"))
     return files
 
 
@@ -101,17 +97,13 @@ def normalize_auth_key(key: str) -> str:
     return "docker.io" if text in DOCKER_HUB_NAMES else text
 
 
-def _from_auth_file(
-    path: Path, label: str, registry_host: str, env: Mapping[str, str]
-) -> Credential | None:
+def _from_auth_file(path: Path, label: str, registry_host: str, env: Mapping[str, str]) -> Credential | None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"{path}: cannot read the credentials file ({type(exc).__name__})."
-        ) from None
+        raise InputError(f"{path}: cannot read the credentials file ({type(exc).__name__}).") from None
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -129,9 +121,7 @@ def _from_auth_file(
     helpers = config.get("credHelpers") or {}
     if not isinstance(helpers, dict):
         raise InputError(f"{path}: credHelpers: expected an object of host -> helper name.")
-    helper = next(
-        (name for key, name in helpers.items() if normalize_auth_key(key) == wanted), None
-    )
+    helper = next((name for key, name in helpers.items() if normalize_auth_key(key) == wanted), None)
     store = config.get("credsStore")
     for name, kind in ((helper, "credHelpers"), (store, "credsStore")):
         if name is None:
@@ -145,9 +135,7 @@ def _from_auth_file(
     auths = config.get("auths") or {}
     if not isinstance(auths, dict):
         raise InputError(f"{path}: auths: expected an object of registry -> credentials.")
-    keys = sorted(
-        (k for k in auths if normalize_auth_key(k) == wanted), key=lambda k: k != registry_host
-    )
+    keys = sorted((k for k in auths if normalize_auth_key(k) == wanted), key=lambda k: k != registry_host)
     for key in keys:
         credential = _from_auths_entry(auths[key], path, key, f"{where} (auths)")
         if credential is not None:
@@ -164,9 +152,7 @@ def _from_auths_entry(entry: object, path: Path, key: str, source: str) -> Crede
         try:
             decoded = base64.b64decode(str(entry["auth"]), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise InputError(
-                f"{path}: auths.{key}.auth: not base64 of username:password."
-            ) from None
+            raise InputError(f"{path}: auths.{key}.auth: not base64 of username:password.") from None
         # Some tools pad the decoded pair with NULs (regclient decodeAuth, containers/image).
         username, sep, secret = decoded.rstrip("\x00").partition(":")
         if not sep:
@@ -200,26 +186,20 @@ def _from_helper(name: str, host: str, source: str, env: Mapping[str, str]) -> C
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise InputError(
-            f"{program} get did not answer within {HELPER_TIMEOUT_SECONDS:.0f} s for {host}."
-        ) from None
+        raise InputError(f"{program} get did not answer within {HELPER_TIMEOUT_SECONDS:.0f} s for {host}.") from None
     except OSError as exc:
         raise InputError(f"{program} could not be run for {host} ({type(exc).__name__}).") from None
     if done.returncode != 0:
         # docker-credential-helpers' ErrCredentialsNotFound message.
         if "credentials not found" in (done.stdout + done.stderr).lower():
             return None
-        raise Unauthorized(
-            f"{program} get failed for {host} (exit status {done.returncode}; {source})."
-        )
+        raise Unauthorized(f"{program} get failed for {host} (exit status {done.returncode}; {source}).")
     try:
         answer = json.loads(done.stdout)
     except json.JSONDecodeError:
         answer = None
     if not isinstance(answer, dict) or not isinstance(answer.get("Secret", ""), str):
-        raise InputError(
-            f"{program} get sent output that is not the helper protocol's JSON for {host}."
-        )
+        raise InputError(f"{program} get sent output that is not the helper protocol's JSON for {host}.")
     username, secret = str(answer.get("Username") or ""), answer.get("Secret") or ""
     if not secret:
         return None
@@ -360,9 +340,7 @@ class RegistryAuth(httpx.Auth):
 
     # --- drivers: bounded body reads and single-flight token fetches -------------------
 
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         flow = self.auth_flow(request)
         outgoing = next(flow)
         while True:
@@ -374,9 +352,7 @@ class RegistryAuth(httpx.Auth):
             except StopIteration:
                 return
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         flow = self.auth_flow(request)
         outgoing = next(flow)
         waited: set[str] = set()  # each kind of wait at most once, so restarts are bounded
@@ -463,17 +439,13 @@ class RegistryAuth(httpx.Auth):
             )
         if challenge.scheme == "basic":
             if self._credential is None:
-                raise CredentialsRejected(
-                    f"{self._host} requires credentials, and none were found ({SOURCES_TRIED})."
-                )
+                raise CredentialsRejected(f"{self._host} requires credentials, and none were found ({SOURCES_TRIED}).")
             if sent == "basic":
                 raise self._rejected(response, challenge)
             self._basic = True
             request.headers["Authorization"] = _basic_header(self._credential)
         else:
-            self._bearer = Challenge(
-                "bearer", {k: challenge.params.get(k, "") for k in ("realm", "service")}
-            )
+            self._bearer = Challenge("bearer", {k: challenge.params.get(k, "") for k in ("realm", "service")})
             token = yield from self._token(challenge, scopes, request.url, fresh=sent == "bearer")
             request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
@@ -510,17 +482,13 @@ class RegistryAuth(httpx.Auth):
             }
             if service:
                 form["service"] = service
-            response = yield httpx.Request(
-                "POST", realm, data=form, headers=headers, extensions=extensions
-            )
+            response = yield httpx.Request("POST", realm, data=form, headers=headers, extensions=extensions)
             if response.status_code in (404, 405):
                 response = None
         if response is None:
             if credential is not None:
                 headers["Authorization"] = _basic_header(credential)
-            response = yield httpx.Request(
-                "GET", realm, params=params, headers=headers, extensions=extensions
-            )
+            response = yield httpx.Request("GET", realm, params=params, headers=headers, extensions=extensions)
         return self._accept_token(response, key, realm, credential)
 
     def _accept_token(
@@ -540,13 +508,10 @@ class RegistryAuth(httpx.Auth):
                     f"({response.status_code}); no credentials were found ({SOURCES_TRIED})."
                 )
             raise CredentialsRejected(
-                f"{where} rejected the credentials from {credential.source} "
-                f"({response.status_code})."
+                f"{where} rejected the credentials from {credential.source} ({response.status_code})."
             )
         if response.status_code != 200:
-            raise Unauthorized(
-                f"{where} answered {response.status_code} for {_scope_text(key[2])}."
-            )
+            raise Unauthorized(f"{where} answered {response.status_code} for {_scope_text(key[2])}.")
         body = response.content
         if len(body) > MAX_TOKEN_BODY_BYTES:
             raise Unauthorized(f"{where} sent a response over 1 MiB; costcalc does not read it.")
@@ -554,17 +519,11 @@ class RegistryAuth(httpx.Auth):
             answer: Any = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise Unauthorized(f"{where} did not send JSON.") from None
-        token = (
-            answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
-        )
+        token = answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not re.fullmatch(r"[!-~]+", token):
             raise Unauthorized(f"{where} sent no usable token.")
         lifetime = answer.get("expires_in")
-        seconds = (
-            float(lifetime)
-            if isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
-            else 0.0
-        )
+        seconds = float(lifetime) if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) else 0.0
         seconds = max(seconds, MIN_TOKEN_LIFETIME_SECONDS)
         now = self._clock()
         if len(self._tokens) >= _MAX_CACHED_TOKENS:
@@ -597,8 +556,7 @@ class RegistryAuth(httpx.Auth):
                 f"and none were found ({SOURCES_TRIED})."
             )
         return CredentialsRejected(
-            f"{self._host} rejected the credentials from {self._credential.source} "
-            f"({response.status_code} {error})."
+            f"{self._host} rejected the credentials from {self._credential.source} ({response.status_code} {error})."
         )
 
     def _is_registry(self, url: httpx.URL) -> bool:
@@ -630,9 +588,7 @@ def _is_internal_address(host: str) -> bool:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
-    return (
-        address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
-    )
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
 
 
 def _oci_error_code(response: httpx.Response) -> str | None:

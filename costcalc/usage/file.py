@@ -19,8 +19,8 @@ from costcalc.errors import InputError
 from costcalc.reference import TAG_RE
 
 if TYPE_CHECKING:
-    from costcalc.inventory import Inventory
-    from costcalc.pricing import PriceBook
+    from costcalc.inventory.model import Inventory
+    from costcalc.pricing.book import PriceBook
 
 HOURS_PER_MONTH = Decimal(730)
 HOURS_PER_DAY = Decimal(24)

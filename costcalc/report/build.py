@@ -13,9 +13,9 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from costcalc import __version__
-from costcalc.inventory import DEFAULT_PLATFORM, Inventory, Repository, Summary
-from costcalc.pricing import BYTES_PER_UNIT, PriceBook
-from costcalc.usage import Usage, UsageRow
+from costcalc.inventory.model import DEFAULT_PLATFORM, Inventory, Repository, Summary
+from costcalc.pricing.book import BYTES_PER_UNIT, PriceBook
+from costcalc.usage.file import Usage, UsageRow
 
 REPORT_SCHEMA_VERSION = 1
 GroupBy = Literal["repository", "team", "namespace"]
@@ -201,6 +201,7 @@ class Report(_Frozen):
             if dropped and all(dropped != shown for _, shown in sections):
                 sections.append((scenario.id, dropped))
         return tuple(sections)
+
     warnings: tuple[str, ...]
 
 

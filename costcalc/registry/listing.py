@@ -11,7 +11,7 @@ import httpx
 
 from costcalc.errors import InputError, InvalidReference, RegistryError
 from costcalc.reference import Target, in_namespace, is_valid_repository, normalize_repository
-from costcalc.registry import RegistryClient, registry_code, registry_status
+from costcalc.registry.client import RegistryClient, registry_code, registry_status
 
 HUB_API = "https://hub.docker.com"
 _CATALOG_REFUSED = frozenset({401, 403, 404, 405})
@@ -22,9 +22,7 @@ def read_repos_file(path: Path, target: Target) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"{path}: cannot read the repositories file ({exc.__class__.__name__})."
-        ) from None
+        raise InputError(f"{path}: cannot read the repositories file ({exc.__class__.__name__}).") from None
     names: list[str] = []
     problems: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -34,19 +32,13 @@ def read_repos_file(path: Path, target: Target) -> list[str]:
         try:
             names.append(normalize_repository(target, entry))
         except InvalidReference:
-            problems.append(
-                f"{path}:{number}: repository: {entry!r} is not a valid repository name."
-            )
+            problems.append(f"{path}:{number}: repository: {entry!r} is not a valid repository name.")
     if problems:
-        raise InputError(
-            problems[0] if len(problems) == 1 else f"{len(problems)} bad lines in {path}.", problems
-        )
+        raise InputError(problems[0] if len(problems) == 1 else f"{len(problems)} bad lines in {path}.", problems)
     return names
 
 
-def select(
-    names: Iterable[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
-) -> list[str]:
+def select(names: Iterable[str], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[str]:
     """Sorted distinct NAMES matching any INCLUDE glob (all if none) and no EXCLUDE glob."""
     return sorted(
         {
@@ -87,11 +79,7 @@ async def _catalog(target: Target, client: RegistryClient) -> AsyncIterator[list
     try:
         async for raw in client.catalog():
             yield [
-                n
-                for n in raw
-                if isinstance(n, str)
-                and is_valid_repository(n)
-                and in_namespace(target.namespace, n)
+                n for n in raw if isinstance(n, str) and is_valid_repository(n) and in_namespace(target.namespace, n)
             ]
     except RegistryError as exc:
         if registry_status(exc) in _CATALOG_REFUSED or registry_code(exc) == "UNSUPPORTED":
@@ -106,13 +94,8 @@ async def _hub_repositories(target: Target, client: RegistryClient) -> AsyncIter
     """Docker Hub has no _catalog; its web API pages a namespace's repositories by `next`."""
     namespace = target.namespace.split("/")[0]
     if not namespace:
-        raise RegistryError(
-            "docker.io cannot be listed as a whole; "
-            "give a namespace (docker.io/NAME) or use --repo."
-        )
-    url = httpx.URL(
-        f"{HUB_API}/v2/namespaces/{quote(namespace, safe='')}/repositories?page_size=100"
-    )
+        raise RegistryError("docker.io cannot be listed as a whole; give a namespace (docker.io/NAME) or use --repo.")
+    url = httpx.URL(f"{HUB_API}/v2/namespaces/{quote(namespace, safe='')}/repositories?page_size=100")
     async for data in client.json_pages(url):
         results = data.get("results")
         names = []

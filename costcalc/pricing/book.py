@@ -12,7 +12,7 @@ Rules this module settles:
   after the free allowance. Tiers must be strictly increasing and the last is unbounded.
 - ``discount_pct`` applies to every charge; breakdowns show it as one negative line.
 
-Reading, merging and validating book files is ``costcalc.book_file``.
+Reading, merging and validating book files is ``costcalc.pricing.book_file``.
 """
 
 from __future__ import annotations

@@ -10,10 +10,8 @@ from typing import TypeVar
 
 import httpx
 
-from costcalc import listing
-from costcalc.cache import Cache, open_cache
 from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, Unreachable
-from costcalc.inventory import (
+from costcalc.inventory.model import (
     BlobRef,
     ChildRef,
     Inventory,
@@ -21,10 +19,12 @@ from costcalc.inventory import (
     ScanError,
     build_inventory,
 )
-from costcalc.oci import IMAGE_CONFIG_TYPES, Descriptor, parse_config, parse_manifest
 from costcalc.reference import Target, parse_target
-from costcalc.registry import RegistryClient, sanitize
-from costcalc.scan_options import ScanOptions as ScanOptions
+from costcalc.registry import listing
+from costcalc.registry.cache import Cache, open_cache
+from costcalc.registry.client import RegistryClient, sanitize
+from costcalc.registry.oci import IMAGE_CONFIG_TYPES, Descriptor, parse_config, parse_manifest
+from costcalc.registry.options import ScanOptions as ScanOptions
 
 MAX_INDEX_DEPTH = 8  # nesting has no limit in the spec; real indexes nest once at most
 
@@ -84,9 +84,7 @@ class _Scanner:
         if self.progress is not None:
             self.progress(ScanEvent(errors=len(self.errors), **self._counts))
 
-    def _fail(
-        self, repository: str | None, tag: str | None, digest: str | None, exc: CostcalcError
-    ) -> None:
+    def _fail(self, repository: str | None, tag: str | None, digest: str | None, exc: CostcalcError) -> None:
         if isinstance(exc, CredentialsRejected):
             # Rejected credentials fail every request alike: one sentence, not one per tag.
             raise exc
@@ -94,9 +92,7 @@ class _Scanner:
             # Nothing ever answered (DNS, refused, untrusted TLS): the scan as a whole failed,
             # it is not one repository's problem. Once the host has answered, it is data.
             raise Unreachable(f"{self.client.host} cannot be reached; {exc}") from None
-        self.errors.append(
-            ScanError(repository=repository, tag=tag, digest=digest, reason=str(exc))
-        )
+        self.errors.append(ScanError(repository=repository, tag=tag, digest=digest, reason=str(exc)))
         if digest is not None:
             self._failed.setdefault(digest, (repository, tag, str(exc)))
         self._emit()
@@ -163,9 +159,7 @@ class _Scanner:
             elif self._failed[digest][:2] != (repository, tag):
                 # Another tag met this manifest first and holds the error; say it here too.
                 reason = self._failed[digest][2]
-                self.errors.append(
-                    ScanError(repository=repository, tag=tag, digest=digest, reason=reason)
-                )
+                self.errors.append(ScanError(repository=repository, tag=tag, digest=digest, reason=reason))
         except CostcalcError as exc:
             self._fail(repository, tag, digest, exc)
         finally:
@@ -182,9 +176,7 @@ class _Scanner:
     ) -> asyncio.Task[ManifestRecord | None]:
         task = self._manifests.get(digest)
         if task is None:
-            task = asyncio.ensure_future(
-                self._load_manifest(repository, tag, digest, body, media_type, depth)
-            )
+            task = asyncio.ensure_future(self._load_manifest(repository, tag, digest, body, media_type, depth))
             self._manifests[digest] = task
         return task
 
@@ -211,23 +203,14 @@ class _Scanner:
             if cached is None and self.cache is not None:
                 self.cache.put(digest, body, "manifest", media_type)
             if parsed.children and depth >= MAX_INDEX_DEPTH:
-                raise ManifestError(
-                    f"manifest {digest} nests indexes deeper than {MAX_INDEX_DEPTH} levels."
-                )
+                raise ManifestError(f"manifest {digest} nests indexes deeper than {MAX_INDEX_DEPTH} levels.")
         except CostcalcError as exc:
             self._fail(repository, tag, digest, exc)
             return None
         self._emit(bytes_seen=parsed.size_bytes + sum(d.size_bytes for d in parsed.layers))
-        children = [
-            self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1)
-            for c in parsed.children
-        ]
+        children = [self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1) for c in parsed.children]
         platform = created = None
-        if (
-            parsed.config is not None
-            and parsed.kind == "image"
-            and parsed.config.media_type in IMAGE_CONFIG_TYPES
-        ):
+        if parsed.config is not None and parsed.kind == "image" and parsed.config.media_type in IMAGE_CONFIG_TYPES:
             platform, created = await self.config(repository, tag, parsed.config.digest)
         await asyncio.gather(*children)
         record = ManifestRecord(
@@ -253,26 +236,18 @@ class _Scanner:
         self.records[digest] = record
         return record
 
-    def config(
-        self, repository: str, tag: str, digest: str
-    ) -> asyncio.Task[tuple[str | None, datetime | None]]:
+    def config(self, repository: str, tag: str, digest: str) -> asyncio.Task[tuple[str | None, datetime | None]]:
         task = self._configs.get(digest)
         if task is None:
             task = asyncio.ensure_future(self._load_config(repository, tag, digest))
             self._configs[digest] = task
         return task
 
-    async def _load_config(
-        self, repository: str, tag: str, digest: str
-    ) -> tuple[str | None, datetime | None]:
+    async def _load_config(self, repository: str, tag: str, digest: str) -> tuple[str | None, datetime | None]:
         """(platform, created) of a config blob; (None, None) with an error recorded on failure."""
         try:
             cached = self.cache.get(digest) if self.cache is not None else None
-            body = (
-                cached.body
-                if cached is not None
-                else await self.client.get_config(repository, digest)
-            )
+            body = cached.body if cached is not None else await self.client.get_config(repository, digest)
             config = parse_config(body, digest)
             if cached is None and self.cache is not None:
                 self.cache.put(digest, body, "config", None)
@@ -350,7 +325,7 @@ async def scan(
 
 def make_auth(target: Target, options: ScanOptions) -> tuple[httpx.Auth | None, str]:
     """The registry's httpx.Auth (flags, then docker/podman config files) and who it acts as."""
-    from costcalc import auth
+    from costcalc.registry import auth
 
     credential = auth.resolve_credential(target.api_host, options.username, options.password)
     identity = f"as {credential.username}" if credential is not None else "anonymously"

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json, to_json
 
 from costcalc.errors import InputError
-from costcalc.inventory import BlobRef, Inventory, ManifestRecord
+from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord
 
 
 def dumps(inventory: Inventory) -> str:
@@ -62,7 +62,8 @@ def _loads_checked(text: str | bytes, source: str) -> Inventory:
             raise InputError(f"{source}:{line}: not valid JSON: {detail}.") from None
         raise InputError(
             f"{source}: {location}: {message} (and {len(exc.errors()) - 1} more problems)."
-            if len(exc.errors()) > 1 else f"{source}: {location}: {message}."
+            if len(exc.errors()) > 1
+            else f"{source}: {location}: {message}."
         ) from None
 
 

@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costcalc.costs import VersionBytes
-from costcalc.inventory import Inventory, Repository, Version
-from costcalc.pricing import DedupScope
+from costcalc.inventory.model import Inventory, Repository, Version
+from costcalc.pricing.book import DedupScope
+from costcalc.report.build import VersionBytes
 
 # cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
 # name the image an artifact refers to in its tag.
@@ -44,9 +44,7 @@ class RetentionPlan:
     undated_kept: int = 0  # versions without a creation time, kept by a DAYSd policy
 
 
-def retention_plan(
-    inventory: Inventory, repository: str, policy: Retention, keep: Sequence[str] = ()
-) -> RetentionPlan:
+def retention_plan(inventory: Inventory, repository: str, policy: Retention, keep: Sequence[str] = ()) -> RetentionPlan:
     """Which tags of REPOSITORY survive POLICY; tags matching a KEEP glob always do.
 
     Versions are the repository's distinct image digests ordered by config `created`; the
@@ -98,9 +96,7 @@ def retention_plan(
 def retained_inventory(inventory: Inventory, kept_tags: Mapping[str, frozenset[str]]) -> Inventory:
     """The same manifests with only KEPT_TAGS in the repositories it names (others untouched)."""
     repositories = tuple(
-        Repository(
-            name=repo.name, tags=tuple(t for t in repo.tags if t.tag in kept_tags[repo.name])
-        )
+        Repository(name=repo.name, tags=tuple(t for t in repo.tags if t.tag in kept_tags[repo.name]))
         if repo.name in kept_tags
         else repo
         for repo in inventory.repositories
@@ -156,9 +152,7 @@ def _exclusive_bytes(
     return {name: exclusive(owned_once([name]), name) for name in repositories}
 
 
-def _owner_groups(
-    inventory: Inventory, repository: str
-) -> list[tuple[Version | None, Mapping[str, int]]]:
+def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version | None, Mapping[str, int]]]:
     """REPOSITORY's tagged digests as owners: each image version with its followers, the rest.
 
     The blob maps are the memoised reachable() maps themselves, read-only; a version with

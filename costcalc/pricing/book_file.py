@@ -13,7 +13,7 @@ become Decimals too, so no float ever reaches a price. Rules this module settles
 - Storage tiers may give ``daily_price`` (the provider's per-day figure) instead of
   ``price``; a plan may give ``daily_fee`` instead of ``monthly_fee``.
 
-The model and the arithmetic are ``costcalc.pricing``.
+The model and the arithmetic are ``costcalc.pricing.book``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from costcalc.errors import InputError
-from costcalc.pricing import Plan, PriceBook, Tier, TieredRate, per_month, plain
+from costcalc.pricing.book import Plan, PriceBook, Tier, TieredRate, per_month, plain
 from costcalc.toml_lines import BARE_KEY, KeyPath, SyntaxProblem, key_lines, syntax_problem
 
 _BUNDLED_PACKAGE = "costcalc.pricing_books"
@@ -46,7 +46,7 @@ def _bundled_dir() -> Traversable:
     except ModuleNotFoundError:
         # A source checkout: setuptools maps costcalc.pricing_books onto pricing/ only when
         # it installs the package (pyproject.toml, [tool.setuptools.package-dir]).
-        return Path(__file__).resolve().parent.parent / "pricing"
+        return Path(__file__).resolve().parents[2] / "pricing"
 
 
 def bundled_book_ids() -> tuple[str, ...]:

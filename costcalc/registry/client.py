@@ -26,9 +26,9 @@ import httpx
 
 from costcalc import __version__
 from costcalc.errors import ManifestError, NotFound, RegistryError, Unauthorized, Unreachable
-from costcalc.oci import MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, sha256_digest
 from costcalc.reference import is_loopback, is_valid_digest, is_valid_tag
-from costcalc.transport import AsyncioTransport
+from costcalc.registry.oci import MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, sha256_digest
+from costcalc.registry.transport import AsyncioTransport
 
 MAX_ERROR_BODY_BYTES = 1024 * 1024
 MAX_LIST_BODY_BYTES = 16 * 1024 * 1024  # a page of 1,000 names is far smaller
@@ -454,13 +454,16 @@ class RegistryClient:
                     self.requests[purpose] += 1
                     with self._least_busy_client() as client:
                         # The deadline covers the exchange, not the wait for a slot or the gate.
-                        async with asyncio.timeout(self.deadline_seconds), client.stream(
-                            method,
-                            url,
-                            headers={"Accept": accept},
-                            follow_redirects=follow_redirects,
-                            **extra,
-                        ) as response:
+                        async with (
+                            asyncio.timeout(self.deadline_seconds),
+                            client.stream(
+                                method,
+                                url,
+                                headers={"Accept": accept},
+                                follow_redirects=follow_redirects,
+                                **extra,
+                            ) as response,
+                        ):
                             self.answered += 1
                             self._notice(response)
                             status = response.status_code
@@ -496,8 +499,7 @@ class RegistryClient:
                 ) from None
             except TimeoutError:
                 failure = RegistryError(
-                    f"{method} {display_url(url)}: no complete answer within "
-                    f"{self.deadline_seconds:g} s."
+                    f"{method} {display_url(url)}: no complete answer within {self.deadline_seconds:g} s."
                 )
             except httpx.TransportError as exc:
                 reason = sanitize(str(exc)) or "connection failed"

@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costcalc import book_file, costs, toml_lines
-from costcalc.costs import Quantities, RowQuantities, ScenarioResult, ScenarioRow, VersionBytes
+from costcalc import toml_lines
 from costcalc.errors import InputError
-from costcalc.inventory import Inventory
-from costcalc.pricing import DedupScope
+from costcalc.inventory.model import Inventory
+from costcalc.pricing import book_file
+from costcalc.pricing.book import DedupScope
 from costcalc.reference import REPOSITORY_RE, TAG_RE
-from costcalc.retention import (
+from costcalc.report import build as costs
+from costcalc.report.build import Quantities, RowQuantities, ScenarioResult, ScenarioRow, VersionBytes
+from costcalc.scenarios.retention import (
     Retention,
     RetentionPlan,
     retained_inventory,
@@ -28,8 +30,8 @@ from costcalc.retention import (
 )
 
 if TYPE_CHECKING:
-    from costcalc.pricing import PriceBook
-    from costcalc.usage import Usage
+    from costcalc.pricing.book import PriceBook
+    from costcalc.usage.file import Usage
 
 SAME_REGION = "same-region"
 COLOCATED_CLASSES = ("internet", "cross-region")
@@ -118,9 +120,7 @@ class Scenario(_Frozen):
     effect: Effect
     repositories: tuple[str, ...] = ()  # globs over repository names; empty = every repository
     assumptions: tuple[str, ...] = ()  # where the numbers come from, as sentences for the report
-    origin: str = (
-        ""  # where the user gave it ("--scenario 'x'", "file.toml:3"): prefixes its errors
-    )
+    origin: str = ""  # where the user gave it ("--scenario 'x'", "file.toml:3"): prefixes its errors
 
 
 class _SpecProblem(Exception):
@@ -204,9 +204,7 @@ def _parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenar
         )
     elif kind == "provider" and colon:
         if not argument:
-            raise _SpecProblem(
-                "provider needs a price book id or file, e.g. provider:gcp-artifact-registry"
-            )
+            raise _SpecProblem("provider needs a price book id or file, e.g. provider:gcp-artifact-registry")
         effect = Provider(book=argument)
         description = f"The same inventory and usage priced on {argument}"
         assumptions = ()
@@ -253,9 +251,7 @@ def _retention(argument: str) -> Retention:
     days = argument.lower().endswith("d")
     number = argument[:-1] if days else argument
     if not number.isdecimal() or int(number) < 1:
-        raise _SpecProblem(
-            "retention needs a number of versions >= 1 (retention:10) or of days (retention:90d)"
-        )
+        raise _SpecProblem("retention needs a number of versions >= 1 (retention:10) or of days (retention:90d)")
     return Retention(days=int(number)) if days else Retention(versions=int(number))
 
 
@@ -309,9 +305,7 @@ def load_scenario_file(path: Path) -> list[Scenario]:
     except FileNotFoundError:
         raise InputError(f"{path}: no such scenario file.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"{path}: cannot read the scenario file ({exc.__class__.__name__})."
-        ) from None
+        raise InputError(f"{path}: cannot read the scenario file ({exc.__class__.__name__}).") from None
     return loads_scenarios(text, str(path))
 
 
@@ -326,17 +320,13 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
     problems: list[str] = []
     for key in data:
         if key != "scenarios":
-            problems.append(
-                f"{source}:{lines.top(key)}: {key}: unknown field (expected [[scenarios]] tables)"
-            )
+            problems.append(f"{source}:{lines.top(key)}: {key}: unknown field (expected [[scenarios]] tables)")
     entries = data.get("scenarios")
     if entries is None:
         problems.append(f"{source}:1: scenarios: no [[scenarios]] table in the file")
         entries = []
     elif not isinstance(entries, list):
-        problems.append(
-            f"{source}:{lines.top('scenarios')}: scenarios: must be [[scenarios]] tables"
-        )
+        problems.append(f"{source}:{lines.top('scenarios')}: scenarios: must be [[scenarios]] tables")
         entries = []
     scenarios: list[Scenario] = []
     seen_ids: dict[str, int] = {}
@@ -360,9 +350,7 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
     return scenarios
 
 
-def _file_entry(
-    entry: object, index: int, source: str, lines: _Lines, problems: list[str]
-) -> Scenario | None:
+def _file_entry(entry: object, index: int, source: str, lines: _Lines, problems: list[str]) -> Scenario | None:
     at = lines.entry(index)
     if not isinstance(entry, dict):
         problems.append(f"{source}:{at}: scenarios: each scenario must be a table with a spec")
@@ -371,14 +359,11 @@ def _file_entry(
     for key in entry:
         if key not in _FILE_FIELDS:
             problems.append(
-                f"{source}:{lines.field(index, key)}: {key}: unknown field "
-                f"(expected {', '.join(_FILE_FIELDS)})"
+                f"{source}:{lines.field(index, key)}: {key}: unknown field (expected {', '.join(_FILE_FIELDS)})"
             )
     spec = entry.get("spec")
     if spec is None:
-        problems.append(
-            f'{source}:{at}: spec: missing; every scenario needs one, e.g. spec = "alpine"'
-        )
+        problems.append(f'{source}:{at}: spec: missing; every scenario needs one, e.g. spec = "alpine"')
         return None
     if not isinstance(spec, str):
         problems.append(f"{source}:{lines.field(index, 'spec')}: spec: must be a string")
@@ -387,9 +372,7 @@ def _file_entry(
     keep = _string_list(entry, "keep", index, source, lines, problems)
     description = entry.get("description")
     if description is not None and (not isinstance(description, str) or not description.strip()):
-        problems.append(
-            f"{source}:{lines.field(index, 'description')}: description: must be a non-empty string"
-        )
+        problems.append(f"{source}:{lines.field(index, 'description')}: description: must be a non-empty string")
     scenario_id = entry.get("id")
     if scenario_id is not None and (not isinstance(scenario_id, str) or not scenario_id.strip()):
         problems.append(f"{source}:{lines.field(index, 'id')}: id: must be a non-empty string")
@@ -406,9 +389,7 @@ def _file_entry(
             "the whole inventory on another book and cannot be scoped"
         )
     if keep and not isinstance(scenario.effect, Retention):
-        problems.append(
-            f"{source}:{lines.field(index, 'keep')}: keep: only a retention scenario keeps tags"
-        )
+        problems.append(f"{source}:{lines.field(index, 'keep')}: keep: only a retention scenario keeps tags")
     if len(problems) > before:
         return None
     update: dict[str, object] = {}
@@ -433,15 +414,8 @@ def _string_list(
     value = entry.get(key)
     if value is None:
         return None
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(item, str) and item.strip() for item in value)
-    ):
-        problems.append(
-            f"{source}:{lines.field(index, key)}: {key}: must be a list of globs, "
-            'e.g. ["acme/api*"]'
-        )
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) and item.strip() for item in value):
+        problems.append(f'{source}:{lines.field(index, key)}: {key}: must be a list of globs, e.g. ["acme/api*"]')
         return None
     return tuple(item.strip() for item in value)
 
@@ -543,9 +517,7 @@ def project(
         # notes whose figures changed by applying the earlier steps first are repeated
         said = {note for result in results for note in result.assumptions}
         results.append(
-            combined.model_copy(
-                update={"assumptions": tuple(a for a in combined.assumptions if a not in said)}
-            )
+            combined.model_copy(update={"assumptions": tuple(a for a in combined.assumptions if a not in said)})
         )
     return tuple(results)
 
@@ -563,9 +535,7 @@ def _resolve(scenario: Scenario, inventory: Inventory) -> _Step:
     return _Step(scenario=scenario)
 
 
-def measured_ratio(
-    inventory: Inventory, effect: MeasuredRatio, origin: str = "measured"
-) -> Decimal:
+def measured_ratio(inventory: Inventory, effect: MeasuredRatio, origin: str = "measured") -> Decimal:
     """AFTER's image bytes / BEFORE's, on BEFORE's default platform, which AFTER must also have."""
     repository = next((r for r in inventory.repositories if r.name == effect.repository), None)
     if repository is None:
@@ -579,9 +549,7 @@ def measured_ratio(
     after = figures.platforms(digests[effect.after])
     platform = figures.default_platform(digests[effect.before])
     if platform is None or not before.get(platform):
-        raise InputError(
-            f"{origin}: {effect.repository}:{effect.before} is not an image with image bytes."
-        )
+        raise InputError(f"{origin}: {effect.repository}:{effect.before} is not an image with image bytes.")
     if platform not in after:
         raise InputError(
             f"{origin}: {effect.repository}:{effect.after} has no {platform} image to compare with "
@@ -590,17 +558,12 @@ def measured_ratio(
     return Decimal(after[platform]) / Decimal(before[platform])
 
 
-def _apply(
-    state: _State, step: _Step, keep: Sequence[str], cache: _RetentionCache | None = None
-) -> _State:
+def _apply(state: _State, step: _Step, keep: Sequence[str], cache: _RetentionCache | None = None) -> _State:
     scenario = step.scenario
     effect = scenario.effect
     names = [row.repository for row in state.quantities.rows]
     scope, unmatched = _scope(names, scenario.repositories)
-    notes = [
-        f"{scenario.id}: the glob {glob!r} matches no repository, so it changes nothing."
-        for glob in unmatched
-    ]
+    notes = [f"{scenario.id}: the glob {glob!r} matches no repository, so it changes nothing." for glob in unmatched]
     match effect:
         case ShrinkToSize(size_bytes=size):
             target = Decimal(size)
@@ -622,9 +585,7 @@ def _apply(
         case Provider():
             assert step.book is not None  # resolved by _resolve
             state = _reprice(state, step.book, scenario.id)
-    return _State(
-        state.inventory, state.book, state.quantities, (*state.notes, *notes), state.versions
-    )
+    return _State(state.inventory, state.book, state.quantities, (*state.notes, *notes), state.versions)
 
 
 def _scope(names: Iterable[str], globs: Sequence[str]) -> tuple[frozenset[str], list[str]]:
@@ -690,15 +651,11 @@ def _shrink(
                     # manifests and config are not part of the image and keep their size
                     "pull_bytes": row.pull_bytes - image + new_image,
                     "delta_bytes": row.delta_bytes * r,
-                    "egress_bytes_by_class": None
-                    if egress is None
-                    else {c: b * r for c, b in egress.items()},
+                    "egress_bytes_by_class": None if egress is None else {c: b * r for c, b in egress.items()},
                 }
             )
         )
-    candidates = sum(
-        1 for row in state.quantities.rows if row.repository in scope and row.image_bytes > 0
-    )
+    candidates = sum(1 for row in state.quantities.rows if row.repository in scope and row.image_bytes > 0)
     notes = [
         f"{scenario_id}: {shrunk} of {candidates} repositories with a pulled image shrink. "
         "Storage scales by the pulled image's size ratio (the SPEC §6 approximation: older "
@@ -736,8 +693,7 @@ def _colocate(state: _State, scope: frozenset[str], percent: Decimal, scenario: 
         f"{scenario.id}: {format_bytes(moved_total, state.book.unit)} of egress a month moves from internet and "
         "cross-region to same-region."
         if moved_total
-        else f"{scenario.id}: no repository in scope pulls over internet or cross-region, so "
-        "nothing moves."
+        else f"{scenario.id}: no repository in scope pulls over internet or cross-region, so nothing moves."
     )
     return _with_rows(state, rows, [note])
 
@@ -766,9 +722,7 @@ def _reprice(state: _State, other: PriceBook, scenario_id: str) -> _State:
                     unmapped.add(cls)
                 if target is not None:
                     mapped[target] = mapped.get(target, Decimal(0)) + amount
-        rows.append(
-            row.model_copy(update={"storage_bytes": storage, "egress_bytes_by_class": mapped})
-        )
+        rows.append(row.model_copy(update={"storage_bytes": storage, "egress_bytes_by_class": mapped}))
     notes = [
         f"{scenario_id}: priced on {other.id}; storage attributed under its {new_scope} dedup "
         "scope "
@@ -776,8 +730,7 @@ def _reprice(state: _State, other: PriceBook, scenario_id: str) -> _State:
     ]
     for cls in sorted(unmapped):
         notes.append(
-            f"{scenario_id}: {other.id} has no {cls} egress class; those bytes are priced as "
-            "internet."
+            f"{scenario_id}: {other.id} has no {cls} egress class; those bytes are priced as internet."
             if fallback
             else f"{scenario_id}: {other.id} has no {cls} egress class and no internet class; "
             "those "
@@ -860,16 +813,11 @@ def _retain(
     rows: list[RowQuantities] = []
     for row in state.quantities.rows:
         name = row.repository
-        if (
-            before.get(name, 0) == after.get(name, 0)
-            and retained_tags.get(name, row.tags) == row.tags
-        ):
+        if before.get(name, 0) == after.get(name, 0) and retained_tags.get(name, row.tags) == row.tags:
             rows.append(row)
             continue
         # a ratio, not the retained bytes themselves, so it composes with an earlier shrink
-        ratio = (
-            Decimal(after.get(name, 0)) / Decimal(before[name]) if before.get(name) else Decimal(1)
-        )
+        ratio = Decimal(after.get(name, 0)) / Decimal(before[name]) if before.get(name) else Decimal(1)
         rows.append(
             row.model_copy(
                 update={
@@ -930,8 +878,7 @@ def _result(
             repository=name,
             baseline_monthly_cost=baseline_costs.get(name, Decimal(0)),
             monthly_cost=projected_costs.get(name, Decimal(0)),
-            monthly_savings=baseline_costs.get(name, Decimal(0))
-            - projected_costs.get(name, Decimal(0)),
+            monthly_savings=baseline_costs.get(name, Decimal(0)) - projected_costs.get(name, Decimal(0)),
         )
         for name in sorted(set(baseline_costs) | set(projected_costs))
     )

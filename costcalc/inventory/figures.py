@@ -9,7 +9,15 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Literal
 
-from costcalc.inventory import DEFAULT_PLATFORM, ChildRef, Inventory, ManifestRecord, Summary, Version, image_bytes
+from costcalc.inventory.model import (
+    DEFAULT_PLATFORM,
+    ChildRef,
+    Inventory,
+    ManifestRecord,
+    Summary,
+    Version,
+    image_bytes,
+)
 
 
 class Figures:
@@ -511,13 +519,15 @@ class Figures:
         for repo in self.inventory.repositories:
             for tag in repo.tags:
                 record = self.inventory.manifests.get(tag.digest)
-                result.append({
-                    "repository": repo.name,
-                    "tag": tag.tag,
-                    "digest": tag.digest,
-                    "kind": record.kind if record else "unknown",
-                    "platforms": self.platforms(tag.digest),
-                })
+                result.append(
+                    {
+                        "repository": repo.name,
+                        "tag": tag.tag,
+                        "digest": tag.digest,
+                        "kind": record.kind if record else "unknown",
+                        "platforms": self.platforms(tag.digest),
+                    }
+                )
         return result
 
 

@@ -46,9 +46,7 @@ def default_cache_dir() -> Path:
 
 def _matches(body: bytes, digest: str) -> bool:
     algorithm, _, expected = digest.partition(":")
-    return (
-        algorithm in ("sha256", "sha512") and hashlib.new(algorithm, body).hexdigest() == expected
-    )
+    return algorithm in ("sha256", "sha512") and hashlib.new(algorithm, body).hexdigest() == expected
 
 
 class Cache:
@@ -63,17 +61,11 @@ class Cache:
     def get(self, digest: str) -> CachedBody | None:
         """The body stored under DIGEST, or None (a row that fails verification is deleted)."""
         try:
-            row = self._db.execute(
-                "SELECT kind, media_type, body FROM blobs WHERE digest = ?", (digest,)
-            ).fetchone()
+            row = self._db.execute("SELECT kind, media_type, body FROM blobs WHERE digest = ?", (digest,)).fetchone()
             if row is None:
                 return None
             kind, media_type, body = row
-            if (
-                not isinstance(body, bytes)
-                or kind not in ("manifest", "config")
-                or not _matches(body, digest)
-            ):
+            if not isinstance(body, bytes) or kind not in ("manifest", "config") or not _matches(body, digest):
                 self._db.execute("DELETE FROM blobs WHERE digest = ?", (digest,))
                 return None
         except sqlite3.Error:  # a busy or damaged cache only costs a fetch
@@ -98,9 +90,7 @@ class Cache:
         self._db.close()
 
 
-def open_cache(
-    directory: Path | None = None, *, warn: Callable[[str], None] | None = None
-) -> Cache | None:
+def open_cache(directory: Path | None = None, *, warn: Callable[[str], None] | None = None) -> Cache | None:
     """Open (creating if needed) DIRECTORY/cache.sqlite3; None with a warning if it is unusable.
 
     A file that is not a SQLite database, belongs to something else, or was written by a newer

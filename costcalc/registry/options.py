@@ -1,5 +1,5 @@
-"""What a scan is asked to do (pure): apart from scan.py so that `report` on an inventory file
-never imports the HTTP stack (httpx and asyncio take ~0.1 s to import)."""
+"""What a scan is asked to do (pure): apart from the scan driver so that `report` on an inventory
+file never imports the HTTP stack."""
 
 from __future__ import annotations
 
@@ -23,3 +23,7 @@ class ScanOptions:
     password: str | None = field(default=None, repr=False)
     use_cache: bool = True
     cache_dir: Path | None = None
+    # HTTP/1.1 only, even where the registry offers HTTP/2 (`--http1`).
+    http1: bool = False
+    # A PEM file of extra certificate authorities, trusted beside the system's (`--ca-file`).
+    ca_file: Path | None = None

@@ -11,7 +11,7 @@ import pydantic.dataclasses
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 if TYPE_CHECKING:
-    from costcalc.figures import Figures
+    from costcalc.inventory.figures import Figures
 
 SCHEMA_VERSION = 1
 DEFAULT_PLATFORM = "linux/amd64"
@@ -111,7 +111,7 @@ class Inventory(_Frozen):
     @cached_property
     def figures(self) -> Figures:
         """The derived figures of this inventory (SPEC §2), computed on demand and memoised."""
-        from costcalc.figures import Figures  # figures imports this module
+        from costcalc.inventory.figures import Figures  # figures imports this module
 
         return Figures(self)
 
@@ -141,7 +141,6 @@ class Version(NamedTuple):
     digest: str
     tags: tuple[str, ...]
     created: datetime | None
-
 
 
 def image_bytes(record: ManifestRecord) -> int:

@@ -54,7 +54,7 @@ def write_output(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
-    from costcalc.files import write_atomic
+    from costcalc.cli.output import write_atomic
 
     try:
         write_atomic(output, text if text.endswith("\n") else text + "\n")
@@ -83,8 +83,8 @@ def root(
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from costcalc.scan import ScanEvent
-    from costcalc.scan_options import ScanOptions
+    from costcalc.registry.options import ScanOptions
+    from costcalc.registry.scan import ScanEvent
 
 
 # Scan options, shared by `scan` and by `report TARGET` (which scans on the fly).
@@ -127,7 +127,7 @@ def scan_options(
     cache_dir: Path | None,
 ) -> ScanOptions:
     """The typer-free ScanOptions; the password is read from stdin here, never from argv."""
-    from costcalc.scan_options import ScanOptions
+    from costcalc.registry.options import ScanOptions
 
     if password_stdin != (username is not None):
         raise typer.BadParameter("--username and --password-stdin go together.")
@@ -186,8 +186,8 @@ def scan_command(
     """List a namespace's repositories and tags and record every manifest's sizes (no layers)."""
     import json
 
-    from costcalc.inventory_file import dumps
-    from costcalc.scan import run_scan
+    from costcalc.inventory.file import dumps
+    from costcalc.registry.scan import run_scan
 
     options = scan_options(
         repo=repo,
@@ -275,8 +275,8 @@ def _print_scan_summary(summary: dict[str, object], errors: int) -> None:
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from costcalc.inventory import Inventory
-    from costcalc.scan_options import ScanOptions
+    from costcalc.inventory.model import Inventory
+    from costcalc.registry.options import ScanOptions
 
 
 class ReportFormat(enum.StrEnum):
@@ -310,15 +310,15 @@ def _amount(value: str | None) -> Decimal | None:
 
 def _load_source(source: str, options: ScanOptions | None, quiet: bool) -> Inventory:
     """SOURCE as an inventory file if one exists there, else as a registry target scanned now."""
-    from costcalc import inventory_file
     from costcalc.errors import InvalidReference
+    from costcalc.inventory import file as inventory_file
     from costcalc.reference import parse_target
 
     path = Path(source)
     if path.is_file() or path.suffix.lower() == ".json" or path.exists():
         return inventory_file.load(path)
-    from costcalc.scan import run_scan  # only now: the HTTP stack takes ~0.1 s to import
-    from costcalc.scan_options import ScanOptions
+    from costcalc.registry.options import ScanOptions
+    from costcalc.registry.scan import run_scan  # only now: the HTTP stack takes ~0.1 s to import
 
     try:
         parse_target(source)
@@ -405,14 +405,15 @@ def report_command(
     import os
     from datetime import UTC, datetime
 
-    from costcalc import costs, scenarios
-    from costcalc.book_file import load_book
+    from costcalc.pricing.book_file import load_book
     from costcalc.render import csv as render_csv
     from costcalc.render import html as render_html
     from costcalc.render import json as render_json
     from costcalc.render import markdown as render_markdown
     from costcalc.render import table as render_table
-    from costcalc.usage import check_sources, load_usage
+    from costcalc.report import build as costs
+    from costcalc.scenarios import spec as scenarios
+    from costcalc.usage.file import check_sources, load_usage
 
     threshold = _amount(fail_above)
     options = scan_options(
@@ -512,7 +513,7 @@ def usage_init_command(
     quiet: QuietOption = False,
 ) -> None:
     """Write a usage CSV listing every repository with blank numbers, plus a `*` default row."""
-    from costcalc.usage import template
+    from costcalc.usage.file import template
 
     try:
         if output is not None and output.exists() and not force:
@@ -543,7 +544,7 @@ def pricing_list_command(
     ] = None,
 ) -> None:
     """List the bundled price books: id, provider, region, currency, unit, effective date."""
-    from costcalc.book_file import bundled_book_ids, load_book
+    from costcalc.pricing.book_file import bundled_book_ids, load_book
     from costcalc.render import pricing_json, pricing_table
 
     try:
@@ -569,7 +570,7 @@ def pricing_show_command(
     ] = None,
 ) -> None:
     """Show one price book: every price and tier, the plan, sources and notes."""
-    from costcalc.book_file import load_book
+    from costcalc.pricing.book_file import load_book
     from costcalc.render import pricing_json, pricing_table
 
     try:
@@ -589,7 +590,7 @@ def pricing_validate_command(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A price book .toml file.")],
 ) -> None:
     """Check a price book file; print every problem as FILE:LINE: field: problem (exit 1)."""
-    from costcalc.book_file import validate_book_file
+    from costcalc.pricing.book_file import validate_book_file
 
     problems = validate_book_file(file)
     if problems:
@@ -626,8 +627,8 @@ def quote_command(
     ] = None,
 ) -> None:
     """Price explicit storage and egress quantities on one price book (finance what-ifs)."""
-    from costcalc.book_file import load_book
-    from costcalc.quote import build_quote, parse_egress, parse_quantity
+    from costcalc.pricing.book_file import load_book
+    from costcalc.pricing.quote import build_quote, parse_egress, parse_quantity
     from costcalc.render import pricing_json, pricing_table
 
     if storage_gb is None and not egress_gb:

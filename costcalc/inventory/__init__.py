@@ -1,0 +1,1 @@
+"""The Inventory: what a scan found, its file, and the byte figures derived from it."""

@@ -1,0 +1,1 @@
+"""Price books, their files, tier math, and quotes."""

@@ -1,0 +1,1 @@
+"""Building a report: usage -> quantities -> prices -> comparison -> scenarios."""

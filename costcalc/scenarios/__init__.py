@@ -1,0 +1,1 @@
+"""Savings scenarios: the spec grammar, scenario files, and their projections."""

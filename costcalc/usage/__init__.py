@@ -1,0 +1,1 @@
+"""Usage: how often images are pulled and by whom."""
