@@ -23,7 +23,7 @@ from benchmarks.measure import (
     measure,
     requests_by_kind,
 )
-from costcalc.registry.auth import RegistryAuth
+from costcalc.registry.challenge import RegistryAuth
 from costcalc.registry.client import MAX_LIST_BODY_BYTES, RegistryClient
 
 

@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from costcalc.errors import Unauthorized
-from costcalc.registry.auth import Credential, RegistryAuth
+from costcalc.registry.challenge import RegistryAuth
+from costcalc.registry.credentials import Credential
 from tests.certificates import self_signed
 from tests.registryd import Pusher, RunningRegistry, start_registry
 

@@ -17,8 +17,9 @@ import pytest
 
 from costcalc.errors import CredentialsRejected
 from costcalc.inventory.file import dumps
-from costcalc.registry.auth import Credential, RegistryAuth
 from costcalc.registry.cache import open_cache
+from costcalc.registry.challenge import RegistryAuth
+from costcalc.registry.credentials import Credential
 from tests.hostile import (
     SECRET_PASSWORD,
     SECRET_TOKEN,

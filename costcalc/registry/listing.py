@@ -11,7 +11,7 @@ import httpx
 
 from costcalc.errors import InputError, InvalidReference, RegistryError
 from costcalc.reference import Target, in_namespace, is_valid_repository, normalize_repository
-from costcalc.registry.client import RegistryClient, registry_code, registry_status
+from costcalc.registry.client import RegistryClient
 
 HUB_API = "https://hub.docker.com"
 _CATALOG_REFUSED = frozenset({401, 403, 404, 405})
@@ -82,7 +82,7 @@ async def _catalog(target: Target, client: RegistryClient) -> AsyncIterator[list
                 n for n in raw if isinstance(n, str) and is_valid_repository(n) and in_namespace(target.namespace, n)
             ]
     except RegistryError as exc:
-        if registry_status(exc) in _CATALOG_REFUSED or registry_code(exc) == "UNSUPPORTED":
+        if exc.status in _CATALOG_REFUSED or exc.code == "UNSUPPORTED":
             raise RegistryError(
                 f"{target.registry} does not list its repositories ({str(exc).removesuffix('.')}); "
                 "name them with --repo NAME or --repos-file FILE."

@@ -22,9 +22,10 @@ from costcalc.inventory.model import (
 from costcalc.reference import Target, parse_target
 from costcalc.registry import listing
 from costcalc.registry.cache import Cache, open_cache
-from costcalc.registry.client import RegistryClient, sanitize
+from costcalc.registry.client import RegistryClient
 from costcalc.registry.oci import IMAGE_CONFIG_TYPES, Descriptor, parse_config, parse_manifest
 from costcalc.registry.options import ScanOptions as ScanOptions
+from costcalc.registry.responses import sanitize
 
 MAX_INDEX_DEPTH = 8  # nesting has no limit in the spec; real indexes nest once at most
 
@@ -325,11 +326,12 @@ async def scan(
 
 def make_auth(target: Target, options: ScanOptions) -> tuple[httpx.Auth | None, str]:
     """The registry's httpx.Auth (flags, then docker/podman config files) and who it acts as."""
-    from costcalc.registry import auth
+    from costcalc.registry.challenge import RegistryAuth
+    from costcalc.registry.credentials import resolve_credential
 
-    credential = auth.resolve_credential(target.api_host, options.username, options.password)
+    credential = resolve_credential(target.api_host, options.username, options.password)
     identity = f"as {credential.username}" if credential is not None else "anonymously"
-    return auth.RegistryAuth(target.api_host, credential, plain_http=options.plain_http), identity
+    return RegistryAuth(target.api_host, credential, plain_http=options.plain_http), identity
 
 
 def run_scan(
@@ -355,6 +357,8 @@ def run_scan(
             concurrency=options.concurrency,
             identity=identity,
             warn=warn,
+            http1=options.http1,
+            ca_file=options.ca_file,
         )
         async with client:
             scanned.append(await scan(target, options, client, cache, progress))
