@@ -671,3 +671,31 @@ def test_secret_never_in_repr_or_str() -> None:
     assert SECRET not in repr(credential) and SECRET not in str(credential)
     identity = Credential("<token>", SECRET, identity_token=True)
     assert SECRET not in repr(identity)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"auths": ' + "[" * 200_000 + "]" * 200_000 + "}", "nested too deeply"),
+        ('{"auths": {}, "n": ' + "9" * 5000 + "}", "number too large"),
+        ("\udcff", "not UTF-8"),
+    ],
+    ids=["nested-200000-deep", "5000-digit-number", "not-utf8"],
+)
+def test_a_hostile_config_json_is_one_sentence(env: dict[str, str], text: str, message: str) -> None:
+    path = Path(env["DOCKER_CONFIG"]) / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(InputError, match=message) as caught:
+        resolve_credential(HOST, environ=env)
+    assert str(caught.value).startswith(str(path))
+
+
+def test_an_endless_device_as_config_json_is_refused_after_a_bounded_read(env: dict[str, str]) -> None:
+    path = Path(env["DOCKER_CONFIG"]) / "config.json"
+    path.parent.mkdir(parents=True)
+    path.symlink_to("/dev/zero")
+    with pytest.raises(InputError, match=r"config\.json: over 4 MiB; not a credentials file\."):
+        resolve_credential(HOST, environ=env)
+    with pytest.raises(InputError, match=r"^/dev/zero: over 4 MiB"):
+        resolve_credential(HOST, environ={**env, "DOCKER_CONFIG": env["HOME"], "REGISTRY_AUTH_FILE": "/dev/zero"})
