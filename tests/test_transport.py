@@ -232,3 +232,10 @@ def test_a_socks_proxy_without_the_extra_is_one_sentence_naming_it(monkeypatch: 
     monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
     with pytest.raises(CostcalcError, match=r"SOCKS proxy .*pip install 'costcalc\[socks\]'\.$"):
         run_scan(f"{TEST_NAME}/acme", ScanOptions(use_cache=False, repos=("acme/api",)))
+
+
+def test_a_proxy_of_an_unknown_scheme_is_one_sentence_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALL_PROXY", "ftp://user:proxy-password-31f@proxy.example:21")
+    with pytest.raises(CostcalcError, match=r"^the proxy named in the environment .* socks5h URL\.$") as caught:
+        run_scan(f"{TEST_NAME}/acme", ScanOptions(use_cache=False, repos=("acme/api",)))
+    assert "proxy-password-31f" not in str(caught.value)

@@ -1,5 +1,4 @@
-"""The Basic/Bearer challenge flow of one registry: WWW-Authenticate parsing, token requests
-and their cache, and which hosts may receive the registry's credentials.
+"""The Basic/Bearer challenge flow of one registry: token requests, their cache, who gets credentials.
 
 Failure contract for the registry client: the flow raises `Unauthorized` (from inside
 httpx's auth flow, so it surfaces from `client.send`) when it gives up: a 401 it cannot

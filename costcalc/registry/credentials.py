@@ -1,5 +1,4 @@
-"""Where a registry's credentials come from: the flags, docker config.json (its credential
-helpers included), $REGISTRY_AUTH_FILE and containers auth.json."""
+"""A registry's credentials: the flags, docker config.json and its helpers, REGISTRY_AUTH_FILE, auth.json."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""How a scan reaches a registry: its one httpx client (TLS, HTTP/2, proxies) and the table that
-turns httpx's failures into costcalc's errors."""
+"""How a scan reaches a registry: its one httpx client (TLS, HTTP/2, proxies) and httpx's failures as errors."""
 
 from __future__ import annotations
 
@@ -70,7 +69,10 @@ def open_client(
             mounts=dict.fromkeys(loopback),
             transport=transport,
             timeout=httpx.Timeout(timeout_seconds),
-            limits=httpx.Limits(max_connections=concurrency + EXTRA_CONNECTIONS),
+            limits=httpx.Limits(
+                max_connections=concurrency + EXTRA_CONNECTIONS,
+                max_keepalive_connections=concurrency + EXTRA_CONNECTIONS,
+            ),
             headers={"User-Agent": USER_AGENT},
             cookies=jar,
             follow_redirects=False,
@@ -82,8 +84,12 @@ def open_client(
                 "costcalc's optional extra: pip install 'costcalc[socks]'."
             ) from None
         raise
-    except ValueError as exc:  # a proxy URL of a scheme httpx does not speak
-        raise CostcalcError(f"the proxy named in the environment cannot be used: {exc}") from None
+    except (ValueError, httpx.InvalidURL):  # a proxy URL httpx cannot parse or does not speak
+        # Not httpx's text: it quotes the proxy URL, and so any password in it.
+        raise CostcalcError(
+            "the proxy named in the environment (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) is not an "
+            "http, https, socks5 or socks5h URL."
+        ) from None
 
 
 def proxy_for(url: httpx.URL) -> str | None:

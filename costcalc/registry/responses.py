@@ -1,5 +1,4 @@
-"""What a registry's answers mean: bodies read within limits, statuses as costcalc errors, the
-headers a scan listens to (Retry-After, Warning, rate limits)."""
+"""What a registry's answers mean: bodies read within limits, statuses as errors, Retry-After and warnings."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""When a failed request is asked again: the retry policy, and the per-host gate that holds
-every request to a host back while it asks for a pause."""
+"""When a failed request is asked again: the retry policy and the per-host backoff gate."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""WWW-Authenticate challenges (RFC 7235) and the token scopes a request needs: parsed and
-picked, nothing sent (pure)."""
+"""WWW-Authenticate challenges (RFC 7235) and the token scopes a request needs, parsed (pure)."""
 
 from __future__ import annotations
 
