@@ -30,7 +30,7 @@ from costcalc.registry.responses import (
     parse_retry_after,
     read_error_body,
     read_limited,
-    sanitize,
+    same_origin,
     secrets_of,
 )
 from costcalc.registry.responses import status_error as status_error
@@ -182,7 +182,7 @@ class RegistryClient:
             else:
                 value = data.get(next_field)
                 following = value if isinstance(value, str) else None
-            next_url = _same_origin(reply.url, following) if following else None
+            next_url = same_origin(reply.url, following) if following else None
 
     # -- manifests and blobs ------------------------------------------------------------
 
@@ -392,19 +392,3 @@ class _Exchange:
     follow_redirects: bool
     authenticate: bool
     too_large: type[Exception]
-
-
-def _same_origin(base: httpx.URL, link: str) -> httpx.URL:
-    """LINK resolved against BASE; credentials ride on every page, so another origin is refused."""
-    try:
-        target = base.join(link)
-    except (httpx.InvalidURL, ValueError):
-        raise RegistryError(
-            f"GET {display_url(base)}: the next-page link {sanitize(link, 80)!r} is not a URL."
-        ) from None
-    if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
-        raise RegistryError(
-            f"GET {display_url(base)}: the next-page link points to another host "
-            f"({sanitize(target.scheme)}://{sanitize(target.host)}); refusing to follow it."
-        )
-    return target

@@ -187,3 +187,19 @@ class Notices:
             return
         self._warned.add(key)
         self._warn(message)
+
+
+def same_origin(base: httpx.URL, link: str) -> httpx.URL:
+    """LINK resolved against BASE; credentials ride on every page, so another origin is refused."""
+    try:
+        target = base.join(link)
+    except (httpx.InvalidURL, ValueError):
+        raise RegistryError(
+            f"GET {display_url(base)}: the next-page link {sanitize(link, 80)!r} is not a URL."
+        ) from None
+    if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+        raise RegistryError(
+            f"GET {display_url(base)}: the next-page link points to another host "
+            f"({sanitize(target.scheme)}://{sanitize(target.host)}); refusing to follow it."
+        )
+    return target

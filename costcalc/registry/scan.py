@@ -27,6 +27,7 @@ from costcalc.registry.oci import IMAGE_CONFIG_TYPES, Descriptor, parse_config, 
 from costcalc.registry.options import ScanOptions as ScanOptions
 from costcalc.registry.responses import sanitize
 
+_COUNTS = ("repositories_listed", "repositories_done", "tags_total", "tags_done", "manifests_fetched", "bytes_seen")
 MAX_INDEX_DEPTH = 8  # nesting has no limit in the spec; real indexes nest once at most
 
 T = TypeVar("T")
@@ -67,17 +68,7 @@ class _Scanner:
         # Single flight: one fetch per digest for the whole scan, whoever asks first.
         self._manifests: dict[str, asyncio.Task[ManifestRecord | None]] = {}
         self._configs: dict[str, asyncio.Task[_Config]] = {}
-        self._counts = dict.fromkeys(
-            (
-                "repositories_listed",
-                "repositories_done",
-                "tags_total",
-                "tags_done",
-                "manifests_fetched",
-                "bytes_seen",
-            ),
-            0,
-        )
+        self._counts = dict.fromkeys(_COUNTS, 0)
 
     def _emit(self, **changes: int) -> None:
         for key, delta in changes.items():
