@@ -111,7 +111,12 @@ class RegistryClient:
             http1=http1,
             ca_file=ca_file,
             transport=transport,
+            on_response=self._answered,
         )
+
+    async def _answered(self, response: httpx.Response) -> None:
+        del response
+        self.answered += 1
 
     @property
     def base_url(self) -> httpx.URL:
@@ -328,7 +333,6 @@ class RegistryClient:
         async with self._http.stream(
             method, url, headers={"Accept": exchange.accept}, follow_redirects=exchange.follow_redirects, **extra
         ) as response:
-            self.answered += 1
             self._notices.read(response)
             status = response.status_code
             if method == "HEAD":

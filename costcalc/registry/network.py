@@ -9,6 +9,7 @@ import re
 import socket
 import ssl
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
@@ -48,12 +49,14 @@ def open_client(
     http1: bool = False,
     ca_file: Path | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    on_response: Callable[[httpx.Response], Awaitable[None]] | None = None,
 ) -> httpx.AsyncClient:
     """The scan's one client: HTTP/2 over TLS unless HTTP1, proxies as the environment names them
     (httpx reads HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY) but never for a loopback host.
 
     TRANSPORT replaces the network (tests answer with httpx.MockTransport); httpx then reads no
-    proxy from the environment."""
+    proxy from the environment. ON_RESPONSE sees every response, those of the auth flow and of
+    redirects included."""
     loopback = [*LOOPBACK_PATTERNS]
     if is_loopback(registry_host):
         name = host_name(registry_host)
@@ -76,6 +79,7 @@ def open_client(
             headers={"User-Agent": USER_AGENT},
             cookies=jar,
             follow_redirects=False,
+            event_hooks={"response": [on_response]} if on_response else None,
         )
     except ImportError as exc:
         if "socks" in str(exc).lower():
