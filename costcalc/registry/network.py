@@ -158,11 +158,11 @@ def describe(exc: httpx.HTTPError | httpx.InvalidURL, method: str, url: httpx.UR
     if isinstance(cause, ssl.SSLCertVerificationError):
         # Deterministic: retrying cannot help, and nothing else on this host will work.
         reason = getattr(cause, "verify_message", None) or "verification failed"
+        hint = "" if failed.host != url.host else ", or use --plain-http if the registry serves plain HTTP"
         return Failure(
             Unreachable(
                 f"{where}: the TLS certificate of {failed.netloc.decode('ascii')} is not trusted "
-                f"({reason}); pass its CA with --ca-file, or use --plain-http if the registry "
-                "serves plain HTTP."
+                f"({reason}); pass its CA with --ca-file{hint}."
             ),
             retry=False,
         )
