@@ -115,6 +115,20 @@ def test_a_loopback_registry_serving_plain_http_is_reached_after_the_tls_attempt
     assert registry.protocols(since) == ["HTTP/1.1"] * REQUESTS
 
 
+def test_requests_that_set_out_together_over_tls_all_follow_the_fallback(
+    registry: RunningRegistry, pusher: Pusher
+) -> None:
+    # Named repositories: their tag lists are the scan's first requests, sent at once, each
+    # meeting the plain-HTTP port over TLS before any of them has found out.
+    push_acme(pusher)
+    since = registry.access_log_offset()
+    options = ScanOptions(use_cache=False, repos=("acme/api", "acme/web"), concurrency=4)
+    inventory = run_scan(f"{registry.host}/acme", options)
+    assert inventory.errors == ()
+    assert inventory.figures.summary().tags == 3
+    assert registry.protocols(since) == ["HTTP/1.1"] * (REQUESTS - 1)  # no catalog
+
+
 def test_plain_http_forces_http_even_on_a_tls_port(tls_registry: RunningRegistry) -> None:
     with pytest.raises(RegistryError, match=r"GET http://127\.0\.0\.1:\d+/v2/_catalog"):
         run_scan(f"{tls_registry.host}/acme", ScanOptions(use_cache=False, plain_http=True))

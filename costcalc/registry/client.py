@@ -89,7 +89,6 @@ class RegistryClient:
         self.host = host
         self.scheme = "http" if plain_http else "https"
         self._may_fall_back = not plain_http and is_loopback(host)
-        self._fell_back = False
         self.retry = retry or RetryPolicy()
         self.concurrency = max(1, concurrency)
         # httpx times out each read; a body drip-fed byte by byte, or interim 1xx answers without
@@ -314,12 +313,15 @@ class RegistryClient:
                 f"{exchange.method} {display_url(url)}: no complete answer within {self.deadline_seconds:g} s."
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            fallback = self._may_fall_back or self._fell_back
-            if fallback and url.scheme == "https" and url.host == self.base_url.host and network.not_tls(exc):
+            if (
+                self._may_fall_back
+                and url.scheme == "https"
+                and url.host == self.base_url.host
+                and network.not_tls(exc)
+            ):
                 # A loopback registry serving plain HTTP on its port (Docker's fallback); the
                 # requests that set out over https before the first one found out follow it.
                 self.scheme = "http"
-                self._fell_back = True
                 return await self._attempt(exchange, url)
             failure = network.describe(exc, exchange.method, url)
             if not failure.retry:
