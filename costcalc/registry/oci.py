@@ -26,7 +26,6 @@ OCI_ARTIFACT_MANIFEST = "application/vnd.oci.artifact.manifest.v1+json"  # pre-G
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 IMAGE_CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
-OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST, OCI_ARTIFACT_MANIFEST})
