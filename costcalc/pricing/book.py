@@ -150,6 +150,17 @@ class Plan(BaseModel, frozen=True):
     monthly_fee: Decimal
     included_storage: Decimal = _ZERO
     daily_fee: Decimal | None = None  # the published per-day figure, when ``monthly_fee`` derives from it
+    # For part of a month, the provider prorates the fee and the included storage over a
+    # standard month of this many days (DigitalOcean: 28), instead of over 730 hours.
+    proration_days: Decimal | None = None
+    storage_limit: Decimal | None = None  # the most the plan holds (book units); None = no limit
+
+
+class PullLimits(BaseModel, frozen=True):
+    """A plan's pull rate limits (data for warnings, never a price); None means no limit."""
+
+    pulls_per_hour: Decimal | None = None  # per authenticated account
+    anonymous_pulls_per_hour: Decimal | None = None  # per client IP address
 
 
 class PriceBook(BaseModel, frozen=True):
@@ -168,6 +179,7 @@ class PriceBook(BaseModel, frozen=True):
     discount_pct: Decimal = _ZERO
     storage: TieredRate
     plan: Plan | None = None
+    pull_limits: PullLimits | None = None
     egress: dict[str, TieredRate]
     extends: str | None = None
     path: str | None = None  # where it was loaded from: a file path or "bundled:ID"
