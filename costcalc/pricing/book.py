@@ -161,6 +161,7 @@ class PullLimits(BaseModel, frozen=True):
 
     pulls_per_hour: Decimal | None = None  # per authenticated account
     anonymous_pulls_per_hour: Decimal | None = None  # per client IP address
+    included_pulls_per_month: Decimal | None = None  # pulls the plan includes, fair use beyond
 
 
 class PriceBook(BaseModel, frozen=True):

@@ -259,6 +259,7 @@ class PullLimitsFile(FileModel):
 
     pulls_per_hour: Quantity | None = None  # per authenticated account
     anonymous_pulls_per_hour: Quantity | None = None  # per client IP address
+    included_pulls_per_month: Quantity | None = None  # pulls the plan includes, fair use beyond
 
 
 class BookFile(FileModel):
