@@ -108,7 +108,7 @@ def test_personal_and_starter_hold_no_more_than_their_plan() -> None:
     assert build_quote(load_book("docker-hub-personal"), storage=D(2)).total == 0
     with pytest.raises(InputError, match=r"^--storage-gb 2\.5: docker-hub-personal holds at most 2 GB"):
         build_quote(load_book("docker-hub-personal"), storage=D("2.5"))
-    with pytest.raises(InputError, match="digitalocean-starter holds at most 0.48828125 GiB"):
+    with pytest.raises(InputError, match=r"digitalocean-starter holds at most 0\.48828125 GiB"):
         build_quote(load_book("digitalocean-starter"), storage=D("0.5"))
 
 
