@@ -105,6 +105,7 @@ def loads_csv(text: str, source: str = "<usage>") -> Usage:
             record = {name: cell for name, cell in zip(header, cells, strict=False) if cell.strip() and name in COLUMNS}
             records.append((start, record))
     except csv.Error as exc:
+        start = line + 1  # the record that failed starts after the last one read
         reason = "a quoted cell is never closed" if "end of data" in str(exc) else f"not valid CSV ({exc})"
         problems.append((start, f"{source}:{start}: row: {reason}"))
     if not records and not problems:

@@ -9,7 +9,9 @@ separated file). Numbers in a CSV file may be written as a spreadsheet writes th
   exactly three digits (``1,5``) is refused, since it could be a decimal comma;
 - in a semicolon-separated file (what Excel writes where the decimal mark is a comma) the
   decimal mark is a comma and a point groups thousands (``1,5``, ``1.200``, ``1.200,5``);
-  a point that does not group exactly three digits (``2.5``) is refused for the same reason.
+  a point that does not group exactly three digits (``2.5``) is refused for the same reason;
+- a number that uses both marks, grouped by threes before the last one (``1.200,5`` and
+  ``1,200.5``), says which is which and is read so in either kind of file.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def show(text: str) -> str:
 def _cell_number(text: str, *, decimal_comma: bool) -> Decimal | None:
     """A CSV cell as a Decimal under the file's convention (module docstring), or None."""
     text = text.strip()
+    if _GROUPED_COMMA.fullmatch(text) and "," in text:
+        return _cell_number(text.replace(".", "").replace(",", "."), decimal_comma=False)
+    if _GROUPED_POINT.fullmatch(text) and "." in text:
+        return _cell_number(text.replace(",", ""), decimal_comma=False)
     if decimal_comma:
         if _GROUPED_COMMA.fullmatch(text):
             text = text.replace(".", "").replace(",", ".")
