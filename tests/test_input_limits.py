@@ -215,7 +215,7 @@ def test_spreadsheet_numbers(header: str, cell: str, expected: Decimal | None) -
         (
             "free = 10",
             "free = 10\ndiscount_pct = 250",
-            ["19: egress.internet.discount_pct: unknown field (expected one of: free, tiers)"],
+            ["19: egress.internet.discount_pct: unknown field (expected one of: free, tiers, limit)"],
         ),
     ],
 )

@@ -205,3 +205,14 @@ def test_quote_table_lists_tiers_total_assumptions_and_sources() -> None:
     ):
         assert expected in text
     assert "\x1b[" not in text  # no colour codes
+
+
+def test_ecr_publics_anonymous_limit_is_a_limit_with_a_warning_not_a_price() -> None:
+    book = load_book("aws-ecr-public")
+    within = build_quote(book, egress=[("internet", D(500))])
+    assert within.total == 0
+    assert not any(sentence.startswith("Warning:") for sentence in within.assumptions)
+    over = build_quote(book, egress=[("internet", D(600)), ("internet-authenticated", D(6000))])
+    assert over.total == D("79.20")  # only the authenticated pulls beyond 5,120 GiB: 880 x 0.09
+    (warning,) = [sentence for sentence in over.assumptions if sentence.startswith("Warning:")]
+    assert "egress internet is 600 GiB a month, more than the 500 GiB aws-ecr-public serves" in warning

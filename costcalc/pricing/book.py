@@ -82,6 +82,7 @@ class TieredRate(BaseModel, frozen=True):
 
     free: Decimal = _ZERO
     tiers: tuple[Tier, ...]
+    limit: Decimal | None = None  # the most served a month (egress); beyond it refused, never billed
 
     @model_validator(mode="after")
     def _well_formed(self) -> TieredRate:

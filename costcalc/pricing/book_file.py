@@ -347,7 +347,7 @@ def _build_rate(rate: StorageRate | EgressRate) -> TieredRate:
         price = per_month(daily) if daily is not None else tier.price
         assert price is not None  # StorageTier's rules: price or daily_price
         tiers.append(Tier(up_to=tier.up_to, price=price, daily_price=daily))
-    return TieredRate(free=rate.free, tiers=tuple(tiers))
+    return TieredRate(free=rate.free, tiers=tuple(tiers), limit=getattr(rate, "limit", None))
 
 
 def _build_plan(plan: PlanFile) -> Plan:

@@ -214,6 +214,9 @@ class EgressRate(FileModel):
     WHAT: ClassVar[str] = "a table with free and tiers"
     free: Quantity = _ZERO
     tiers: Annotated[tuple[EgressTier, ...], BeforeValidator(_tiers)]
+    # The most the provider serves in this class a month (ECR Public's anonymous pulls):
+    # beyond it pulls are refused, not billed.
+    limit: Quantity | None = None
 
     @classmethod
     def rules(cls, data: dict[str, Any], context: Mapping[str, Any]) -> list[Problem]:
