@@ -24,7 +24,7 @@ REQUIRED = {
     "s3-self-hosted",
     "cloudflare-r2",
 }
-# One name per meaning across books (SPEC section 4 `source` values).
+# One name per meaning across books (the `source` values of usage files).
 CLASS_NAMES = {
     "internet",
     "same-region",

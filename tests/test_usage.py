@@ -1,4 +1,4 @@
-"""Usage files (SPEC §4): CSV and TOML parsing, every problem located, glob specificity."""
+"""Usage files: CSV and TOML parsing, every problem located, glob specificity."""
 
 from __future__ import annotations
 

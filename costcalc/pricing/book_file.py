@@ -1,6 +1,6 @@
 """Price book files: bundled books, TOML reading, ``extends`` merging, FILE:LINE validation (pure).
 
-A price book is a TOML file (SPEC section 5) read with ``parse_float=Decimal``; integers
+A price book is a TOML file read with ``parse_float=Decimal``; integers
 become Decimals too, so no float ever reaches a price. Rules this module settles:
 
 - ``extends`` inherits every field of another book except ``id``; tables merge key by key,
@@ -34,13 +34,11 @@ from costcalc import toml_lines
 from costcalc.errors import InputError
 from costcalc.pricing.book import Plan, PriceBook, PullLimits, Tier, TieredRate, per_month
 from costcalc.pricing.book_schema import BookFile, EgressRate, PlanFile, StorageRate
-from costcalc.pricing.validation import MAX_BOOK_BYTES, describe, located, read_limited
+from costcalc.pricing.validation import MAX_BOOK_BYTES, Problem, describe, located, read_limited
 from costcalc.toml_lines import BARE_KEY, KeyPath, SyntaxProblem, key_lines, syntax_problem
 
 _BUNDLED_PACKAGE = "costcalc.pricing_books"
 _FEES = ("monthly_fee", "daily_fee")
-
-_Problem = tuple[KeyPath, str]
 
 
 def _bundled_dir() -> Traversable:
@@ -292,7 +290,7 @@ def _claim(value: Any, path: KeyPath, owner: dict[KeyPath, int], index: int) -> 
         _claim(item, (*path, key), owner, index)
 
 
-def _format(found: list[_Problem], layers: list[_Layer], owner: dict[KeyPath, int]) -> list[str]:
+def _format(found: list[Problem], layers: list[_Layer], owner: dict[KeyPath, int]) -> list[str]:
     located: list[tuple[int, int, int, str]] = []
     for order, (path, message) in enumerate(found):
         index, line = 0, 1

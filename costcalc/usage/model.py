@@ -83,7 +83,7 @@ class Usage(BaseModel):
     def match(self, repository: str) -> UsageRow | None:
         """The most specific row whose pattern matches REPOSITORY (file order breaks ties).
 
-        The `*` row gives defaults (SPEC §4): what the winning row leaves blank comes from it,
+        The `*` row gives defaults: what the winning row leaves blank comes from it,
         so a `usage init` template with every repository listed still uses the `*` row's team,
         source, tag, platform and pulls. Cold pulls (pulls_per_month or pulls_per_day) and warm
         pulls (deploys_per_month with nodes) are taken as a whole, never mixed.
