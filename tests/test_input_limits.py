@@ -168,7 +168,13 @@ def test_spreadsheet_numbers(header: str, cell: str, expected: Decimal | None) -
     text = f"{header}\n*{delimiter}{cell}\n"
     if expected is None:
         (problem,) = problems_of(loads_csv, text, "u.csv")
-        assert problem.startswith("u.csv:2: pulls_per_month: must be a number >= 0, got ")
+        kind, mark, group, example = (
+            ("semicolon", "comma", "point", "1.200,5") if delimiter == ";" else ("comma", "point", "comma", "1,200.5")
+        )
+        assert problem == (
+            f"u.csv:2: pulls_per_month: '{cell.strip(chr(34))}' is ambiguous: in a {kind}-separated file a number "
+            f"uses a decimal {mark}, and a {group} only between groups of three digits ({example})"
+        )
     else:
         assert loads_csv(text).rows[0].pulls_per_month == expected
 

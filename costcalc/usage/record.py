@@ -86,6 +86,13 @@ def _count(value: Any, info: ValidationInfo) -> Decimal:
     else:
         shown = repr(str(value))
         number = Decimal(value)
+    comma = bool(context.get("decimal_comma"))
+    if number is None and context.get("csv") and _cell_number(str(value), decimal_comma=not comma) is not None:
+        raise problem(
+            f"{shown} is ambiguous: in a {'semicolon' if comma else 'comma'}-separated file a number uses a "
+            f"decimal {'comma' if comma else 'point'}, and a {'point' if comma else 'comma'} only between groups "
+            f"of three digits ({'1.200,5' if comma else '1,200.5'})"
+        )
     if number is None or not number.is_finite() or number < 0:
         if len(shown) > 40:
             shown = shown[:37] + "...'"
