@@ -175,3 +175,32 @@ def test_pull_limits_are_checked(tmp_path: Path) -> None:
         f"{path}:5: pull_limits.per_day: unknown field (expected one of: pulls_per_hour, "
         "anonymous_pulls_per_hour, included_pulls_per_month)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("book_id", "pulls", "warnings"),
+    [
+        ("docker-hub-personal", "73000", ()),  # 100 an hour on average: at the limit
+        (
+            "docker-hub-personal",
+            "73001",
+            ("73001 pulls a month average 100.0 an hour, more than the 100 an hour docker-hub-personal allows",),
+        ),
+        ("docker-hub-pro", "25000", ()),
+        ("docker-hub-pro", "25001", ("25001 pulls a month are more than the 25000 docker-hub-pro includes",)),
+        ("docker-hub-business", "1000000", ()),
+        ("aws-ecr", "99999999", ()),  # no pull limits
+    ],
+)
+def test_pull_limits_give_warnings_not_prices(book_id: str, pulls: str, warnings: tuple[str, ...]) -> None:
+    said = load_book(book_id).limit_warnings(pulls_per_month=D(pulls))
+    assert len(said) == len(warnings)
+    for sentence, start in zip(said, warnings, strict=True):
+        assert sentence.startswith(start)
+
+
+def test_egress_limits_give_warnings() -> None:
+    book = load_book("aws-ecr-public")
+    assert book.limit_warnings(egress_units={"internet": D(500), "internet-authenticated": D(10**6)}) == ()
+    (warning,) = book.limit_warnings(egress_units={"internet": D("500.5")})
+    assert warning.startswith("egress internet is 500.5 GiB a month, more than the 500 GiB aws-ecr-public serves")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Literal
 
@@ -230,6 +230,38 @@ class PriceBook(BaseModel, frozen=True):
     def egress_cost(self, egress_class: str, units: Decimal) -> Decimal:
         """One month's UNITS transferred in EGRESS_CLASS, after the discount."""
         return _sum(line.cost for line in self.egress_breakdown(egress_class, units))
+
+    def limit_warnings(
+        self, *, pulls_per_month: Decimal | None = None, egress_units: Mapping[str, Decimal] | None = None
+    ) -> tuple[str, ...]:
+        """Sentences for what exceeds the book's limits: pulls (a month's, averaged over 730
+        hours against an hourly limit) and a month's EGRESS_UNITS per class against the class's
+        limit. Limits are never priced: beyond them a provider refuses, it does not bill."""
+        said: list[str] = []
+        limits = self.pull_limits
+        if pulls_per_month is not None and limits is not None:
+            with decimal.localcontext(ARITHMETIC):
+                per_hour = pulls_per_month / HOURS_PER_MONTH
+            if limits.pulls_per_hour is not None and per_hour > limits.pulls_per_hour:
+                said.append(
+                    f"{plain(pulls_per_month)} pulls a month average {per_hour:.1f} an hour, more than the "
+                    f"{plain(limits.pulls_per_hour)} an hour {self.id} allows: pulls beyond it are refused."
+                )
+            if limits.included_pulls_per_month is not None and pulls_per_month > limits.included_pulls_per_month:
+                said.append(
+                    f"{plain(pulls_per_month)} pulls a month are more than the "
+                    f"{plain(limits.included_pulls_per_month)} {self.id} includes: beyond them the provider's "
+                    "fair use terms apply (throttling or charges this book does not price)."
+                )
+        for egress_class, units in (egress_units or {}).items():
+            limit = self._egress_rate(egress_class).limit
+            if limit is not None and units > limit:
+                said.append(
+                    f"egress {egress_class} is {plain(units)} {self.unit} a month, more than the {plain(limit)} "
+                    f"{self.unit} {self.id} serves in this class a month: pulls beyond it are refused, not billed, "
+                    "so the excess is priced as nothing and would not be served."
+                )
+        return tuple(said)
 
     def _egress_rate(self, egress_class: str) -> TieredRate:
         try:

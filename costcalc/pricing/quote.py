@@ -117,19 +117,14 @@ def build_quote(
     volumes: dict[str, Decimal] = {}
     for egress_class, volume in egress:
         volumes[egress_class] = volumes.get(egress_class, Decimal(0)) + volume
-    over_limit: list[str] = []
+    monthly: dict[str, Decimal] = {}
     for egress_class, volume in volumes.items():
         with decimal.localcontext(ARITHMETIC):
             per_month = volume / billing_months
         lines = tuple(_scaled(line, billing_months) for line in book.egress_breakdown(egress_class, per_month))
         components.append(_component(f"egress {egress_class}", volume, book.unit, lines))
-        limit = book.egress[egress_class].limit
-        if limit is not None and per_month > limit:
-            over_limit.append(
-                f"Warning: egress {egress_class} is {plain(per_month)} {book.unit} a month, more than the "
-                f"{plain(limit)} {book.unit} {book.id} serves in this class a month: pulls beyond it are refused, "
-                "not billed, so the excess is priced as nothing and would not be served."
-            )
+        monthly[egress_class] = per_month
+    over_limit = [f"Warning: {warning}" for warning in book.limit_warnings(egress_units=monthly)]
     with decimal.localcontext(ARITHMETIC):
         total = sum((component.cost for component in components), Decimal(0))
     return Quote(
