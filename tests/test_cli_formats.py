@@ -72,7 +72,9 @@ def test_a_format_agreeing_with_the_extension_is_fine_and_a_conflicting_one_exit
     out.unlink()
     code, stdout, stderr = run("report", FLEET, "--format", "json", "-o", str(out))
     assert (code, stdout) == (2, "")
-    assert stderr == f"costcalc: error: --format json conflicts with -o {out}, a csv file name; drop one of them.\n"
+    assert stderr == (
+        f"costcalc: error: --format json conflicts with -o {out}, whose extension asks for csv; drop one.\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -83,7 +85,7 @@ def test_pricing_commands_take_the_format_from_the_extension_too(tmp_path: Path)
     code, _, stderr = run("quote", "--storage-gb", "10", "-o", str(tmp_path / "quote.csv"))
     assert code == 2
     quote = tmp_path / "quote.csv"
-    assert stderr == f"costcalc: error: -o {quote} names a csv file; this command writes table, json.\n"
+    assert stderr == f"costcalc: error: -o {quote}: its extension asks for csv; this command writes table or json.\n"
     assert not (tmp_path / "quote.csv").exists()
 
 

@@ -59,9 +59,9 @@ def choose_format(requested: str | None, output: Path | None, choices: Sequence[
     """The format asked for by --format or by -o's extension (they must agree), else the first of CHOICES."""
     implied = format_of(output) if output is not None else None
     if implied is not None and requested is not None and implied != requested:
-        usage_error(f"--format {requested} conflicts with -o {output}, a {implied} file name; drop one of them.")
+        usage_error(f"--format {requested} conflicts with -o {output}, whose extension asks for {implied}; drop one.")
     if implied is not None and implied not in choices:
-        usage_error(f"-o {output} names a {implied} file; this command writes {', '.join(choices)}.")
+        usage_error(f"-o {output}: its extension asks for {implied}; this command writes {' or '.join(choices)}.")
     return requested or implied or choices[0]
 
 
