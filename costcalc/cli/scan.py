@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -39,7 +41,7 @@ def run_scan(target: str, options: ScanOptions, *, quiet: bool) -> Inventory:
 
     warn = warner(quiet)
     try:
-        with _progress(enabled=not quiet and stderr.is_terminal) as progress:
+        with _progress(quiet=quiet) as progress:
             inventory = scan(target, options, progress=progress, warn=warn)
     except KeyboardInterrupt:
         raise ScanInterrupted(cached=options.use_cache) from None
@@ -91,11 +93,48 @@ def scan_command(
 
 
 @contextlib.contextmanager
-def _progress(*, enabled: bool) -> Iterator[Callable[[ScanEvent], None] | None]:
-    """A rich progress bar on stderr fed by scan events, or None when stderr is not a terminal."""
-    if not enabled:
+def _progress(*, quiet: bool) -> Iterator[Callable[[ScanEvent], None] | None]:
+    """Scan progress on stderr: a bar on a terminal, else a line every PROGRESS_INTERVAL_SECONDS."""
+    if quiet:
         yield None
-        return
+    elif stderr.is_terminal:
+        with _progress_bar() as bar:
+            yield bar
+    else:
+        yield _ProgressLines(time.monotonic())
+
+
+# How often a scan whose stderr is not a terminal (CI logs, a redirect) says how far it got.
+PROGRESS_INTERVAL_SECONDS = 5.0
+
+
+class _ProgressLines:
+    """Scan events as a line at most every PROGRESS_INTERVAL_SECONDS: counts, rate and time left."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.last = started
+
+    def __call__(self, event: ScanEvent) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL_SECONDS:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-3)
+        rate = event.tags_done / elapsed
+        line = (
+            f"progress: {event.repositories_done}/{event.repositories_listed} repositories, "
+            f"{event.tags_done:,}/{event.tags_total:,} tags, {event.bytes_seen:,} bytes seen, "
+            f"{rate:,.1f} tags/s"
+        )
+        if rate > 0 and event.tags_total > event.tags_done:
+            line += f", about {math.ceil((event.tags_total - event.tags_done) / rate):,} s left"
+        say(line + ".")
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Callable[[ScanEvent], None]]:
+    """A rich progress bar on stderr fed by scan events."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
