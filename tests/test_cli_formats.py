@@ -95,6 +95,7 @@ def test_pricing_commands_take_the_format_from_the_extension_too(tmp_path: Path)
         ("examples/fleet.jsn", "examples/fleet.jsn: no such inventory file; did you mean examples/fleet.json?"),
         ("examples/flet.json", "examples/flet.json: no such inventory file; did you mean examples/fleet.json?"),
         ("fleet.jsn", "fleet.jsn: no such inventory file; did you mean fleet.json?"),
+        ("./fleet.jsn", "./fleet.jsn: no such inventory file; did you mean fleet.json?"),
         (
             "examples/zzz",
             "examples/zzz: no such inventory file, and not a registry target (HOST[:PORT][/NAMESPACE]).",

@@ -29,7 +29,7 @@ def is_file_source(source: str) -> bool:
         return True
     first, slash, _ = source.removeprefix("https://").removeprefix("http://").partition("/")
     looks_like_host = "." in first or ":" in first or first.lower() == "localhost" or first.startswith("[")
-    if not looks_like_host:
+    if not looks_like_host or first in (".", ".."):
         return True
     # One component with a dot is a host name (`registry.example.com`) unless a file of nearly
     # that name sits there (`fleet.jsn` beside `fleet.json`): a registry is never that close a typo.
