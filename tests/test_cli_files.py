@@ -164,12 +164,13 @@ def test_an_existing_file_keeps_its_owner_group_and_mode(inputs: dict[str, Path]
     assert "rows" in json.loads(out.read_text(encoding="utf-8"))
 
 
-def umasked(umask: int, *args: str, cwd: Path, chown: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run `python -m costcalc ARGS` under UMASK as a shell would; without CHOWN, unable to give files away.
+def umasked(umask: int, *args: str, cwd: Path, as_user: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run `python -m costcalc ARGS` under UMASK as a shell would; AS_USER, with no more rights than a user.
 
-    Root without the CAP_CHOWN capability may not change a file's owner, as any other user may not.
+    Root without the CAP_CHOWN and CAP_DAC_OVERRIDE capabilities may not give a file away nor write
+    a file its mode forbids, as any other user may not.
     """
-    prefix = [] if chown else ["setpriv", "--bounding-set=-chown"]
+    prefix = ["setpriv", "--bounding-set=-chown,-dac_override"] if as_user else []
     return subprocess.run(
         [*prefix, "sh", "-c", f'umask {umask:03o} && exec "$@"', "sh", sys.executable, "-m", "costcalc", *args],
         cwd=cwd,
@@ -194,7 +195,7 @@ def test_another_users_file_is_refused_when_its_owner_cannot_be_kept(tmp_path: P
     theirs.write_text("not yours\n", encoding="utf-8")
     os.chown(theirs, 1235, 1235)
     theirs.chmod(0o666)
-    done = umasked(0o022, "quote", "--storage-gb", "10", "-o", str(theirs), cwd=tmp_path, chown=False)
+    done = umasked(0o022, "quote", "--storage-gb", "10", "-o", str(theirs), cwd=tmp_path, as_user=True)
     assert done.returncode == 1
     assert done.stderr == (
         f"costcalc: error: {theirs}: belongs to uid 1235 (gid 1235), which costcalc cannot keep as its owner; "
@@ -202,6 +203,17 @@ def test_another_users_file_is_refused_when_its_owner_cannot_be_kept(tmp_path: P
     )
     assert theirs.read_text(encoding="utf-8") == "not yours\n" and theirs.stat().st_uid == 1235
     assert [p.name for p in tmp_path.iterdir()] == ["theirs.json"]
+
+
+def test_a_read_only_file_is_refused_as_a_shell_would_refuse_it(tmp_path: Path) -> None:
+    mine = tmp_path / "kept.json"
+    mine.write_text("read only\n", encoding="utf-8")
+    mine.chmod(0o444)
+    done = umasked(0o022, "quote", "--storage-gb", "10", "-o", str(mine), cwd=tmp_path, as_user=True)
+    assert done.returncode == 1
+    assert done.stderr == f"costcalc: error: {mine}: cannot write the file (Permission denied).\n"
+    assert mine.read_text(encoding="utf-8") == "read only\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.json"]
 
 
 def test_usage_init_overwrites_only_with_force(inputs: dict[str, Path], tmp_path: Path) -> None:

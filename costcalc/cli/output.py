@@ -10,7 +10,8 @@ What `-o PATH` may replace, and how:
   a shell's `>` does, so a link such as `latest.json -> reports/2026-12.json` keeps working;
   a link whose target does not exist is refused, since nothing says that file was meant;
 - an existing file keeps its permission bits, owner and group; when they cannot be kept (another
-  user's file, for a user who is not root) it is refused rather than silently taken over;
+  user's file, for a user who is not root) it is refused rather than silently taken over, and so
+  is a file the user may not write (a read-only file), as a shell's `>` would refuse it;
 - a new file gets the mode the user's umask gives (0644 under umask 022), like any other tool's.
 
 The new content goes to a temporary file in the destination's directory, which is created when
@@ -69,6 +70,8 @@ class OutputFile:
             _refuse_inputs(path, existing, inputs)
             if not overwrite:
                 raise InputError(f"{path}: already exists; it is not overwritten without --force.")
+            if not os.access(self.destination, os.W_OK):
+                raise InputError(f"{path}: cannot write the file (Permission denied).")
         self._temp = self.destination.with_name(f".{self.destination.name}.{secrets.token_hex(6)}.tmp")
         try:
             # 0o666 and no mkstemp: the kernel applies the umask to a new file, as it does for
