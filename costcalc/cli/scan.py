@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import sys
 import time
@@ -18,12 +17,13 @@ from costcalc.cli.console import ExitCode, ScanInterrupted, say, stderr, warner
 from costcalc.cli.options import QuietOption, format_option, output_option, with_scan_options
 from costcalc.cli.output import destination
 from costcalc.registry.options import ScanOptions
+from costcalc.render.scan_summary import RENDERERS as SUMMARY_RENDERERS
 
 if TYPE_CHECKING:
     from costcalc.inventory.model import Inventory
     from costcalc.registry.scan import ScanEvent
 
-SCAN_FORMATS = ("table", "json")
+SCAN_FORMATS = tuple(SUMMARY_RENDERERS)
 
 
 def scan_inputs(options: ScanOptions) -> list[tuple[str, Path | str]]:
@@ -74,16 +74,8 @@ def scan_command(
     for error in inventory.errors:
         where = ":".join(p for p in (error.repository, error.tag) if p) or inventory.registry
         warn(f"skipped {where}: {error.reason}")
-    summary = inventory.figures.summary()
-    if output_format == "json":
-        document = {
-            "summary": summary.model_dump(mode="json"),
-            "images": inventory.figures.images(),
-            "errors": [e.model_dump(mode="json") for e in inventory.errors],
-        }
-        sys.stdout.write(json.dumps(document, indent=1) + "\n")
-    else:
-        _print_summary(summary.model_dump(mode="json"), len(inventory.errors))
+    terminal = sys.stdout.isatty()
+    sys.stdout.write(SUMMARY_RENDERERS[output_format or SCAN_FORMATS[0]](inventory, _terminal_width(terminal)))
     if strict and inventory.errors:
         say(f"error: {len(inventory.errors)} repositories or tags were skipped (--strict).")
         raise typer.Exit(ExitCode.ERROR)
@@ -158,14 +150,5 @@ def _progress_bar() -> Iterator[Callable[[ScanEvent], None]]:
         yield update
 
 
-def _print_summary(summary: dict[str, object], errors: int) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"costcalc scan: {summary['registry']}/{summary['namespace']}".rstrip("/"), show_header=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        if key not in ("registry", "namespace"):
-            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
-    table.add_row("errors", f"{errors:,}")
-    Console(highlight=False).print(table)
+def _terminal_width(terminal: bool) -> int:
+    return Console().width if terminal else 120
