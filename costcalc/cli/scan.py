@@ -74,8 +74,8 @@ def scan_command(
     for error in inventory.errors:
         where = ":".join(p for p in (error.repository, error.tag) if p) or inventory.registry
         warn(f"skipped {where}: {error.reason}")
-    terminal = sys.stdout.isatty()
-    sys.stdout.write(SUMMARY_RENDERERS[output_format or SCAN_FORMATS[0]](inventory, _terminal_width(terminal)))
+    width = Console().width if sys.stdout.isatty() else 120
+    sys.stdout.write(SUMMARY_RENDERERS[output_format or SCAN_FORMATS[0]](inventory, width))
     if strict and inventory.errors:
         say(f"error: {len(inventory.errors)} repositories or tags were skipped (--strict).")
         raise typer.Exit(ExitCode.ERROR)
@@ -148,7 +148,3 @@ def _progress_bar() -> Iterator[Callable[[ScanEvent], None]]:
             bar.update(task, total=total, completed=event.tags_done, detail=detail)
 
         yield update
-
-
-def _terminal_width(terminal: bool) -> int:
-    return Console().width if terminal else 120
