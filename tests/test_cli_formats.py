@@ -191,3 +191,35 @@ def test_usage_init_scans_a_target_with_the_scan_options(registry: RunningRegist
     code, stdout, stderr = run("usage", "init", f"{registry.host}/acme", "--repo", "acme/web", "--no-cache")
     assert code == 0, stderr
     assert [line.split(",")[0] for line in stdout.splitlines()[1:]] == ["acme/web", "*"]
+
+
+@pytest.mark.parametrize("command", [["scan"], ["report"], ["usage", "init"]])
+def test_the_scan_options_reach_the_scan_as_one_value(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from costcalc.registry import scan as registry_scan
+    from costcalc.registry.options import ScanOptions
+    from tests.test_costs import fleet_inventory
+
+    seen: list[tuple[str, ScanOptions]] = []
+
+    def scanned(target: str, options: ScanOptions, **kwargs: object) -> object:
+        seen.append((target, options))
+        return fleet_inventory()
+
+    monkeypatch.setattr(registry_scan, "run_scan", scanned)
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    options = ["--repo", "acme/api", "--include", "acme/*", "--concurrency", "3", "--http1", "--ca-file", str(pem)]
+    result = runner.invoke(
+        app,
+        [*command, "registry.example.com/acme", *options, "--username", "ci", "--password-stdin", "--no-cache"],
+        input="s3cret\n",
+    )
+    assert result.exit_code == 0, result.stderr
+    [(target, got)] = seen
+    assert target == "registry.example.com/acme"
+    assert (got.repos, got.include, got.concurrency) == (("acme/api",), ("acme/*",), 3)
+    assert (got.http1, got.ca_file) == (True, pem)
+    assert (got.username, got.password, got.use_cache, got.plain_http) == ("ci", "s3cret", False, False)
+    assert "s3cret" not in result.stdout + result.stderr
