@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import socket
 import stat
 import subprocess
@@ -256,3 +257,30 @@ def test_a_scan_checks_its_output_before_it_sends_a_request(tmp_path: Path) -> N
             with pytest.raises(TimeoutError):
                 server.accept()  # the registry was never contacted
         assert repos.read_text(encoding="utf-8") == "acme/api\n"
+
+
+def test_a_binary_result_goes_to_a_file_or_a_pipe_never_to_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from costcalc.cli.output import destination
+    from costcalc.errors import InputError
+
+    workbook = b"PK\x03\x04\x00binary\n\x00"
+    with destination(tmp_path / "costs.xlsx") as result:
+        result.write(workbook)
+    assert (tmp_path / "costs.xlsx").read_bytes() == workbook  # as given: no newline added
+
+    reader, writer = os.pipe()
+    with open(writer, "w", encoding="utf-8") as pipe:
+        monkeypatch.setattr(sys, "stdout", pipe)
+        with destination(None) as result:
+            result.write(workbook)
+    assert os.read(reader, 1000) == workbook
+    os.close(reader)
+
+    primary, secondary = pty.openpty()
+    with open(secondary, "w", encoding="utf-8") as terminal:
+        monkeypatch.setattr(sys, "stdout", terminal)
+        with pytest.raises(InputError, match="this format is binary: give -o FILE"), destination(None) as result:
+            result.write(workbook)
+    os.close(primary)

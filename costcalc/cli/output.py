@@ -186,14 +186,24 @@ class Destination:
     def __init__(self, file: OutputFile | None) -> None:
         self.file = file
 
-    def write(self, content: str) -> None:
-        """Write the finished result, ending it with one newline."""
-        text = content if content.endswith("\n") else content + "\n"
-        if self.file is None:
-            sys.stdout.write(text)
+    def write(self, content: str | bytes) -> None:
+        """Write the finished result: text ending with one newline, or the bytes of a binary format.
+
+        Bytes go to stdout only when it is not a terminal (a pipe or a redirect), where they
+        would be noise. Raises InputError.
+        """
+        if isinstance(content, str) and not content.endswith("\n"):
+            content += "\n"
+        if self.file is not None:
+            self.file.commit(content)
+        elif isinstance(content, str):
+            sys.stdout.write(content)
             sys.stdout.flush()
+        elif sys.stdout.isatty():
+            raise InputError("this format is binary: give -o FILE to write it, or redirect stdout to a file.")
         else:
-            self.file.commit(text)
+            sys.stdout.buffer.write(content)
+            sys.stdout.buffer.flush()
 
 
 @contextlib.contextmanager

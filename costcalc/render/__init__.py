@@ -1,8 +1,10 @@
 """Report renderers by format: one interface, picked by `--format` or by the extension of `-o`.
 
 Every renderer is a pure function of one finished `Report` and a `Layout` (rows shown, width and
-colour of a terminal table) that returns the whole document. The renderer modules are imported
-only when their format is asked for, so a command that renders a price book does not load them.
+colour of a terminal table) that returns the whole document: text, or bytes for a binary format.
+A new format is one entry in RENDERERS, and one in EXTENSIONS for the file names that ask for it.
+The renderer modules are imported only when their format is asked for, so a command that
+renders a price book does not load them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class Layout:
     color: bool = False
 
 
-Renderer = Callable[["Report", Layout], str]
+Renderer = Callable[["Report", Layout], str | bytes]
 
 
 def _table(report: Report, layout: Layout) -> str:
@@ -86,6 +88,6 @@ def format_of(path: PurePath) -> str | None:
     return EXTENSIONS.get(path.suffix.lower())
 
 
-def render(report: Report, output_format: str, layout: Layout) -> str:
+def render(report: Report, output_format: str, layout: Layout) -> str | bytes:
     """REPORT as a document in OUTPUT_FORMAT (a key of RENDERERS)."""
     return RENDERERS[output_format](report, layout)
