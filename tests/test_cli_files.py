@@ -217,6 +217,21 @@ def test_a_read_only_file_is_refused_as_a_shell_would_refuse_it(tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir()] == ["kept.json"]
 
 
+def test_a_writable_file_in_a_read_only_directory_says_why_it_cannot_be_replaced(tmp_path: Path) -> None:
+    directory = tmp_path / "locked"
+    directory.mkdir()
+    mine = directory / "quote.json"
+    mine.write_text("old\n", encoding="utf-8")
+    directory.chmod(0o555)
+    done = umasked(0o022, "quote", "--storage-gb", "10", "-o", str(mine), cwd=tmp_path, as_user=True)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"costcalc: error: {mine}: cannot write the file (Permission denied in its directory, "
+        "where the new content is written before it replaces the old).\n"
+    )
+    assert mine.read_text(encoding="utf-8") == "old\n"
+
+
 def test_usage_init_overwrites_only_with_force(inputs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "filled.csv"
     out.write_text("filled in by finance\n", encoding="utf-8")

@@ -77,6 +77,13 @@ class OutputFile:
             # 0o666 and no mkstemp: the kernel applies the umask to a new file, as it does for
             # every other tool's output, where mkstemp would make it 0600.
             self._fd: int | None = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except PermissionError as exc:
+            if existing is None:
+                raise _cannot_write(path, exc) from None
+            raise InputError(
+                f"{path}: cannot write the file ({_reason(exc)} in its directory, where the new content "
+                "is written before it replaces the old)."
+            ) from None
         except OSError as exc:
             raise _cannot_write(path, exc) from None
         try:
