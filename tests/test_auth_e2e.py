@@ -53,6 +53,7 @@ def push_images(push: Pusher) -> None:
 
 
 def run_cli(registry: RunningRegistry, password: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    workdir.mkdir(parents=True, exist_ok=True)  # -o's directory must exist before the scan starts
     args = [
         sys.executable,
         "-m",

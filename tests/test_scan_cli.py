@@ -114,3 +114,32 @@ def test_scan_output_that_cannot_be_written_is_one_sentence(
     result = run(["scan", f"{registry.host}/acme", "--no-cache", "-o", str(target)], tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == f"costcalc: error: {target}: cannot write the file (No such file or directory)."
+
+
+def test_without_a_terminal_progress_is_a_line_every_few_seconds(
+    registry: RunningRegistry, pusher: Pusher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from costcalc.cli import scan as scan_command
+    from costcalc.cli.app import app
+
+    for index in range(3):
+        pusher.image(f"acme/svc{index}", "v1", layers=[b"layer %d" % index])
+    args = ["scan", f"{registry.host}/acme", "--no-cache", "--format", "json"]
+    monkeypatch.setattr(scan_command, "PROGRESS_INTERVAL_SECONDS", 0.0)  # every event, not every 5 s
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["tags"] == 3
+    lines = result.stderr.splitlines()
+    line = re.compile(
+        r"costcalc: progress: \d/\d repositories, [\d,]+/[\d,]+ tags, [\d,]+ bytes seen, [\d,.]+ tags/s"
+        r"(, about [\d,]+ s left)?\."
+    )
+    assert lines and all(line.fullmatch(text) for text in lines), lines
+    assert lines[-1].startswith("costcalc: progress: 3/3 repositories, 3/3 tags, ")
+    quiet = CliRunner().invoke(app, [*args, "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
