@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from costcalc import __version__
+from costcalc.cli.usage_logs import from_logs_command
 from costcalc.errors import CostcalcError, InputError
 
 app = typer.Typer(
@@ -522,6 +523,9 @@ def usage_init_command(
         write_output(template(inventory), output)
     except CostcalcError as exc:
         fail(exc)
+
+
+usage_app.command("from-logs")(from_logs_command)
 
 
 class PricingFormat(enum.StrEnum):
