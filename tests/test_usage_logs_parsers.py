@@ -55,7 +55,12 @@ T0 = datetime(2026, 12, 7, 8, 37, 30, tzinfo=UTC).timestamp()
 def test_combined_lines_give_the_request_they_record(line: str, expected: Request) -> None:
     got = combined.parse_line(line)
     if expected.kind == "other":
-        assert (got.kind, got.time, got.client, got.method) == ("other", expected.time, expected.client, expected.method)
+        assert (got.kind, got.time, got.client, got.method) == (
+            "other",
+            expected.time,
+            expected.client,
+            expected.method,
+        )
     else:
         assert got == expected
 
@@ -125,7 +130,7 @@ def test_logrus_lines_that_are_not_responses_only_tell_the_time() -> None:
         'time="2026-12-07T08:37:30Z" msg="x" garbage between pairs',
         '{"time": "2026-12-07T08:37:30Z", "msg": "response completed"',
         "[1, 2]",
-        'panic: runtime error: invalid memory address or nil pointer dereference',
+        "panic: runtime error: invalid memory address or nil pointer dereference",
     ],
 )
 def test_logrus_rejects_what_is_not_a_logrus_line(line: str) -> None:
@@ -221,7 +226,9 @@ _FRAGMENTS = st.sampled_from(
         "\udc80",
     ]
 )
-_LINES = st.one_of(st.text(max_size=300), st.lists(st.one_of(_FRAGMENTS, st.text(max_size=8)), max_size=25).map("".join))
+_LINES = st.one_of(
+    st.text(max_size=300), st.lists(st.one_of(_FRAGMENTS, st.text(max_size=8)), max_size=25).map("".join)
+)
 
 
 @settings(max_examples=400, deadline=None)
