@@ -22,7 +22,7 @@ from costcalc.usage.logs import cloudtrail, combined, distribution
 from costcalc.usage.logs.request import BadLine, Request
 
 MAX_LINE_BYTES = 1 << 20  # longer lines are counted bad and skipped, so memory stays bounded
-MAX_DOCUMENT_BYTES = 1 << 29  # a CloudTrail file past this is not one AWS wrote
+MAX_DOCUMENT_BYTES = 1 << 27  # read whole: CloudTrail delivers a few minutes of events per file, far less
 EXAMPLES = 5
 _SAMPLE_LINES = 20
 _GZIP_MAGIC = b"\x1f\x8b"
