@@ -192,3 +192,21 @@ def test_memory_stays_bounded_however_long_the_log(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert count == 60_000
     assert peak < 4 << 20  # the 60,000 lines are ~10 MiB of text
+
+
+def test_a_json_log_whose_first_line_is_cut_is_still_read_line_by_line(tmp_path: Path) -> None:
+    line = {
+        "time": "2026-12-07T08:00:01Z",
+        "level": "info",
+        "msg": "response completed",
+        "http.request.method": "GET",
+        "http.request.remoteaddr": "10.0.0.1:5",
+        "http.request.uri": "/v2/a/manifests/v1",
+        "http.response.status": 200,
+        "http.response.written": 12,
+    }
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(line)[:40] + "\n" + (json.dumps(line) + "\n") * 3, encoding="utf-8")
+    requests, bad, summary = read(path)
+    assert (len(requests), summary.log_format) == (3, "distribution")
+    assert bad.examples == [f"{path}:1: not valid JSON"]

@@ -11,6 +11,7 @@ import enum
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ EXAMPLES = 5
 _SAMPLE_LINES = 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_RECORDS_KEY = re.compile(rb'\s*\{\s*"Records"\s*:')
 
 
 class LogFormat(enum.StrEnum):
@@ -114,14 +116,14 @@ class _FileReader:
             self._bad(1, "file: corrupt or truncated compressed data; nothing is read")
             return
         if log_format in (LogFormat.AUTO, LogFormat.CLOUDTRAIL) and first.lstrip().startswith(b"{"):
-            document = _json_object(first)
-            if document is None or "Records" in document:
+            if _opens_document(first):
                 self.summary.log_format = LogFormat.CLOUDTRAIL
                 yield from self._document(first)
                 return
-            if log_format == LogFormat.CLOUDTRAIL or "eventSource" in document:
+            document = _json_object(first)
+            if log_format == LogFormat.CLOUDTRAIL or (document is not None and "eventSource" in document):
                 log_format = LogFormat.CLOUDTRAIL
-            else:
+            elif document is not None:
                 log_format = LogFormat.DISTRIBUTION
         lines = self._numbered(first)
         parse: Callable[[str], list[Request]] | None
@@ -214,10 +216,15 @@ class _FileReader:
         self.bad.add(f"{self.path}:{line}", reason)
 
 
+def _opens_document(line: bytes) -> bool:
+    """True if LINE starts a CloudTrail file: `{"Records": [...` on one line, too long for one, or
+    a lone `{` (an indented file); a JSON line with a broken first line is not taken for one."""
+    too_long = len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n")
+    return too_long or line.strip() == b"{" or _RECORDS_KEY.match(line) is not None
+
+
 def _json_object(line: bytes) -> dict[str, object] | None:
-    """LINE as a JSON object if it is a whole one, else None (a document spread over lines)."""
-    if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
-        return None
+    """LINE as a JSON object, else None."""
     try:
         value = json.loads(line)
     except (ValueError, RecursionError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -126,11 +125,3 @@ def iso_time(text: str) -> float:
         return moment.timestamp()
     except (OverflowError, ValueError):
         raise BadLine(f"time: {text[:40]!r} is out of range") from None
-
-
-def is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
