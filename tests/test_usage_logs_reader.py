@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from costcalc.errors import InputError
 from costcalc.usage.logs.reader import MAX_LINE_BYTES, BadLines, FileSummary, LogFormat, read_requests
@@ -210,3 +212,19 @@ def test_a_json_log_whose_first_line_is_cut_is_still_read_line_by_line(tmp_path:
     requests, bad, summary = read(path)
     assert (len(requests), summary.log_format) == (3, "distribution")
     assert bad.examples == [f"{path}:1: not valid JSON"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    prefix=st.sampled_from([b"", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"{", b'{"Records": [', b"127.0.0.1 - - ["]),
+    body=st.binary(max_size=400),
+    compress=st.sampled_from([bytes, gzip.compress, zstandard.compress]),
+)
+def test_no_file_content_makes_the_reader_fail_but_as_bad_lines(
+    tmp_path: Path, prefix: bytes, body: bytes, compress: Callable[[bytes], bytes]
+) -> None:
+    path = tmp_path / "any.log"
+    path.write_bytes(compress(prefix + body))
+    requests, bad, summary = read(path)
+    assert all(isinstance(request, Request) for request in requests)
+    assert bad.count == summary.bad_lines and len(bad.examples) == min(bad.count, 5)
