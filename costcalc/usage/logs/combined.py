@@ -9,15 +9,12 @@ from costcalc.usage.logs.request import BadLine, Request, address, clf_time, siz
 # `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"`, then whatever a custom format
 # appends (nginx's `$http_x_forwarded_for`, `$request_time`): https://httpd.apache.org/docs/current/logs.html
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
-_LINE = re.compile(
-    rf"(\S+) \S+ (?:\S+|{_QUOTED}) \[([^\]]+)\] {_QUOTED} (\S+) (\S+)(?: {_QUOTED} {_QUOTED})?(?:\s.*)?",
-    re.DOTALL,
-)
+_LINE = re.compile(rf"(\S+) \S+ (?:\S+|{_QUOTED}) \[([^\]]+)\] {_QUOTED} (\S+) (\S+)(?: {_QUOTED} {_QUOTED})?(?=\s|$)")
 
 
 def parse_line(line: str) -> Request:
     """The request LINE records; BadLine if LINE is not a combined or common log line."""
-    match = _LINE.fullmatch(line.rstrip("\r\n"))
+    match = _LINE.match(line.rstrip("\r\n"))
     if match is None:
         raise BadLine("not a combined or common log line")
     client, _user, when, request, status_text, size_text, _referer, agent = match.groups()
