@@ -41,7 +41,10 @@ def test_cloudtrail_events_and_an_inventory_make_a_usage_file_the_report_takes(t
         "acme/api,,same-region,60.83,,30.42,1,v2,",
         "acme/web,,same-region,30.42,,,,,",
     ]
-    assert "costcalc: 4 pulls of 2 repositories in 1 lines of 1 file(s), over 24.00 hours" in stderr
+    assert (
+        "costcalc: 4 pulls of 2 repositories in 1 lines of 1 file(s), over 24.00 hours (scaled to a 730-hour "
+        "month); 5550 bytes served, 168813 per month" in stderr  # 168812.5, half up
+    )
     assert f"costcalc: warning: 1 unreadable lines skipped; the first:\ncostcalc:   {TRAIL}:1: Records[8]" in stderr
     assert "acme/api: pulled from several source classes (internet 1 pulls, same-region 2 pulls)" in stderr
     code, report, stderr = run("report", inventory, "--usage", usage, "--format", "json")

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from costcalc.errors import CostcalcError, InputError
-from costcalc.usage.logs.measured import Measurement, measurement_data, usage_csv
+from costcalc.usage.logs.measured import Measurement, bytes_per_month, measurement_data, usage_csv
 from costcalc.usage.logs.networks import Networks, read_network_file
 from costcalc.usage.logs.pulls import PullCounter
 from costcalc.usage.logs.reader import BadLines, FileSummary, LogFormat, read_requests
@@ -153,9 +153,12 @@ def _notes(
 ) -> list[str]:
     repositories = measurement.repositories
     pulls = sum(usage.total("pulls") for usage in repositories)
+    served = sum(usage.total("served_bytes") for usage in repositories)
     notes = [
         f"{pulls} pulls of {len(repositories)} repositories in {lines} lines of {files} file(s), "
-        f"over {period_hours:.2f} hours (scaled to a 730-hour month)."
+        f"over {period_hours:.2f} hours (scaled to a 730-hour month); {served} bytes served, "
+        f"{bytes_per_month(served, period_hours)} per month (the usage file has no column for them: "
+        "--format json lists them per repository and class)."
     ]
     if from_span and period_hours < 24:
         notes.append(

@@ -75,6 +75,11 @@ def per_month(count: int, period_hours: Decimal) -> Decimal:
         return Decimal(count) * HOURS_PER_MONTH / period_hours
 
 
+def bytes_per_month(size_bytes: int, period_hours: Decimal) -> int:
+    """SIZE_BYTES over PERIOD_HOURS as whole bytes per 730-hour month (half up)."""
+    return int(_round(per_month(size_bytes, period_hours), 1))
+
+
 def usage_csv(measurement: Measurement, period_hours: Decimal) -> str:
     """A usage file (the columns `costcalc report --usage` reads): one row per repository.
 
@@ -118,7 +123,7 @@ def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[st
                 "cold_pulls": usage.total("cold_pulls"),
                 "warm_pulls": usage.total("warm_pulls"),
                 "served_bytes": usage.total("served_bytes"),
-                "served_bytes_per_month": int(_round(per_month(usage.total("served_bytes"), period_hours), 1)),
+                "served_bytes_per_month": bytes_per_month(usage.total("served_bytes"), period_hours),
                 "unknown_size_requests": usage.total("unknown_size_requests"),
                 "tags": dict(usage.tags),
                 "classes": [
@@ -131,7 +136,7 @@ def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[st
                         "deploys_per_month": float(_round(per_month(part.warm_pulls, period_hours))),
                         "requests": part.requests,
                         "served_bytes": part.served_bytes,
-                        "served_bytes_per_month": int(_round(per_month(part.served_bytes, period_hours), 1)),
+                        "served_bytes_per_month": bytes_per_month(part.served_bytes, period_hours),
                         "unknown_size_requests": part.unknown_size_requests,
                     }
                     for part in usage.classes
