@@ -38,8 +38,8 @@ def test_cloudtrail_events_and_an_inventory_make_a_usage_file_the_report_takes(t
     # one day of events: 2 cold pulls and 1 warm pull of acme/api, 1 cold pull of acme/web
     assert usage.read_text(encoding="utf-8").splitlines() == [
         "repository,team,source,pulls_per_month,pulls_per_day,deploys_per_month,nodes,tag,platform",
-        "acme/api,,same-region,60.83,,30.42,1,v2,",
-        "acme/web,,same-region,30.42,,,,,",
+        "acme/api,,same-region,60.83,,30.42,1,v2,linux/amd64",
+        "acme/web,,same-region,30.42,,,,latest,linux/amd64",  # pulled by digest: the tag from the inventory
     ]
     assert (
         "costcalc: 4 pulls of 2 repositories in 1 lines of 1 file(s), over 24.00 hours (scaled to a 730-hour "

@@ -78,6 +78,11 @@ def test_pulls_and_bytes_read_from_the_registry_logs_equal_the_copies_made(
     amd64 = pusher.image("acme/web", None, [layer("web-amd64", 20_000)])
     arm64 = pusher.image("acme/web", None, [layer("web-arm64", 25_000)], platform="linux/arm64")
     web = pusher.index("acme/web", "latest", [amd64, arm64])
+    inventory = tmp_path / "inventory.json"
+    scanned = CliRunner().invoke(app, ["scan", f"{registry.host}/acme", "--no-cache", "--quiet", "-o", str(inventory)])
+    assert scanned.exit_code == 0, scanned.stderr
+    # what the scan asked for is not part of the copies: count from here on
+    access_start, logrus_start = registry.access_log_offset(), registry.log_path.stat().st_size
     for number in range(3):  # fresh destinations: every layer each time
         copy(registry, "acme/api:v1", f"dir:{tmp_path / f'fresh-api-{number}'}")
     for number in range(2):  # an index: the index, then the amd64 manifest, its config and layer
@@ -85,9 +90,12 @@ def test_pulls_and_bytes_read_from_the_registry_logs_equal_the_copies_made(
     for _ in range(3):  # one OCI layout: the second and third copies find the layers there
         copy(registry, "acme/api:v1", f"oci:{tmp_path / 'layout'}:v1")
     registry.stop()  # every response logged and flushed
+    access_log, logrus_log = tmp_path / "access.log", tmp_path / "registry.log"
+    access_log.write_bytes(registry.access_log_path.read_bytes()[access_start:])
+    logrus_log.write_bytes(registry.log_path.read_bytes()[logrus_start:])
 
     # the access log's times are to the second: --period 730h makes per-month figures the counts
-    data = from_logs(registry.access_log_path, "--format", "json", "--period", "730h")
+    data = from_logs(access_log, "--format", "json", "--period", "730h")
     found = {usage["repository"]: usage for usage in data["repositories"]}
     assert (found["acme/api"]["cold_pulls"], found["acme/api"]["warm_pulls"]) == (4, 2)
     assert (found["acme/web"]["cold_pulls"], found["acme/web"]["warm_pulls"]) == (2, 0)
@@ -98,16 +106,18 @@ def test_pulls_and_bytes_read_from_the_registry_logs_equal_the_copies_made(
     assert data["bad_lines"]["count"] == 0 and data["files"][0]["log_format"] == "combined"
 
     # the registry's logrus log holds the same responses, with times to the nanosecond
-    logrus = from_logs(registry.log_path, "--format", "json", "--period", "730h")
+    logrus = from_logs(logrus_log, "--format", "json", "--period", "730h")
     assert logrus["files"][0]["log_format"] == "distribution"
     assert logrus["repositories"] == data["repositories"]
 
     # and the usage file says it in the columns a report reads
     usage_path = tmp_path / "usage.csv"
-    csv_text = from_logs(registry.access_log_path, "--period", "730h", "-o", usage_path)["csv"]
+    csv_text = from_logs(access_log, "--period", "730h", "--inventory", inventory, "-o", usage_path)["csv"]
     assert csv_text == ""
     usage = load_usage(usage_path)
     api_row, web_row = usage.match("acme/api"), usage.match("acme/web")
     assert api_row is not None and web_row is not None
     assert (api_row.pulls_per_month, api_row.deploys_per_month, api_row.nodes, api_row.tag) == (4, 2, 1, "v1")
+    # the index's amd64 manifest was fetched: the inventory says which platform that is
     assert (web_row.pulls_per_month, web_row.deploys_per_month, web_row.tag) == (2, None, "latest")
+    assert (api_row.platform, web_row.platform) == ("linux/amd64", "linux/amd64")

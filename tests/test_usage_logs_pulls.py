@@ -8,11 +8,11 @@ import pytest
 
 from costcalc.errors import InputError
 from costcalc.usage.file import loads_csv
+from costcalc.usage.logs.lookup import InventoryLookup
 from costcalc.usage.logs.measured import usage_csv
 from costcalc.usage.logs.networks import Networks, read_network_file
 from costcalc.usage.logs.pulls import PullCounter
 from costcalc.usage.logs.request import Request
-from costcalc.usage.logs.sizes import BlobSizes
 from tests.inventory_builders import d, small_fleet
 
 CONFIG, BASE, TOP = d("config"), d("base"), d("top")
@@ -37,8 +37,10 @@ def pull(
     return found
 
 
-def count(requests: list[Request], networks: Networks | None = None, sizes: BlobSizes | None = None) -> PullCounter:
-    counter = PullCounter(networks or Networks.parse([]), sizes)
+def count(
+    requests: list[Request], networks: Networks | None = None, lookup: InventoryLookup | None = None
+) -> PullCounter:
+    counter = PullCounter(networks or Networks.parse([]), lookup)
     for request in sorted(requests, key=lambda r: r.time):
         counter.add(request)
     return counter
@@ -129,7 +131,7 @@ def test_sizes_come_from_the_inventory_where_the_log_has_none() -> None:
         Request(3, "203.0.113.1", "docker", "GET", "blob", "acme/api", d("api-v1"), 200, None),
         Request(4, "203.0.113.1", "docker", "GET", "blob", "acme/api", d("unknown"), 200, None),
     ]
-    (usage,) = count(requests, sizes=BlobSizes.of(fleet)).measurement().repositories
+    (usage,) = count(requests, lookup=InventoryLookup.of(fleet)).measurement().repositories
     assert (usage.total("served_bytes"), usage.total("unknown_size_requests")) == (500 + 10 + 900 + 300, 1)
     (without,) = count(requests).measurement().repositories
     assert (without.total("served_bytes"), without.total("unknown_size_requests")) == (0, 5)

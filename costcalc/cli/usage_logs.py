@@ -13,11 +13,11 @@ from typing import Annotated
 import typer
 
 from costcalc.errors import CostcalcError, InputError
+from costcalc.usage.logs.lookup import InventoryLookup
 from costcalc.usage.logs.measured import Measurement, bytes_per_month, measurement_data, usage_csv
 from costcalc.usage.logs.networks import Networks, read_network_file
 from costcalc.usage.logs.pulls import PullCounter
 from costcalc.usage.logs.reader import BadLines, FileSummary, LogFormat, read_requests
-from costcalc.usage.logs.sizes import BlobSizes
 
 _PERIOD = re.compile(r"(\d+(?:\.\d+)?)\s*([hd])")
 
@@ -104,7 +104,7 @@ def _measure(
     if inventory is not None:
         from costcalc.inventory.file import load
 
-        sizes = BlobSizes.of(load(inventory))
+        sizes = InventoryLookup.of(load(inventory))
     counter = PullCounter(networks, sizes)
     bad = BadLines()
     summaries = []

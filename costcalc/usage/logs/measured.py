@@ -33,11 +33,12 @@ class ClassUsage:
 
 @dataclass(frozen=True, slots=True)
 class RepositoryUsage:
-    """One repository's usage, by source class, with its tags by pulls (most pulled first)."""
+    """One repository's usage, by source class, with its tags and platforms by pulls (most pulled first)."""
 
     repository: str
     classes: tuple[ClassUsage, ...]
     tags: tuple[tuple[str, int], ...]
+    platforms: tuple[tuple[str, int], ...] = ()
 
     @property
     def source(self) -> str:
@@ -47,6 +48,10 @@ class RepositoryUsage:
     @property
     def tag(self) -> str | None:
         return self.tags[0][0] if self.tags else None
+
+    @property
+    def platform(self) -> str | None:
+        return self.platforms[0][0] if self.platforms else None
 
     def total(self, name: str) -> int:
         return int(sum(getattr(usage, name) for usage in self.classes))
@@ -99,6 +104,7 @@ def usage_csv(measurement: Measurement, period_hours: Decimal) -> str:
                 "deploys_per_month": _cell(per_month(warm, period_hours)) if warm else "",
                 "nodes": "1" if warm else "",
                 "tag": usage.tag or "",
+                "platform": usage.platform or "",
             }
         )
     return out.getvalue()
@@ -119,6 +125,7 @@ def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[st
                 "repository": usage.repository,
                 "source": usage.source,
                 "tag": usage.tag,
+                "platform": usage.platform,
                 "pulls": usage.total("pulls"),
                 "cold_pulls": usage.total("cold_pulls"),
                 "warm_pulls": usage.total("warm_pulls"),
@@ -126,6 +133,7 @@ def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[st
                 "served_bytes_per_month": bytes_per_month(usage.total("served_bytes"), period_hours),
                 "unknown_size_requests": usage.total("unknown_size_requests"),
                 "tags": dict(usage.tags),
+                "platforms": dict(usage.platforms),
                 "classes": [
                     {
                         "source": part.source,

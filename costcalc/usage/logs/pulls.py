@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from costcalc.usage.logs.lookup import InventoryLookup
 from costcalc.usage.logs.measured import ClassUsage, Measurement, RepositoryUsage
 from costcalc.usage.logs.networks import Networks
 from costcalc.usage.logs.request import Request
-from costcalc.usage.logs.sizes import BlobSizes
 
 WINDOW_SECONDS = 600.0
 CHILD_SECONDS = 60.0  # an index's platform manifest, or a HEAD's digest, is fetched right after it
@@ -34,10 +35,24 @@ class _Pull:
     source: str
     reference: str
     tag: str | None
+    platform: str | None
     last: float
     blobs: int = 0
     blob_bytes: int = 0
     unknown: int = 0  # blobs of unknown size
+
+
+class _Shape(NamedTuple):
+    """What makes pulls alike: counted together, judged cold or warm together."""
+
+    repository: str
+    source: str
+    reference: str
+    tag: str | None
+    platform: str | None
+    blobs: int
+    blob_bytes: int
+    unknown: int
 
 
 @dataclass(slots=True)
@@ -52,13 +67,13 @@ class PullCounter:
     """Feed it requests in log order (`add`), then read the `measurement`."""
 
     networks: Networks
-    sizes: BlobSizes | None = None
+    lookup: InventoryLookup | None = None
     start: float | None = None
     end: float | None = None
     unattributed_blobs: int = 0
     _open: dict[_Client, _Pull] = field(default_factory=dict)
     _heads: dict[_Client, tuple[str, float]] = field(default_factory=dict)
-    _shapes: Counter[tuple[str, str, str, str | None, int, int, int]] = field(default_factory=Counter)
+    _shapes: Counter[_Shape] = field(default_factory=Counter)
     _served: dict[tuple[str, str], _Served] = field(default_factory=dict)
     _seen: int = 0
 
@@ -105,6 +120,7 @@ class PullCounter:
         is_digest = request.reference.startswith("sha")
         if pull is not None and is_digest and pull.blobs == 0 and moment - pull.last <= CHILD_SECONDS:
             pull.last = moment  # the platform manifest of the index this pull fetched
+            pull.platform = self._platform(request) or pull.platform
             return
         if pull is not None:
             self._close(client, pull)
@@ -112,26 +128,38 @@ class PullCounter:
         head = self._heads.pop(client, None)
         if tag is None and head is not None and moment - head[1] <= CHILD_SECONDS:
             tag = head[0]
-        self._open[client] = _Pull(source, request.reference, tag, moment)
+        if tag is None and self.lookup is not None:
+            tag = self.lookup.tag(request.repository, request.reference)
+        self._open[client] = _Pull(source, request.reference, tag, self._platform(request), moment)
 
     def measurement(self) -> Measurement:
         """What was counted: pulls closed, cold and warm, per repository and class."""
         for client, pull in list(self._open.items()):
             self._close(client, pull)
         fullest: dict[tuple[str, str], tuple[int, int, bool]] = {}
-        for (repository, _, reference, _, blobs, blob_bytes, unknown), _count in self._shapes.items():
-            best = fullest.get((repository, reference), (0, 0, False))
-            fullest[(repository, reference)] = (max(best[0], blobs), max(best[1], blob_bytes), best[2] or unknown > 0)
+        for shape in self._shapes:
+            key = (shape.repository, shape.reference)
+            most_blobs, most_bytes, any_unknown = fullest.get(key, (0, 0, False))
+            fullest[key] = (
+                max(most_blobs, shape.blobs),
+                max(most_bytes, shape.blob_bytes),
+                any_unknown or shape.unknown > 0,
+            )
         counts: dict[tuple[str, str], list[int]] = {}  # cold, warm
         tags: dict[str, Counter[str]] = {}
-        for (repository, source, reference, tag, blobs, blob_bytes, _), count in self._shapes.items():
-            most_blobs, most_bytes, any_unknown = fullest[(repository, reference)]
+        platforms: dict[str, Counter[str]] = {}
+        for shape, count in self._shapes.items():
+            most_blobs, most_bytes, any_unknown = fullest[(shape.repository, shape.reference)]
             # bytes where every pull of the reference had known sizes, else the number of blobs
-            warm = blobs == 0 or (blobs * 2 < most_blobs if any_unknown else blob_bytes * 2 < most_bytes)
-            tally = counts.setdefault((repository, source), [0, 0])
+            warm = shape.blobs == 0 or (
+                shape.blobs * 2 < most_blobs if any_unknown else shape.blob_bytes * 2 < most_bytes
+            )
+            tally = counts.setdefault((shape.repository, shape.source), [0, 0])
             tally[1 if warm else 0] += count
-            if tag is not None:
-                tags.setdefault(repository, Counter())[tag] += count
+            if shape.tag is not None:
+                tags.setdefault(shape.repository, Counter())[shape.tag] += count
+            if shape.platform is not None:
+                platforms.setdefault(shape.repository, Counter())[shape.platform] += count
         keys = sorted(set(counts) | set(self._served))
         repositories: dict[str, list[ClassUsage]] = {}
         for repository, source in keys:
@@ -144,11 +172,7 @@ class PullCounter:
             start=self.start,
             end=self.end,
             repositories=tuple(
-                RepositoryUsage(
-                    name,
-                    tuple(classes),
-                    tuple(sorted(tags.get(name, Counter()).items(), key=lambda item: (-item[1], item[0]))),
-                )
+                RepositoryUsage(name, tuple(classes), _by_count(tags.get(name)), _by_count(platforms.get(name)))
                 for name, classes in repositories.items()
             ),
             unattributed_blobs=self.unattributed_blobs,
@@ -157,15 +181,28 @@ class PullCounter:
     def _size(self, request: Request) -> int | None:
         if request.size_bytes is not None and 200 <= request.status < 300:
             return request.size_bytes
-        if self.sizes is None:
+        if self.lookup is None:
             return None
-        return self.sizes.size_bytes(request.repository, request.reference)
+        return self.lookup.size_bytes(request.repository, request.reference)
+
+    def _platform(self, request: Request) -> str | None:
+        return None if self.lookup is None else self.lookup.platform(request.repository, request.reference)
 
     def _close(self, client: _Client, pull: _Pull) -> None:
         """Record PULL as one of its shape: repository, class, reference, tag and blobs fetched."""
         del self._open[client]
-        shape = (client[2], pull.source, pull.reference, pull.tag, pull.blobs, pull.blob_bytes, pull.unknown)
-        self._shapes[shape] += 1
+        self._shapes[
+            _Shape(
+                client[2],
+                pull.source,
+                pull.reference,
+                pull.tag,
+                pull.platform,
+                pull.blobs,
+                pull.blob_bytes,
+                pull.unknown,
+            )
+        ] += 1
 
     def _sweep(self, now: float) -> None:
         """Close the pulls of clients quiet for longer than the window, so memory follows live clients."""
@@ -175,3 +212,8 @@ class PullCounter:
         for client, (_, moment) in list(self._heads.items()):
             if now - moment > CHILD_SECONDS:
                 del self._heads[client]
+
+
+def _by_count(counter: Counter[str] | None) -> tuple[tuple[str, int], ...]:
+    """COUNTER's items, most counted first (ties by name)."""
+    return tuple(sorted((counter or Counter()).items(), key=lambda item: (-item[1], item[0])))
