@@ -101,6 +101,7 @@ def test_failed_requests_and_uploads_are_neither_pulls_nor_bytes() -> None:
         Request(0, "10.0.0.1", "docker", "GET", "manifest", "acme/api", "v1", 401, 150),
         Request(1, "10.0.0.1", "docker", "GET", "manifest", "acme/api", "nope", 404, 90),
         Request(2, "10.0.0.1", "docker", "PUT", "manifest", "acme/api", "v1", 201, 0),
+        Request(2, "10.0.0.1", "docker", "GET", "blob", "acme/api", TOP, 304, 0),  # not modified: nothing sent
         Request(3, "10.0.0.1", "docker", "GET", "other", status=200, size_bytes=2),
     ]
     counter = count(requests + pull(10))

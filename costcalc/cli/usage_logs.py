@@ -62,7 +62,11 @@ def from_logs_command(
     ] = None,
     inventory: Annotated[
         Path | None,
-        typer.Option("--inventory", metavar="FILE", help="Blob sizes for logs that record none (CloudTrail)."),
+        typer.Option(
+            "--inventory",
+            metavar="FILE",
+            help="Sizes, platforms and tags of what the logs name (CloudTrail records no sizes).",
+        ),
     ] = None,
     period: Annotated[
         str | None,

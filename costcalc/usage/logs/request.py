@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from costcalc.reference import DIGEST_RE, MAX_REPOSITORY_LENGTH, REPOSITORY_RE, TAG_RE
 
 Kind = Literal["manifest", "blob", "other"]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 _MONTHS = {
     name: number
@@ -41,8 +42,8 @@ class Request:
 
     @property
     def succeeded(self) -> bool:
-        """True for a 2xx answer, and for a blob download redirected to storage (3xx)."""
-        return 200 <= self.status < 300 or (self.kind == "blob" and 300 <= self.status < 400)
+        """True for a 2xx answer, and for a blob download redirected to storage (not 304: nothing sent)."""
+        return 200 <= self.status < 300 or (self.kind == "blob" and self.status in _REDIRECTS)
 
 
 @lru_cache(maxsize=1 << 14)  # a log asks for the same few manifests and blobs over and over
