@@ -106,6 +106,7 @@ def test_failed_requests_and_uploads_are_neither_pulls_nor_bytes() -> None:
     ]
     counter = count(requests + pull(10))
     assert totals(counter) == {("acme/api", "same-region"): (1, 0, 10600)}
+    assert counter.measurement().unattributed_blobs == 0
     assert (counter.start, counter.end) == (0, 13)
 
 
