@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -168,3 +169,20 @@ def test_a_networks_file_classes_the_clients(tmp_path: Path, inventory: Path) ->
     assert code == 0, stderr
     sources = {r["repository"]: sorted(p["source"] for p in r["classes"]) for r in json.loads(stdout)["repositories"]}
     assert sources == {"acme/api": ["internet", "vpc-a"], "acme/web": ["vpc-b"]}
+
+
+def test_rotated_files_are_read_together_over_their_whole_span(tmp_path: Path) -> None:
+    def line(day: int, uri: str, size: int) -> str:
+        return f'10.0.0.1 - - [{day:02d}/Dec/2026:08:00:00 +0000] "GET {uri} HTTP/1.1" 200 {size} "" "c"\n'
+
+    blob = "/v2/a/blobs/sha256:" + "ef" * 32
+    older = tmp_path / "access.log.1.gz"
+    older.write_bytes(gzip.compress((line(1, "/v2/a/manifests/v1", 5) + line(1, blob, 95)).encode()))
+    newer = tmp_path / "access.log"
+    newer.write_text(line(3, "/v2/a/manifests/v1", 5) + line(3, blob, 95), encoding="utf-8")
+    code, stdout, stderr = run("usage", "from-logs", older, newer, "--format", "json", "--log-format", "combined")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["period"]["hours"] == 48.0
+    assert (data["repositories"][0]["cold_pulls"], data["repositories"][0]["served_bytes"]) == (2, 200)
+    assert [f["lines"] for f in data["files"]] == [2, 2]

@@ -104,12 +104,12 @@ def _measure(
         specs += read_network_file(_read_text(network_file, "networks"), str(network_file))
     networks = Networks.parse(specs)
     period_hours = _period_hours(period) if period is not None else None
-    sizes = None
+    lookup = None
     if inventory is not None:
         from costcalc.inventory.file import load
 
-        sizes = InventoryLookup.of(load(inventory))
-    counter = PullCounter(networks, sizes)
+        lookup = InventoryLookup.of(load(inventory))
+    counter = PullCounter(networks, lookup)
     bad = BadLines()
     summaries = []
     for path in files:
@@ -127,7 +127,7 @@ def _measure(
         period_hours = measurement.span_hours
         if period_hours <= 0:
             raise InputError("the logs' requests all have the same time: give the time they cover with --period.")
-    notes = _notes(measurement, period_hours, bad, lines, len(files), sizes is not None, period is None)
+    notes = _notes(measurement, period_hours, bad, lines, len(files), lookup is not None, period is None)
     if output_format is MeasuredFormat.JSON:
         data = measurement_data(measurement, period_hours)
         data["files"] = [
