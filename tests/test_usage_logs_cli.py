@@ -186,3 +186,16 @@ def test_rotated_files_are_read_together_over_their_whole_span(tmp_path: Path) -
     assert data["period"]["hours"] == 48.0
     assert (data["repositories"][0]["cold_pulls"], data["repositories"][0]["served_bytes"]) == (2, 200)
     assert [f["lines"] for f in data["files"]] == [2, 2]
+
+
+def test_a_proxy_log_of_pulls_redirected_to_storage_is_sized_from_the_inventory(inventory: Path) -> None:
+    # docker and containerd resolve the tag with HEAD, GET the manifest by digest, and are
+    # sent to object storage for each blob (307): the inventory gives the bytes storage sent
+    log = FIXTURES / "nginx-proxy.log"
+    code, stdout, stderr = run("usage", "from-logs", log, "--inventory", inventory, "--format", "json")
+    assert code == 0, stderr
+    (api,) = json.loads(stdout)["repositories"]
+    assert (api["cold_pulls"], api["warm_pulls"], api["tags"], api["platform"]) == (1, 1, {"v2": 2}, "linux/amd64")
+    by_class = {part["source"]: (part["pulls"], part["served_bytes"]) for part in api["classes"]}
+    assert by_class == {"internet": (1, 500 + 10 + 900 + 400), "same-region": (1, 500 + 10)}
+    assert f"costcalc:   {log}:9: not a combined or common log line" in stderr
