@@ -199,3 +199,9 @@ def test_a_proxy_log_of_pulls_redirected_to_storage_is_sized_from_the_inventory(
     by_class = {part["source"]: (part["pulls"], part["served_bytes"]) for part in api["classes"]}
     assert by_class == {"internet": (1, 500 + 10 + 900 + 400), "same-region": (1, 500 + 10)}
     assert f"costcalc:   {log}:9: not a combined or common log line" in stderr
+
+
+def test_help_names_the_formats_and_the_network_option() -> None:
+    code, stdout, _ = run("usage", "from-logs", "--help")
+    assert code == 0 and "Traceback" not in stdout
+    assert "CLASS=CIDR" in stdout and "cloudtrail" in stdout and "--period" in stdout
