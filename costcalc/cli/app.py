@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from costcalc import __version__
-from costcalc.cli import pricing, quote, report, scan, usage
+from costcalc.cli import pricing, quote, report, scan, usage, usage_logs
 from costcalc.cli.console import ExitCode, guarded, say
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ pricing_app.command("list")(guarded(pricing.list_command))
 pricing_app.command("show")(guarded(pricing.show_command))
 pricing_app.command("validate")(guarded(pricing.validate_command))
 usage_app.command("init")(guarded(usage.usage_init_command))
+usage_app.command("from-logs")(guarded(usage_logs.from_logs_command))
 
 # Set to see the traceback of an unexpected error (a bug) instead of its one-sentence summary.
 DEBUG_VARIABLE = "COSTCALC_DEBUG"
