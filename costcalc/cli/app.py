@@ -46,11 +46,16 @@ def fail(exc: CostcalcError) -> NoReturn:
     raise typer.Exit(ExitCode.ERROR)
 
 
-def write_output(text: str, output: Path | None) -> None:
+def write_output(text: str | bytes, output: Path | None) -> None:
     """Write a finished result to stdout, or atomically to OUTPUT (temp file + rename).
 
     A file that cannot be written is an InputError naming it: one sentence, exit 1.
     """
+    if isinstance(text, bytes):
+        from costcalc.cli.output import write_binary
+
+        write_binary(text, output)
+        return
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
@@ -285,6 +290,7 @@ class ReportFormat(enum.StrEnum):
     CSV = "csv"
     MARKDOWN = "markdown"
     HTML = "html"
+    XLSX = "xlsx"
 
 
 class GroupByOption(enum.StrEnum):
@@ -411,6 +417,7 @@ def report_command(
     from costcalc.render import json as render_json
     from costcalc.render import markdown as render_markdown
     from costcalc.render import table as render_table
+    from costcalc.render import xlsx as render_xlsx
     from costcalc.report import build as costs
     from costcalc.scenarios import spec as scenarios
     from costcalc.usage.file import check_sources, load_usage
@@ -467,6 +474,7 @@ def report_command(
                 keep=tuple(keep or ()),
             )
             report = report.model_copy(update={"scenarios": projected})
+        text: str | bytes
         match output_format:
             case ReportFormat.TABLE:
                 terminal = output is None and sys.stdout.isatty()
@@ -481,6 +489,8 @@ def report_command(
                 text = render_markdown.render(report, top=top)
             case ReportFormat.HTML:
                 text = render_html.render(report, top=top)
+            case ReportFormat.XLSX:
+                text = render_xlsx.render(report)
         write_output(text, output)
     except CostcalcError as exc:
         fail(exc)
