@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from costcalc import __version__
+from costcalc.cli.diff import diff_command
 from costcalc.errors import CostcalcError, InputError
 
 app = typer.Typer(
@@ -660,6 +661,9 @@ def quote_command(
         write_output(text, output)
     except CostcalcError as exc:
         fail(exc)
+
+
+app.command("diff")(diff_command)
 
 
 def main() -> None:
