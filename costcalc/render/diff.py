@@ -279,11 +279,12 @@ def render_markdown(diff: Diff) -> str:
 
 
 _STYLE = (
-    "body{font:14px/1.4 system-ui,sans-serif;margin:1em auto;max-width:1200px;padding:0 1em;color:#222}"
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1em auto;max-width:1200px;padding:0 1em;color:#222;"
+    "overflow-wrap:anywhere}"
     ".scroll{overflow-x:auto}table{border-collapse:collapse;margin:1em 0}"
     "th,td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}"
     "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:bold}"
-    "p,li{overflow-wrap:anywhere}.up{color:#a00}.down{color:#060}"
+    ".up{color:#a00}.down{color:#060}"
 )
 
 
