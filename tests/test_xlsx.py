@@ -212,3 +212,21 @@ def test_cli_writes_the_workbook_atomically_and_refuses_nothing_else(tmp_path: P
     assert failed.stderr.strip().endswith(
         f"costcalc: error: {missing}: cannot write the file (No such file or directory)."
     )
+
+
+def test_grouped_by_namespace_the_sheet_is_named_for_it() -> None:
+    book = load_book("aws-ecr")
+    report = costs.price(
+        costs.measure(load(EXAMPLES / "fleet.json"), example_usage(), book), book, group_by="namespace"
+    )
+    data = render_xlsx.render(report)
+    formulas, cached = workbooks(data)
+    assert formulas.sheetnames[:2] == ["Summary", "Namespaces"] and "Teams" not in formulas.sheetnames
+    sheet = formulas["Namespaces"]
+    names = [sheet.cell(r, 1).value for r in range(2, total_row(sheet))]
+    assert names == [r.name for r in report.rows]
+    teams = [sheet.cell(r, 2).value for r in range(2, total_row(sheet))]
+    assert teams == [r.team for r in report.rows]  # a namespace of several teams shows none, not "(no team)"
+    last = total_row(sheet)
+    assert exact(cached["Namespaces"].cell(last, column(sheet, MONTHLY)).value) == report.totals.monthly_cost
+    assert chart_ranges(data)[0][0] == f"Namespaces!$A$2:$A${len(report.rows) + 1}"

@@ -135,11 +135,13 @@ def _group_sheet(book: _Book, report: Report) -> tuple[str, int, int]:
     egress = whole_parts([r.egress_bytes for r in rows])
     per_unit = Decimal(BYTES_PER_UNIT[unit])
     offset = 1 if with_team else 0
+    # a repository without a team is `(no team)`; a namespace of several teams has none to show
+    no_team = NO_TEAM if report.group_by == "repository" else None
     units_col = 5 + offset
     for index, r in enumerate(rows, start=1):
         values: list[object] = [
             r.name,
-            *([r.team or NO_TEAM] if with_team else []),
+            *([r.team or no_team] if with_team else []),
             len(r.repositories),
             r.tags,
             r.unique_bytes,
