@@ -194,5 +194,13 @@ def test_command_errors_are_one_sentence(tmp_path: Path) -> None:
     result = invoke(str(missing))
     assert result.exit_code == 1 and result.stderr.startswith("costcalc: error: ")
     assert str(missing) in result.stderr and "Traceback" not in result.stderr
+    report = tmp_path / "report.json"
+    assert CliRunner().invoke(app, ["report", str(FLEET), "--format", "json", "-q", "-o", str(report)]).exit_code == 0
+    given_report = invoke(str(report))
+    assert given_report.exit_code == 1
+    assert given_report.stderr.strip() == (
+        f"costcalc: error: {report}: this is a report, not an inventory: diff compares the tags and blobs "
+        "of two inventories (costcalc scan TARGET -o FILE)."
+    )
     bad = invoke(str(FLEET), "--fail-above-increase", "lots")
     assert bad.exit_code == 2 and "'lots' is not a number" in bad.stderr

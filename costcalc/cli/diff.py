@@ -6,12 +6,15 @@ import enum
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from costcalc.errors import CostcalcError, InputError
+
+if TYPE_CHECKING:
+    from costcalc.inventory.model import Inventory
 
 THRESHOLD_EXIT = 3  # the same exit code as `report --fail-above`
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -57,6 +60,31 @@ def _write(text: str, output: Path | None) -> None:
         raise InputError(f"{output}: cannot write the file ({exc.strerror or type(exc).__name__}).") from None
 
 
+def _inventory(path: Path) -> Inventory:
+    """PATH as an inventory; a report JSON given instead is named as such (it lacks the tags and blobs)."""
+    from costcalc.inventory.file import load
+
+    try:
+        return load(path)
+    except InputError:
+        if _is_report(path):
+            raise InputError(
+                f"{path}: this is a report, not an inventory: diff compares the tags and blobs of two "
+                "inventories (costcalc scan TARGET -o FILE)."
+            ) from None
+        raise
+
+
+def _is_report(path: Path) -> bool:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and "totals" in data and "rows" in data
+
+
 def diff_command(
     old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier inventory file (costcalc scan -o).")],
     new: Annotated[Path, typer.Argument(metavar="NEW", help="The later inventory file of the same namespace.")],
@@ -92,7 +120,6 @@ def diff_command(
     """What changed between two scans of a namespace: tags, versions, bytes and monthly cost per repository and team."""
     from datetime import UTC, datetime
 
-    from costcalc.inventory.file import load
     from costcalc.pricing.book_file import load_book
     from costcalc.render import diff as render_diff
     from costcalc.report import build as costs
@@ -105,7 +132,7 @@ def diff_command(
         book = load_book(pricing)
         if usage_file is not None:
             check_sources(usage_file, book)
-        before, after = load(old), load(new)
+        before, after = _inventory(old), _inventory(new)
         now = datetime.now(UTC).replace(microsecond=0)
         reports = [
             costs.price(
