@@ -16,6 +16,7 @@ from rich.text import Text
 
 from costcalc.render import json as report_json
 from costcalc.render.display import exact, money, safe, size
+from costcalc.render.html import CONTENT_SECURITY_POLICY
 from costcalc.render.markdown import cell
 from costcalc.report.diff import Change, Diff
 
@@ -299,6 +300,7 @@ def render_html(diff: Diff) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
         f"<title>Registry cost change: {_e(_target(diff))}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Registry cost change: {_e(_target(diff))}</h1>",
         f'<p class="{trend}"><strong>{_e(headline(diff))}</strong></p>',
