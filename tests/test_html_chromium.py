@@ -75,7 +75,7 @@ def measure(page: str, width: int, tmp_path: Path) -> tuple[dict[str, Any], list
             "--disable-component-update",
             "--disable-sync",
             f"--user-data-dir={tmp_path / f'profile-{width}'}",
-            "--window-size=1400,1000",
+            "--window-size=2000,1000",
             "--enable-logging=stderr",
             "--v=0",
             "--dump-dom",
@@ -101,7 +101,7 @@ def report_with_long_names() -> Report:
     return report.model_copy(update={"pricing": pricing, "rows": (first, *report.rows[1:])})
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [1920, 1280, 390])
 def test_report_page_fits_and_draws_its_charts(width: int, tmp_path: Path) -> None:
     report = report_with_long_names()
     page = render_html.render(report)

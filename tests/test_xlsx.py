@@ -230,3 +230,10 @@ def test_grouped_by_namespace_the_sheet_is_named_for_it() -> None:
     last = total_row(sheet)
     assert exact(cached["Namespaces"].cell(last, column(sheet, MONTHLY)).value) == report.totals.monthly_cost
     assert chart_ranges(data)[0][0] == f"Namespaces!$A$2:$A${len(report.rows) + 1}"
+
+
+def test_the_same_report_gives_the_same_file() -> None:
+    report = example_report_with_scenarios()
+    assert render_xlsx.render(report) == render_xlsx.render(report)
+    later = report.model_copy(update={"generated_at": report.generated_at.replace(year=2027)})  # type: ignore[union-attr]
+    assert render_xlsx.render(later) != render_xlsx.render(report)
