@@ -237,3 +237,13 @@ def test_the_same_report_gives_the_same_file() -> None:
     assert render_xlsx.render(report) == render_xlsx.render(report)
     later = report.model_copy(update={"generated_at": report.generated_at.replace(year=2027)})  # type: ignore[union-attr]
     assert render_xlsx.render(later) != render_xlsx.render(report)
+
+
+def test_an_empty_namespace_gives_a_workbook_without_charts() -> None:
+    report = example_report().model_copy(update={"rows": ()})
+    report = report.model_copy(update={"totals": report.totals.model_copy(update={"monthly_cost": Decimal(0)})})
+    data = render_xlsx.render(report)
+    formulas, cached = workbooks(data)
+    assert chart_ranges(data) == [] and "Teams" not in formulas.sheetnames
+    assert total_row(formulas["Repositories"]) == 2
+    assert cached["Repositories"].cell(2, column(formulas["Repositories"], MONTHLY)).value == 0

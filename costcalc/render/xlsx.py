@@ -296,13 +296,11 @@ def render(report: Report) -> bytes:
     cur = report.pricing.currency
     if report.group_by == "repository" and any(r.team for r in report.rows):
         teams = _teams_sheet(book, report, name)
-        by_cost = bar_chart(book, "Monthly cost by team", "Teams", teams, 4, cur)
-    else:
+        summary.insert_chart(2, 3, bar_chart(book, "Monthly cost by team", "Teams", teams, 4, cur))
+    elif report.rows:
         shown = min(len(report.rows), CHART_ROWS)
         title = f"Monthly cost by {report.group_by}" + (f" (largest {shown})" if shown < len(report.rows) else "")
-        by_cost = bar_chart(book, title, name, shown, money_col, cur)
-    if report.rows:
-        summary.insert_chart(2, 3, by_cost)
+        summary.insert_chart(2, 3, bar_chart(book, title, name, shown, money_col, cur))
     if report.scenarios:
         _scenarios_sheet(book, report)
         savings = bar_chart(book, "Monthly savings by scenario", "Scenarios", len(report.scenarios), 5, cur)
