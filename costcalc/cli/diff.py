@@ -114,7 +114,12 @@ def diff_command(
         Path | None,
         typer.Option("-o", "--output", metavar="FILE", help="Write the diff here (atomically) instead of stdout."),
     ] = None,
-    width: Annotated[int, typer.Option("--width", metavar="COLUMNS", min=40, max=1000, help="Table width.")] = 120,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width", metavar="COLUMNS", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No warnings on stderr.")] = False,
 ) -> None:
     """What changed between two scans of a namespace: tags, versions, bytes and monthly cost per repository and team."""
@@ -143,7 +148,8 @@ def diff_command(
         diff = compare(before, after, reports[0], reports[1])
         match output_format:
             case DiffFormat.TABLE:
-                text = render_diff.render_table(diff, width=width)
+                terminal = output is None and sys.stdout.isatty()
+                text = render_diff.render_table(diff, width=width or (Console().width if terminal else 120))
             case DiffFormat.JSON:
                 text = render_diff.render_json(diff)
             case DiffFormat.CSV:
