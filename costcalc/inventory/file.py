@@ -6,7 +6,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from costcalc.inventory.schema import (
     DescriptorV1,
     FileV1,
     FileV2,
+    Tag,
 )
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "MAX_SIZE_BYTES", "dumps", "load", "loads"]
@@ -187,7 +188,8 @@ def _from_schema_1(parsed: FileV1) -> Inventory:
             tuple(map(ref, m.get("layers", ()))),
             tuple(map(_child_ref, m.get("children", ()))),
         )
-    return _inventory(parsed, manifests, 1)
+    repositories = tuple(Repository(r["name"], _tags(r.get("tags", ()))) for r in parsed.get("repositories", ()))
+    return _inventory(parsed, repositories, manifests, 1)
 
 
 def _from_schema_2(parsed: FileV2, data: bytes, source: str) -> Inventory:
@@ -217,18 +219,18 @@ def _from_schema_2(parsed: FileV2, data: bytes, source: str) -> Inventory:
             m.get("pushed_at"),
             m.get("last_pulled_at"),
         )
-    return _inventory(parsed, manifests, 2)
-
-
-def _inventory(parsed: FileV1 | FileV2, manifests: dict[str, ManifestRecord], schema_version: int) -> Inventory:
     repositories = tuple(
-        Repository(
-            r["name"],
-            tuple(TagRef(t["tag"], t["digest"]) for t in r.get("tags", ())),
-            r["untagged"] if "untagged" in r else (),  # schema 2 only
-        )
-        for r in parsed.get("repositories", ())
+        Repository(r["name"], _tags(r.get("tags", ())), r.get("untagged", ())) for r in parsed.get("repositories", ())
     )
+    return _inventory(parsed, repositories, manifests, 2)
+
+
+def _inventory(
+    parsed: FileV1 | FileV2,
+    repositories: tuple[Repository, ...],
+    manifests: dict[str, ManifestRecord],
+    schema_version: int,
+) -> Inventory:
     return Inventory(
         registry=parsed["registry"],
         namespace=parsed.get("namespace", ""),
@@ -254,6 +256,10 @@ def _resolve(
         where = f"{source}:{line}" if line else source
         raise InputError(f"{where}: manifests.{digest}.{field}: {link} is not in blobs.")
     return found
+
+
+def _tags(tags: Iterable[Tag]) -> tuple[TagRef, ...]:
+    return tuple(TagRef(t["tag"], t["digest"]) for t in tags)
 
 
 def _child_ref(c: Child) -> ChildRef:
