@@ -107,12 +107,14 @@ def _blob(ref: BlobRef, *, with_digest: bool) -> dict[str, Any]:
 
 
 def _child(child: ChildRef) -> dict[str, Any]:
-    entry: dict[str, Any] = {"media_type": child.media_type, "digest": child.digest, "size_bytes": child.size_bytes}
-    if child.platform is not None:
-        entry["platform"] = child.platform
-    if child.attestation:
-        entry["attestation"] = True
-    return entry
+    # Written whole, as in schema 1: an index holds few entries, and its platforms are read.
+    return {
+        "media_type": child.media_type,
+        "digest": child.digest,
+        "size_bytes": child.size_bytes,
+        "platform": child.platform,
+        "attestation": child.attestation,
+    }
 
 
 def loads(text: str | bytes, source: str = "<inventory>") -> Inventory:
