@@ -281,3 +281,26 @@ def test_the_file_text_is_what_json_dumps_writes(text: str, size: int) -> None:
     written = dumps(inventory)
     assert written == json.dumps(json.loads(written), indent=1, ensure_ascii=True) + "\n"
     assert loads(written) == inventory
+
+
+@pytest.mark.parametrize("case", ["/dev/zero", "/dev/urandom", "deep", "huge-size", "schema-1"])
+def test_the_report_command_says_one_sentence_or_reads_the_file(case: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from costcalc.cli.app import app
+
+    path = Path(case) if case.startswith("/dev/") else tmp_path / "inv.json"
+    if case == "deep":
+        path.write_text(_HEAD_2 + '"extra": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    elif case == "huge-size":
+        path.write_text(_with_size("1" + "0" * 40))
+    elif case == "schema-1":
+        path.write_bytes(SCHEMA_1.read_bytes())
+    result = CliRunner().invoke(app, ["report", str(path), "--format", "json"])
+    if case == "schema-1":
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["inventory"]["unique_bytes"] == 5400
+        return
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"costcalc: error: {path}") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
