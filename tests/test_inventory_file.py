@@ -304,3 +304,32 @@ def test_the_report_command_says_one_sentence_or_reads_the_file(case: str, tmp_p
     assert result.exit_code == 1
     assert result.stderr.startswith(f"costcalc: error: {path}") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("over", [False, True])
+def test_a_pipe_is_read_up_to_the_limit(fleet, tmp_path, monkeypatch, over: bool) -> None:  # type: ignore[no-untyped-def]
+    # A pipe has no size to check first (`report <(zcat inv.json.gz)`): its read stops at the limit.
+    import threading
+
+    text = dumps(fleet).encode()
+    monkeypatch.setattr(inventory_file, "MAX_FILE_BYTES", len(text) - 1 if over else len(text))
+    fifo = tmp_path / "inv.pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("wb") as pipe:
+            try:
+                pipe.write(text + (b" " * 100_000 if over else b""))
+            except BrokenPipeError:  # the reader stopped at the limit
+                pass
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        if over:
+            with pytest.raises(InputError, match=rf"more than {len(text) - 1:,} bytes, over the"):
+                load(fifo)
+        else:
+            assert load(fifo) == fleet
+    finally:
+        writer.join(timeout=10)

@@ -144,7 +144,11 @@ def _read_bounded(path: Path) -> bytes:
             size = _regular_size(file.fileno())
             if size is not None and size > MAX_FILE_BYTES:
                 raise InputError(f"{path}: the file is {size:,} bytes, over {limit}.")
-            rest = file.read(MAX_FILE_BYTES + 1 - len(first))
+            try:  # read again from the start: one bytes object, not the first read joined to the rest
+                file.seek(0)
+                data = file.read(MAX_FILE_BYTES + 1)
+            except OSError:  # a pipe: cannot go back
+                data = first + file.read(max(MAX_FILE_BYTES + 1 - len(first), 0))
     except FileNotFoundError:
         raise InputError(f"{path}: no such inventory file.") from None
     except IsADirectoryError:
@@ -153,9 +157,9 @@ def _read_bounded(path: Path) -> bytes:
         raise InputError(
             f"{path}: cannot read the inventory file ({exc.strerror or exc.__class__.__name__})."
         ) from None
-    if len(first) + len(rest) > MAX_FILE_BYTES:
+    if len(data) > MAX_FILE_BYTES:
         raise InputError(f"{path}: more than {MAX_FILE_BYTES:,} bytes, over {limit}.")
-    return first + rest
+    return data
 
 
 def _regular_size(descriptor: int) -> int | None:
@@ -261,7 +265,7 @@ def _resolve(
 
 
 def _tags(tags: Iterable[Tag]) -> tuple[TagRef, ...]:
-    return tuple(TagRef(t["tag"], t["digest"]) for t in tags)
+    return tuple([TagRef(t["tag"], t["digest"]) for t in tags])
 
 
 def _child_ref(c: Child) -> ChildRef:
