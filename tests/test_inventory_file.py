@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -309,19 +311,14 @@ def test_the_report_command_says_one_sentence_or_reads_the_file(case: str, tmp_p
 @pytest.mark.parametrize("over", [False, True])
 def test_a_pipe_is_read_up_to_the_limit(fleet, tmp_path, monkeypatch, over: bool) -> None:  # type: ignore[no-untyped-def]
     # A pipe has no size to check first (`report <(zcat inv.json.gz)`): its read stops at the limit.
-    import threading
-
     text = dumps(fleet).encode()
     monkeypatch.setattr(inventory_file, "MAX_FILE_BYTES", len(text) - 1 if over else len(text))
     fifo = tmp_path / "inv.pipe"
     os.mkfifo(fifo)
 
     def feed() -> None:
-        with fifo.open("wb") as pipe:
-            try:
-                pipe.write(text + (b" " * 100_000 if over else b""))
-            except BrokenPipeError:  # the reader stopped at the limit
-                pass
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as pipe:  # the reader may stop at the limit
+            pipe.write(text + (b" " * 100_000 if over else b""))
 
     writer = threading.Thread(target=feed)
     writer.start()
