@@ -94,6 +94,7 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
                 "json_load_seconds": round(json_load.seconds, 3),
                 "json_load_seconds_of_runs": [round(r.seconds, 3) for r in loads],
                 "json_load_max_rss_bytes": max(r.max_rss_bytes for r in loads),
+                "json_load_cpu_seconds": round(json_load.cpu_seconds, 2),
             }
         )
         if profile is not None and tags == max(sizes):
