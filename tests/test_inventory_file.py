@@ -172,9 +172,6 @@ def test_bad_inventory_files_are_one_sentence(text: str | bytes, message: str) -
     assert "\n" not in str(info.value)
 
 
-# -- limits: each edge from both sides -----------------------------------------------------
-
-
 def _with_size(size: str) -> str:
     return _HEAD_2 + '"blobs": {"sha256:l": {"media_type": "l", "size_bytes": ' + size + "}}}"
 

@@ -29,7 +29,7 @@ from costcalc.inventory.schema import (
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "MAX_SIZE_BYTES", "dumps", "load", "loads"]
 
-# The largest inventory file read: a 100,000-tag inventory is ~100 MB in schema 2 (~270 MB in
+# The largest inventory file read: a 100,000-tag inventory is ~160 MB in schema 2 (~270 MB in
 # schema 1). Reads stop there, so a device or a runaway file is refused, not read to the end.
 MAX_FILE_BYTES = 1 << 30
 # JSON nested deeper than this (in objects and lists) is refused by the parser; an inventory
@@ -167,9 +167,6 @@ def _regular_size(descriptor: int) -> int | None:
     return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
-# -- from the file's models to the Inventory ----------------------------------------------
-
-
 def _from_schema_1(parsed: FileV1) -> Inventory:
     shared: dict[tuple[str, str, int, bool], BlobRef] = {}  # each distinct descriptor one instance
 
@@ -271,8 +268,6 @@ def _tags(tags: Iterable[Tag]) -> tuple[TagRef, ...]:
 def _child_ref(c: Child) -> ChildRef:
     return ChildRef(c["media_type"], c["digest"], c["size_bytes"], c.get("platform"), c.get("attestation", False))
 
-
-# -- one sentence per invalid file ----------------------------------------------------------
 
 _AT_LINE = re.compile(r" at line (\d+) column \d+$")
 
