@@ -154,6 +154,8 @@ def add_report_targets(report: dict[str, Any], add: Callable[[str, object, str, 
     )
     ratio = report["linearity"]["last_to_first_slope_ratio"]
     add("report cost linear in tags", f"slope ratio {ratio}", "<= 1.5", ratio is not None and ratio <= 1.5)
+    cpu_ratio = report["linearity"].get("last_to_first_cpu_slope_ratio")
+    add("(context) the same in CPU seconds", f"slope ratio {cpu_ratio}", "-", None)
     phases = report.get("phases")
     if isinstance(phases, dict):
         spent = phases["import_cpu_s"] + phases["load_cpu_s"] + phases["figures_cpu_s"]
