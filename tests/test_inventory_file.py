@@ -37,6 +37,9 @@ def test_file_round_trip_is_deterministic(fleet) -> None:  # type: ignore[no-unt
     # the same content held in another order is the same file
     shuffled = replace(fleet, manifests=dict(reversed(fleet.manifests.items())))
     assert dumps(shuffled) == text
+    # and a later scan of the same content differs in scanned_at only
+    later = dumps(replace(fleet, scanned_at=when(9))).splitlines()
+    assert [i for i, (a, b) in enumerate(zip(later, text.splitlines(), strict=True)) if a != b] == [4]
 
 
 def test_each_blob_is_written_once_and_manifests_name_it_by_digest(fleet) -> None:  # type: ignore[no-untyped-def]
