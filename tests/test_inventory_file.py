@@ -141,6 +141,10 @@ def _manifest_2(**fields: object) -> str:
             '{"schema_version": 9, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z"}',
             "inv.json: schema_version 9 is not supported (this costcalc reads 1 and 2).",
         ),
+        (
+            '{"schema_version": "2", "registry": "r", "scanned_at": "2026-01-01T00:00:00Z"}',
+            'inv.json: schema_version "2" is not supported (this costcalc reads 1 and 2).',
+        ),
         ('{"registry": "r"}', "inv.json: schema_version: Field required."),
         ('{"schema_version": 2, "scanned_at": "2026-01-01T00:00:00Z"}', "inv.json: registry: Field required."),
         ('{"schema_version": 1, "scanned_at": "2026-01-01T00:00:00Z"}', "inv.json: registry: Field required."),

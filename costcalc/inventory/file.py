@@ -285,8 +285,8 @@ def _problem(exc: ValidationError, data: bytes, source: str) -> str:
             return f"{source}:{at}: JSON nested more than {MAX_NESTING} levels deep."
         return f"{source}:{at}: not valid JSON: {_AT_LINE.sub('', detail)}."
     if first["type"] == "union_tag_invalid":
-        found_tag = first.get("ctx", {}).get("tag", "?")
-        return f"{source}: schema_version {found_tag} is not supported (this costcalc reads 1 and 2)."
+        given = first["input"].get("schema_version") if isinstance(first["input"], dict) else None
+        return f"{source}: schema_version {json.dumps(given)} is not supported (this costcalc reads 1 and 2)."
     if first["type"] == "union_tag_not_found":
         return f"{source}: schema_version: Field required."
     location = [str(part) for part in first["loc"][1:]]  # the first part is the schema's tag
