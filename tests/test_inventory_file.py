@@ -334,3 +334,14 @@ def test_a_pipe_is_read_up_to_the_limit(fleet, tmp_path, monkeypatch, over: bool
             assert load(fifo) == fleet
     finally:
         writer.join(timeout=10)
+
+
+def test_a_layer_missing_from_blobs_is_named_with_its_manifests_line(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = dumps(fleet)
+    missing = text.replace(f'  "{d("api-v1")}": {{', f'  "{d("gone")}": {{', 1)  # its blob entry, renamed
+    path = tmp_path / "inv.json"
+    path.write_text(missing)
+    line = missing.splitlines().index(f'  "{d("api1")}": {{') + 1
+    with pytest.raises(InputError) as info:
+        load(path)
+    assert str(info.value) == f"{path}:{line}: manifests.{d('api1')}.layers.1: {d('api-v1')} is not in blobs."

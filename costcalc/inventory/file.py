@@ -6,7 +6,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -119,18 +119,28 @@ def _child(child: ChildRef) -> dict[str, Any]:
 
 def loads(text: str | bytes, source: str = "<inventory>") -> Inventory:
     """Parse an inventory file (schema 1 or 2); any problem is an InputError naming SOURCE."""
-    try:
-        parsed = INVENTORY_FILE.validate_json(text)
-    except ValidationError as exc:
-        raise InputError(_problem(exc, text.encode() if isinstance(text, str) else text, source)) from None
-    if parsed["schema_version"] == 1:
-        return _from_schema_1(parsed)
-    return _from_schema_2(parsed, text.encode() if isinstance(text, str) else text, source)
+    data = text.encode() if isinstance(text, str) else text
+    return _inventory_of(_validated(data, source), source, lambda: data)
 
 
 def load(path: Path) -> Inventory:
     """Read the inventory file at PATH (at most MAX_FILE_BYTES)."""
-    return loads(_read_bounded(path), str(path))
+    # The file's bytes are dropped once validated, before the records are built beside the
+    # validated entries; a problem found then reads the file again for its line number.
+    return _inventory_of(_validated(_read_bounded(path), str(path)), str(path), lambda: _read_bounded(path))
+
+
+def _validated(data: bytes, source: str) -> FileV1 | FileV2:
+    try:
+        return INVENTORY_FILE.validate_json(data)
+    except ValidationError as exc:
+        raise InputError(_problem(exc, data, source)) from None
+
+
+def _inventory_of(parsed: FileV1 | FileV2, source: str, text: Callable[[], bytes]) -> Inventory:
+    if parsed["schema_version"] == 1:
+        return _from_schema_1(parsed)
+    return _from_schema_2(parsed, text, source)
 
 
 def _read_bounded(path: Path) -> bytes:
@@ -195,7 +205,7 @@ def _from_schema_1(parsed: FileV1) -> Inventory:
     return _inventory(parsed, repositories, manifests, 1)
 
 
-def _from_schema_2(parsed: FileV2, data: bytes, source: str) -> Inventory:
+def _from_schema_2(parsed: FileV2, text: Callable[[], bytes], source: str) -> Inventory:
     blobs = {
         digest: BlobRef(b["media_type"], digest, b["size_bytes"], b.get("foreign", False), b.get("urls", ()))
         for digest, b in parsed.get("blobs", {}).items()
@@ -207,7 +217,7 @@ def _from_schema_2(parsed: FileV2, data: bytes, source: str) -> Inventory:
         try:
             layers = tuple(map(find, links))  # type: ignore[arg-type]  # digests, but for a rare descriptor
         except (KeyError, TypeError):  # a digest not in `blobs`, or a descriptor (a dict) of its own
-            layers = tuple(_resolve(link, blobs, data, source, digest, f"layers.{i}") for i, link in enumerate(links))
+            layers = tuple(_resolve(link, blobs, text, source, digest, f"layers.{i}") for i, link in enumerate(links))
         config = m.get("config")
         manifests[digest] = ManifestRecord(
             m["media_type"],
@@ -216,7 +226,7 @@ def _from_schema_2(parsed: FileV2, data: bytes, source: str) -> Inventory:
             m.get("artifact_type"),
             m.get("platform"),
             m.get("created"),
-            None if config is None else _resolve(config, blobs, data, source, digest, "config"),
+            None if config is None else _resolve(config, blobs, text, source, digest, "config"),
             layers,
             tuple(map(_child_ref, m.get("children", ()))),
             m.get("pushed_at"),
@@ -246,7 +256,7 @@ def _inventory(
 
 
 def _resolve(
-    link: BlobLink, blobs: Mapping[str, BlobRef], data: bytes, source: str, digest: str, field: str
+    link: BlobLink, blobs: Mapping[str, BlobRef], text: Callable[[], bytes], source: str, digest: str, field: str
 ) -> BlobRef:
     """The blob LINK names (a digest of BLOBS), or the descriptor it is; unknown: an InputError."""
     if not isinstance(link, str):
@@ -255,7 +265,7 @@ def _resolve(
         )
     found = blobs.get(link)
     if found is None:
-        line = _line_of_key(data, "manifests", digest)
+        line = _line_of_key(text(), "manifests", digest)
         where = f"{source}:{line}" if line else source
         raise InputError(f"{where}: manifests.{digest}.{field}: {link} is not in blobs.")
     return found
