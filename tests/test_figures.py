@@ -56,7 +56,7 @@ def test_a_blob_two_repositories_size_differently_takes_the_last_ones_size() -> 
     inv = build_inventory("r", "", when(1), {"n/a": [("t", d("a"))], "n/b": [("t", d("b"))]}, manifests)
     f = inv.figures
     assert f.blob_sizes[d("x")] == 300
-    assert f._shared_blobs == {d("x")}
+    assert f.shared_layer_bytes == 300  # one layer, in both repositories
     assert f.attributed_bytes() == {"n/a": 10 + 1 + 150, "n/b": 20 + 2 + 150}
     assert sum(f.attributed_bytes().values()) == f.unique_bytes == 10 + 1 + 20 + 2 + 300
 
