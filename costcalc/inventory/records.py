@@ -54,6 +54,10 @@ class ManifestRecord:
     pushed_at: datetime | None = None  # as a provider's API reports it, when it does
     last_pulled_at: datetime | None = None
 
+    @property
+    def is_index(self) -> bool:
+        return bool(self.children) or "index" in self.media_type or "list" in self.media_type
+
 
 @dataclass(frozen=True, slots=True)
 class TagRef:
