@@ -162,10 +162,11 @@ def replay_plan(inventory_path: Path, catalog_pages: int, warm: bool = False) ->
                 seen.add(digest)
                 plan.append(("GET", f"/v2/{name}/manifests/{digest}"))
                 record = manifests.get(digest) or {}
-                config = record.get("config")
-                if config and config["digest"] not in seen:
-                    seen.add(config["digest"])
-                    plan.append(("GET", f"/v2/{name}/blobs/{config['digest']}"))
+                config = record.get("config")  # schema 2: a digest (schema 1: a descriptor)
+                config = config.get("digest") if isinstance(config, dict) else config
+                if config and config not in seen:
+                    seen.add(config)
+                    plan.append(("GET", f"/v2/{name}/blobs/{config}"))
                 stack.extend(child["digest"] for child in record.get("children", ()))
     return plan
 
