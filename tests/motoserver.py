@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -201,8 +200,3 @@ class EcrPusher:
     def tag(self, repo: str, pushed: EcrPushed, tag: str) -> None:
         """Another tag on PUSHED: ECR's retag is a PutImage of the same manifest with the new tag."""
         self._put(repo, tag, pushed.manifest, pushed.media_type)
-
-
-def moto_env_names() -> tuple[str, ...]:
-    """The AWS variables a test must clear from the caller's environment before its own."""
-    return tuple(name for name in os.environ if name.startswith("AWS_"))

@@ -21,9 +21,7 @@ from costcalc.errors import (
 from costcalc.reference import in_namespace, validate_repository
 from costcalc.registry.client import sanitize
 
-INSTALL_HINT = (
-    "scanning Amazon ECR through its API needs boto3, which costcalc installs with: pip install 'costcalc[aws]'."
-)
+INSTALL_HINT = "scanning Amazon ECR through its API needs boto3: pip install 'costcalc[aws]'."
 # ECR's documented maximum page sizes (DescribeRepositories, DescribeImages) and batch size
 # (BatchGetImage imageIds): https://docs.aws.amazon.com/AmazonECR/latest/APIReference/
 PAGE_SIZE = 1000
@@ -77,14 +75,14 @@ def parse_ecr_target(text: str) -> EcrTarget | None:
     """
     raw = text.strip()
     if raw.lower().startswith(_SCHEME):
-        region, _, namespace = raw[len(_SCHEME) :].strip("/").partition("/")
+        region, _, namespace = raw[len(_SCHEME) :].rstrip("/").partition("/")
         if region and not _REGION.fullmatch(region):
             raise InvalidReference(f"{text!r}: {region!r} is not an AWS region (expected ecr://REGION[/PREFIX]).")
         return EcrTarget(region=region or None, account=None, namespace=_namespace(namespace, text))
     for scheme in ("https://", "http://"):
         if raw.lower().startswith(scheme):
             raw = raw[len(scheme) :]
-    host, _, namespace = raw.strip("/").partition("/")
+    host, _, namespace = raw.rstrip("/").partition("/")
     match = _HOST.fullmatch(host.lower())
     if match is None:
         return None
@@ -98,7 +96,6 @@ def parse_ecr_target(text: str) -> EcrTarget | None:
 
 
 def _namespace(namespace: str, text: str) -> str:
-    namespace = namespace.strip("/")
     if namespace:
         try:
             validate_repository(namespace, what="namespace")
@@ -153,11 +150,13 @@ def connect(
     endpoint_url: str | None = None,
     concurrency: int = 8,
     on_call: OnCall | None = None,
+    session: Any = None,
 ) -> Connection:
     """An ECR client through the standard AWS credential chain (environment, PROFILE, SSO, roles).
 
     REGION, when given, must agree with the target's; ON_CALL is called with the name of
-    every request sent (retries included), for progress and request counts.
+    every request sent (retries included), for progress and request counts. SESSION, a
+    boto3.Session, replaces the one made from PROFILE (a caller's assumed role, say).
     """
     try:
         import boto3
@@ -168,7 +167,7 @@ def connect(
     if region and target.region and region != target.region:
         raise InvalidReference(f"the target names region {target.region} but --region says {region}; use one of them.")
     try:
-        session = boto3.Session(profile_name=profile)
+        session = session or boto3.Session(profile_name=profile)
     except botocore.exceptions.ProfileNotFound:
         raise InputError(f"--profile: the AWS profile {profile!r} is not configured.") from None
     chosen = target.region or region or session.region_name
@@ -235,13 +234,16 @@ def lifecycle_policies(
     region: str | None = None,
     endpoint_url: str | None = None,
     on_call: OnCall | None = None,
+    session: Any = None,
 ) -> dict[str, str | None]:
     """Each of REPOSITORIES' lifecycle policy text (GetLifecyclePolicy), None where it has none.
 
     One request per repository. The texts are ECR's JSON, for
     costcalc.scenarios.ecr_lifecycle.parse_policy.
     """
-    connection = connect(target, profile=profile, region=region, endpoint_url=endpoint_url, on_call=on_call)
+    connection = connect(
+        target, profile=profile, region=region, endpoint_url=endpoint_url, on_call=on_call, session=session
+    )
     import botocore.exceptions  # present: connect() needs it
 
     policies: dict[str, str | None] = {}

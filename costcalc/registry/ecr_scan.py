@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, Unreachable
 from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, ScanError, build_inventory
@@ -262,11 +262,13 @@ def scan_ecr(
     concurrency: int = 8,
     warn: Callable[[str], None] | None = None,
     on_call: OnCall | None = None,
+    session: Any = None,
 ) -> EcrScan:
     """Scan TARGET (an EcrTarget or its text) through the ECR API into an Inventory (blocking).
 
     Credentials come from the standard AWS chain (PROFILE if given); ENDPOINT_URL replaces
     ECR's own (tests, VPC endpoints). ON_CALL is called with each request's API name.
+    SESSION, a boto3.Session, replaces the one made from PROFILE.
     """
     parsed = parse_ecr_target(target) if isinstance(target, str) else target
     if parsed is None:
@@ -274,7 +276,13 @@ def scan_ecr(
             f"{target!r} is not an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com or ecr://REGION)."
         )
     connection = connect(
-        parsed, profile=profile, region=region, endpoint_url=endpoint_url, concurrency=concurrency, on_call=on_call
+        parsed,
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        concurrency=concurrency,
+        on_call=on_call,
+        session=session,
     )
     names, registry_id = _repositories(connection, parsed)
     registry = _registry(connection, parsed, registry_id)
