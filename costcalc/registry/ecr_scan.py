@@ -180,11 +180,6 @@ class _Scan:
             self.errors.append(ScanError(repository=name, digest=digest, reason=reason))
 
 
-def _starts(digests: Sequence[str]) -> range:
-    """Where each BatchGetImage call's slice of DIGESTS begins."""
-    return range(0, len(digests), BATCH_SIZE)
-
-
 def _manifest_record(parsed: ParsedManifest) -> ManifestRecord:
     def blob(descriptor: Descriptor) -> BlobRef:
         return BlobRef(
