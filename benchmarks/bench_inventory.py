@@ -1,7 +1,7 @@
 """Time and peak RSS of loading an inventory file and of the figures `costcalc report` asks for.
 
     python -m benchmarks.bench_inventory INVENTORY.json [--repeat-books 3]
-    python -m benchmarks.bench_inventory --write 100000 /tmp/inv100k.json
+    python -m benchmarks.bench_inventory --write 100000 /tmp/inv100k.json [--schema-1]
 
 Each measurement runs in a fresh interpreter (so peak RSS is that of one load, not of the
 benchmark's own bookkeeping): the child prints wall seconds per phase and its ru_maxrss
@@ -78,14 +78,15 @@ def main() -> None:
     parser.add_argument("inventory", nargs="?", type=Path)
     parser.add_argument("--books", type=int, default=3, help="price books to mimic (default 3)")
     parser.add_argument("--write", nargs=2, metavar=("TAGS", "PATH"), help="write a synthetic inventory and exit")
+    parser.add_argument("--schema-1", action="store_true", help="with --write: as a schema-1 file (for its size)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:
-        from benchmarks.fleet import synthetic_inventory
+        from benchmarks.fleet import schema_1_text, synthetic_inventory
         from costcalc.inventory.file import dumps
 
         inventory = synthetic_inventory(int(args.write[0]))
-        Path(args.write[1]).write_text(dumps(inventory))
+        Path(args.write[1]).write_text(schema_1_text(inventory) if args.schema_1 else dumps(inventory))
         print(len(inventory.manifests))  # benchmarks.run reads the manifest count from here
         return
     if args.inventory is None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from pydantic_core import to_json
 
 from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, build_inventory
 
@@ -329,3 +330,52 @@ def _fake_image(name: str, version: int, arch: str, created: datetime, layers: t
         config=_fake_blob(OCI_CONFIG, (name, version, arch, "config"), 1_500 + version),
         layers=layers,
     )
+
+
+def schema_1_text(inventory: Inventory) -> str:
+    """INVENTORY as a schema-1 file (each manifest holding its descriptors whole), as costcalc
+    wrote inventories before schema 2: what the benchmark compares the schema-2 file's size with."""
+
+    def descriptor(ref: BlobRef) -> dict[str, object]:
+        return {
+            "media_type": ref.media_type,
+            "digest": ref.digest,
+            "size_bytes": ref.size_bytes,
+            "foreign": ref.foreign,
+        }
+
+    def manifest(record: ManifestRecord) -> dict[str, object]:
+        return {
+            "media_type": record.media_type,
+            "size_bytes": record.size_bytes,
+            "kind": record.kind,
+            "artifact_type": record.artifact_type,
+            "platform": record.platform,
+            "created": record.created,
+            "config": descriptor(record.config) if record.config else None,
+            "layers": [descriptor(layer) for layer in record.layers],
+            "children": [
+                {
+                    "media_type": c.media_type,
+                    "digest": c.digest,
+                    "size_bytes": c.size_bytes,
+                    "platform": c.platform,
+                    "attestation": c.attestation,
+                }
+                for c in record.children
+            ],
+        }
+
+    data = {
+        "schema_version": 1,
+        "registry": inventory.registry,
+        "namespace": inventory.namespace,
+        "scanned_at": inventory.scanned_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "repositories": [
+            {"name": r.name, "tags": [{"tag": t.tag, "digest": t.digest} for t in r.tags]}
+            for r in inventory.repositories
+        ],
+        "manifests": {digest: manifest(inventory.manifests[digest]) for digest in sorted(inventory.manifests)},
+        "errors": [e.model_dump(mode="json") for e in inventory.errors],
+    }
+    return to_json(data, indent=1).decode() + "\n"
