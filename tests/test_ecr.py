@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ import pytest
 from costcalc.errors import CostcalcError, CredentialsRejected, InvalidReference
 from costcalc.registry.ecr import EcrTarget, api_available, lifecycle_policies, parse_ecr_target
 from costcalc.registry.ecr_scan import scan_ecr
-from costcalc.scenarios.ecr_lifecycle import LifecycleImage, evaluate, parse_policy
+from costcalc.scenarios.ecr_lifecycle import expired_inventory, lifecycle_plan, parse_policy
 from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment, start_moto
 
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -128,8 +129,7 @@ def test_the_inventory_is_exactly_what_was_pushed(moto: RunningMoto, push: EcrPu
     multi = push.index("team/web", "1.0", [amd, arm], ["linux/amd64", "linux/arm64"])
     push.image("other", "x", [b"not in the namespace"])
 
-    result = scan(moto, tmp_path, f"{REGISTRY}/team")
-    inventory = result.inventory
+    inventory = scan(moto, tmp_path, f"{REGISTRY}/team")
 
     assert (inventory.registry, inventory.namespace, inventory.errors) == (REGISTRY, "team", ())
     assert {r.name: {(t.tag, t.digest) for t in r.tags} for r in inventory.repositories} == {
@@ -137,29 +137,23 @@ def test_the_inventory_is_exactly_what_was_pushed(moto: RunningMoto, push: EcrPu
         "team/web": {("1.0", multi.digest)},
     }
     # the index's children are its platforms, not untagged images of their own
-    assert result.untagged == {"team/api": (orphan.digest,), "team/web": ()}
-    pushed = [api_v1, api_v2, orphan, multi]
-    expected_blobs: dict[str, int] = {}
-    for item in pushed:
-        expected_blobs.update(item.stored)
+    assert {r.name: r.untagged for r in inventory.repositories} == {"team/api": (orphan.digest,), "team/web": ()}
     for item in [api_v1, api_v2, orphan, multi, amd, arm]:
         record = inventory.manifests[item.digest]
         assert record.size_bytes == len(item.manifest)
         assert {layer.digest: layer.size_bytes for layer in record.layers} == {
             d: s for d, s in item.blobs.items() if record.config is None or d != record.config.digest
         }
-    tagged = {}
-    for item in [api_v1, api_v2, multi]:
-        tagged.update(item.stored)
-    assert inventory.figures.unique_bytes == sum(tagged.values())
-    assert sum(expected_blobs.values()) - sum(tagged.values()) == sum(
-        size for digest, size in orphan.stored.items() if digest not in tagged
-    )
+    # ECR bills untagged images: every stored byte counts, tagged or not, each blob once
+    stored: dict[str, int] = {}
+    for item in [api_v1, api_v2, orphan, multi]:
+        stored.update(item.stored)
+    assert inventory.figures.unique_bytes == sum(stored.values())
     # every image ECR lists has its push time; moto records no pulls
-    digests = {i.digest for i in [api_v1, api_v2, orphan, multi, amd, arm]}
-    assert set(result.pushed_at) == digests
-    assert all(abs(t - datetime.now(UTC)) < timedelta(minutes=5) for t in result.pushed_at.values())
-    assert result.last_pulled_at == {}
+    for item in [api_v1, api_v2, orphan, multi, amd, arm]:
+        pushed_at = inventory.manifests[item.digest].pushed_at
+        assert pushed_at is not None and abs(pushed_at - datetime.now(UTC)) < timedelta(minutes=5)
+        assert inventory.manifests[item.digest].last_pulled_at is None
 
 
 def test_one_image_in_two_repositories_is_fetched_once(moto: RunningMoto, push: EcrPusher, tmp_path: Path) -> None:
@@ -168,10 +162,10 @@ def test_one_image_in_two_repositories_is_fetched_once(moto: RunningMoto, push: 
     first = push.image("app", "1", [b"shared" * 10])
     push.tag("app-mirror", first, "1")
     calls: list[str] = []
-    result = scan(moto, tmp_path, on_call=calls.append)
+    inventory = scan(moto, tmp_path, on_call=calls.append)
     assert Counter(calls) == {"DescribeRepositories": 1, "DescribeImages": 2, "BatchGetImage": 1}
-    assert [r.name for r in result.inventory.repositories] == ["app", "app-mirror"]
-    assert set(result.inventory.manifests) == {first.digest}
+    assert [r.name for r in inventory.repositories] == ["app", "app-mirror"]
+    assert set(inventory.manifests) == {first.digest}
 
 
 def test_requests_are_the_minimum_and_a_warm_cache_skips_every_manifest(
@@ -188,12 +182,16 @@ def test_requests_are_the_minimum_and_a_warm_cache_skips_every_manifest(
     # 230 manifests of one repository: ceil(230 / 100) = 3 BatchGetImage calls, 1 for `few`;
     # one DescribeImages page a repository (under 1,000 images each), the empty one included.
     assert Counter(calls) == {"DescribeRepositories": 1, "DescribeImages": 3, "BatchGetImage": 4}
-    assert len(cold.inventory.manifests) == 231
+    assert len(cold.manifests) == 231
     calls.clear()
     warm = scan(moto, tmp_path, on_call=calls.append)
     assert Counter(calls) == {"DescribeRepositories": 1, "DescribeImages": 3}
-    assert warm.inventory.manifests == cold.inventory.manifests
-    assert warm.untagged == cold.untagged and len(warm.untagged["many"]) == 115
+    assert warm.manifests == cold.manifests
+    assert warm.repositories == cold.repositories and {r.name: len(r.untagged) for r in warm.repositories} == {
+        "empty": 0,
+        "few": 0,
+        "many": 115,
+    }
 
 
 def test_no_credentials_is_one_sentence(moto: RunningMoto, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -223,8 +221,8 @@ def test_a_repository_that_cannot_be_read_is_an_error_and_the_scan_goes_on(
 
     session.events.register("before-call.ecr.DescribeImages", deny)
     result = scan(moto, tmp_path, session=session)
-    assert [(t.tag, t.digest) for r in result.inventory.repositories for t in r.tags] == [("v1", fine.digest)]
-    [error] = result.inventory.errors
+    assert [(t.tag, t.digest) for r in result.repositories for t in r.tags] == [("v1", fine.digest)]
+    [error] = result.errors
     assert error.repository == "secret"
     assert error.reason.startswith("ECR DescribeImages: AccessDeniedException: User is not authorized")
 
@@ -242,26 +240,23 @@ def test_lifecycle_policies_are_read_and_evaluated(moto: RunningMoto, push: EcrP
     }
     push.repository("kept", lifecycle_policy=policy)
     push.repository("plain")
-    images = [push.image("kept", None, [f"u{n}".encode()]) for n in range(3)]
-    push.image("kept", "v1", [b"tagged"])
-    result = scan(moto, tmp_path)
+    images = []
+    for n in range(3):
+        images.append(push.image("kept", None, [f"untagged {n}".encode() * 100]))
+        time.sleep(1.0)  # moto stamps pushes to the second: one second apart, their order is plain
+    tagged = push.image("kept", "v1", [b"tagged"])
+    inventory = scan(moto, tmp_path)
     texts = lifecycle_policies(EcrTarget(REGION, None), ["kept", "plain"], endpoint_url=moto.url)
     assert texts["plain"] is None
     assert texts["kept"] is not None
-    parsed = parse_policy(texts["kept"], "kept")
-    # moto stamps pushes to the second: order the untagged images as they were pushed
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    seen = [
-        LifecycleImage(
-            digest=i.digest,
-            tags=i.tags,
-            pushed_at=start + timedelta(minutes=[x.digest for x in images].index(i.digest)),
-        )
-        for i in result.images["kept"]
-        if not i.tags
-    ]
-    expired = [e.digest for e in evaluate(parsed, seen, start + timedelta(days=1))]
-    assert expired == [images[0].digest, images[1].digest]
+    plan = lifecycle_plan(inventory, "kept", parse_policy(texts["kept"], "kept"))
+    # keep only one untagged image: the two oldest go, the tagged image is no rule's
+    assert [e.digest for e in plan.expired] == [images[0].digest, images[1].digest]
+    assert plan.kept_tags == {"v1"} and plan.expired_untagged == {images[0].digest, images[1].digest}
+    after = expired_inventory(inventory, {"kept": plan})
+    freed = inventory.figures.unique_bytes - after.figures.unique_bytes
+    assert freed == sum(sum(i.stored.values()) for i in images[:2])
+    assert after.figures.unique_bytes == sum(images[2].stored.values()) + sum(tagged.stored.values())
 
 
 # -- what moto cannot show: pages, pull times ---------------------------------------------
@@ -350,9 +345,7 @@ def test_pages_of_1000_images_and_batches_of_100_manifests(tmp_path: Path, monke
     assert counts == {"DescribeRepositories": 1, "DescribeImages": 3, "BatchGetImage": 25}
     assert all(p["maxResults"] == 1000 for n, p in calls if n in ("DescribeImages", "DescribeRepositories"))
     assert all(len(p["imageIds"]) == 100 for n, p in calls if n == "BatchGetImage")
-    assert len(result.inventory.repositories[0].tags) == 2500
-    assert set(result.last_pulled_at.values()) == {pulled}
-    assert result.pushed_at[images[-1][0]] == datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=2499)
-    assert (
-        result.inventory.figures.unique_bytes == sum(len(b) + 2 + n + 1 for n, (_, b) in enumerate(images)) - 2 * 2499
-    )
+    assert len(result.repositories[0].tags) == 2500
+    assert {r.last_pulled_at for r in result.manifests.values()} == {pulled}
+    assert result.manifests[images[-1][0]].pushed_at == datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=2499)
+    assert result.figures.unique_bytes == sum(len(b) + 2 + n + 1 for n, (_, b) in enumerate(images)) - 2 * 2499

@@ -10,6 +10,7 @@ examples with tagPrefixList (`prod`): both spellings are checked against the sam
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,18 @@ from typing import Any
 import pytest
 
 from costcalc.errors import InputError
-from costcalc.scenarios.ecr_lifecycle import LifecycleImage, LifecyclePolicy, evaluate, load_policy, parse_policy
+from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
+from costcalc.scenarios.ecr_lifecycle import (
+    LifecycleImage,
+    LifecyclePolicy,
+    evaluate,
+    expired_inventory,
+    lifecycle_plan,
+    load_policy,
+    parse_policy,
+)
+from tests import inventory_builders as builders
+from tests.inventory_builders import d, layer, when
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -336,3 +348,75 @@ def test_a_policy_file_as_aws_prints_it_loads(tmp_path: Path) -> None:
         == [e.digest for e in evaluate(policy, [image("u", [], 15)], NOW)]
         == ["u"]
     )
+
+
+# -- a policy over an inventory ------------------------------------------------------------
+
+
+def fleet(pushed: bool = True) -> Inventory:
+    """acme/api: v1 (day 1), v2 and latest (day 2), two untagged builds (days 3 and 4)."""
+    records = {
+        "api1": image_record("capi1", layer("base", 900), layer("api-1", 300), day=1, pushed=pushed),
+        "api2": image_record("capi2", layer("base", 900), layer("api-2", 400), day=2, pushed=pushed),
+        "old": image_record("cold", layer("base", 900), layer("api-3", 500), day=3, pushed=pushed),
+        "new": image_record("cnew", layer("base", 900), layer("api-4", 600), day=4, pushed=pushed),
+    }
+    tags = {"acme/api": [("v1", d("api1")), ("v2", d("api2")), ("latest", d("api2"))]}
+    untagged = {"acme/api": [d("old"), d("new")]}
+    manifests = {d(name): record for name, record in records.items()}
+    return build_inventory("r.example", "acme", when(30), tags, manifests, untagged=untagged)
+
+
+def image_record(config: str, *layers: BlobRef, day: int, pushed: bool) -> ManifestRecord:
+    record = builders.image(config, 10, *layers, created=when(day) - timedelta(hours=1))
+    return replace(record, pushed_at=when(day)) if pushed else record
+
+
+def test_a_plan_over_an_inventory_expires_tagged_and_untagged_images() -> None:
+    inventory = fleet()
+    policy = parse_policy(
+        json.dumps({"rules": [rule(1, "untagged", "imageCountMoreThan", 1), rule(2, "any", "imageCountMoreThan", 3)]}),
+        "p",
+    )
+    plan = lifecycle_plan(inventory, "acme/api", policy)
+    # rule 1 keeps the newest untagged build; rule 2 keeps the three newest of all four images
+    # (`old` among them, though rule 1 expires it), so v1 goes
+    assert [(e.digest, e.rule_priority) for e in plan.expired] == [(d("api1"), 2), (d("old"), 1)]
+    assert plan.kept_tags == {"v2", "latest"}
+    assert plan.expired_untagged == {d("old")}
+    after = expired_inventory(inventory, {"acme/api": plan})
+    assert after.figures.unique_bytes == inventory.figures.unique_bytes - (300 + 10 + 500) - (500 + 10 + 500)
+    [repo] = after.repositories
+    assert [t.tag for t in repo.tags] == ["latest", "v2"] and repo.untagged == (d("new"),)
+
+
+def test_without_push_times_the_creation_time_orders_images() -> None:
+    with_push = lifecycle_plan(
+        fleet(), "acme/api", parse_policy(json.dumps({"rules": [rule(1, "any", "imageCountMoreThan", 3)]}), "p")
+    )
+    without = lifecycle_plan(
+        fleet(pushed=False),
+        "acme/api",
+        parse_policy(json.dumps({"rules": [rule(1, "any", "imageCountMoreThan", 3)]}), "p"),
+    )
+    assert [e.digest for e in with_push.expired] == [e.digest for e in without.expired] == [d("api1")]
+
+
+def test_an_image_with_no_time_is_kept_and_counted() -> None:
+    inventory = fleet(pushed=False)
+    undated = {
+        digest: replace(record, created=None) if digest == d("old") else record
+        for digest, record in inventory.manifests.items()
+    }
+    inventory = replace(inventory, manifests=undated)
+    plan = lifecycle_plan(
+        inventory, "acme/api", parse_policy(json.dumps({"rules": [rule(1, "any", "imageCountMoreThan", 1)]}), "p")
+    )
+    assert d("old") not in {e.digest for e in plan.expired}
+    assert plan.undated_kept == 1
+
+
+def test_a_plan_for_a_repository_the_inventory_lacks_is_one_sentence() -> None:
+    policy = parse_policy(json.dumps({"rules": [rule(1, "any", "imageCountMoreThan", 1)]}), "p")
+    with pytest.raises(InputError, match=r"^the inventory has no repository acme/nope\.$"):
+        lifecycle_plan(fleet(), "acme/nope", policy)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -235,17 +235,6 @@ def _registry(connection: Connection, target: EcrTarget, registry_id: str | None
     return target.registry_host(account, connection.region)
 
 
-@dataclass(frozen=True, slots=True)
-class EcrScan:
-    """What an ECR scan found: the Inventory and, per repository, what only ECR's API tells."""
-
-    inventory: Inventory
-    untagged: dict[str, tuple[str, ...]]  # repository -> untagged manifest digests (not index children)
-    pushed_at: dict[str, datetime]  # digest -> earliest push in any scanned repository
-    last_pulled_at: dict[str, datetime]  # digest -> latest recorded pull in any scanned repository
-    images: dict[str, tuple[EcrImage, ...]]  # repository -> every image DescribeImages listed
-
-
 def scan_ecr(
     target: EcrTarget | str,
     *,
@@ -258,8 +247,13 @@ def scan_ecr(
     warn: Callable[[str], None] | None = None,
     on_call: OnCall | None = None,
     session: Any = None,
-) -> EcrScan:
+) -> Inventory:
     """Scan TARGET (an EcrTarget or its text) through the ECR API into an Inventory (blocking).
+
+    Every image of every repository under the prefix, tagged or not: an untagged manifest is
+    listed under its repository's `untagged` (an index's platform manifests go with their
+    index), and each manifest carries ECR's push and last-pull times (a manifest in several
+    repositories: its earliest push and latest pull).
 
     Credentials come from the standard AWS chain (PROFILE if given); ENDPOINT_URL replaces
     ECR's own (tests, VPC endpoints). ON_CALL is called with each request's API name.
@@ -292,13 +286,13 @@ def scan_ecr(
     return _assemble(scan, registry, parsed.namespace)
 
 
-def _assemble(scan: _Scan, registry: str, namespace: str) -> EcrScan:
+def _assemble(scan: _Scan, registry: str, namespace: str) -> Inventory:
     tags: dict[str, list[tuple[str, str]]] = {}
-    untagged: dict[str, tuple[str, ...]] = {}
+    untagged: dict[str, list[str]] = {}
     pushed: dict[str, datetime] = {}
     pulled: dict[str, datetime] = {}
     for name, images in sorted(scan.images.items()):
-        tags[name] = []
+        tags[name], untagged[name] = [], []
         children = {c.digest for i in images if i.digest in scan.records for c in scan.records[i.digest].children}
         for image in images:
             if image.pushed_at is not None:
@@ -307,28 +301,25 @@ def _assemble(scan: _Scan, registry: str, namespace: str) -> EcrScan:
                 pulled[image.digest] = max(pulled.get(image.digest, image.last_pulled_at), image.last_pulled_at)
             if image.digest not in scan.records:
                 reason = scan.failed.get(image.digest, "the manifest was not read.")
-                scan.errors.extend(
+                scan.errors += [
                     ScanError(repository=name, tag=t, digest=image.digest, reason=reason) for t in image.tags
-                )
-                continue
-            tags[name].extend((tag, image.digest) for tag in image.tags)
-        untagged[name] = tuple(
-            sorted(i.digest for i in images if not i.tags and i.digest in scan.records and i.digest not in children)
-        )
-    inventory = build_inventory(
+                ]
+            elif image.tags:
+                tags[name] += [(tag, image.digest) for tag in image.tags]
+            elif image.digest not in children:
+                untagged[name].append(image.digest)
+    manifests = {
+        digest: replace(record, pushed_at=pushed.get(digest), last_pulled_at=pulled.get(digest))
+        for digest, record in scan.records.items()
+    }
+    return build_inventory(
         registry=registry,
         namespace=namespace,
         scanned_at=datetime.now(UTC),
         tags=tags,
-        manifests=scan.records,
+        manifests=manifests,
         errors=_unique(scan.errors),
-    )
-    return EcrScan(
-        inventory=inventory,
         untagged=untagged,
-        pushed_at=pushed,
-        last_pulled_at=pulled,
-        images={name: tuple(images) for name, images in sorted(scan.images.items())},
     )
 
 

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from costcalc.errors import InputError
+from costcalc.inventory.model import Inventory
 
 MAX_WILDCARDS = 4  # per tagPatternList entry, as ECR documents
 CURRENT = "current"  # `ecr-lifecycle:current`: each repository's own policy, read from ECR
@@ -250,3 +251,83 @@ def _reason(error: Any) -> str:
     if error["type"] == "too_short":
         return "needs at least one entry"
     return message[:1].lower() + message[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class LifecyclePlan:
+    """What a lifecycle policy does to one repository of an inventory."""
+
+    repository: str
+    expired: tuple[Expiry, ...]  # oldest push first
+    kept_tags: frozenset[str]
+    expired_untagged: frozenset[str]
+    undated_kept: int = 0  # images with neither a push nor a creation time: no rule can place them
+
+
+def lifecycle_images(inventory: Inventory, repository: str) -> tuple[list[LifecycleImage], int]:
+    """REPOSITORY's images as ECR's lifecycle sees them (each tagged digest, each untagged one),
+    and how many have no time to order them by.
+
+    The time is ECR's push time where the scan recorded one, else the image's creation time
+    (an inventory scanned through the registry API knows no push times). An index's platform
+    manifests are not images of their own: they go with their index.
+    """
+    repo = next((r for r in inventory.repositories if r.name == repository), None)
+    if repo is None:
+        raise InputError(f"the inventory has no repository {repository}.")
+    tags: dict[str, list[str]] = {}
+    for ref in repo.tags:
+        tags.setdefault(ref.digest, []).append(ref.tag)
+    for digest in repo.untagged:
+        tags.setdefault(digest, [])
+    images, undated = [], 0
+    for digest, names in tags.items():
+        record = inventory.manifests.get(digest)
+        when = record.pushed_at if record is not None else None
+        if when is None:
+            when = inventory.figures.created(digest)
+        if when is None:
+            undated += 1
+            continue
+        images.append(LifecycleImage(digest=digest, tags=tuple(sorted(names)), pushed_at=_aware(when)))
+    return images, undated
+
+
+def lifecycle_plan(
+    inventory: Inventory, repository: str, policy: LifecyclePolicy, now: datetime | None = None
+) -> LifecyclePlan:
+    """What POLICY expires in REPOSITORY at NOW (default: when the inventory was scanned)."""
+    images, undated = lifecycle_images(inventory, repository)
+    expired = evaluate(policy, images, _aware(now or inventory.scanned_at))
+    gone = {e.digest for e in expired}
+    repo = next(r for r in inventory.repositories if r.name == repository)
+    return LifecyclePlan(
+        repository=repository,
+        expired=expired,
+        kept_tags=frozenset(t.tag for t in repo.tags if t.digest not in gone),
+        expired_untagged=frozenset(d for d in repo.untagged if d in gone),
+        undated_kept=undated,
+    )
+
+
+def expired_inventory(inventory: Inventory, plans: Mapping[str, LifecyclePlan]) -> Inventory:
+    """INVENTORY as it would be once PLANS' images expired: their tags and untagged entries gone.
+
+    The manifests stay listed; what no tag or untagged entry reaches counts in no figure.
+    """
+    repositories = tuple(
+        replace(
+            repo,
+            tags=tuple(t for t in repo.tags if t.tag in plans[repo.name].kept_tags),
+            untagged=tuple(d for d in repo.untagged if d not in plans[repo.name].expired_untagged),
+        )
+        if repo.name in plans
+        else repo
+        for repo in inventory.repositories
+    )
+    # a new Inventory, not a copy: a copy would carry the memoised figures of the original
+    return replace(inventory, repositories=repositories)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
