@@ -26,7 +26,9 @@ from typing import Any
 
 import pytest
 
-from costcalc.errors import CostcalcError, CredentialsRejected, InvalidReference
+from costcalc.errors import CostcalcError, CredentialsRejected, InputError, InvalidReference
+from costcalc.inventory import file as inventory_file
+from costcalc.reference import parse_target
 from costcalc.registry.ecr import EcrTarget, api_available, lifecycle_policies, parse_ecr_target
 from costcalc.registry.ecr_scan import scan_ecr
 from costcalc.scenarios.ecr_lifecycle import expired_inventory, lifecycle_plan, parse_policy
@@ -105,6 +107,12 @@ def test_bad_ecr_targets_are_one_sentence(text: str) -> None:
     assert str(caught.value).endswith(".") and "\n" not in str(caught.value)
 
 
+def test_ecr_hosts_stay_valid_registry_targets_for_the_oci_path() -> None:
+    # without the aws extra an ECR host is scanned like any registry (tags, manifests by HTTP)
+    target = parse_target(f"{REGISTRY}/team")
+    assert (target.registry, target.namespace) == (REGISTRY, "team")
+
+
 def test_without_boto3_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "boto3", None)  # what `import boto3` meets when it is absent
     assert api_available() is False
@@ -154,6 +162,35 @@ def test_the_inventory_is_exactly_what_was_pushed(moto: RunningMoto, push: EcrPu
         pushed_at = inventory.manifests[item.digest].pushed_at
         assert pushed_at is not None and abs(pushed_at - datetime.now(UTC)) < timedelta(minutes=5)
         assert inventory.manifests[item.digest].last_pulled_at is None
+
+
+def test_the_inventory_file_keeps_what_only_ecr_knows(moto: RunningMoto, push: EcrPusher, tmp_path: Path) -> None:
+    push.repository("svc")
+    push.image("svc", "v1", [b"v1" * 50])
+    push.image("svc", None, [b"old" * 50])
+    inventory = scan(moto, tmp_path)
+    again = inventory_file.loads(inventory_file.dumps(inventory))
+    assert again.repositories == inventory.repositories and again.repositories[0].untagged
+    assert again.manifests == inventory.manifests
+    assert all(record.pushed_at is not None for record in again.manifests.values())
+    assert again.figures.unique_bytes == inventory.figures.unique_bytes
+
+
+def test_an_empty_registry_names_the_callers_account(moto: RunningMoto, tmp_path: Path) -> None:
+    calls: list[str] = []
+    inventory = scan(moto, tmp_path, on_call=calls.append)
+    assert (inventory.registry, inventory.repositories, inventory.errors) == (REGISTRY, (), ())
+    assert calls == ["DescribeRepositories", "DescribeRegistry"]
+
+
+def test_a_region_that_contradicts_the_target_is_refused(moto: RunningMoto, tmp_path: Path) -> None:
+    with pytest.raises(InvalidReference, match=r"the target names region us-east-1 but --region says eu-west-1"):
+        scan(moto, tmp_path, region="eu-west-1")
+
+
+def test_an_unknown_profile_is_one_sentence(moto: RunningMoto, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"^--profile: the AWS profile 'nope' is not configured\.$"):
+        scan(moto, tmp_path, profile="nope")
 
 
 def test_one_image_in_two_repositories_is_fetched_once(moto: RunningMoto, push: EcrPusher, tmp_path: Path) -> None:
