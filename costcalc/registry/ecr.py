@@ -115,7 +115,7 @@ def api_available() -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    """An ECR API client for one registry, the registry's host, and the registryId to send."""
+    """An ECR API client, its region, and the registryId every call names (None: the caller's own)."""
 
     client: Any  # boto3's ECR client (boto3 ships no type information)
     region: str
