@@ -386,3 +386,78 @@ def test_pages_of_1000_images_and_batches_of_100_manifests(tmp_path: Path, monke
     assert {r.last_pulled_at for r in result.manifests.values()} == {pulled}
     assert result.manifests[images[-1][0]].pushed_at == datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=2499)
     assert result.figures.unique_bytes == sum(len(b) + 2 + n + 1 for n, (_, b) in enumerate(images)) - 2 * 2499
+
+
+def test_an_image_listed_without_a_valid_digest_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    for name, value in aws_environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    digest, body = manifest(1)
+    session = boto3.Session()
+
+    def ecr(model: Any, **_: Any) -> Any:
+        if model.name == "DescribeRepositories":
+            return answer({"repositories": [{"repositoryName": "odd", "registryId": ACCOUNT}]})
+        if model.name == "DescribeImages":
+            return answer(
+                {
+                    "imageDetails": [
+                        {"imageDigest": "md5:\x1b[31mabc", "imageTags": ["bad"]},
+                        {"imageDigest": digest, "imageTags": ["good"]},
+                    ]
+                }
+            )
+        return answer({"images": [{"imageId": {"imageDigest": digest}, "imageManifest": body}], "failures": []})
+
+    session.events.register("before-call.ecr", ecr)
+    inventory = scan_ecr("ecr://us-east-1", session=session, use_cache=False)
+    assert [(t.tag, t.digest) for t in inventory.repositories[0].tags] == [("good", digest)]
+    [error] = inventory.errors
+    assert error.repository == "odd" and "\x1b" not in error.reason
+    assert error.reason.startswith("ECR DescribeImages listed an image with the invalid digest")
+
+
+def test_a_manifest_ecr_cannot_give_or_that_fails_its_digest_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    for name, value in aws_environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    (good, good_body), (tampered, _), (missing, _) = manifest(1), manifest(2), manifest(3)
+    session = boto3.Session()
+
+    def ecr(model: Any, **_: Any) -> Any:
+        if model.name == "DescribeRepositories":
+            return answer({"repositories": [{"repositoryName": "svc", "registryId": ACCOUNT}]})
+        if model.name == "DescribeImages":
+            return answer(
+                {
+                    "imageDetails": [
+                        {"imageDigest": d, "imageTags": [t]} for d, t in [(good, "a"), (tampered, "b"), (missing, "c")]
+                    ]
+                }
+            )
+        images = [
+            {"imageId": {"imageDigest": good}, "imageManifest": good_body},
+            {"imageId": {"imageDigest": tampered}, "imageManifest": good_body},  # another manifest's body
+        ]
+        failures = [
+            {
+                "imageId": {"imageDigest": missing},
+                "failureCode": "ImageNotFound",
+                "failureReason": "Requested image not found",
+            }
+        ]
+        return answer({"images": images, "failures": failures})
+
+    session.events.register("before-call.ecr", ecr)
+    inventory = scan_ecr("ecr://us-east-1", session=session, use_cache=False)
+    assert [(t.tag, t.digest) for t in inventory.repositories[0].tags] == [("a", good)]
+    reasons = {(e.tag, e.digest): e.reason for e in inventory.errors}
+    assert reasons[("b", tampered)].startswith(f"content of {tampered} does not match its digest")
+    assert reasons[("c", missing)] == "ECR BatchGetImage: ImageNotFound: Requested image not found."
+    assert set(inventory.manifests) == {good}

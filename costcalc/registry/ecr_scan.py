@@ -18,7 +18,9 @@ from typing import Any, TypeVar
 
 from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, Unreachable
 from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, ScanError, build_inventory
+from costcalc.reference import is_valid_digest
 from costcalc.registry.cache import Cache, open_cache
+from costcalc.registry.client import sanitize
 from costcalc.registry.ecr import BATCH_SIZE, Connection, EcrTarget, OnCall, connect, parse_ecr_target
 from costcalc.registry.oci import MANIFEST_ACCEPT, Descriptor, ParsedManifest, parse_manifest
 
@@ -86,6 +88,11 @@ class _Scan:
         found = []
         for page in self.connection.paginate("describe_images", repositoryName=name):
             for detail in page.get("imageDetails", ()):
+                if not is_valid_digest(detail.get("imageDigest")):
+                    shown = sanitize(ascii(detail.get("imageDigest")), 80)
+                    reason = f"ECR DescribeImages listed an image with the invalid digest {shown}; skipped."
+                    self.errors.append(ScanError(repository=name, reason=reason))
+                    continue
                 found.append(
                     EcrImage(
                         digest=str(detail["imageDigest"]),
