@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,9 +172,6 @@ def test_bad_inventory_files_are_one_sentence(text: str | bytes, message: str) -
     assert "\n" not in str(info.value)
 
 
-# -- limits: each edge from both sides -----------------------------------------------------
-
-
 def _with_size(size: str) -> str:
     return _HEAD_2 + '"blobs": {"sha256:l": {"media_type": "l", "size_bytes": ' + size + "}}}"
 
@@ -281,3 +280,50 @@ def test_the_file_text_is_what_json_dumps_writes(text: str, size: int) -> None:
     written = dumps(inventory)
     assert written == json.dumps(json.loads(written), indent=1, ensure_ascii=True) + "\n"
     assert loads(written) == inventory
+
+
+@pytest.mark.parametrize("case", ["/dev/zero", "/dev/urandom", "deep", "huge-size", "schema-1"])
+def test_the_report_command_says_one_sentence_or_reads_the_file(case: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from costcalc.cli.app import app
+
+    path = Path(case) if case.startswith("/dev/") else tmp_path / "inv.json"
+    if case == "deep":
+        path.write_text(_HEAD_2 + '"extra": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    elif case == "huge-size":
+        path.write_text(_with_size("1" + "0" * 40))
+    elif case == "schema-1":
+        path.write_bytes(SCHEMA_1.read_bytes())
+    result = CliRunner().invoke(app, ["report", str(path), "--format", "json"])
+    if case == "schema-1":
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["inventory"]["unique_bytes"] == 5400
+        return
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"costcalc: error: {path}") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("over", [False, True])
+def test_a_pipe_is_read_up_to_the_limit(fleet, tmp_path, monkeypatch, over: bool) -> None:  # type: ignore[no-untyped-def]
+    # A pipe has no size to check first (`report <(zcat inv.json.gz)`): its read stops at the limit.
+    text = dumps(fleet).encode()
+    monkeypatch.setattr(inventory_file, "MAX_FILE_BYTES", len(text) - 1 if over else len(text))
+    fifo = tmp_path / "inv.pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as pipe:  # the reader may stop at the limit
+            pipe.write(text + (b" " * 100_000 if over else b""))
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        if over:
+            with pytest.raises(InputError, match=rf"more than {len(text) - 1:,} bytes, over the"):
+                load(fifo)
+        else:
+            assert load(fifo) == fleet
+    finally:
+        writer.join(timeout=10)

@@ -35,8 +35,6 @@ class Figures(VersionFigures):
         # Σ reachable(digest) per tagged digest, without building its dict (naive_bytes).
         self._reachable_totals: dict[str, int] = {}
 
-    # -- blobs reachable from tags ------------------------------------------------------
-
     def reachable(self, digest: str, size_hint: int = 0) -> Mapping[str, int]:
         """Blobs (digest -> bytes) reachable from manifest DIGEST: itself, children, configs, layers."""
         cached = self._reachable.get(digest)

@@ -41,7 +41,7 @@ class Tag(TypedDict):
     digest: str
 
 
-# -- schema 1: every manifest holds its descriptors whole ---------------------------------
+# Schema 1: every manifest holds its descriptors whole.
 
 
 @with_config(_STRICT)
@@ -82,7 +82,7 @@ class FileV1(TypedDict):
     errors: NotRequired[tuple[ScanError, ...]]
 
 
-# -- schema 2: each blob once, in `blobs`; manifests name their config and layers by digest --
+# Schema 2: each blob once, in `blobs`; manifests name their config and layers by digest.
 
 
 @with_config(_STRICT)
