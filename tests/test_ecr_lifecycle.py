@@ -22,9 +22,11 @@ from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_i
 from costcalc.scenarios.ecr_lifecycle import (
     LifecycleImage,
     LifecyclePolicy,
+    current_policies,
     evaluate,
     expired_inventory,
     lifecycle_plan,
+    lifecycle_plans,
     load_policy,
     parse_policy,
 )
@@ -420,3 +422,20 @@ def test_a_plan_for_a_repository_the_inventory_lacks_is_one_sentence() -> None:
     policy = parse_policy(json.dumps({"rules": [rule(1, "any", "imageCountMoreThan", 1)]}), "p")
     with pytest.raises(InputError, match=r"^the inventory has no repository acme/nope\.$"):
         lifecycle_plan(fleet(), "acme/nope", policy)
+
+
+def test_one_policy_for_every_repository_or_each_its_own() -> None:
+    inventory = fleet()
+    keep_one = parse_policy(json.dumps({"rules": [rule(1, "any", "imageCountMoreThan", 1)]}), "p")
+    everywhere = lifecycle_plans(inventory, keep_one)
+    assert [e.digest for e in everywhere["acme/api"].expired] == [d("api1"), d("api2"), d("old")]
+    texts = {"acme/api": None}
+    assert lifecycle_plans(inventory, current_policies(texts)) == {}
+    texts = {"acme/api": json.dumps({"rules": [rule(1, "untagged", "imageCountMoreThan", 1)]})}
+    own = lifecycle_plans(inventory, current_policies(texts))
+    assert own["acme/api"].expired_untagged == {d("old")}
+
+
+def test_a_bad_current_policy_names_its_repository() -> None:
+    with pytest.raises(InputError, match=r"^the lifecycle policy of acme/api: rules: needs at least one entry\.$"):
+        current_policies({"acme/api": json.dumps({"rules": []})})

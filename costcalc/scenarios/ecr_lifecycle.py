@@ -310,6 +310,29 @@ def lifecycle_plan(
     )
 
 
+def lifecycle_plans(
+    inventory: Inventory,
+    policies: LifecyclePolicy | Mapping[str, LifecyclePolicy | None],
+    now: datetime | None = None,
+) -> dict[str, LifecyclePlan]:
+    """The plan of every repository: one POLICY for all (`ecr-lifecycle:FILE`), or each
+    repository's own (`ecr-lifecycle:current`, a repository without a policy keeps everything)."""
+    plans = {}
+    for repo in inventory.repositories:
+        policy = policies if isinstance(policies, LifecyclePolicy) else policies.get(repo.name)
+        if policy is not None:
+            plans[repo.name] = lifecycle_plan(inventory, repo.name, policy, now)
+    return plans
+
+
+def current_policies(texts: Mapping[str, str | None]) -> dict[str, LifecyclePolicy | None]:
+    """Each repository's policy from the texts GetLifecyclePolicy returned (None: it has none)."""
+    return {
+        name: None if text is None else parse_policy(text, f"the lifecycle policy of {name}")
+        for name, text in texts.items()
+    }
+
+
 def expired_inventory(inventory: Inventory, plans: Mapping[str, LifecyclePlan]) -> Inventory:
     """INVENTORY as it would be once PLANS' images expired: their tags and untagged entries gone.
 
