@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from costcalc.inventory import file as inventory_file
 from costcalc.reference import parse_target
 from costcalc.registry.ecr import EcrTarget, api_available, lifecycle_policies, parse_ecr_target
 from costcalc.registry.ecr_scan import scan_ecr
+from costcalc.registry.scan import ScanEvent
 from costcalc.scenarios.ecr_lifecycle import expired_inventory, lifecycle_plan, parse_policy
 from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment, start_moto
 
@@ -215,14 +217,22 @@ def test_requests_are_the_minimum_and_a_warm_cache_skips_every_manifest(
         push.image("many", f"t{n}" if n % 2 else None, [f"layer {n}".encode()])
     push.image("few", "only", [b"one"])
     calls: list[str] = []
-    cold = scan(moto, tmp_path, on_call=calls.append)
+    events: list[ScanEvent] = []
+    cold = scan(moto, tmp_path, on_call=calls.append, progress=events.append)
     # 230 manifests of one repository: ceil(230 / 100) = 3 BatchGetImage calls, 1 for `few`;
     # one DescribeImages page a repository (under 1,000 images each), the empty one included.
     assert Counter(calls) == {"DescribeRepositories": 1, "DescribeImages": 3, "BatchGetImage": 4}
     assert len(cold.manifests) == 231
+    # progress as the registry scan reports it: counts only grow, and end at the totals
+    assert all(a.repositories_done <= b.repositories_done and a.bytes_seen <= b.bytes_seen for a, b in pairwise(events))
+    last = events[-1]
+    assert (last.repositories_listed, last.repositories_done, last.tags_total, last.tags_done) == (3, 3, 116, 116)
+    assert (last.manifests_fetched, last.errors) == (231, 0)
     calls.clear()
-    warm = scan(moto, tmp_path, on_call=calls.append)
+    events.clear()
+    warm = scan(moto, tmp_path, on_call=calls.append, progress=events.append)
     assert Counter(calls) == {"DescribeRepositories": 1, "DescribeImages": 3}
+    assert events[-1].manifests_fetched == 0 and events[-1].tags_done == 116
     assert warm.manifests == cold.manifests
     assert warm.repositories == cold.repositories and {r.name: len(r.untagged) for r in warm.repositories} == {
         "empty": 0,

@@ -9,7 +9,7 @@ configs are not read (manifests give the sizes, ECR gives the push and last-pull
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,8 +23,10 @@ from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.client import sanitize
 from costcalc.registry.ecr import BATCH_SIZE, Connection, EcrTarget, OnCall, connect, parse_ecr_target
 from costcalc.registry.oci import MANIFEST_ACCEPT, Descriptor, ParsedManifest, parse_manifest
+from costcalc.registry.scan import Progress, ScanEvent
 
 MAX_INDEX_DEPTH = 8  # as the registry scan: real indexes nest once at most
+_COUNTS = ("repositories_listed", "repositories_done", "tags_total", "tags_done", "manifests_fetched", "bytes_seen")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,9 +55,12 @@ class _Scan:
     records: dict[str, ManifestRecord] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # digest -> reason
     errors: list[ScanError] = field(default_factory=list)
+    progress: Progress | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
 
-    def run(self, work: Callable[[T], R], items: Sequence[T]) -> list[R | CostcalcError]:
-        """WORK over ITEMS on up to `concurrency` threads; a CostcalcError is returned, not raised.
+    def run(self, work: Callable[[T], R], items: Sequence[T]) -> Iterator[R | CostcalcError]:
+        """WORK over ITEMS on up to `concurrency` threads, each result (or its CostcalcError) in
+        the order of ITEMS as soon as it is there.
 
         Only API calls run on the threads: the cache (one SQLite connection) stays on this one.
         """
@@ -66,23 +71,28 @@ class _Scan:
             except CostcalcError as exc:
                 return exc
 
-        if len(items) <= 1:
-            results = [guarded(item) for item in items]
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
-                results = list(pool.map(guarded, items))
-        for result in results:
-            # Rejected credentials or an unreachable API fail every call alike: stop on the first.
-            if isinstance(result, CredentialsRejected | Unreachable):
-                raise result
-        return results
+        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(items)))) as pool:
+            for result in pool.map(guarded, items):
+                # Rejected credentials or an unreachable API fail every call alike: stop on the first.
+                if isinstance(result, CredentialsRejected | Unreachable):
+                    pool.shutdown(cancel_futures=True)
+                    raise result
+                yield result
+
+    def emit(self, **changes: int) -> None:
+        for key, delta in changes.items():
+            self.counts[key] += delta
+        if self.progress is not None:
+            self.progress(ScanEvent(errors=len(self.errors), **self.counts))
 
     def describe(self, names: Sequence[str]) -> None:
         for name, result in zip(names, self.run(self._describe, names), strict=True):
             if isinstance(result, CostcalcError):
                 self.errors.append(ScanError(repository=name, reason=str(result)))
+                self.emit(repositories_done=1)
             else:
                 self.images[name] = result
+                self.emit(repositories_done=1, tags_total=sum(len(image.tags) for image in result))
 
     def _describe(self, name: str) -> list[EcrImage]:
         found = []
@@ -129,6 +139,7 @@ class _Scan:
                         self._fail(name, digest, str(result))
                     continue
                 bodies, failures = result
+                self.emit(manifests_fetched=len(bodies))
                 for digest, (body, media_type) in bodies.items():
                     self._record(name, digest, body, media_type or wanted[digest][1], from_cache=False)
                 for digest, reason in failures.items():
@@ -180,6 +191,7 @@ class _Scan:
         if not from_cache and self.cache is not None:
             self.cache.put(digest, body, "manifest", media_type)
         self.records[digest] = _manifest_record(parsed)
+        self.emit(bytes_seen=parsed.size_bytes + sum(d.size_bytes for d in parsed.layers))
 
     def _fail(self, name: str, digest: str, reason: str) -> None:
         if digest not in self.failed:
@@ -254,6 +266,7 @@ def scan_ecr(
     warn: Callable[[str], None] | None = None,
     on_call: OnCall | None = None,
     session: Any = None,
+    progress: Progress | None = None,
 ) -> Inventory:
     """Scan TARGET (an EcrTarget or its text) through the ECR API into an Inventory (blocking).
 
@@ -264,7 +277,8 @@ def scan_ecr(
 
     Credentials come from the standard AWS chain (PROFILE if given); ENDPOINT_URL replaces
     ECR's own (tests, VPC endpoints). ON_CALL is called with each request's API name.
-    SESSION, a boto3.Session, replaces the one made from PROFILE.
+    SESSION, a boto3.Session, replaces the one made from PROFILE. PROGRESS gets the registry
+    scan's events (the tags are done when their manifests are, at the end).
     """
     parsed = parse_ecr_target(target) if isinstance(target, str) else target
     if parsed is None:
@@ -283,13 +297,15 @@ def scan_ecr(
     names, registry_id = _repositories(connection, parsed)
     registry = _registry(connection, parsed, registry_id)
     cache = open_cache(cache_dir, warn=warn) if use_cache else None
-    scan = _Scan(connection=connection, cache=cache, concurrency=max(1, concurrency))
+    scan = _Scan(connection=connection, cache=cache, concurrency=max(1, concurrency), progress=progress)
+    scan.emit(repositories_listed=len(names))
     try:
         scan.describe(names)
         scan.fetch()
     finally:
         if cache is not None:
             cache.close()
+    scan.emit(tags_done=scan.counts["tags_total"])
     return _assemble(scan, registry, parsed.namespace)
 
 
