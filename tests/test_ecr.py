@@ -29,9 +29,11 @@ import pytest
 
 from costcalc.errors import CostcalcError, CredentialsRejected, InputError, InvalidReference
 from costcalc.inventory import file as inventory_file
+from costcalc.inventory.model import Inventory
 from costcalc.reference import parse_target
 from costcalc.registry.ecr import EcrTarget, api_available, lifecycle_policies, parse_ecr_target
 from costcalc.registry.ecr_scan import scan_ecr
+from costcalc.registry.options import ScanOptions
 from costcalc.registry.scan import ScanEvent
 from costcalc.scenarios.ecr_lifecycle import expired_inventory, lifecycle_plan, parse_policy
 from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment, start_moto
@@ -64,8 +66,11 @@ def push(moto: RunningMoto) -> EcrPusher:
     return EcrPusher(moto.url)
 
 
-def scan(moto: RunningMoto, tmp_path: Path, target: str = f"ecr://{REGION}", **kwargs: Any) -> Any:
-    return scan_ecr(target, endpoint_url=moto.url, cache_dir=tmp_path / "cache", **kwargs)
+def scan(
+    moto: RunningMoto, tmp_path: Path, target: str = f"ecr://{REGION}", *, repos: tuple[str, ...] = (), **kwargs: Any
+) -> Inventory:
+    options = ScanOptions(cache_dir=tmp_path / "cache", repos=repos, exclude=kwargs.pop("exclude", ()))
+    return scan_ecr(target, options, endpoint_url=moto.url, **kwargs)
 
 
 # -- targets ------------------------------------------------------------------------------
@@ -164,6 +169,25 @@ def test_the_inventory_is_exactly_what_was_pushed(moto: RunningMoto, push: EcrPu
         pushed_at = inventory.manifests[item.digest].pushed_at
         assert pushed_at is not None and abs(pushed_at - datetime.now(UTC)) < timedelta(minutes=5)
         assert inventory.manifests[item.digest].last_pulled_at is None
+
+
+def test_repositories_named_are_scanned_without_a_listing_and_filters_apply(
+    moto: RunningMoto, push: EcrPusher, tmp_path: Path
+) -> None:
+    for name in ("team/api", "team/web", "team/tmp"):
+        push.repository(name)
+        push.image(name, "v1", [name.encode()])
+    calls: list[str] = []
+    inventory = scan(moto, tmp_path, repos=("team/api", "team/gone"), on_call=calls.append)
+    assert [r.name for r in inventory.repositories] == ["team/api"]
+    [error] = inventory.errors
+    assert (error.repository, error.reason.split(":")[:2]) == (
+        "team/gone",
+        ["ECR DescribeImages", " RepositoryNotFoundException"],
+    )
+    assert "DescribeRepositories" not in calls
+    filtered = scan(moto, tmp_path, exclude=("*/tmp",))
+    assert [r.name for r in filtered.repositories] == ["team/api", "team/web"]
 
 
 def test_the_inventory_file_keeps_what_only_ecr_knows(moto: RunningMoto, push: EcrPusher, tmp_path: Path) -> None:
@@ -387,7 +411,7 @@ def test_pages_of_1000_images_and_batches_of_100_manifests(tmp_path: Path, monke
         return answer({"images": found, "failures": []})
 
     session.events.register("before-call.ecr", ecr)
-    result = scan_ecr("ecr://us-east-1", session=session, cache_dir=tmp_path / "cache")
+    result = scan_ecr("ecr://us-east-1", ScanOptions(cache_dir=tmp_path / "cache"), session=session)
     counts = Counter(name for name, _ in calls)
     assert counts == {"DescribeRepositories": 1, "DescribeImages": 3, "BatchGetImage": 25}
     assert all(p["maxResults"] == 1000 for n, p in calls if n in ("DescribeImages", "DescribeRepositories"))
@@ -423,7 +447,7 @@ def test_an_image_listed_without_a_valid_digest_is_an_error_not_a_crash(
         return answer({"images": [{"imageId": {"imageDigest": digest}, "imageManifest": body}], "failures": []})
 
     session.events.register("before-call.ecr", ecr)
-    inventory = scan_ecr("ecr://us-east-1", session=session, use_cache=False)
+    inventory = scan_ecr("ecr://us-east-1", ScanOptions(use_cache=False), session=session)
     assert [(t.tag, t.digest) for t in inventory.repositories[0].tags] == [("good", digest)]
     [error] = inventory.errors
     assert error.repository == "odd" and "\x1b" not in error.reason
@@ -465,7 +489,7 @@ def test_a_manifest_ecr_cannot_give_or_that_fails_its_digest_is_an_error(
         return answer({"images": images, "failures": failures})
 
     session.events.register("before-call.ecr", ecr)
-    inventory = scan_ecr("ecr://us-east-1", session=session, use_cache=False)
+    inventory = scan_ecr("ecr://us-east-1", ScanOptions(use_cache=False), session=session)
     assert [(t.tag, t.digest) for t in inventory.repositories[0].tags] == [("a", good)]
     reasons = {(e.tag, e.digest): e.reason for e in inventory.errors}
     assert reasons[("b", tampered)].startswith(f"content of {tampered} does not match its digest")

@@ -13,16 +13,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, Unreachable
 from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, ScanError, build_inventory
-from costcalc.reference import is_valid_digest
+from costcalc.reference import Target, is_valid_digest, is_valid_repository, validate_repository
 from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.client import sanitize
 from costcalc.registry.ecr import BATCH_SIZE, Connection, EcrTarget, OnCall, connect, parse_ecr_target
+from costcalc.registry.listing import read_repos_file, select
 from costcalc.registry.oci import MANIFEST_ACCEPT, Descriptor, ParsedManifest, parse_manifest
+from costcalc.registry.options import ScanOptions
 from costcalc.registry.scan import Progress, ScanEvent
 
 MAX_INDEX_DEPTH = 8  # as the registry scan: real indexes nest once at most
@@ -235,16 +236,25 @@ def _utc(value: object) -> datetime | None:
     return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _repositories(connection: Connection, target: EcrTarget) -> tuple[list[str], str | None]:
-    """The target's repository names (sorted) and the registry id ECR reports for them."""
+def _repositories(connection: Connection, target: EcrTarget, options: ScanOptions) -> tuple[list[str], str | None]:
+    """The repositories to scan (sorted) and the registry id ECR reported, if it listed any.
+
+    Names given (--repo, --repos-file) are scanned as given, without a listing: one that does
+    not exist is an error entry of the scan. Either way --include and --exclude filter.
+    """
+    explicit = [validate_repository(name.strip().strip("/")) for name in options.repos]
+    if options.repos_file is not None:
+        explicit += read_repos_file(options.repos_file, Target(registry="ecr", namespace=target.namespace))
+    if explicit:
+        return select(explicit, options.include, options.exclude), None
     names, registry_id = [], None
     for page in connection.paginate("describe_repositories"):
         for repository in page.get("repositories", ()):
-            name = str(repository["repositoryName"])
+            name = str(repository.get("repositoryName", ""))
             registry_id = registry_id or repository.get("registryId")
-            if target.holds(name):
+            if is_valid_repository(name) and target.holds(name):
                 names.append(name)
-    return sorted(names), registry_id
+    return select(names, options.include, options.exclude), registry_id
 
 
 def _registry(connection: Connection, target: EcrTarget, registry_id: str | None) -> str:
@@ -256,13 +266,11 @@ def _registry(connection: Connection, target: EcrTarget, registry_id: str | None
 
 def scan_ecr(
     target: EcrTarget | str,
+    options: ScanOptions | None = None,
     *,
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
-    cache_dir: Path | None = None,
-    use_cache: bool = True,
-    concurrency: int = 8,
     warn: Callable[[str], None] | None = None,
     on_call: OnCall | None = None,
     session: Any = None,
@@ -275,6 +283,8 @@ def scan_ecr(
     index), and each manifest carries ECR's push and last-pull times (a manifest in several
     repositories: its earliest push and latest pull).
 
+    OPTIONS: repositories named or filtered, concurrency, cache, as for a registry scan
+    (the HTTP and credential options do not apply: boto3 has its own).
     Credentials come from the standard AWS chain (PROFILE if given); ENDPOINT_URL replaces
     ECR's own (tests, VPC endpoints). ON_CALL is called with each request's API name.
     SESSION, a boto3.Session, replaces the one made from PROFILE. PROGRESS gets the registry
@@ -285,19 +295,20 @@ def scan_ecr(
         raise CostcalcError(
             f"{target!r} is not an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com or ecr://REGION)."
         )
+    options = options or ScanOptions()
     connection = connect(
         parsed,
         profile=profile,
         region=region,
         endpoint_url=endpoint_url,
-        concurrency=concurrency,
+        concurrency=options.concurrency,
         on_call=on_call,
         session=session,
     )
-    names, registry_id = _repositories(connection, parsed)
+    names, registry_id = _repositories(connection, parsed, options)
     registry = _registry(connection, parsed, registry_id)
-    cache = open_cache(cache_dir, warn=warn) if use_cache else None
-    scan = _Scan(connection=connection, cache=cache, concurrency=max(1, concurrency), progress=progress)
+    cache = open_cache(options.cache_dir, warn=warn) if options.use_cache else None
+    scan = _Scan(connection=connection, cache=cache, concurrency=max(1, options.concurrency), progress=progress)
     scan.emit(repositories_listed=len(names))
     try:
         scan.describe(names)
