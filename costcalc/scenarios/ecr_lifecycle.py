@@ -15,6 +15,7 @@ lifecycle_policy_parameters.html, lifecycle_policy_examples.html beside it):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -213,6 +214,7 @@ def load_policy(path: Path) -> LifecyclePolicy:
     return parse_policy(text, str(path))
 
 
+@functools.lru_cache(maxsize=256)  # asked once per image and rule
 def _pattern(text: str) -> re.Pattern[str]:
     """A tagPatternList entry as a regular expression: `*` is any run of characters, the rest literal."""
     return re.compile(".*".join(re.escape(piece) for piece in text.split("*")), re.DOTALL)
