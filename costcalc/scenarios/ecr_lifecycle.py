@@ -30,7 +30,6 @@ from costcalc.errors import InputError
 from costcalc.inventory.model import Inventory
 
 MAX_WILDCARDS = 4  # per tagPatternList entry, as ECR documents
-CURRENT = "current"  # `ecr-lifecycle:current`: each repository's own policy, read from ECR
 
 
 class _Document(BaseModel):
