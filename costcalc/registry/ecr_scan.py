@@ -1,10 +1,12 @@
 """Scan Amazon ECR through its API into an Inventory: every repository, every image, tagged or not.
 
-Requests, at least and at most: DescribeRepositories, one page per 1,000 repositories;
-DescribeImages, one page per 1,000 images of each repository (one for an empty one);
-BatchGetImage, one call per 100 distinct manifests of a repository not already in the
-cache (a manifest in several repositories is fetched once). Nothing else: ECR's layers and
-configs are not read (manifests give the sizes, ECR gives the push and last-pull times).
+Requests, at least and at most: DescribeRepositories, one page per 1,000 repositories
+(none when the repositories are named); DescribeImages, one page per 1,000 images of each
+repository (one for an empty one); BatchGetImage, one call per 100 distinct manifests of a
+repository not already in the cache (a manifest in several repositories is fetched once);
+DescribeRegistry once, only for `ecr://` when no listed repository names the account.
+Nothing else: ECR's layers and configs are not read (manifests give the sizes, ECR gives
+the push and last-pull times).
 """
 
 from __future__ import annotations
