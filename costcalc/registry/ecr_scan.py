@@ -21,11 +21,11 @@ from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, U
 from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, ScanError, build_inventory
 from costcalc.reference import Target, is_valid_digest, is_valid_repository, validate_repository
 from costcalc.registry.cache import Cache, open_cache
-from costcalc.registry.client import sanitize
 from costcalc.registry.ecr import BATCH_SIZE, Connection, EcrTarget, OnCall, connect, parse_ecr_target
 from costcalc.registry.listing import read_repos_file, select
 from costcalc.registry.oci import MANIFEST_ACCEPT, Descriptor, ParsedManifest, parse_manifest
 from costcalc.registry.options import ScanOptions
+from costcalc.registry.responses import sanitize
 from costcalc.registry.scan import Progress, ScanEvent
 
 MAX_INDEX_DEPTH = 8  # as the registry scan: real indexes nest once at most
