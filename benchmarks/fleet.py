@@ -4,7 +4,7 @@
 (POST /v2/NAME/blobs/uploads/ -> Location; PUT Location&digest=...; PUT
 /v2/NAME/manifests/REF) with a namespace of services that share a few base images, tiny
 blobs so that 2,000 tags build in about a minute. It returns the ground truth a scanner
-must find: tags, distinct manifests and distinct configs, hence the SPEC §3.1 minimum.
+must find: tags, distinct manifests and distinct configs, hence the minimum of requests.
 
 ``synthetic_inventory`` builds an Inventory of any number of tags with
 ``inventory.build_inventory``, shaped like a CI-fed registry (one version per tag, a
@@ -49,7 +49,7 @@ class FleetTruth:
     layers: int = 0  # layer references summed over tags (tags x layers)
 
     def minimum_requests(self, list_pages: int) -> int:
-        """SPEC §3.1: list pages + one HEAD per tag + one GET per distinct manifest and config."""
+        """The minimum: list pages + one HEAD per tag + one GET per distinct manifest and config."""
         return list_pages + self.tags + len(self.manifests) + len(self.configs)
 
     def as_dict(self) -> dict[str, int | str]:

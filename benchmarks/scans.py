@@ -1,4 +1,4 @@
-"""costcalc's scans through the latency proxy, their requests against SPEC §3.1's minimum,
+"""costcalc's scans through the latency proxy, their requests against the minimum,
 and the same requests replayed: through costcalc's RegistryClient with nothing parsed or cached
 (its HTTP stack), and on plain sockets (what the proxy and the registry alone allow on this
 machine)."""
@@ -108,7 +108,7 @@ def through_proxy(
 
 
 def minimum_check(scan: dict[str, object], truth: FleetTruth) -> dict[str, object]:
-    """Compare a cold scan's requests with SPEC §3.1: list pages + tags + manifests + configs."""
+    """Compare a cold scan's requests with the minimum: list pages + tags + manifests + configs."""
     counts = scan["requests_by_kind"]
     assert isinstance(counts, dict)
     list_pages = counts.get("GET catalog", 0) + counts.get("GET tags", 0)

@@ -1,4 +1,4 @@
-"""Derived figures of an Inventory (SPEC §2), worked by hand on small inventories."""
+"""Derived figures of an Inventory, worked by hand on small inventories."""
 
 from __future__ import annotations
 

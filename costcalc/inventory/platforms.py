@@ -56,7 +56,7 @@ class ImageFigures:
         return None if wanted and len(platforms) > 1 else sorted(platforms)[0]
 
     def pull_bytes(self, digest: str, platform: str) -> int:
-        """Bytes of one cold pull: manifest(s) + config + image bytes of PLATFORM (SPEC §4)."""
+        """Bytes of one cold pull: manifest(s) + config + image bytes of PLATFORM."""
         record = self.manifests.get(digest)
         manifest_digest = self.platform_manifest(digest, platform)
         if record is None or manifest_digest is None:

@@ -339,7 +339,7 @@ class RegistryAuth(httpx.Auth):
         return url.host.lower() in self._names and (url.port or default) == (self._port or default)
 
     def _may_carry_credentials(self, url: httpx.URL) -> bool:
-        # SPEC §7: never send a credential or token over plain HTTP to a non-loopback host.
+        # Never send a credential or token over plain HTTP to a non-loopback host.
         return url.scheme == "https" or is_loopback(url.host)
 
 
