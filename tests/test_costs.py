@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from costcalc import report as costs
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
 from costcalc.pricing.book import PriceBook
 from costcalc.pricing.book_file import load_book
-from costcalc.report import build as costs
-from costcalc.report.build import MONEY_QUANTUM, Report, allocate, measure, namespace_of, price
+from costcalc.report import Report, measure, price
+from costcalc.report.priced import monthly_cost_by_repository, namespace_of
+from costcalc.units import MONEY_QUANTUM, allocate
 from costcalc.usage.file import Usage, loads_csv
 
 GB = 10**9
@@ -288,7 +290,7 @@ def test_discount_and_horizon(tmp_path: Path) -> None:
 def test_monthly_cost_by_repository_matches_the_report(tmp_path: Path) -> None:
     b = write_book(tmp_path)
     q = measure(fleet_inventory(), usage("acme/api,,internet,50,,,\nacme/web,,internet,30,,,\n"), b)
-    assert costs.monthly_cost_by_repository(q, b) == {row.name: row.monthly_cost for row in price(q, b).rows}
+    assert monthly_cost_by_repository(q, b) == {row.name: row.monthly_cost for row in price(q, b).rows}
 
 
 def test_compare_attaches_other_books_totals(tmp_path: Path) -> None:
@@ -345,7 +347,7 @@ def test_the_pure_core_and_plain_renderers_import_no_io_or_terminal_library() ->
     import sys
 
     code = (
-        "import sys, costcalc.report.build, costcalc.usage.file, costcalc.render.json, costcalc.render.csv, "
+        "import sys, costcalc.report, costcalc.usage.file, costcalc.render.json, costcalc.render.csv, "
         "costcalc.render.markdown, costcalc.render.html; "
         "print(sorted({'httpx', 'typer', 'rich'} & set(sys.modules)))"
     )

@@ -26,7 +26,7 @@ from costcalc.reference import (
     validate_repository,
 )
 from costcalc.registry.oci import parse_manifest
-from costcalc.report.build import measure, price
+from costcalc.report import measure, price
 from costcalc.usage.file import Usage, loads_csv, loads_toml
 from tests.hostile import OCI_INDEX, OCI_LAYER, canonical, config_body, digest_of, image_manifest
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from costcalc import report as costs
 from costcalc.inventory.file import load
 from costcalc.pricing.book_file import load_book
 from costcalc.render import csv as render_csv
@@ -22,8 +23,7 @@ from costcalc.render import html as render_html
 from costcalc.render import json as render_json
 from costcalc.render import markdown as render_markdown
 from costcalc.render import table as render_table
-from costcalc.report import build as costs
-from costcalc.report.build import Report, ScenarioResult, ScenarioRow, VersionBytes
+from costcalc.report import Report, ScenarioResult, ScenarioRow, VersionBytes
 from costcalc.usage.file import Usage, load_usage
 from tests.test_costs import fleet_inventory, usage, write_book
 
@@ -94,6 +94,7 @@ def test_example_csv_golden(golden: Callable[[str, str], None]) -> None:
 
 def example_report_with_scenarios() -> Report:
     """The example report with two savings scenarios and their combination (SPEC §6)."""
+    from costcalc.report.savings import scenario_results
     from costcalc.scenarios import spec as scenarios
 
     book = load_book("aws-ecr")
@@ -101,7 +102,7 @@ def example_report_with_scenarios() -> Report:
     usage_file = example_usage()
     quantities = costs.measure(inventory, usage_file, book)
     wanted = [scenarios.parse_spec("alpine"), scenarios.parse_spec("retention:5")]
-    projected = scenarios.project(inventory, usage_file, book, quantities, wanted, months=12, keep=("v*",))
+    projected = scenario_results(inventory, book, quantities, wanted, months=12, keep=("v*",))
     return example_report().model_copy(update={"scenarios": projected})
 
 

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from costcalc import report as costs
 from costcalc.errors import InputError
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
 from costcalc.pricing.book import PriceBook, Tier, TieredRate
-from costcalc.report import build as costs
-from costcalc.report.build import ScenarioResult
-from costcalc.scenarios import spec as scenarios
+from costcalc.report import ScenarioResult
+from costcalc.report.savings import scenario_results
+from costcalc.scenarios import file as scenarios
+from costcalc.scenarios.file import load_scenario_file
 from costcalc.scenarios.retention import Retention, exclusive_version_bytes, retention_plan
 from costcalc.scenarios.spec import (
     Colocate,
@@ -22,9 +24,7 @@ from costcalc.scenarios.spec import (
     Provider,
     ShrinkByRatio,
     ShrinkToSize,
-    load_scenario_file,
     parse_spec,
-    project,
 )
 from costcalc.usage.file import Usage, loads_csv
 
@@ -103,7 +103,7 @@ def run(
 ) -> dict[str, ScenarioResult]:
     price_book = price_book or book()
     baseline = costs.measure(inventory, pulls, price_book)
-    results = project(inventory, pulls, price_book, baseline, [parse_spec(s) for s in specs], months=12, keep=keep)
+    results = scenario_results(inventory, price_book, baseline, [parse_spec(s) for s in specs], months=12, keep=keep)
     return {r.id: r for r in results}
 
 
@@ -175,7 +175,7 @@ def test_scoped_scenario_touches_only_its_repositories(two_services: Inventory, 
     price_book = book()
     pulls = usage(PULLS)
     baseline = costs.measure(two_services, pulls, price_book)
-    (result,) = project(two_services, pulls, price_book, baseline, found, months=12)
+    (result,) = scenario_results(two_services, price_book, baseline, found, months=12)
     # web halves: 0.91 -> 0.455; api stays 9.10
     assert result.monthly_cost == Decimal("9.10") + Decimal("0.455")
     assert {r.repository: r.monthly_savings for r in result.rows} == {
@@ -484,7 +484,8 @@ def test_unknown_provider_book_is_an_input_error(versions: Inventory) -> None:
         ("target:150MB", ShrinkToSize(size_bytes=150 * MB)),
         ("target:1.5GiB", ShrinkToSize(size_bytes=1_610_612_736)),
         ("target:500MiB", ShrinkToSize(size_bytes=524_288_000)),
-        ("target:123456", ShrinkToSize(size_bytes=123_456)),
+        ("target:123456B", ShrinkToSize(size_bytes=123_456)),
+        ("target:2tb", ShrinkToSize(size_bytes=2 * 10**12)),
         ("ratio:0.35", ShrinkByRatio(ratio=Decimal("0.35"))),
         ("ratio:1", ShrinkByRatio(ratio=Decimal(1))),
         (
@@ -512,8 +513,11 @@ def test_parse_spec(spec: str, effect: object) -> None:
         ("ratio:0", "--scenario 'ratio:0': ratio must be > 0 and <= 1."),
         ("ratio:half", "--scenario 'ratio:half': ratio must be a number, not 'half'."),
         ("target:big", "--scenario 'target:big': 'big' is not a size"),
-        ("target:0MB", "--scenario 'target:0MB': the size must be > 0 bytes."),
-        ("target:5XB", "--scenario 'target:5XB': '5XB' is not a size"),
+        ("target:0MB", "--scenario 'target:0MB': the size must be at least 1 byte."),
+        ("target:150", "--scenario 'target:150': '150' has no unit; write one of B, kB, MB, GB, TB"),
+        ("target:2PB", "--scenario 'target:2PB': 'PB' is not a size unit; use B, kB, MB"),
+        ("target:1001TB", "--scenario 'target:1001TB': 1001TB is larger than the largest size costcalc accepts"),
+        ("target:5XB", "--scenario 'target:5XB': 'XB' is not a size unit"),
         ("retention:0", "--scenario 'retention:0': retention needs a number of versions >= 1"),
         ("retention:-3", "--scenario 'retention:-3': retention needs a number"),
         ("retention:tenD", "--scenario 'retention:tenD': retention needs a number"),

@@ -11,12 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from costcalc import report as costs
 from costcalc.inventory import file as inventory_file
 from costcalc.inventory import model as inventory
 from costcalc.pricing.book import PriceBook, Tier, TieredRate
-from costcalc.report import build as costs
+from costcalc.report.savings import scenario_results
+from costcalc.scenarios.projection import measured_ratio
 from costcalc.scenarios.retention import exclusive_version_bytes, retention_plan
-from costcalc.scenarios.spec import measured_ratio, parse_spec, project
+from costcalc.scenarios.spec import parse_spec
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
 pytestmark = pytest.mark.registry
@@ -100,7 +102,7 @@ def test_retention_projection_matches_what_garbage_collection_leaves(
     before = scan(registry, tmp_path, "before")
     price_book = book()
     baseline = costs.measure(before, None, price_book)
-    (result,) = project(before, None, price_book, baseline, [parse_spec("retention:2")], months=12)
+    (result,) = scenario_results(before, price_book, baseline, [parse_spec("retention:2")], months=12)
     projected = sum((r.storage_bytes for r in baseline.rows), Decimal(0)) - result.bytes_freed
 
     # the versions and signature the projection drops, deleted for real by digest
@@ -152,11 +154,11 @@ def test_measured_ratio_of_two_real_tags(registry: RunningRegistry, pusher: Push
 
     price_book = book()
     baseline = costs.measure(scanned, None, price_book)
-    (result,) = project(scanned, None, price_book, baseline, [spec], months=12)
+    (result,) = scenario_results(scanned, price_book, baseline, [spec], months=12)
     # storage only: the repository's storage scales by the measured ratio
     # (r is recomputed from the pulled image's bytes, so allow the last of 28 digits to differ)
     assert abs(result.bytes_freed - scanned.figures.unique_bytes * (1 - ratio)) < Decimal("1e-9")
 
     other_platform = parse_spec("measured:ns/app:1.0=1.0-arm")
     with pytest.raises(Exception, match="has no linux/amd64 image"):
-        project(scanned, None, price_book, baseline, [other_platform], months=12)
+        scenario_results(scanned, price_book, baseline, [other_platform], months=12)

@@ -411,8 +411,8 @@ def report_command(
     from costcalc.render import json as render_json
     from costcalc.render import markdown as render_markdown
     from costcalc.render import table as render_table
-    from costcalc.report import build as costs
-    from costcalc.scenarios import spec as scenarios
+    from costcalc.report import build as build_report
+    from costcalc.scenarios.file import from_option
     from costcalc.usage.file import check_sources, load_usage
 
     threshold = _amount(fail_above)
@@ -435,7 +435,7 @@ def report_command(
         books = [load_book(ref) for ref in (pricing or ["aws-ecr"])]
         if usage_file is not None:
             check_sources(usage_file, books[0])
-        wanted = [s for spec in (scenario or []) for s in scenarios.from_option(spec)]
+        wanted = [s for spec in (scenario or []) for s in from_option(spec)]
         inventory = _load_source(source, options, quiet)
         # The one place the report path handles the cyclic garbage collector: off from here to
         # the end of the command (restored in `finally`). Pricing, projecting and rendering
@@ -444,29 +444,17 @@ def report_command(
         # counting still frees what is dropped. (The inventory loader pauses collection while
         # it builds and freezes what it built: that is its own business.)
         gc.disable()
-        now = datetime.now(UTC).replace(microsecond=0)
-        # what no book changes (pulled images, pull and delta bytes, egress bytes) is measured once
-        shared = costs.measure_usage(inventory, usage_file)
-        measured = [
-            costs.measure(inventory, usage_file, book, substitute_classes=index > 0, measurements=shared)
-            for index, book in enumerate(books)
-        ]
-        priced = [
-            costs.price(q, book, group_by=group_by.value, months=months, source=source, generated_at=now)
-            for q, book in zip(measured, books, strict=True)
-        ]
-        report = costs.compare(priced[0], priced[1:])
-        if wanted:
-            projected = scenarios.project(
-                inventory,
-                usage_file,
-                books[0],
-                measured[0],
-                wanted,
-                months=months,
-                keep=tuple(keep or ()),
-            )
-            report = report.model_copy(update={"scenarios": projected})
+        report = build_report(
+            inventory,
+            usage_file,
+            books,
+            scenarios=wanted,
+            keep=tuple(keep or ()),
+            group_by=group_by.value,
+            months=months,
+            source=source,
+            generated_at=datetime.now(UTC).replace(microsecond=0),
+        )
         match output_format:
             case ReportFormat.TABLE:
                 terminal = output is None and sys.stdout.isatty()

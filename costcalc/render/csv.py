@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 from costcalc.render.display import exact, integer, safe, whole_parts
-from costcalc.report.build import Report
+from costcalc.report import Report
 
 COLUMNS = (
     "section",

@@ -19,7 +19,7 @@ from costcalc.render.display import (
     size,
     units,
 )
-from costcalc.report.build import Report
+from costcalc.report import Report
 
 _STYLE = (
     "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"

@@ -10,7 +10,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from costcalc.render.display import exact, integer, whole_parts
-from costcalc.report.build import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
+from costcalc.report import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 
 _string = encode_basestring_ascii  # the C encoder json.dumps uses for str (ensure_ascii)
 

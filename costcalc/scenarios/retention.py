@@ -7,20 +7,40 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import chain
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from costcalc.inventory.model import Inventory, Repository, Version
 from costcalc.pricing.book import DedupScope
-from costcalc.report.build import VersionBytes
 
 # cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
 # name the image an artifact refers to in its tag.
 _GLOB_CHARS = frozenset("*?[")
 _SUBJECT_TAG = re.compile(r"sha256-([0-9a-f]{64})(?:\.[A-Za-z0-9_.-]+)?")
+
+
+# Bounds of a retention policy: a million versions, a century of days (a policy beyond them
+# keeps everything, and a date before year 1 cannot be computed).
+MAX_VERSIONS = 1_000_000
+MAX_DAYS = 36_500
+
+
+class VersionBytes(NamedTuple):
+    """One image version a retention scenario looked at: the bytes only it holds, and its fate.
+
+    A named tuple, not a model: a retention scenario over 100,000 tags makes ~100,000 of them,
+    and a tuple is built, compared and kept in a fraction of a validated model's time and memory.
+    """
+
+    repository: str
+    digest: str
+    tags: tuple[str, ...]  # every tag aliasing the digest
+    created: datetime | None  # the config's `created`; None when the image does not say
+    exclusive_bytes: int  # blobs no other tag reaches: what deleting this version alone frees
+    dropped: bool  # False: the scenario keeps it
 
 
 class Retention(BaseModel):
@@ -29,8 +49,8 @@ class Retention(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["retention"] = "retention"
-    versions: int | None = Field(default=None, ge=1)
-    days: int | None = Field(default=None, ge=1)
+    versions: int | None = Field(default=None, ge=1, le=MAX_VERSIONS)
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     keep: tuple[str, ...] = ()  # tag globs always kept, on top of the command's --keep
 
 
@@ -61,7 +81,10 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
     if policy.versions is not None:
         kept.update(v.digest for v in images[-policy.versions :])
     else:
-        cutoff = inventory.scanned_at - timedelta(days=policy.days or 0)
+        try:
+            cutoff = inventory.scanned_at - timedelta(days=policy.days or 0)
+        except OverflowError:  # a window reaching back before year 1 keeps every dated version
+            cutoff = datetime.min.replace(tzinfo=inventory.scanned_at.tzinfo)
         for version in images:
             created = version.created
             if created is not None and created.tzinfo is None:
