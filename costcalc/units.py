@@ -76,22 +76,24 @@ def parse_size(text: str) -> int:
     A number without a unit is an error: `150` could be bytes or megabytes, and reading it
     as bytes once projected a 100 % saving. Raises ValueError with one clause naming the units.
     """
-    match = _SIZE.fullmatch(text.strip())
+    text = text.strip()
+    shown = repr(text if len(text) <= 40 else f"{text[:40]}...")
+    match = _SIZE.fullmatch(text)
     unit = _SIZE_UNITS.get(match.group("unit").lower()) if match else None
     if match is None:
-        raise ValueError(f"{text!r} is not a size; write a number and a unit: {SIZE_UNITS_TEXT}, e.g. 150MB")
+        raise ValueError(f"{shown} is not a size; write a number and a unit: {SIZE_UNITS_TEXT}, e.g. 150MB")
     if unit is None:
         named = match.group("unit")
         raise ValueError(
-            f"{text!r} has no unit; write one of {SIZE_UNITS_TEXT}, e.g. 150MB"
+            f"{shown} has no unit; write one of {SIZE_UNITS_TEXT}, e.g. 150MB"
             if not named
-            else f"{named!r} is not a size unit; use {SIZE_UNITS_TEXT}"
+            else f"{named[:20]!r} is not a size unit; use {SIZE_UNITS_TEXT}"
         )
     size = whole_bytes(Decimal(match.group("number")) * unit)
     if size <= 0:
         raise ValueError("the size must be at least 1 byte")
     if size > MAX_SIZE_BYTES:
-        raise ValueError(f"{text.strip()} is larger than the largest size costcalc accepts (1 PB)")
+        raise ValueError(f"{text} is larger than the largest size costcalc accepts (1 PB)")
     return size
 
 

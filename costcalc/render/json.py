@@ -9,8 +9,9 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from costcalc.render.display import exact, integer, whole_parts
+from costcalc.render.display import exact, integer
 from costcalc.report import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
+from costcalc.units import whole_parts
 
 _string = encode_basestring_ascii  # the C encoder json.dumps uses for str (ensure_ascii)
 
