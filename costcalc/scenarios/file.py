@@ -18,6 +18,9 @@ from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProb
 # A scenario file is a handful of short tables: anything larger is not one.
 MAX_FILE_BYTES = 1 << 20
 FIELDS = ("spec", "id", "description", "repositories", "keep")
+# A scenario file nests three levels (file, [[scenarios]], a list of globs); deeper nesting
+# is refused before validation, whatever depth the TOML parser itself reaches.
+MAX_DEPTH = 16
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _Globs = Annotated[tuple[_Text, ...], Field(min_length=1)]
@@ -89,9 +92,12 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
         problem = toml_lines.syntax_problem(exc, text)
         raise InputError(f"{source}:{problem.line}: not valid TOML: {problem.reason.strip()}.") from None
     except RecursionError:  # tomllib parses nested arrays and tables by recursion
-        raise InputError(f"{source}: the scenario file nests arrays or tables too deeply to be read.") from None
+        data = None
+    if data is None or _depth(data) > MAX_DEPTH:
+        raise InputError(f"{source}: the scenario file nests arrays or tables more than {MAX_DEPTH} levels deep.")
     lines = toml_lines.key_lines(text)
-    problems: list[tuple[int, int, str]] = []  # (entry, phase, message): entries in file order
+    # (entry, phase, line, message): by entry in file order, field problems before spec problems
+    problems: list[tuple[int, int, int, str]] = []
     entries: dict[int, ScenarioEntry] = {}
     invalid: set[int] = set()  # entries with a bad field: checked further, never used
     try:
@@ -100,7 +106,8 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
         bad_fields: dict[int, set[str | int]] = {}
         for index, field in _error_places(exc):
             bad_fields.setdefault(index, set()).add(field)
-        problems += _validation_problems(exc, source, lines)
+        # pydantic reports fields in the model's order: the file's order reads better
+        problems += sorted(_validation_problems(exc, source, lines))
         raw = data.get("scenarios")
         for index, entry in enumerate(raw if isinstance(raw, list) else []):
             bad = bad_fields.get(index, set())
@@ -114,7 +121,7 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
     seen_ids: dict[str, int] = {}
     for index, entry in sorted(entries.items()):
         scenario, entry_problems = _scenario(entry, index, source, lines)
-        problems += [(index, 1, p) for p in entry_problems]
+        problems += [(index, 1, 0, p) for p in entry_problems]
         if scenario is None or index in invalid:
             continue
         line = _line(lines, ("scenarios", index, "id" if entry.id is not None else "spec"))
@@ -123,6 +130,7 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
                 (
                     index,
                     2,
+                    line,
                     f"{source}:{line}: id: {scenario.id!r} is already the id of the scenario at line "
                     f"{seen_ids[scenario.id]}; give one of them an id",
                 )
@@ -131,7 +139,7 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
         seen_ids[scenario.id] = line
         scenarios.append(scenario)
     if problems:
-        messages = [p if p.endswith(".") else p + "." for _, _, p in sorted(problems, key=lambda p: p[:2])]
+        messages = [p if p.endswith(".") else p + "." for *_, p in sorted(problems, key=lambda p: p[:2])]
         more = f" (and {len(messages) - 1} more problems)" if len(messages) > 1 else ""
         raise InputError(messages[0][:-1] + more + ".", problems=messages)
     return scenarios
@@ -147,8 +155,8 @@ def _error_places(exc: ValidationError) -> Iterable[tuple[int, str | int]]:
 
 def _validation_problems(
     exc: ValidationError, source: str, lines: dict[toml_lines.KeyPath, int]
-) -> Iterable[tuple[int, int, str]]:
-    """Each of pydantic's errors as (entry, 0, FILE:LINE: field: problem), one per field."""
+) -> Iterable[tuple[int, int, int, str]]:
+    """Each of pydantic's errors as (entry, 0, line, FILE:LINE: field: problem), one per field."""
     reported: set[tuple[str | int, ...]] = set()
     for error in exc.errors():
         loc = tuple(error["loc"])
@@ -166,11 +174,12 @@ def _validation_problems(
                 message = f"{key}: no [[scenarios]] table in the file"
             else:
                 message = f"{key}: must be [[scenarios]] tables"
-            yield -1, 0, f"{source}:{_line(lines, loc)}: {message}"
+            yield -1, 0, _line(lines, loc), f"{source}:{_line(lines, loc)}: {message}"
             continue
         index = loc[1] if isinstance(loc[1], int) else -1
         if len(loc) == 2:
-            yield index, 0, f"{source}:{_line(lines, loc)}: scenarios: each scenario must be a table with a spec"
+            line = _line(lines, loc)
+            yield index, 0, line, f"{source}:{line}: scenarios: each scenario must be a table with a spec"
             continue
         key = str(loc[2])
         if kind == "extra_forbidden":
@@ -179,7 +188,7 @@ def _validation_problems(
             message = 'spec: missing; every scenario needs one, e.g. spec = "alpine"'
         else:
             message = f"{key}: {_FIELD_PROBLEMS.get(key, error['msg'])}"
-        yield index, 0, f"{source}:{_line(lines, loc)}: {message}"
+        yield index, 0, _line(lines, loc), f"{source}:{_line(lines, loc)}: {message}"
 
 
 def _scenario(
@@ -214,6 +223,20 @@ def _scenario(
     elif entry.repositories:
         update["id"] = f"{scenario.id} ({', '.join(entry.repositories)})"
     return scenario.model_copy(update=update), []
+
+
+def _depth(data: object) -> int:
+    """How deeply DATA nests lists and tables (a scalar is 0), counted without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                break
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _line(lines: dict[toml_lines.KeyPath, int], loc: tuple[str | int, ...]) -> int:

@@ -191,12 +191,12 @@ def _decimal(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise SpecProblem(f"{what} must be a number, not {text!r}") from None
+        raise SpecProblem(f"{what} must be a number, not {shown(text)!r}") from None
     if not value.is_finite():
         raise SpecProblem(f"{what} must be a finite number")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -_MAX_PLACES:
-        raise SpecProblem(f"{what} has more than {_MAX_PLACES} decimals: {text}")
+        raise SpecProblem(f"{what} has more than {_MAX_PLACES} decimals: {shown(text, 20)}")
     return value
 
 
@@ -206,10 +206,10 @@ def _measured(argument: str) -> MeasuredRatio:
     if not repository or not equals:
         raise SpecProblem("measured needs REPO:BEFORE=AFTER, e.g. measured:acme/api:v1=v1-slim")
     if not REPOSITORY_RE.fullmatch(repository):
-        raise SpecProblem(f"{repository!r} is not a repository name")
+        raise SpecProblem(f"{shown(repository)!r} is not a repository name")
     for tag in (before, after):
         if not TAG_RE.fullmatch(tag):
-            raise SpecProblem(f"{tag!r} is not a tag")
+            raise SpecProblem(f"{shown(tag)!r} is not a tag")
     if before == after:
         raise SpecProblem("measured needs two different tags")
     return MeasuredRatio(repository=repository, before=before, after=after)
@@ -218,14 +218,11 @@ def _measured(argument: str) -> MeasuredRatio:
 def _retention(argument: str) -> Retention:
     days = argument.lower().endswith("d")
     number = argument[:-1] if days else argument
-    if not number.isascii() or not number.isdecimal() or len(number) > 12 or int(number) < 1:
-        raise SpecProblem(
-            "retention needs a number of versions >= 1 (retention:10) or of days (retention:90d)"
-            + (f", not {number[:20]}{'...' if len(number) > 20 else ''}" if number.isdecimal() else "")
-        )
-    count = int(number)
-    if days and count > MAX_DAYS:
-        raise SpecProblem(f"retention keeps at most {MAX_DAYS:,} days (100 years), not {count:,}")
-    if not days and count > MAX_VERSIONS:
-        raise SpecProblem(f"retention keeps at most {MAX_VERSIONS:,} versions, not {count:,}")
+    digits = number.isascii() and number.isdecimal()
+    if not digits or (len(number) <= 12 and int(number) < 1):
+        raise SpecProblem("retention needs a number of versions >= 1 (retention:10) or of days (retention:90d)")
+    limit, what = (MAX_DAYS, "days (100 years)") if days else (MAX_VERSIONS, "versions")
+    count = int(number) if len(number) <= 12 else limit + 1
+    if count > limit:
+        raise SpecProblem(f"retention keeps at most {limit:,} {what}, not {shown(number, 20)}")
     return Retention(days=count) if days else Retention(versions=count)

@@ -1,0 +1,178 @@
+"""Scenario files and specs under hostile input: every problem with its line, one sentence, exit 1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costcalc.cli.app import app
+from costcalc.errors import InputError
+from costcalc.scenarios.file import MAX_DEPTH, MAX_FILE_BYTES, from_option, load_scenario_file
+from costcalc.scenarios.spec import parse_spec
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        load_scenario_file(path)
+    return caught.value.problems
+
+
+def test_every_field_problem_at_once_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        "[[scenarios]]\n"  # 1
+        "spec = 5\n"  # 2
+        'id = ""\n'  # 3
+        "\n"  # 4
+        "[[scenarios]]\n"  # 5
+        'spec = "retention:5"\n'  # 6
+        "description = []\n"  # 7
+        'keep = ["v*", 3]\n'  # 8
+        "repositories = []\n"  # 9
+        "\n"  # 10
+        "[[scenarios]]\n"  # 11
+        'spec = "ratio:0.5"\n'  # 12
+        "[scenarios.nested]\n"  # 13
+        "a = 1\n",  # 14
+        encoding="utf-8",
+    )
+    assert problems_of(path) == [
+        f"{path}:2: spec: must be a string.",
+        f"{path}:3: id: must be a non-empty string.",
+        f"{path}:7: description: must be a non-empty string.",
+        f'{path}:8: keep: must be a list of globs, e.g. ["v*"].',
+        f'{path}:9: repositories: must be a list of globs, e.g. ["acme/api*"].',
+        f"{path}:13: nested: unknown field (expected spec, id, description, repositories, keep).",
+    ]
+
+
+def test_a_valid_field_of_a_bad_entry_is_still_checked(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[[scenarios]]\nspec = "target:150"\nid = 7\n', encoding="utf-8")
+    assert problems_of(path) == [
+        f"{path}:3: id: must be a non-empty string.",
+        f"{path}:2: spec: '150' has no unit; write one of B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, "
+        "GiB, TiB (powers of 1024), e.g. 150MB.",
+    ]
+
+
+def test_a_scenario_that_is_not_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('scenarios = ["alpine", {spec = "distroless"}]\n', encoding="utf-8")
+    assert problems_of(path) == [f"{path}:1: scenarios: each scenario must be a table with a spec."]
+
+
+@pytest.mark.parametrize(("extra", "refused"), [(MAX_DEPTH - 3, False), (MAX_DEPTH - 2, True), (100_000, True)])
+def test_nesting_limit_on_both_sides(tmp_path: Path, extra: int, refused: bool) -> None:
+    # the file, [[scenarios]] and the table are three levels; spec adds EXTRA arrays
+    path = tmp_path / "deep.toml"
+    path.write_text("[[scenarios]]\nspec = " + "[" * extra + "]" * extra + "\n", encoding="utf-8")
+    problems = problems_of(path)
+    if refused:
+        assert problems == [f"{path}: the scenario file nests arrays or tables more than {MAX_DEPTH} levels deep."]
+    else:
+        assert problems == [f"{path}:2: spec: must be a string."]
+
+
+def test_deeply_nested_inline_tables(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text('[[scenarios]]\nspec = "alpine"\nx = ' + "{a=" * 50_000 + "1" + "}" * 50_000 + "\n")
+    assert problems_of(path) == [f"{path}: the scenario file nests arrays or tables more than {MAX_DEPTH} levels deep."]
+
+
+def test_file_size_limit_on_both_sides(tmp_path: Path) -> None:
+    body = '[[scenarios]]\nspec = "alpine"\n'
+    path = tmp_path / "big.toml"
+    path.write_text(body + "#" * (MAX_FILE_BYTES - len(body) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == MAX_FILE_BYTES
+    assert [s.id for s in load_scenario_file(path)] == ["alpine"]
+    path.write_text(body + "#" * (MAX_FILE_BYTES - len(body)) + "\n", encoding="utf-8")
+    assert problems_of(path) == [f"{path}: a scenario file is at most 1024 KiB; this one is larger."]
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_endless_device_as_scenario_file(tmp_path: Path) -> None:
+    link = tmp_path / "zero.toml"
+    link.symlink_to("/dev/zero")
+    assert problems_of(link) == [f"{link}: a scenario file is at most 1024 KiB; this one is larger."]
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_bytes(b'[[scenarios]]\nspec = "\xff"\n')
+    assert problems_of(path) == [f"{path}: the scenario file is not UTF-8 text."]
+
+
+def test_a_spec_that_names_a_file_kind_is_a_spec(tmp_path: Path) -> None:
+    # provider:FILE.toml is a spec, not a scenario file, even though it ends with .toml
+    (scenario,) = from_option("provider:gcp-artifact-registry.toml")
+    assert scenario.id == "provider:gcp-artifact-registry.toml"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "retention:740000d",
+            "--scenario 'retention:740000d': retention keeps at most 36,500 days (100 years), not 740000.",
+        ),
+        (
+            "retention:36501d",
+            "--scenario 'retention:36501d': retention keeps at most 36,500 days (100 years), not 36501.",
+        ),
+        (
+            "retention:1000001",
+            "--scenario 'retention:1000001': retention keeps at most 1,000,000 versions, not 1000001.",
+        ),
+        (
+            "retention:" + "9" * 5000,
+            "--scenario 'retention:"
+            + "9" * 50
+            + "...': retention keeps at most 1,000,000 versions, not "
+            + "9" * 20
+            + "....",
+        ),
+        ("ratio:1e-999999", "--scenario 'ratio:1e-999999': ratio has more than 6 decimals: 1e-999999."),
+        ("ratio:0.0000001", "--scenario 'ratio:0.0000001': ratio has more than 6 decimals: 0.0000001."),
+        ("ratio:1E+999999", "--scenario 'ratio:1E+999999': ratio must be > 0 and <= 1."),
+        ("ratio:NaN", "--scenario 'ratio:NaN': ratio must be a finite number."),
+        ("colocate:1e-30", "--scenario 'colocate:1e-30': colocate percentage has more than 6 decimals: 1e-30."),
+        ("target:1e30GB", "--scenario 'target:1e30GB': '1e30GB' is not a size; write a number and a unit"),
+        ("target:1001TB", "--scenario 'target:1001TB': 1001TB is larger than the largest size costcalc accepts"),
+    ],
+)
+def test_huge_and_odd_numbers_in_specs(spec: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_spec(spec)
+    assert str(caught.value).startswith(message)
+    assert len(str(caught.value)) < 400
+
+
+@pytest.mark.parametrize(("spec", "accepted"), [("retention:36500d", True), ("retention:1000000", True)])
+def test_the_largest_retention_is_accepted(spec: str, accepted: bool) -> None:
+    assert (parse_spec(spec).id == spec) is accepted
+
+
+def test_cli_huge_retention_is_one_sentence_and_exit_1() -> None:
+    result = CliRunner().invoke(
+        app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", "retention:740000d"], env={**os.environ}
+    )
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        "costcalc: error: --scenario 'retention:740000d': retention keeps at most 36,500 days (100 years), not 740000."
+    ]
+
+
+def test_cli_longest_retention_window_runs() -> None:
+    result = CliRunner().invoke(
+        app, ["report", str(EXAMPLES / "fleet.json"), "--format", "json", "--scenario", "retention:36500d"]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"id": "retention:36500d"' in result.output
