@@ -10,6 +10,7 @@ from decimal import Decimal, localcontext
 from costcalc.inventory.model import DEFAULT_PLATFORM, Inventory, Repository, Summary
 from costcalc.pricing.book import PriceBook
 from costcalc.scenarios.quantities import Quantities, RowQuantities
+from costcalc.scenarios.retention import image_versions, is_referrer
 from costcalc.units import ARITHMETIC
 from costcalc.usage.file import Usage, UsageRow
 
@@ -233,7 +234,8 @@ def _pulled(
         warning = f"{name}: tag {match.tag!r} (usage line {match.line}) not found; the default tag is priced."
     if "latest" in tags:
         return tags["latest"], "latest", warning
-    versions = figures.image_versions(name) or figures.versions(name)
+    # a referrer (signature, SBOM index under a sha256-<hex> tag) is never what a pull fetches
+    versions = image_versions(inventory, name) or tuple(v for v in figures.versions(name) if not is_referrer(v))
     if not versions:
         return None, None, warning
     newest = versions[-1]

@@ -75,7 +75,7 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
     """
     figures = inventory.figures
     versions = figures.versions(repository)
-    images = figures.image_versions(repository)  # memoised, in version order
+    images = image_versions(inventory, repository)  # in version order
     kept: set[str] = set()
     undated = 0
     if policy.versions is not None:
@@ -114,6 +114,22 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
         dropped=tuple(v for v in images if v.digest not in kept),
         undated_kept=undated,
     )
+
+
+def is_referrer(version: Version) -> bool:
+    """True when every tag of VERSION is a referrer tag (`sha256-<hex>`, with or without a
+    suffix): an OCI 1.1 referrers index or a cosign signature follows its subject, whatever
+    its manifest looks like, and is never a version of its own."""
+    tags = version.tags
+    return bool(tags) and all(tag.startswith("sha256-") and _SUBJECT_TAG.fullmatch(tag) for tag in tags)
+
+
+def image_versions(inventory: Inventory, repository: str) -> tuple[Version, ...]:
+    """REPOSITORY's image versions, oldest first, without the referrers that look like images."""
+    images = inventory.figures.image_versions(repository)
+    if not any(is_referrer(v) for v in images):
+        return images
+    return tuple(v for v in images if not is_referrer(v))
 
 
 def retained_inventory(inventory: Inventory, kept_tags: Mapping[str, frozenset[str]]) -> Inventory:
@@ -184,7 +200,7 @@ def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version |
     figures = inventory.figures
     reachable = figures.reachable
     versions = figures.versions(repository)
-    images = figures.image_versions(repository)
+    images = image_versions(inventory, repository)
     blobs: dict[str, Mapping[str, int]] = {v.digest: reachable(v.digest) for v in images}
     if len(images) == len(versions):  # no artifacts: every version owns its own blobs
         return [(v, blobs[v.digest]) for v in images]

@@ -13,6 +13,7 @@ from costcalc.scenarios.retention import (
     Retention,
     RetentionPlan,
     VersionBytes,
+    image_versions,
     retained_inventory,
     retention_plan,
     version_bytes,
@@ -111,13 +112,13 @@ def retain(
     )
     dropped = [name for name, plan in plans.items() if plan.dropped]
     dropped_total = sum(len(p.dropped) for p in plans.values())
-    versions_total = sum(len(inventory.figures.image_versions(name)) for name in plans)
+    versions_total = sum(len(image_versions(inventory, name)) for name in plans)
     notes = [
         f"{scenario_id}: versions are distinct image digests ordered by their config's created "
-        "time "
-        "(tags aliasing one digest are one version); signatures, attestations and SBOMs tagged "
-        "sha256-<digest>.* follow their image; other artifacts are kept. The tag each "
-        "repository's pulls use is kept, so egress is unchanged.",
+        "time (tags aliasing one digest are one version); referrers tagged sha256-<digest> (OCI "
+        "referrers indexes, signatures, attestations, SBOMs) are never versions and follow their "
+        "image; other artifacts are kept. The tag each repository's pulls use is kept, so egress "
+        "is unchanged.",
         f"{scenario_id}: drops {dropped_total} of {versions_total} image "
         f"versions in {len(dropped)} {'repository' if len(dropped) == 1 else 'repositories'}; "
         f"storage recomputed from the blobs the kept tags still reach under {dedup} dedup frees "
