@@ -21,6 +21,7 @@ from costcalc.scenarios.retention import Retention, exclusive_version_bytes, ret
 from costcalc.scenarios.spec import (
     Colocate,
     MeasuredRatio,
+    Preset,
     Provider,
     ShrinkByRatio,
     ShrinkToSize,
@@ -132,12 +133,16 @@ PULLS = "repository,pulls_per_month,source\nacme/api,100,internet\nacme/web,100,
 @pytest.mark.parametrize(
     ("spec", "monthly_cost"),
     [
-        # api 1 GB -> 186 MB (r = 0.186): 0.0186 storage + 18.6 GB x 0.09 = 1.674; web stays
-        ("alpine", Decimal("0.0186") + Decimal("1.674") + Decimal("0.91")),
-        # api r = 0.142: 0.0142 + 1.278; web stays 0.91
-        ("multistage", Decimal("0.0142") + Decimal("1.278") + Decimal("0.91")),
-        # api r = 0.078: 0.0078 + 0.702; web 100 -> 78 MB (r = 0.78): 0.0078 + 7.8 GB x 0.09 = 0.702
-        ("distroless", Decimal("0.7098") + Decimal("0.7098")),
+        # presets shrink images larger than their size by the article's ratio; storage and egress
+        # are each rounded once over both rows. alpine: api 1 GB x 186/912, web (100 MB) stays:
+        # storage 0.10 x (0.2039473684 + 0.1) GB = 0.0304; egress 0.09 x (20.39473684 + 10) GB = 2.7355
+        ("alpine", Decimal("0.0304") + Decimal("2.7355")),
+        # multistage: api x 142/912 = 0.1557017544: 0.10 x 0.2557017544 = 0.0256;
+        # 0.09 x 25.57017544 = 2.3013
+        ("multistage", Decimal("0.0256") + Decimal("2.3013")),
+        # distroless: both exceed 78 MB, both x 78/912 = 0.0855263158: 0.10 x 1.1 x r = 0.0094;
+        # 0.09 x 110 x r = 0.8467
+        ("distroless", Decimal("0.0094") + Decimal("0.8467")),
         # api -> 500 MB: 0.05 + 4.5; web already below 500 MB: 0.91
         ("target:500MB", Decimal("4.55") + Decimal("0.91")),
         # 0.5 GB written in binary units is not 500 MB: api -> 536,870,912 bytes; storage
@@ -163,9 +168,9 @@ def test_each_spec_alone(two_services: Inventory, spec: str, monthly_cost: Decim
 
 def test_shrink_frees_storage_bytes(two_services: Inventory) -> None:
     result = run(two_services, ["alpine"], pulls=usage(PULLS))["alpine"]
-    # only api shrinks: 1 GB - 186 MB
-    assert result.bytes_freed == GB - 186 * MB
-    assert any("typical size" in a and "not a measurement" in a for a in result.assumptions)
+    # only api shrinks: 1 GB x (1 - 186/912)
+    assert abs(result.bytes_freed - Decimal(GB) * (912 - 186) / 912) < 1
+    assert any("typical uncompressed sizes" in a and "not a measurement" in a for a in result.assumptions)
 
 
 def test_scoped_scenario_touches_only_its_repositories(two_services: Inventory, tmp_path: Path) -> None:
@@ -380,13 +385,35 @@ def test_combined_is_applied_in_order_not_summed(versions: Inventory) -> None:
     assert combined.description == "All scenarios applied in order: ratio:0.5, then retention:2"
 
 
-def test_combined_order_matters_for_targets(two_services: Inventory) -> None:
-    # ratio then target: api 1 GB -> 500 MB -> 186 MB; target then ratio: 1 GB -> 186 -> 93 MB
-    first = run(two_services, ["ratio:0.5", "alpine"], pulls=usage(PULLS))["combined"]
-    second = run(two_services, ["alpine", "ratio:0.5"], pulls=usage(PULLS))["combined"]
-    # web: 100 -> 50 MB either way (0.455). api: 186 MB = 1.6926 | 93 MB = 0.8463
-    assert first.monthly_cost == Decimal("1.6926") + Decimal("0.455")
-    assert second.monthly_cost == Decimal("0.8463") + Decimal("0.455")
+def test_combined_applies_the_strongest_size_change_per_image(two_services: Inventory) -> None:
+    # size changes are alternatives: api gets alpine (1 GB x 186/912 = 203.9 MB < 500 MB),
+    # web gets ratio:0.5 (50 MB; alpine leaves 100 MB as it is), whatever the order
+    first = run(two_services, ["ratio:0.5", "alpine"], pulls=usage(PULLS))
+    second = run(two_services, ["alpine", "ratio:0.5"], pulls=usage(PULLS))
+    # storage 0.10 x (0.2039473684 + 0.05) GB = 0.0254; egress 0.09 x (20.39473684 + 5) GB = 2.2855
+    assert first["combined"].monthly_cost == second["combined"].monthly_cost == Decimal("0.0254") + Decimal("2.2855")
+    assert first["combined"].monthly_savings > max(first["alpine"].monthly_savings, first["ratio:0.5"].monthly_savings)
+    assert first["combined"].description == (
+        "Scenarios applied together: the strongest size change per image (of ratio:0.5, alpine)"
+    )
+    assert first["combined"].assumptions == (
+        "combined: one size change per image, the strongest (the smallest pulled image, then the least "
+        "storage): ratio:0.5 for 1 repository; alpine for 1 repository.",
+    )
+
+
+def test_combined_alternatives_never_compound_to_everything(two_services: Inventory) -> None:
+    results = run(two_services, ["distroless", "ratio:0.75", "target:500MB"], pulls=usage(PULLS))
+    combined = results["combined"]
+    # distroless leaves the smallest image in both repositories: combined is distroless
+    assert combined.monthly_cost == results["distroless"].monthly_cost == Decimal("0.0094") + Decimal("0.8467")
+    assert 0 < combined.savings_pct < 100
+
+
+def test_combined_size_change_then_the_others_in_order(versions: Inventory) -> None:
+    results = run(versions, ["retention:2", "ratio:0.5"])
+    assert results["combined"].description == "All scenarios applied in order: ratio:0.5, then retention:2"
+    assert results["combined"].monthly_cost == Decimal("0.0425")
 
 
 # -- measured and provider --------------------------------------------------------------------
@@ -478,9 +505,9 @@ def test_unknown_provider_book_is_an_input_error(versions: Inventory) -> None:
 @pytest.mark.parametrize(
     ("spec", "effect"),
     [
-        ("alpine", ShrinkToSize(size_bytes=186 * MB)),
-        ("multistage", ShrinkToSize(size_bytes=142 * MB)),
-        ("distroless", ShrinkToSize(size_bytes=78 * MB)),
+        ("alpine", Preset(name="alpine", size_bytes=186 * MB, standard_bytes=912 * MB)),
+        ("multistage", Preset(name="multistage", size_bytes=142 * MB, standard_bytes=912 * MB)),
+        ("distroless", Preset(name="distroless", size_bytes=78 * MB, standard_bytes=912 * MB)),
         ("target:150MB", ShrinkToSize(size_bytes=150 * MB)),
         ("target:1.5GiB", ShrinkToSize(size_bytes=1_610_612_736)),
         ("target:500MiB", ShrinkToSize(size_bytes=524_288_000)),
@@ -560,7 +587,7 @@ def test_scenario_file(tmp_path: Path) -> None:
     first, second = load_scenario_file(path)
     assert first.effect == Retention(versions=20, keep=("v*", "release-*"))
     assert first.id == "retention:20"
-    assert second.effect == ShrinkToSize(size_bytes=78 * MB)
+    assert second.effect == Preset(name="distroless", size_bytes=78 * MB, standard_bytes=912 * MB)
     assert second.description == "API images on distroless"
     assert second.repositories == ("acme/api*",)
     assert second.id == "distroless (acme/api*)"
@@ -642,7 +669,11 @@ def test_sentences_use_the_book_unit_and_no_double_label(two_services: Inventory
     assert result.assumptions[0].startswith("Pulls move to a pull-through cache")
     # a preset's size is the SPEC's decimal MB, said in bytes too
     alpine = parse_spec("alpine")
-    assert alpine.assumptions[0].startswith("186 MB (186,000,000 bytes) is the typical size")
+    assert alpine.assumptions[0].startswith(
+        "186 MB (186,000,000 bytes) and 912 MB are typical uncompressed sizes of a Node.js service image"
+    )
+    assert "(186 MB / 912 MB = 20.39 %)" in alpine.assumptions[0]
+    assert alpine.description == ("Image versions larger than 186 MB shrink by the typical alpine ratio (20.39 %)")
     target = parse_spec("target:0.5GiB")
     assert target.description == "Every image shrinks to at most 0.5GiB (536,870,912 bytes)"
 
@@ -659,9 +690,9 @@ def test_combined_does_not_repeat_notes_the_single_results_already_say(two_servi
     said = {a for key in ("alpine", "colocate:50") for a in results[key].assumptions}
     combined = results["combined"].assumptions
     assert not said & set(combined)
-    # what changes when the steps are chained is said: after alpine, api pulls 18.6 GB a month,
-    # so 50 % of (18.6 + 10) GB = 14.3 GB moves
-    assert combined == ("colocate:50: 14.3 GB of egress a month moves from internet and cross-region to same-region.",)
+    # what changes when the steps are chained is said: after alpine, api pulls 1 GB x 186/912
+    # x 100 = 20.39 GB a month, so 50 % of (20.39 + 10) GB = 15.2 GB moves
+    assert combined == ("colocate:50: 15.2 GB of egress a month moves from internet and cross-region to same-region.",)
 
 
 def test_provider_in_another_currency_is_refused(two_services: Inventory, tmp_path: Path) -> None:
@@ -675,3 +706,47 @@ def test_provider_in_another_currency_is_refused(two_services: Inventory, tmp_pa
     )
     with pytest.raises(InputError, match="prices in EUR and the report in USD"):
         run(two_services, [f"provider:{path}"], pulls=usage(PULLS))
+
+
+def test_combined_says_why_it_saves_less_than_a_single_scenario(two_services: Inventory, tmp_path: Path) -> None:
+    path = tmp_path / "dear.toml"
+    path.write_text(
+        'id = "dear"\nname = "Dear book"\nprovider = "test"\nregion = "here"\ncurrency = "USD"\n'
+        'unit = "GB"\ndedup_scope = "registry"\neffective_date = 2026-11-01\n'
+        'sources = ["https://example.test/dear"]\n[storage]\ntiers = [{ price = 1.00 }]\n'
+        "[egress.internet]\ntiers = [{ price = 0.50 }]\n",
+        encoding="utf-8",
+    )
+    results = run(two_services, ["ratio:0.5", f"provider:{path}"], pulls=usage(PULLS))
+    combined = results["combined"]
+    # halved on the dear book: storage 0.55 GB x 1.00 + egress 55 GB x 0.50 = 28.05, against 10.01
+    assert combined.monthly_cost == Decimal("28.05")
+    assert combined.monthly_savings < results["ratio:0.5"].monthly_savings
+    assert combined.assumptions[-1] == (
+        "combined saves less than ratio:0.5 alone: it is priced on dear, which costs more for these "
+        "quantities than test."
+    )
+    # when combined saves at least as much as every single scenario, nothing is added
+    plain = run(two_services, ["ratio:0.5", "colocate:50"], pulls=usage(PULLS))["combined"]
+    assert not any(a.startswith("combined saves less") for a in plain.assumptions)
+
+
+def test_presets_change_only_the_versions_larger_than_their_size() -> None:
+    old, new, small = digest("old"), digest("new"), digest("small")
+    inventory = build_inventory(
+        "registry.test",
+        "acme",
+        SCANNED,
+        {"acme/api": [("v1", old), ("v2", new)], "acme/tiny": [("latest", small)]},
+        {
+            old: image(("old-l", 100 * MB), created="2026-01-01T00:00:00+00:00"),
+            new: image(("new-l", 400 * MB), created="2026-02-01T00:00:00+00:00"),
+            small: image(("small-l", 150 * MB)),
+        },
+    )
+    result = run(inventory, ["alpine"])["alpine"]
+    ratio = Decimal(186) / Decimal(912)
+    # v2 (400 MB) shrinks by 186/912; v1 (100 MB) and tiny (150 MB) are under 186 MB: unchanged
+    assert abs(result.bytes_freed - 400 * MB * (1 - ratio)) < 1
+    assert [row.repository for row in result.rows if row.monthly_savings] == ["acme/api"]
+    assert any(a.startswith("alpine: 1 of 3 image versions are larger than 186 MB") for a in result.assumptions)

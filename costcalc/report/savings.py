@@ -31,10 +31,29 @@ def scenario_results(
     if not scenarios:
         return ()
     baseline_costs = monthly_cost_by_repository(baseline, book)
-    return tuple(
+    results = [
         _result(projection, baseline, baseline_costs, months)
         for projection in project(inventory, book, baseline, scenarios, keep=keep)
+    ]
+    if len(results) > 2:  # the singles, then `combined`
+        results[-1] = _explain_combined(results[-1], results[:-1])
+    return tuple(results)
+
+
+def _explain_combined(combined: ScenarioResult, singles: Sequence[ScenarioResult]) -> ScenarioResult:
+    """COMBINED with a sentence saying why, when it saves less than one of SINGLES alone."""
+    best = max(singles, key=lambda result: result.monthly_savings)
+    if combined.monthly_savings >= best.monthly_savings:
+        return combined
+    repriced = [single for single in singles if single.pricing_id != best.pricing_id]
+    why = (
+        f"it is priced on {combined.pricing_id}, which costs more for these quantities than {best.pricing_id}"
+        if combined.pricing_id != best.pricing_id or repriced
+        else "it applies one size change per image, the one leaving the smallest image, which is not "
+        "always the one that costs least"
     )
+    note = f"combined saves less than {best.id} alone: {why}."
+    return combined.model_copy(update={"assumptions": (*combined.assumptions, note)})
 
 
 def _result(

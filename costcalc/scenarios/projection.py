@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,7 +13,16 @@ from costcalc.pricing.book import PriceBook
 from costcalc.scenarios.quantities import Quantities, RowQuantities
 from costcalc.scenarios.retention import Retention, VersionBytes
 from costcalc.scenarios.retention_effect import RetentionCache, retain
-from costcalc.scenarios.spec import Colocate, MeasuredRatio, Provider, Scenario, ShrinkByRatio, ShrinkToSize
+from costcalc.scenarios.shrink import SIZE_EFFECTS, preset, shrink
+from costcalc.scenarios.spec import (
+    Colocate,
+    MeasuredRatio,
+    Preset,
+    Provider,
+    Scenario,
+    ShrinkByRatio,
+    ShrinkToSize,
+)
 from costcalc.scenarios.state import State, dedup_scope, with_rows
 from costcalc.scenarios.state import scope as select
 from costcalc.units import format_bytes, plain
@@ -75,23 +84,57 @@ def project(
         for step in steps
     ]
     if len(steps) >= 2:
-        state = start
-        for step in steps:
+        # a size change (preset, target, ratio, measured) is an alternative to another, not a
+        # step after it: each image gets the strongest one, then the other scenarios in order
+        sizes = [step for step in steps if isinstance(step.scenario.effect, SIZE_EFFECTS)]
+        others = [step for step in steps if not isinstance(step.scenario.effect, SIZE_EFFECTS)]
+        if len(sizes) > 1:
+            state = _strongest(start, sizes, keep, cache)
+        else:
+            state = _apply(start, sizes[0], keep, cache) if sizes else start
+        for step in others:
             state = _apply(state, step, keep, cache)
         # a step's note that reads the same as on its own projection says nothing new: only the
         # notes whose figures changed by applying the earlier steps first are repeated (each
         # step's standing assumptions are on its own projection already)
         said = {note for projection in projections for note in projection.assumptions}
-        projections.append(
-            _projection(
-                "combined",
-                "All scenarios applied in order: " + ", then ".join(s.scenario.id for s in steps),
-                state,
-                (),
-                said,
-            )
-        )
+        ids = [step.scenario.id for step in others]
+        if len(sizes) > 1:
+            ids.insert(0, f"the strongest size change per image (of {', '.join(s.scenario.id for s in sizes)})")
+        elif sizes:
+            ids.insert(0, sizes[0].scenario.id)
+        description = (
+            "All scenarios applied in order: " if len(sizes) <= 1 else "Scenarios applied together: "
+        ) + ", then ".join(ids)
+        projections.append(_projection("combined", description, state, (), said))
     return tuple(projections)
+
+
+def _strongest(start: State, sizes: Sequence[_Step], keep: Sequence[str], cache: RetentionCache) -> State:
+    """START with each repository changed by the one of SIZES that leaves its pulled image
+    smallest (then its storage; the earlier scenario on ties): at most one size change each."""
+    alone = [_apply(start, step, keep, cache).quantities.rows for step in sizes]
+    rows: list[RowQuantities] = []
+    chosen: dict[str, list[str]] = {}
+    for index, row in enumerate(start.quantities.rows):
+        candidates = [(r[index].image_bytes, r[index].storage_bytes, n) for n, r in enumerate(alone)]
+        image_bytes, storage_bytes, best = min(candidates)
+        if (image_bytes, storage_bytes) == (row.image_bytes, row.storage_bytes):
+            rows.append(row)
+            continue
+        rows.append(alone[best][index])
+        chosen.setdefault(sizes[best].scenario.id, []).append(row.repository)
+    counts = [(step.scenario.id, len(chosen.get(step.scenario.id, ()))) for step in sizes]
+    picks = "; ".join(
+        f"{scenario_id} for {count} {'repository' if count == 1 else 'repositories'}"
+        for scenario_id, count in counts
+        if count
+    )
+    note = (
+        "combined: one size change per image, the strongest (the smallest pulled image, then the "
+        f"least storage): {picks or 'none changes any repository'}."
+    )
+    return with_rows(start, rows, [note])
 
 
 def _projection(
@@ -150,14 +193,16 @@ def _apply(state: State, step: _Step, keep: Sequence[str], cache: RetentionCache
     scope, unmatched = select(names, scenario.repositories)
     notes = [f"{scenario.id}: the glob {glob!r} matches no repository, so it changes nothing." for glob in unmatched]
     match effect:
+        case Preset():
+            state = preset(state, scope, effect, scenario.id)
         case ShrinkToSize(size_bytes=size):
             target = Decimal(size)
-            state = _shrink(state, scope, lambda image: min(image, target), scenario.id)
+            state = shrink(state, scope, lambda image: min(image, target), scenario.id)
         case ShrinkByRatio(ratio=ratio):
-            state = _shrink(state, scope, lambda image: image * ratio, scenario.id)
+            state = shrink(state, scope, lambda image: image * ratio, scenario.id)
         case MeasuredRatio():
             ratio = step.ratio if step.ratio is not None else Decimal(1)
-            state = _shrink(state, scope, lambda image: image * ratio, scenario.id)
+            state = shrink(state, scope, lambda image: image * ratio, scenario.id)
             notes.append(
                 f"{scenario.id}: {effect.repository}:{effect.after} has "
                 f"{plain(ratio * 100, 2)} % of the image bytes of "
@@ -171,46 +216,6 @@ def _apply(state: State, step: _Step, keep: Sequence[str], cache: RetentionCache
             assert step.book is not None  # resolved by _resolve
             state = _reprice(state, step.book, scenario.id)
     return State(state.inventory, state.book, state.quantities, (*state.notes, *notes), state.versions)
-
-
-def _shrink(
-    state: State,
-    scope: frozenset[str],
-    new_size: Callable[[Decimal], Decimal],
-    scenario_id: str,
-) -> State:
-    """Each scoped row's pulled image gets r = new / old bytes; storage and egress scale by r."""
-    rows: list[RowQuantities] = []
-    shrunk = 0
-    for row in state.quantities.rows:
-        image = Decimal(row.image_bytes)
-        new_image = new_size(image) if row.repository in scope and image > 0 else image
-        if new_image == image:
-            rows.append(row)
-            continue
-        shrunk += 1
-        r = new_image / image
-        egress = row.egress_bytes_by_class
-        rows.append(
-            row.model_copy(
-                update={
-                    "storage_bytes": row.storage_bytes * r,
-                    "image_bytes": new_image,
-                    # manifests and config are not part of the image and keep their size
-                    "pull_bytes": row.pull_bytes - image + new_image,
-                    "delta_bytes": row.delta_bytes * r,
-                    "egress_bytes_by_class": None if egress is None else {c: b * r for c, b in egress.items()},
-                }
-            )
-        )
-    candidates = sum(1 for row in state.quantities.rows if row.repository in scope and row.image_bytes > 0)
-    notes = [
-        f"{scenario_id}: {shrunk} of {candidates} repositories with a pulled image shrink. "
-        "Storage scales by the pulled image's size ratio (the SPEC §6 approximation: older "
-        "versions and shared layers are assumed to shrink alike); monthly egress scales by the "
-        "same ratio, manifests and config included.",
-    ]
-    return with_rows(state, rows, notes)
 
 
 def _colocate(state: State, scope: frozenset[str], percent: Decimal, scenario: Scenario) -> State:

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from costcalc.errors import InputError
 from costcalc.reference import REPOSITORY_RE, TAG_RE
 from costcalc.scenarios.retention import MAX_DAYS, MAX_VERSIONS, Retention
-from costcalc.units import exact_size, format_bytes, parse_size, plain
+from costcalc.units import ARITHMETIC, exact_size, format_bytes, parse_size, plain
 
-# Typical Node.js service image sizes per packaging strategy (SPEC §6), against 912 MB for a
-# standard Debian-based image. MB = 10^6 bytes.
+# Typical uncompressed sizes of a Node.js service image per packaging strategy, as a published
+# comparison of packaging strategies measured them, against 912 MB for a standard Debian-based
+# image. MB = 10^6 bytes.
 DEBIAN_TYPICAL_BYTES = 912_000_000
 PRESETS: Mapping[str, tuple[int, str]] = {
     "alpine": (186_000_000, "on an Alpine base image"),
@@ -36,8 +37,21 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Preset(_Frozen):
+    """Image versions larger than size_bytes shrink by size_bytes / standard_bytes (alpine ...)."""
+
+    kind: Literal["preset"] = "preset"
+    name: str
+    size_bytes: int = Field(gt=0)
+    standard_bytes: int = Field(gt=0)
+
+    @property
+    def ratio(self) -> Decimal:
+        return ARITHMETIC.divide(Decimal(self.size_bytes), Decimal(self.standard_bytes))
+
+
 class ShrinkToSize(_Frozen):
-    """Images larger than size_bytes shrink to it (presets and target:SIZE)."""
+    """Images larger than size_bytes shrink to it (target:SIZE)."""
 
     kind: Literal["shrink-to-size"] = "shrink-to-size"
     size_bytes: int = Field(gt=0)
@@ -74,7 +88,7 @@ class Provider(_Frozen):
 
 
 Effect = Annotated[
-    ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider,
+    Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider,
     Field(discriminator="kind"),
 ]
 
@@ -114,18 +128,22 @@ def parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenari
     kind, colon, argument = spec.partition(":")
     kind = kind.lower()
     argument = argument.strip()
-    effect: ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider
+    effect: Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider
     assumptions: tuple[str, ...]
     if kind in PRESETS and not colon:
         size, how = PRESETS[kind]
-        effect = ShrinkToSize(size_bytes=size)
-        description = f"Images larger than {format_bytes(size, trim=True)} shrink to it (typical {kind} size)"
+        effect = Preset(name=kind, size_bytes=size, standard_bytes=DEBIAN_TYPICAL_BYTES)
+        shown_size, standard = format_bytes(size, trim=True), format_bytes(DEBIAN_TYPICAL_BYTES, trim=True)
+        share = f"{plain(effect.ratio * 100, 2)} %"
+        description = f"Image versions larger than {shown_size} shrink by the typical {kind} ratio ({share})"
         assumptions = (
-            f"{exact_size(size)} is the typical size of a Node.js service packaged "
-            f"{how}, "
-            f"against {format_bytes(DEBIAN_TYPICAL_BYTES, trim=True)} for a standard Debian-based image "
-            "(costcalc SPEC §6); it is a typical size, not a measurement of these images: use "
-            "measured:REPO:BEFORE=AFTER for a ratio measured on two of your own tags.",
+            f"{exact_size(size)} and {standard} are typical uncompressed sizes of a Node.js service "
+            f"image packaged {how} and on a standard Debian-based image, from a published comparison "
+            "of packaging strategies. Registries store compressed layers, so costcalc applies the "
+            f"comparison's ratio ({shown_size} / {standard} = {share}) to each image version larger "
+            f"than {shown_size}; versions at or under it are unchanged. These are typical sizes, not a "
+            "measurement of these images: measured:REPO:BEFORE=AFTER applies a ratio measured on two "
+            "of your own tags.",
         )
     elif kind == "target" and colon:
         try:
