@@ -162,3 +162,51 @@ def test_measured_ratio_of_two_real_tags(registry: RunningRegistry, pusher: Push
     other_platform = parse_spec("measured:ns/app:1.0=1.0-arm")
     with pytest.raises(Exception, match="has no linux/amd64 image"):
         scenario_results(scanned, price_book, baseline, [other_platform], months=12)
+
+
+def test_referrers_follow_their_subject_on_a_real_registry(
+    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
+) -> None:
+    """v1 with an OCI referrers index (an SBOM) under `sha256-<v1>`, v2 with a cosign signature
+    under `sha256-<v2>.sig`, no `latest`: neither referrer is a version nor the pulled tag, and
+    retention:1 drops v1 with its index and keeps v2 with its signature, as GC then confirms."""
+    v1 = pusher.image("ns/api", "v1", [BASE, b"api one " * 300], created="2026-01-01T00:00:00Z")
+    v2 = pusher.image("ns/api", "v2", [BASE, b"api two " * 300], created="2026-02-01T00:00:00Z")
+    sbom = pusher.artifact(
+        "ns/api", None, artifact_type="application/spdx+json", layers=[("application/spdx+json", b"{}" * 700)]
+    )
+    index_tag = f"sha256-{v1.digest.removeprefix('sha256:')}"
+    pusher.index("ns/api", index_tag, [sbom])
+    sig_tag = f"sha256-{v2.digest.removeprefix('sha256:')}.sig"
+    pusher.artifact("ns/api", sig_tag, artifact_type=COSIGN, layers=[(COSIGN, b"signature of v2")])
+    before = scan(registry, tmp_path, "before")
+
+    price_book = book()
+    baseline = costs.measure(before, None, price_book)
+    (row,) = baseline.rows
+    assert row.pulled_tag == "v2"
+    plan = retention_plan(before, "ns/api", parse_spec("retention:1").effect)  # type: ignore[arg-type]
+    assert plan.kept_tags == {"v2", sig_tag}
+    assert [v.tags for v in plan.dropped] == [("v1",)]
+    (result,) = scenario_results(before, price_book, baseline, [parse_spec("retention:1")], months=12)
+    assert [(v.tags, v.dropped) for v in result.versions] == [(("v1",), True), (("v2",), False)]
+
+    for tag in ("v1", index_tag):
+        digest = next(t.digest for r in before.repositories for t in r.tags if t.tag == tag)
+        assert httpx.delete(f"{registry.url}/v2/ns/api/manifests/{digest}").status_code == 202
+    registry.stop()
+    gc = subprocess.run(
+        ["docker-registry", "garbage-collect", "--delete-untagged", str(registry.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert gc.returncode == 0, gc.stderr
+    restarted = start_registry(registry.config_path.parent)
+    try:
+        after = scan(restarted, tmp_path, "after")
+    finally:
+        restarted.stop()
+    assert result.bytes_freed == before.figures.unique_bytes - after.figures.unique_bytes > 0
+    assert v2.digest in {t.digest for r in after.repositories for t in r.tags}
