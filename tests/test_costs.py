@@ -1,4 +1,4 @@
-"""The cost engine (SPEC §2, §4, §5): quantities, tiered prices, exact allocation, grouping."""
+"""The cost engine: quantities, tiered prices, exact allocation, grouping."""
 
 from __future__ import annotations
 

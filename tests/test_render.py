@@ -93,7 +93,7 @@ def test_example_csv_golden(golden: Callable[[str, str], None]) -> None:
 
 
 def example_report_with_scenarios() -> Report:
-    """The example report with two savings scenarios and their combination (SPEC §6)."""
+    """The example report with two savings scenarios and their combination."""
     from costcalc.report.savings import scenario_results
     from costcalc.scenarios import spec as scenarios
 

@@ -667,7 +667,7 @@ def test_sentences_use_the_book_unit_and_no_double_label(two_services: Inventory
     assert moved == ["colocate:50: 51.22 GiB of egress a month moves from internet and cross-region to same-region."]
     # the standing assumption carries no `colocate:` label of its own: renderers add the id
     assert result.assumptions[0].startswith("Pulls move to a pull-through cache")
-    # a preset's size is the SPEC's decimal MB, said in bytes too
+    # a preset's size is in decimal MB, said in bytes too
     alpine = parse_spec("alpine")
     assert alpine.assumptions[0].startswith(
         "186 MB (186,000,000 bytes) and 912 MB are typical uncompressed sizes of a Node.js service image"

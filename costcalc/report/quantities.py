@@ -17,7 +17,7 @@ from costcalc.usage.file import Usage, UsageRow
 DEFAULT_SOURCE = "internet"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Measurements:
     """What measure() finds that no price book changes: one measure_usage() serves every book.
 

@@ -31,7 +31,7 @@ SAME_REGION = "same-region"
 COLOCATED_CLASSES = ("internet", "cross-region")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Step:
     """A scenario with what it needs from outside resolved once: a measured ratio, another book."""
 

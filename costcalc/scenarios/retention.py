@@ -54,7 +54,7 @@ class Retention(BaseModel):
     keep: tuple[str, ...] = ()  # tag globs always kept, on top of the command's --keep
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RetentionPlan:
     """What a retention policy keeps of one repository: its tags; and the versions it drops."""
 

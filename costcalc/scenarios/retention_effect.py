@@ -22,7 +22,7 @@ from costcalc.scenarios.state import State, dedup_scope, with_rows
 from costcalc.units import format_bytes, whole_bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Retained:
     """What a retention policy does to one inventory, whatever the quantities it is applied to."""
 

@@ -24,7 +24,7 @@ PRESETS: Mapping[str, tuple[int, str]] = {
 }
 
 KINDS = ("target", "ratio", "measured", "retention", "colocate", "provider")
-_SPEC_FORMS = (
+_FORMS = (
     "alpine, multistage, distroless, target:SIZE, ratio:R, measured:REPO:BEFORE=AFTER, "
     "retention:N, retention:DAYSd, colocate:P or provider:ID"
 )
@@ -192,7 +192,7 @@ def parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenari
         description = f"The same inventory and usage priced on {argument}"
         assumptions = ()
     else:
-        raise SpecProblem(f"unknown scenario; expected {_SPEC_FORMS}")
+        raise SpecProblem(f"unknown scenario; expected {_FORMS}")
     if repositories:
         description += f" (in {', '.join(repositories)})"
     return Scenario(
