@@ -16,6 +16,7 @@ from costcalc.pricing.book import PriceBook
 from costcalc.pricing.book_file import load_book
 from costcalc.report import Report, measure, price
 from costcalc.report.priced import monthly_cost_by_repository, namespace_of
+from costcalc.scenarios.spec import parse_spec
 from costcalc.units import MONEY_QUANTUM, allocate
 from costcalc.usage.file import Usage, loads_csv
 
@@ -303,6 +304,22 @@ def test_compare_attaches_other_books_totals(tmp_path: Path) -> None:
     both = costs.compare(primary, [other])
     assert [c.pricing.id for c in both.comparison] == ["second"]
     assert both.comparison[0].totals.storage_bytes > both.totals.storage_bytes
+
+
+def test_build_is_every_stage_in_one_call(tmp_path: Path) -> None:
+    inv = fleet_inventory()
+    first = write_book(tmp_path, "first")
+    second = write_book(tmp_path, "second", scope="repository")
+    u = usage("acme/api,,internet,5,,,\n")
+    built = costs.build(inv, u, [first, second], group_by="team", months=6, source="inv.json")
+    primary = price(measure(inv, u, first), first, group_by="team", months=6, source="inv.json")
+    other = price(measure(inv, u, second, substitute_classes=True), second, group_by="team", months=6)
+    assert built == costs.compare(primary, [other])
+    assert built.scenarios == ()
+    with_scenarios = costs.build(inv, u, [first], scenarios=[parse_spec("ratio:0.5")])
+    (scenario,) = with_scenarios.scenarios
+    assert scenario.baseline_monthly_cost == with_scenarios.totals.monthly_cost
+    assert scenario.pricing_id == "first"
 
 
 def test_measurements_shared_by_books_give_what_each_book_measures_alone(tmp_path: Path) -> None:
