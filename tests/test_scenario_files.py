@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -158,16 +157,23 @@ def test_the_largest_retention_is_accepted(spec: str, accepted: bool) -> None:
     assert (parse_spec(spec).id == spec) is accepted
 
 
-def test_cli_huge_retention_is_one_sentence_and_exit_1() -> None:
-    result = CliRunner().invoke(
-        app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", "retention:740000d"], env={**os.environ}
-    )
+@pytest.mark.parametrize(
+    ("spec", "sentence"),
+    [
+        ("retention:740000d", "retention keeps at most 36,500 days (100 years), not 740000."),
+        (
+            "target:150",
+            "'150' has no unit; write one of B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB "
+            "(powers of 1024), e.g. 150MB.",
+        ),
+    ],
+)
+def test_cli_bad_spec_is_one_sentence_and_exit_1(spec: str, sentence: str) -> None:
+    result = CliRunner().invoke(app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", spec])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines == [
-        "costcalc: error: --scenario 'retention:740000d': retention keeps at most 36,500 days (100 years), not 740000."
-    ]
+    assert lines == [f"costcalc: error: --scenario '{spec}': {sentence}"]
 
 
 def test_cli_longest_retention_window_runs() -> None:
