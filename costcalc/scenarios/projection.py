@@ -77,21 +77,26 @@ def project(
     # a retention step applied alone and again in `combined` (after steps that leave the
     # inventory and the pulled tags as they are) plans and measures the same thing: once
     cache: RetentionCache = {}
+    alone = [_apply(start, step, keep, cache) for step in steps]
     projections = [
-        _projection(
-            step.scenario.id, step.scenario.description, _apply(start, step, keep, cache), step.scenario.assumptions
-        )
-        for step in steps
+        _projection(step.scenario.id, step.scenario.description, end, step.scenario.assumptions)
+        for step, end in zip(steps, alone, strict=True)
     ]
     if len(steps) >= 2:
         # a size change (preset, target, ratio, measured) is an alternative to another, not a
         # step after it: each image gets the strongest one, then the other scenarios in order
-        sizes = [step for step in steps if isinstance(step.scenario.effect, SIZE_EFFECTS)]
+        sized = [
+            (step, end)
+            for step, end in zip(steps, alone, strict=True)
+            if isinstance(step.scenario.effect, SIZE_EFFECTS)
+        ]
+        sizes = [step for step, _ in sized]
         others = [step for step in steps if not isinstance(step.scenario.effect, SIZE_EFFECTS)]
-        if len(sizes) > 1:
-            state = _strongest(start, sizes, keep, cache)
-        else:
-            state = _apply(start, sizes[0], keep, cache) if sizes else start
+        state = start
+        if len(sized) > 1:
+            state = _strongest(start, sized)
+        elif sized:
+            state = sized[0][1]  # that size change alone, applied to START as here
         for step in others:
             state = _apply(state, step, keep, cache)
         # a step's note that reads the same as on its own projection says nothing new: only the
@@ -110,10 +115,12 @@ def project(
     return tuple(projections)
 
 
-def _strongest(start: State, sizes: Sequence[_Step], keep: Sequence[str], cache: RetentionCache) -> State:
-    """START with each repository changed by the one of SIZES that leaves its pulled image
-    smallest (then its storage; the earlier scenario on ties): at most one size change each."""
-    alone = [_apply(start, step, keep, cache).quantities.rows for step in sizes]
+def _strongest(start: State, sized: Sequence[tuple[_Step, State]]) -> State:
+    """START with each repository changed by the size change of SIZED (each with its state
+    applied alone to START) that leaves its pulled image smallest (then its storage; the
+    earlier scenario on ties): at most one size change per repository."""
+    sizes = [step for step, _ in sized]
+    alone = [end.quantities.rows for _, end in sized]
     rows: list[RowQuantities] = []
     chosen: dict[str, list[str]] = {}
     for index, row in enumerate(start.quantities.rows):

@@ -121,15 +121,18 @@ def is_referrer(version: Version) -> bool:
     suffix): an OCI 1.1 referrers index or a cosign signature follows its subject, whatever
     its manifest looks like, and is never a version of its own."""
     tags = version.tags
-    return bool(tags) and all(tag.startswith("sha256-") and _SUBJECT_TAG.fullmatch(tag) for tag in tags)
+    if not tags or not tags[0].startswith("sha256-"):  # one tag that is no referrer's settles it
+        return False
+    return all(_SUBJECT_TAG.fullmatch(tag) for tag in tags)
 
 
 def image_versions(inventory: Inventory, repository: str) -> tuple[Version, ...]:
     """REPOSITORY's image versions, oldest first, without the referrers that look like images."""
     images = inventory.figures.image_versions(repository)
-    if not any(is_referrer(v) for v in images):
+    referrers = [v for v in images if v.tags and v.tags[0].startswith("sha256-") and is_referrer(v)]
+    if not referrers:
         return images
-    return tuple(v for v in images if not is_referrer(v))
+    return tuple(v for v in images if v not in referrers)
 
 
 def retained_inventory(inventory: Inventory, kept_tags: Mapping[str, frozenset[str]]) -> Inventory:

@@ -72,10 +72,9 @@ def preset(state: State, scope: frozenset[str], preset: Preset, scenario_id: str
                 continue
             before = after = Decimal(0)
             for version in image_versions(inventory, row.repository):
-                platform = figures.default_platform(version.digest, row.platform) or figures.default_platform(
-                    version.digest
-                )
-                image = Decimal(figures.platforms(version.digest).get(platform, 0) if platform else 0)
+                by_platform = figures.platforms(version.digest)
+                platform = row.platform if row.platform in by_platform else figures.default_platform(version.digest)
+                image = Decimal(by_platform.get(platform, 0) if platform else 0)
                 versions_seen += 1
                 before += image
                 if image > size:
