@@ -182,3 +182,15 @@ def test_cli_longest_retention_window_runs() -> None:
     )
     assert result.exit_code == 0, result.output
     assert '"id": "retention:36500d"' in result.output
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[[scenarios]]\nspec = "alpine"\n"\\u001b[2J" = 1\n', encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert "\x1b" not in problem
+    assert problem == f"{path}:3: '\\x1b[2J': unknown field (expected spec, id, description, repositories, keep)."
+    with pytest.raises(InputError) as caught:
+        parse_spec("slim\x1b[2J")
+    assert "\x1b" not in str(caught.value)
+    assert str(caught.value).startswith("--scenario 'slim\\x1b[2J': unknown scenario")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from costcalc import toml_lines
 from costcalc.errors import InputError
 from costcalc.scenarios.retention import Retention
-from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProblem, parse, parse_spec
+from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProblem, parse, parse_spec, shown
 
 # A scenario file is a handful of short tables: anything larger is not one.
 MAX_FILE_BYTES = 1 << 20
@@ -167,7 +167,7 @@ def _validation_problems(
         reported.add(loc)
         kind = error["type"]
         if len(loc) == 1:
-            key = str(loc[0])
+            key = _key(loc[0])
             if kind == "extra_forbidden":
                 message = f"{key}: unknown field (expected [[scenarios]] tables)"
             elif kind == "missing":
@@ -181,7 +181,7 @@ def _validation_problems(
             line = _line(lines, loc)
             yield index, 0, line, f"{source}:{line}: scenarios: each scenario must be a table with a spec"
             continue
-        key = str(loc[2])
+        key = _key(loc[2])
         if kind == "extra_forbidden":
             message = f"{key}: unknown field (expected {', '.join(FIELDS)})"
         elif kind == "missing" and key == "spec":
@@ -223,6 +223,12 @@ def _scenario(
     elif entry.repositories:
         update["id"] = f"{scenario.id} ({', '.join(entry.repositories)})"
     return scenario.model_copy(update=update), []
+
+
+def _key(key: str | int) -> str:
+    """A key as a message names it: bare keys as written, any other quoted and escaped."""
+    text = str(key)
+    return text if toml_lines.BARE_KEY.fullmatch(text) else shown(repr(text), 60)
 
 
 def _depth(data: object) -> int:

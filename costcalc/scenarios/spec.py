@@ -118,8 +118,10 @@ def parse_spec(text: str) -> Scenario:
 
 
 def shown(text: str, limit: int = 60) -> str:
-    """TEXT as an error quotes it: cut after LIMIT characters, so a hostile spec stays one line."""
-    return text if len(text) <= limit else f"{text[:limit]}..."
+    """TEXT as an error quotes it: cut after LIMIT characters and control characters escaped,
+    so a hostile spec stays one short line that cannot move a terminal's cursor."""
+    cut = text if len(text) <= limit else f"{text[:limit]}..."
+    return cut if cut.isprintable() else repr(cut)[1:-1]
 
 
 def parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenario:
