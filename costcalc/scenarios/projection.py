@@ -1,4 +1,4 @@
-"""Projection: each scenario's effect on the measured quantities (shrink, colocate, provider) (pure)."""
+"""Projection: each scenario applied to the measured quantities, alone and `combined` (pure)."""
 
 from __future__ import annotations
 

@@ -42,6 +42,7 @@ def with_rows(
     book: PriceBook | None = None,
     versions: Iterable[VersionBytes] = (),
 ) -> State:
+    """STATE with new ROWS, NOTES appended, and (when given) its inventory, book or versions replaced."""
     added = tuple(versions)
     merged_versions = state.versions
     if added and not merged_versions:
@@ -61,4 +62,5 @@ def with_rows(
 
 
 def dedup_scope(book: PriceBook) -> DedupScope:
+    """The dedup scope BOOK bills storage under."""
     return "repository" if book.dedup_scope == "repository" else "registry"
