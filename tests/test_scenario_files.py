@@ -194,3 +194,21 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
         parse_spec("slim\x1b[2J")
     assert "\x1b" not in str(caught.value)
     assert str(caught.value).startswith("--scenario 'slim\\x1b[2J': unknown scenario")
+
+
+@pytest.mark.parametrize(
+    ("book", "sentence"),
+    [
+        ("/dev/zero", "/dev/zero is not a regular file."),
+        ("a" * 5000, "cannot read the price book (File name too long)."),
+    ],
+)
+def test_provider_book_that_cannot_be_read_is_one_sentence(book: str, sentence: str) -> None:
+    if book.startswith("/dev/") and not Path(book).exists():
+        pytest.skip(f"needs {book}")
+    result = CliRunner().invoke(app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", f"provider:{book}"])
+    assert result.exit_code == 1
+    (line,) = [line for line in result.output.splitlines() if line.strip()]
+    assert line.startswith(f"costcalc: error: --scenario 'provider:{book[:51]}")
+    assert line.endswith(sentence)
+    assert len(line) < 300

@@ -74,7 +74,7 @@ def load_scenario_file(path: Path) -> list[Scenario]:
     except FileNotFoundError:
         raise InputError(f"{path}: no such scenario file.") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the scenario file ({exc.__class__.__name__}).") from None
+        raise InputError(f"{path}: cannot read the scenario file ({exc.strerror or exc.__class__.__name__}).") from None
     if len(data) > MAX_FILE_BYTES:
         raise InputError(f"{path}: a scenario file is at most {MAX_FILE_BYTES // 1024} KiB; this one is larger.")
     try:

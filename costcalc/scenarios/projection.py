@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from costcalc.errors import InputError
 from costcalc.inventory.model import Inventory
@@ -22,6 +23,7 @@ from costcalc.scenarios.spec import (
     Scenario,
     ShrinkByRatio,
     ShrinkToSize,
+    shown,
 )
 from costcalc.scenarios.state import State, dedup_scope, with_rows
 from costcalc.scenarios.state import scope as select
@@ -163,9 +165,16 @@ def _resolve(scenario: Scenario, inventory: Inventory) -> _Step:
         return _Step(scenario=scenario, ratio=measured_ratio(inventory, effect, scenario.origin))
     if isinstance(effect, Provider):
         try:
+            path = Path(effect.book)
+            if path.exists() and not path.is_file():  # a device or a FIFO never ends
+                raise InputError(f"{shown(effect.book)} is not a regular file.")
             other = book_file.load_book(effect.book)
         except InputError as exc:
             raise InputError(f"{scenario.origin}: {exc}") from None
+        except OSError as exc:
+            raise InputError(
+                f"{scenario.origin}: cannot read the price book ({exc.strerror or exc.__class__.__name__})."
+            ) from None
         return _Step(scenario=scenario, book=other)
     return _Step(scenario=scenario)
 
