@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+
+from costcalc.errors import InputError
 
 # Money is an exact multiple of 10^-4 of a currency unit, the precision of the JSON and CSV
 # reports: each priced component is rounded once to it and split among rows in whole steps.
@@ -42,8 +44,18 @@ _DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB")
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal:
-    """VALUE rounded half-up to PLACES decimals; `-0` becomes `0`."""
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=ARITHMETIC)
+    """VALUE rounded half-up to PLACES decimals; `-0` becomes `0`.
+
+    A value too large for exact arithmetic (50 digits) is an InputError: only absurd inputs
+    (sizes, prices or pull counts far beyond any registry) lead there.
+    """
+    try:
+        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=ARITHMETIC)
+    except InvalidOperation:
+        raise InputError(
+            f"a figure of about 10^{value.adjusted()} is too large to compute exactly; check the sizes, "
+            "prices and pull counts of the inputs."
+        ) from None
     return abs(rounded) if rounded.is_zero() else rounded
 
 

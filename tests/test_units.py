@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from costcalc.cli.app import app
+from costcalc.errors import InputError
 from costcalc.render import display
 from costcalc.units import (
     MONEY_QUANTUM,
@@ -21,6 +26,8 @@ from costcalc.units import (
     whole_bytes,
     whole_parts,
 )
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.mark.parametrize(
@@ -149,3 +156,29 @@ def test_whole_parts_add_up_to_the_rounded_total(values: list[Decimal | None]) -
     for part, value in zip(parts, values, strict=True):
         if value is not None and part is not None:
             assert abs(part - value) < 1
+
+
+def test_a_figure_too_large_for_exact_arithmetic_is_one_sentence() -> None:
+    assert money(Decimal(10) ** 45) == Decimal(10) ** 45  # 46 digits and 4 decimals: still exact
+    with pytest.raises(InputError) as caught:
+        money(Decimal(10) ** 47)
+    assert str(caught.value) == (
+        "a figure of about 10^47 is too large to compute exactly; check the sizes, prices and pull counts "
+        "of the inputs."
+    )
+
+
+def test_a_report_over_absurd_sizes_exits_1_without_a_traceback(tmp_path: Path) -> None:
+    fleet = json.loads((EXAMPLES / "fleet.json").read_text(encoding="utf-8"))
+    layer = next(
+        record["layers"][0]
+        for record in fleet["manifests"].values()
+        if isinstance(record, dict) and record.get("layers")
+    )
+    layer["size_bytes"] = 10**60
+    path = tmp_path / "absurd.json"
+    path.write_text(json.dumps(fleet), encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(path), "--usage", str(EXAMPLES / "usage.csv"), "--format", "json"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.startswith("costcalc: error: ")
