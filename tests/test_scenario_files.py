@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -95,10 +96,13 @@ def test_file_size_limit_on_both_sides(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
-def test_endless_device_as_scenario_file(tmp_path: Path) -> None:
+def test_endless_device_or_fifo_as_scenario_file(tmp_path: Path) -> None:
     link = tmp_path / "zero.toml"
     link.symlink_to("/dev/zero")
-    assert problems_of(link) == [f"{link}: a scenario file is at most 1024 KiB; this one is larger."]
+    assert problems_of(link) == [f"{link}: a scenario file must be a regular file."]
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    assert problems_of(fifo) == [f"{fifo}: a scenario file must be a regular file."]
 
 
 def test_not_utf8(tmp_path: Path) -> None:

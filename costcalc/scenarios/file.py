@@ -69,6 +69,8 @@ def from_option(value: str) -> list[Scenario]:
 def load_scenario_file(path: Path) -> list[Scenario]:
     """The scenarios in a TOML file of `[[scenarios]]`; problems as FILE:LINE: field: problem."""
     try:
+        if path.exists() and not path.is_file():  # a device never ends, a FIFO blocks the open
+            raise InputError(f"{path}: a scenario file must be a regular file.")
         with path.open("rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
