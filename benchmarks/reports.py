@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -45,7 +44,9 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
     warmup = workdir / "inventory-warmup.json"
     write_synthetic_inventory(min(sizes), warmup)
     # One untimed run first (files in the page cache, lazy imports made once).
-    measure(costcalc("report", str(warmup), *options, "--format", "json", "-o", os.devnull), env=child_env(), cwd=ROOT)
+    # (-o into a file: -o refuses a device such as /dev/null, which it would otherwise replace)
+    warm = costcalc("report", str(warmup), *options, "--format", "json", "-o", str(workdir / "report-warmup.json"))
+    measure(warm, env=child_env(), cwd=ROOT)
     for tags in sizes:
         path = workdir / f"inventory-{tags}.json"
         manifests = write_synthetic_inventory(tags, path)

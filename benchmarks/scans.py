@@ -23,7 +23,7 @@ from benchmarks.measure import (
     measure,
     requests_by_kind,
 )
-from costcalc.registry.auth import RegistryAuth
+from costcalc.registry.challenge import RegistryAuth
 from costcalc.registry.client import MAX_LIST_BODY_BYTES, RegistryClient
 
 
@@ -181,7 +181,7 @@ def _plan_queue(plan_path: str) -> Queue:
 def replay(host: str, plan_path: str, concurrency: int) -> None:
     """Send PLAN's requests through costcalc's RegistryClient, CONCURRENCY at a time.
 
-    RegistryClient is the layer the scan sends every request through: its clients and
+    RegistryClient is the layer the scan sends every request through: its client and
     connections, per-host limit, retries, deadlines, auth flow, and bodies read within their
     size limits. Nothing is parsed, cached or walked: what is left is costcalc's HTTP stack,
     the proxy and the registry on this machine, so the scan's time over this one is the cost

@@ -1,5 +1,5 @@
 """`python -m costcalc`: the same entry point as the console script."""
 
-from costcalc.cli.app import main
+from costcalc.cli import main
 
 main()

@@ -35,7 +35,16 @@ class ManifestError(CostcalcError):
 
 
 class RegistryError(CostcalcError):
-    """A registry or network failure, after retries."""
+    """A registry or network failure, after retries.
+
+    `status` is the HTTP status and `code` the distribution error code (e.g. UNSUPPORTED)
+    of the answer behind it, when there was one.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 class Unauthorized(RegistryError):

@@ -83,10 +83,16 @@ def host_name(host: str) -> str:
     return _split_port(host)[0].strip("[]")
 
 
-@functools.lru_cache(maxsize=64)  # asked once per request sent over plain HTTP (auth.py)
+@functools.lru_cache(maxsize=64)  # asked for every request sent over plain HTTP
 def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (where Docker also allows plain HTTP)."""
-    name = host_name(host).lower()
+    """True for localhost and loopback addresses, as HOST[:PORT] or a bare host ("::1", as httpx
+    gives an IPv6 URL's host, without brackets): where Docker also allows plain HTTP."""
+    text = host.lower()
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        pass
+    name = host_name(text)
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:

@@ -1,12 +1,19 @@
-"""Line numbers of the keys, tables and array elements of TOML text, and of tomllib's errors (pure)."""
+"""TOML text read within limits, and the line numbers of its keys, tables, array elements and errors (pure)."""
 
 from __future__ import annotations
 
 import contextlib
 import re
+import sys
 import tomllib
 from bisect import bisect_left
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+# Arrays and inline tables nested deeper than this are refused before tomllib sees them:
+# tomllib parses them recursively, and a few thousand levels end in RecursionError.
+MAX_NESTING = 32
 
 # A key's place in the parsed document: table and key names, and indexes into arrays
 # ([[array]] tables and array values alike), as in the dicts and lists tomllib returns.
@@ -28,6 +35,74 @@ class SyntaxProblem:
     reason: str  # the message without its location
     line: int
     column: int | None
+
+
+def loads(text: str) -> dict[str, Any]:
+    """TEXT parsed by tomllib with floats as Decimal, within limits.
+
+    Nesting deeper than MAX_NESTING, and integers longer than Python converts (4,300 digits),
+    raise tomllib.TOMLDecodeError with a location, as tomllib's own errors do, so that
+    ``syntax_problem`` reads every refusal the same way.
+    """
+    deep = _too_deep(text)
+    if deep is not None:
+        line, column = deep
+        raise tomllib.TOMLDecodeError(
+            f"Arrays and tables nested deeper than {MAX_NESTING} levels (at line {line}, column {column})"
+        )
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError as exc:  # int() refusing a huge literal: tomllib does not wrap it
+        digits = re.search(rf"\d{{{sys.get_int_max_str_digits() + 1},}}", text)
+        if digits is None:
+            raise tomllib.TOMLDecodeError(f"{exc} (at end of document)") from None
+        line, column = _position(text, digits.start())
+        raise tomllib.TOMLDecodeError(
+            f"An integer with more than {sys.get_int_max_str_digits()} digits (at line {line}, column {column})"
+        ) from None
+
+
+# What can open or close a level, a comment or a string: strings and comments hide brackets.
+_OPENERS = re.compile(r"\"\"\"|'''|[\"'#\[\]{}]")
+_STRING_ENDS = {
+    '"""': re.compile(r'(?:[^\\]|\\.)*?"""', re.DOTALL),
+    "'''": re.compile(r"(?s:.*?)'''"),
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),
+    "'": re.compile(r"[^'\n]*'"),
+}
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """The line and column where brackets first nest deeper than MAX_NESTING, or None."""
+    depth = 0
+    pos = 0
+    while (found := _OPENERS.search(text, pos)) is not None:
+        mark, pos = found.group(), found.end()
+        if mark == "#":
+            end = text.find("\n", pos)
+            pos = len(text) if end < 0 else end
+        elif mark in _STRING_ENDS:
+            closed = _STRING_ENDS[mark].match(text, pos)
+            if closed is None:
+                return None  # tomllib reports the unclosed string
+            pos = closed.end()
+            extra = 0
+            while len(mark) == 3 and extra < 2 and text.startswith(mark[0], pos):
+                pos, extra = pos + 1, extra + 1  # up to two quotes may end a multi-line string's content
+        elif mark in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return _position(text, found.start())
+        else:
+            depth = max(0, depth - 1)
+    return None
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> SyntaxProblem:

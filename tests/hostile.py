@@ -481,6 +481,7 @@ def scan_fake(
             sleep=sleep or FakeSleep(),
             retry=retry or RetryPolicy(attempts=3),
             timeout_seconds=timeout_seconds,
+            plain_http=bool(options.get("plain_http")),
         )
         async with client:
             return await scan(target, ScanOptions(**options), client, cache)

@@ -2,13 +2,15 @@
 
 API (kept stable for other tests and benchmarks):
 
-    reg = start_registry(workdir, auth=None, extra_config=None)   # RunningRegistry
-    reg.url, reg.host, reg.config_path, reg.log_path, reg.access_log_path
+    reg = start_registry(workdir, auth=None, extra_config=None,   # RunningRegistry
+                         tls=None, address="127.0.0.1")           # tls: (certificate, key) files
+    reg.url, reg.host, reg.config_path, reg.log_path, reg.access_log_path, reg.ca_file
     reg.requests(since=0, user_agent="costcalc/")  # [(method, uri, status)] from the access log
+    reg.protocols(since=0, user_agent="costcalc/") # ["HTTP/2.0", ...] of the same requests
     reg.access_log_offset()                        # pass as `since` to count later requests
     reg.stop()
 
-    push = Pusher(reg.url)                         # optional headers= for an authenticated push
+    push = Pusher(reg.url)                         # optional headers=, verify= (a CA file for TLS)
     push.blob(repo, data, media_type) -> dict      # descriptor
     push.image(repo, tag, layers=[b"..."], platform="linux/amd64", created="...",
                media_type="oci" | "docker") -> Pushed
@@ -32,6 +34,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -51,7 +54,7 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 _ACCESS = re.compile(
-    r'"(?P<method>[A-Z]+) (?P<uri>\S+) HTTP/[\d.]+" (?P<status>\d{3}) \S+ '
+    r'"(?P<method>[A-Z]+) (?P<uri>\S+) (?P<protocol>HTTP/[\d.]+)" (?P<status>\d{3}) \S+ '
     r'"[^"]*" "(?P<agent>[^"]*)"'
 )
 
@@ -91,9 +94,9 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+def free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as sock:
+        sock.bind((address, 0))
         return int(sock.getsockname()[1])
 
 
@@ -106,25 +109,29 @@ class RunningRegistry:
     log_path: Path
     access_log_path: Path
     process: subprocess.Popen[bytes]
+    ca_file: Path | None = None  # the certificate to trust when it serves TLS
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.ca_file else 'http'}://{self.host}"
 
     def access_log_offset(self) -> int:
         return self.access_log_path.stat().st_size
 
     def requests(self, since: int = 0, user_agent: str | None = "costcalc/") -> list[tuple[str, str, int]]:
         """(method, uri, status) of requests logged after byte offset SINCE, by user agent."""
+        return [(m["method"], m["uri"], int(m["status"])) for m in self._logged(since, user_agent)]
+
+    def protocols(self, since: int = 0, user_agent: str | None = "costcalc/") -> list[str]:
+        """The protocol ("HTTP/1.1", "HTTP/2.0") of each request `requests` would list."""
+        return [m["protocol"] for m in self._logged(since, user_agent)]
+
+    def _logged(self, since: int, user_agent: str | None) -> list[re.Match[str]]:
         time.sleep(0.05)  # the access log is written after the response
         with self.access_log_path.open("rb") as handle:
             handle.seek(since)
             text = handle.read().decode("utf-8", "replace")
-        found = []
-        for match in _ACCESS.finditer(text):
-            if user_agent is None or match["agent"].startswith(user_agent):
-                found.append((match["method"], match["uri"], int(match["status"])))
-        return found
+        return [m for m in _ACCESS.finditer(text) if user_agent is None or m["agent"].startswith(user_agent)]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -142,17 +149,22 @@ def start_registry(
     auth: dict[str, Any] | None = None,
     extra_config: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
+    tls: tuple[Path, Path] | None = None,
+    address: str = "127.0.0.1",
 ) -> RunningRegistry:
-    """Start a registry storing under WORKDIR on a free loopback port; wait until /v2/ answers.
+    """Start a registry storing under WORKDIR on a free port of ADDRESS; wait until /v2/ answers.
 
-    ENV is added to this process's environment for the registry (e.g. GOMAXPROCS)."""
+    ENV is added to this process's environment for the registry (e.g. GOMAXPROCS). TLS is a
+    (certificate, key) pair of PEM files (tests/certificates.py server_files): the registry then
+    serves HTTPS, and HTTP/2 to clients that offer it."""
     binary = shutil.which(BINARY)
     if binary is None:
         raise RuntimeError(
             f"{BINARY!r} is not installed (apt-get install docker-registry); the registry integration tests need it."
         )
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = free_port(address)
+    host = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
     config: dict[str, Any] = {
         "version": 0.1,
         "log": {"level": "info", "formatter": "text", "accesslog": {"disabled": False}},
@@ -160,8 +172,10 @@ def start_registry(
             "filesystem": {"rootdirectory": str(workdir / "storage")},
             "delete": {"enabled": True},
         },
-        "http": {"addr": f"127.0.0.1:{port}", "secret": "costcalc-test-secret"},
+        "http": {"addr": host, "secret": "costcalc-test-secret"},
     }
+    if tls:
+        config["http"]["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
     if auth:
         config["auth"] = auth
     _merge(config, extra_config or {})
@@ -173,13 +187,14 @@ def start_registry(
         process = subprocess.Popen(
             [binary, "serve", str(config_path)], stdout=out, stderr=err, env={**os.environ, **(env or {})}
         )
-    registry = RunningRegistry(f"127.0.0.1:{port}", config_path, log_path, access_path, process)
+    registry = RunningRegistry(host, config_path, log_path, access_path, process, tls[0] if tls else None)
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=tls[0]) if tls else True
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"docker-registry exited: {log_path.read_text(errors='replace')[-2000:]}")
         try:
-            status = httpx.get(f"{registry.url}/v2/", headers={"User-Agent": PUSHER_AGENT}).status_code
+            status = httpx.get(f"{registry.url}/v2/", headers={"User-Agent": PUSHER_AGENT}, verify=verify).status_code
             if status in (200, 401):
                 return registry
         except httpx.TransportError:
@@ -221,8 +236,13 @@ class Pushed:
 class Pusher:
     """Pushes blobs and manifests through the registry's real upload API."""
 
-    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
-        self.http = httpx.Client(base_url=base_url, headers={"User-Agent": PUSHER_AGENT, **(headers or {})}, timeout=30)
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None, verify: Path | None = None) -> None:
+        self.http = httpx.Client(
+            base_url=base_url,
+            headers={"User-Agent": PUSHER_AGENT, **(headers or {})},
+            timeout=30,
+            verify=ssl.create_default_context(cafile=verify) if verify else True,
+        )
 
     def blob(self, repo: str, data: bytes, media_type: str = OCI_LAYER) -> dict[str, Any]:
         """Upload DATA (POST then monolithic PUT ?digest=) and return its descriptor."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -25,7 +26,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from costcalc.errors import Unauthorized
-from costcalc.registry.auth import Credential, RegistryAuth
+from costcalc.registry.challenge import RegistryAuth
+from costcalc.registry.credentials import Credential
+from costcalc.registry.scan import ScanOptions, run_scan
 from tests.certificates import self_signed
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
@@ -50,6 +53,7 @@ def push_images(push: Pusher) -> None:
 
 
 def run_cli(registry: RunningRegistry, password: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    workdir.mkdir(parents=True, exist_ok=True)  # -o's directory must exist before the scan starts
     args = [
         sys.executable,
         "-m",
@@ -138,23 +142,50 @@ def test_basic_flow_answers_one_challenge_then_sends_basic_preemptively(
 ) -> None:
     since = htpasswd_registry.access_log_offset()
     auth = RegistryAuth(htpasswd_registry.host, Credential(USER, PASSWORD, source="test"))
-    with httpx.Client(base_url=htpasswd_registry.url, auth=auth) as client:
-        for repo in REPOS:
-            assert client.get(f"/v2/{repo}/tags/list").json()["tags"] == ["v1", "v2"]
+
+    async def list_tags() -> None:
+        async with httpx.AsyncClient(base_url=htpasswd_registry.url, auth=auth) as client:
+            for repo in REPOS:
+                assert (await client.get(f"/v2/{repo}/tags/list")).json()["tags"] == ["v1", "v2"]
+
+    asyncio.run(list_tags())
     statuses = [status for _, _, status in htpasswd_registry.requests(since, user_agent="python-httpx")]
     assert statuses == [401, 200, 200, 200]
 
 
 def test_basic_flow_wrong_password_is_unauthorized(htpasswd_registry: RunningRegistry) -> None:
     auth = RegistryAuth(htpasswd_registry.host, Credential(USER, WRONG, source="--password-stdin"))
-    with (
-        httpx.Client(base_url=htpasswd_registry.url, auth=auth) as client,
-        pytest.raises(Unauthorized) as caught,
-    ):
-        client.get("/v2/acme/api/tags/list")
+
+    async def list_tags() -> None:
+        async with httpx.AsyncClient(base_url=htpasswd_registry.url, auth=auth) as client:
+            await client.get("/v2/acme/api/tags/list")
+
+    with pytest.raises(Unauthorized) as caught:
+        asyncio.run(list_tags())
     assert str(caught.value) == (
         f"{htpasswd_registry.host} rejected the credentials from --password-stdin (401 UNAUTHORIZED)."
     )
+
+
+def test_an_ipv6_loopback_registry_is_scanned_with_credentials(tmp_path: Path) -> None:
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(f"{USER}:{bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()}\n")
+    running = start_registry(
+        tmp_path / "registry",
+        auth={"htpasswd": {"realm": "costcalc-test", "path": str(htpasswd)}},
+        address="::1",
+    )
+    try:
+        assert running.host.startswith("[::1]:")
+        push = Pusher(running.url, headers={"Authorization": basic(USER, PASSWORD)})
+        push_images(push)
+        push.close()
+        options = ScanOptions(use_cache=False, username=USER, password=PASSWORD, repos=tuple(REPOS))
+        inventory = run_scan(f"{running.host}/acme", options)
+    finally:
+        running.stop()
+    assert inventory.errors == ()
+    assert {r.name: len(r.tags) for r in inventory.repositories} == dict.fromkeys(REPOS, 2)
 
 
 def test_basic_scan_cli(htpasswd_registry: RunningRegistry, tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ import pytest
 
 from costcalc.errors import CredentialsRejected
 from costcalc.inventory.file import dumps
-from costcalc.registry.auth import Credential, RegistryAuth
 from costcalc.registry.cache import open_cache
+from costcalc.registry.challenge import RegistryAuth
+from costcalc.registry.credentials import Credential
 from tests.hostile import (
     SECRET_PASSWORD,
     SECRET_TOKEN,
@@ -27,6 +28,7 @@ from tests.hostile import (
     LoopbackServer,
     all_header_text,
     error,
+    layer,
     scan_fake,
     serve_registry,
 )
@@ -290,3 +292,99 @@ def test_403_from_the_realm_carrying_the_token_text_is_not_echoed() -> None:
         scan_with_auth(registry)
     assert "(403)" in str(info.value)
     assert_no_secret(str(info.value), "an error message")
+
+
+# -- round two: credentials stay with the registry ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    ['Bearer realm="https://evil.example/token",service="cdn"', 'Basic realm="cdn"'],
+    ids=["bearer", "basic"],
+)
+def test_a_redirect_targets_challenge_gets_no_credential_and_changes_no_auth_state(challenge: str) -> None:
+    registry = bearer_registry("https://auth.test/token")
+    registry.push_image("acme/api", "v2", layers=[layer("v2 only", 500)])
+    first_config = json.loads(registry.blobs[registry.repos["acme/api"]["v1"]][0])["config"]["digest"]
+
+    def to_cdn(request: httpx.Request, match: re.Match[str]) -> httpx.Response | None:
+        if request.headers.get("Authorization") != f"Bearer {SECRET_TOKEN}":
+            return None
+        return httpx.Response(307, headers={"Location": f"https://cdn.example/b/{first_config}?sig=x"})
+
+    registry.on("GET", rf"^registry\.test/v2/acme/api/blobs/{first_config}", to_cdn)
+    registry.on(None, r"^cdn\.example/", lambda r, m: httpx.Response(401, headers={"WWW-Authenticate": challenge}))
+    inventory = scan_with_auth(registry)
+
+    failures = [e.reason for e in inventory.errors]
+    assert failures and all("cdn.example" in reason and "asks for credentials" in reason for reason in failures)
+    assert registry.sent_to("evil.example") == []
+    assert_no_secret(all_header_text(registry.sent_to("cdn.example")), "the redirect target")
+    # The registry's own flow goes on as before: every tag scanned with the registry's token.
+    assert [t.tag for t in inventory.repositories[0].tags] == ["v1", "v2"]
+    sent = [r.headers.get("Authorization") for r in registry.sent_to("registry.test")]
+    assert set(sent) <= {None, f"Bearer {SECRET_TOKEN}"}
+    assert sent[-1] == f"Bearer {SECRET_TOKEN}"
+
+
+@pytest.mark.parametrize(
+    "realm",
+    [
+        "https://2130706433:5001/token",
+        "https://0x7f000001:5001/token",
+        "https://127.1:5001/token",
+        "https://localhost:5001/token",
+        "https://[::1]:5001/token",
+        "https://10.0.0.1/token",
+        "https://169.254.169.254/latest",
+    ],
+)
+def test_a_realm_resolving_to_an_internal_address_is_refused_however_spelled(realm: str) -> None:
+    registry = bearer_registry(realm)
+    inventory = scan_with_auth(registry)
+    assert [r for r in registry.requests if r.url.host != "registry.test"] == []
+    assert any("internal address" in e.reason for e in inventory.errors), inventory.errors
+
+
+def fake_resolver(table: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in table:
+            raise OSError("no such name")
+        return [table[host]]
+
+    return resolve
+
+
+def test_a_realm_name_that_resolves_to_loopback_is_refused() -> None:
+    registry = bearer_registry("https://auth.corp.test/token")
+    resolve = fake_resolver({"auth.corp.test": "127.0.0.1", "registry.test": "203.0.113.7"})
+    auth = RegistryAuth(registry.host, credential(), resolve=resolve)
+    inventory = scan_fake(registry, "acme", repos=("acme/api",), auth=auth)
+    assert registry.sent_to("auth.corp.test") == []
+    assert any("auth.corp.test, an internal address (loopback)" in e.reason for e in inventory.errors)
+
+
+def test_a_private_registry_may_use_a_token_server_on_its_own_network() -> None:
+    registry = bearer_registry("https://auth.corp.test/token")
+    resolve = fake_resolver({"auth.corp.test": "10.0.0.6", "registry.test": "10.0.0.5"})
+    auth = RegistryAuth(registry.host, credential(), resolve=resolve)
+    inventory = scan_fake(registry, "acme", repos=("acme/api",), auth=auth)
+    assert inventory.errors == ()
+    assert len(registry.sent_to("auth.corp.test")) == 1
+
+
+def test_an_ipv6_loopback_registry_receives_its_credentials_over_plain_http() -> None:
+    registry = FakeRegistry(host="[::1]:5000")
+    registry.push_image("acme/api", "v1")
+    expected = f"Basic {BASIC}"
+
+    def gate(request: httpx.Request, match: re.Match[str]) -> httpx.Response | None:
+        if request.headers.get("Authorization") == expected:
+            return None
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+
+    registry.on(None, r"/v2/", gate)
+    auth = RegistryAuth(registry.host, credential(), plain_http=True)
+    inventory = scan_fake(registry, "acme", repos=("acme/api",), auth=auth, plain_http=True)
+    assert inventory.errors == ()
+    assert [t.tag for t in inventory.repositories[0].tags] == ["v1"]

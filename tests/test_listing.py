@@ -148,3 +148,8 @@ def test_repos_file_reports_every_bad_line(tmp_path: Path) -> None:
 def test_missing_repos_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read the repositories file"):
         read_repos_file(tmp_path / "nope.txt", parse_target("registry.example"))
+
+
+def test_an_endless_device_as_the_repositories_file_is_refused_after_a_bounded_read() -> None:
+    with pytest.raises(InputError, match=r"^/dev/zero: over 64 MiB; not a repositories file\.$"):
+        read_repos_file(Path("/dev/zero"), parse_target("registry.example/acme"))

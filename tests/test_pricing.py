@@ -253,7 +253,7 @@ def test_discount_applies_to_every_charge_as_one_line(tmp_path: Path) -> None:
 # by NEW in BOOK; the expected problems are given without the "FILE:" prefix.
 KNOWN_FIELDS = (
     "id, name, provider, region, currency, unit, dedup_scope, effective_date, sources, notes, "
-    "discount_pct, extends, storage, plan, egress"
+    "discount_pct, extends, storage, plan, pull_limits, egress"
 )
 NOTES = 'notes = ["A test book."]'
 LAST_TIER = "{ price = 0.05 }"

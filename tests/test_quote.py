@@ -28,7 +28,7 @@ def test_a_month_of_storage_and_egress_on_aws_ecr() -> None:
     assert "The period is one month of 730 hours." in quote.assumptions
 
 
-def test_days_scale_storage_the_plan_fee_and_the_egress_allowances() -> None:
+def test_days_scale_storage_and_the_plan_fee_but_not_the_egress_allowances() -> None:
     # Azure Basic, 25 GiB held for 30 days: per day 0.167 + 15 x 0.003 = 0.212; x 30 = 6.36.
     quote = build_quote(load_book("azure-acr-basic"), storage=D(25), egress=[("internet", D(200))], days=D(30))
     assert quote.period_hours == 720
@@ -40,14 +40,29 @@ def test_days_scale_storage_the_plan_fee_and_the_egress_allowances() -> None:
     assert abs(fee.cost - D("5.01")) < D("1E-30")  # 0.167 x 30 days
     assert abs(fee.quantity - D("0.98630136986301369863")) < D("1E-20")  # 720/730 months
     assert abs(extra.quantity - D("14.794520547945205479452")) < D("1E-20")  # 15 GiB x 720/730
-    # Egress is spread over the period: 30 days get 720/730 of the monthly 100 GiB free,
-    # so (200 - 100 x 720/730) x 0.087 = 101.3698... x 0.087 = 8.8191780...
-    assert abs(egress.cost - (D(200) - D(100) * 720 / 730) * D("0.087")) < D("1E-20")  # 28-digit test arithmetic
-    assert abs(egress.tiers[0].quantity - D(100) * 720 / 730) < D("1E-20")
-    assert abs(sum(line.quantity for line in egress.tiers) - D(200)) < D("1E-30")
+    # Allowances reset per billing month and are not prorated: 30 days are one billing month
+    # with the whole 100 GiB free, so (200 - 100) x 0.087 = 8.70.
+    assert egress.cost == D("8.70")
+    assert [(line.label, line.quantity) for line in egress.tiers] == [("free 100", D(100)), ("first 10140", D(100))]
     assert abs(quote.total - (storage.cost + egress.cost)) < D("1E-20")
     assert any("0.9863 months" in sentence for sentence in quote.assumptions)
-    assert any("spread evenly over it" in sentence for sentence in quote.assumptions)
+    assert any("counts as one billing month" in sentence for sentence in quote.assumptions)
+
+
+@pytest.mark.parametrize(
+    ("days", "billing_months", "cost"),
+    [
+        ("10", 1, "20.00"),  # GitHub's example: 50 GB out, 10 GB included, 40 x $0.50
+        ("31", 1, "20.00"),  # a 31-day month is one billing month, not 1.019 allowances
+        ("45", 1, "20.00"),  # 1.479 months round to one
+        ("46", 2, "15.00"),  # 1.512 months round to two: 2 x (25 - 10) x 0.50
+    ],
+)
+def test_egress_allowances_are_whole_billing_months(days: str, billing_months: int, cost: str) -> None:
+    quote = build_quote(load_book("github-packages"), egress=[("internet", D(50))], days=D(days))
+    (egress,) = quote.components
+    assert egress.cost == D(cost)
+    assert egress.tiers[0].quantity == 10 * billing_months  # the free part of every billing month
 
 
 def test_a_year_gets_twelve_months_of_allowances_and_tiers() -> None:
@@ -69,8 +84,8 @@ def test_a_year_gets_twelve_months_of_allowances_and_tiers() -> None:
 
 def test_ten_days_on_azure_premium() -> None:
     # Worked by hand from the daily rates: fee 1.667 x 10 = 16.67; 100 GiB beyond the 500
-    # included x 0.003 x 10 = 3.00. Internet: 300 GiB in 10 days gets 100 x 240/730 GiB free,
-    # the rest at 0.087: (300 - 32.8767...) x 0.087 = 23.2397...
+    # included x 0.003 x 10 = 3.00. Internet: 300 GiB in 10 days, one billing month, gets the
+    # whole 100 GiB free, the rest at 0.087: 200 x 0.087 = 17.40.
     quote = build_quote(
         load_book("azure-acr-premium"),
         storage=D(600),
@@ -80,9 +95,9 @@ def test_ten_days_on_azure_premium() -> None:
     storage, internet, same_region = quote.components
     assert abs(storage.cost - D("19.67")) < D("1E-30")
     assert [line.label for line in storage.tiers] == ["plan fee", "included 500", "beyond included"]
-    assert abs(internet.cost - (D(300) - D(100) * 240 / 730) * D("0.087")) < D("1E-20")  # 28-digit test arithmetic
+    assert internet.cost == D("17.40")
     assert same_region.cost == 0
-    assert abs(quote.total - D("42.909726027397260273972602739726")) < D("1E-28")
+    assert abs(quote.total - D("37.07")) < D("1E-28")
 
 
 def test_a_class_given_twice_is_tiered_on_its_total() -> None:
@@ -158,11 +173,11 @@ def test_quote_json_has_exact_numbers_and_money_to_four_places() -> None:
         "price": "5.079583333333",
         "cost": "5.0100",
     }
-    # 20,000 GiB over 30 days: 720/730 x 882.18 (the 0.087 band) + (20,000 - 10,240 x 720/730) x 0.083
-    assert egress["cost"] == "1691.8181"
-    assert data["total"] == "1698.1781"  # 6.36 + 1691.8180822
+    # 20,000 GiB over 30 days, one billing month: 100 free, 10,140 x 0.087 = 882.18, 9,760 x 0.083 = 810.08
+    assert egress["cost"] == "1692.2600"
+    assert data["total"] == "1698.6200"  # 6.36 + 1692.26
     assert data["assumptions"] == list(quote.assumptions)
-    assert '"total": 1698.1781' in text  # a JSON number, not a string
+    assert '"total": 1698.6200' in text  # a JSON number, not a string
 
 
 def test_json_numbers() -> None:
@@ -190,3 +205,14 @@ def test_quote_table_lists_tiers_total_assumptions_and_sources() -> None:
     ):
         assert expected in text
     assert "\x1b[" not in text  # no colour codes
+
+
+def test_ecr_publics_anonymous_limit_is_a_limit_with_a_warning_not_a_price() -> None:
+    book = load_book("aws-ecr-public")
+    within = build_quote(book, egress=[("internet", D(500))])
+    assert within.total == 0
+    assert not any(sentence.startswith("Warning:") for sentence in within.assumptions)
+    over = build_quote(book, egress=[("internet", D(600)), ("internet-authenticated", D(6000))])
+    assert over.total == D("79.20")  # only the authenticated pulls beyond 5,120 GiB: 880 x 0.09
+    (warning,) = [sentence for sentence in over.assumptions if sentence.startswith("Warning:")]
+    assert "egress internet is 600 GiB a month, more than the 500 GiB aws-ecr-public serves" in warning

@@ -100,8 +100,8 @@ def test_an_unreachable_registry_is_one_error_sentence_and_exit_1(
     )
     assert result.exit_code == 1, result.output
     [line] = result.output.splitlines()  # one sentence: no summary, no per-repository noise
-    assert line.startswith("costcalc: error: 127.0.0.1:1 cannot be reached; GET http://127.0.0.1:1/v2/acme/")
-    assert ": ConnectError: " in line and "Connect call failed ('127.0.0.1', 1)" in line
+    assert line.startswith("costcalc: error: 127.0.0.1:1 cannot be reached; GET https://127.0.0.1:1/v2/acme/")
+    assert ": ConnectError: " in line and "Connection refused" in line
     assert line.endswith(" (gave up after 5 attempts).")
     assert not out.exists()
 
@@ -114,3 +114,32 @@ def test_scan_output_that_cannot_be_written_is_one_sentence(
     result = run(["scan", f"{registry.host}/acme", "--no-cache", "-o", str(target)], tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == f"costcalc: error: {target}: cannot write the file (No such file or directory)."
+
+
+def test_without_a_terminal_progress_is_a_line_every_few_seconds(
+    registry: RunningRegistry, pusher: Pusher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from costcalc.cli import scan as scan_command
+    from costcalc.cli.app import app
+
+    for index in range(3):
+        pusher.image(f"acme/svc{index}", "v1", layers=[b"layer %d" % index])
+    args = ["scan", f"{registry.host}/acme", "--no-cache", "--format", "json"]
+    monkeypatch.setattr(scan_command, "PROGRESS_INTERVAL_SECONDS", 0.0)  # every event, not every 5 s
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["tags"] == 3
+    lines = result.stderr.splitlines()
+    line = re.compile(
+        r"costcalc: progress: \d/\d repositories, [\d,]+/[\d,]+ tags, [\d,]+ bytes seen, [\d,.]+ tags/s"
+        r"(, about [\d,]+ s left)?\."
+    )
+    assert lines and all(line.fullmatch(text) for text in lines), lines
+    assert lines[-1].startswith("costcalc: progress: 3/3 repositories, 3/3 tags, ")
+    quiet = CliRunner().invoke(app, [*args, "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""

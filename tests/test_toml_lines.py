@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 
 import pytest
 
-from costcalc.toml_lines import KeyPath, SyntaxProblem, key_lines, syntax_problem
+from costcalc.toml_lines import KeyPath, SyntaxProblem, key_lines, loads, syntax_problem
 
 BOOK = """\
 # a comment
@@ -93,3 +94,34 @@ def test_syntax_problem(text: str, expected: SyntaxProblem) -> None:
     with pytest.raises(tomllib.TOMLDecodeError) as caught:
         tomllib.loads(text)
     assert syntax_problem(caught.value, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "line", "column"),
+    [
+        ("a = 1\nb = " + "[" * 33 + "]" * 33, "Arrays and tables nested deeper than 32 levels", 2, 37),
+        ("a = " + "{ b = " * 33 + "1" + " }" * 33, "Arrays and tables nested deeper than 32 levels", 1, 5 + 32 * 6),
+        ("\n\nn = " + "7" * 4301, "An integer with more than 4300 digits", 3, 5),
+    ],
+)
+def test_loads_refuses_what_tomllib_cannot_survive_with_a_location(
+    text: str, reason: str, line: int, column: int
+) -> None:
+    with pytest.raises(tomllib.TOMLDecodeError) as caught:
+        loads(text)
+    assert syntax_problem(caught.value, text) == SyntaxProblem(
+        message=f"{reason} (at line {line}, column {column})", reason=reason, line=line, column=column
+    )
+
+
+def test_loads_reads_floats_as_decimals_and_ignores_brackets_in_strings() -> None:
+    deep = "[" * 40
+    text = (
+        f"a = 0.1\nb = \"{deep}\"\nc = '{deep}'\nd = \"\"\"\n{deep}\"\"\"\ne = '''{deep}'''\n# {deep}\n"
+        f'f = "\\"{deep}"\ng = """x""""\nh = ' + "[" * 32 + "]" * 32 + "\n"
+    )
+    data = loads(text)
+    assert data["a"] == Decimal("0.1") and type(data["a"]) is Decimal
+    assert data["b"] == data["c"] == data["e"] == deep
+    assert data["f"] == '"' + deep
+    assert data["g"] == 'x"'

@@ -1,4 +1,4 @@
-"""Usage files (SPEC §4): CSV and TOML parsing, every problem located, glob specificity."""
+"""Usage files: CSV and TOML parsing, every problem located, glob specificity."""
 
 from __future__ import annotations
 
@@ -128,11 +128,11 @@ def test_toml_rows_and_located_problems() -> None:
         '[[usage]]\nrepository = "acme/*"\npulls_per_month = -3\ncolour = "red"\n\n'
         '[[usage]]\nrepository = "acme/api"\npulls_per_month = "10"\nnodes = 3\n'
     )
-    assert problems_of(text, "u.toml") == [
-        "u.toml:4: colour: unknown field (known: repository, team, source, pulls_per_month, "
+    assert problems_of(text, "u.toml") == [  # in line order
+        "u.toml:3: pulls_per_month: must be a number >= 0, got '-3'",
+        "u.toml:4: colour: unknown field (expected one of: repository, team, source, pulls_per_month, "
         "pulls_per_day, deploys_per_month, nodes, tag, platform)",
         "u.toml:8: pulls_per_month: must be a number >= 0, not a string",
-        "u.toml:3: pulls_per_month: must be a number >= 0, got '-3'",
         "u.toml:9: nodes: nodes without deploys_per_month (each deploy is pulled by each node)",
     ]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Literal
 
@@ -82,6 +82,7 @@ class TieredRate(BaseModel, frozen=True):
 
     free: Decimal = _ZERO
     tiers: tuple[Tier, ...]
+    limit: Decimal | None = None  # the most served a month (egress); beyond it refused, never billed
 
     @model_validator(mode="after")
     def _well_formed(self) -> TieredRate:
@@ -150,6 +151,18 @@ class Plan(BaseModel, frozen=True):
     monthly_fee: Decimal
     included_storage: Decimal = _ZERO
     daily_fee: Decimal | None = None  # the published per-day figure, when ``monthly_fee`` derives from it
+    # For part of a month, the provider prorates the fee and the included storage over a
+    # standard month of this many days (DigitalOcean: 28), instead of over 730 hours.
+    proration_days: Decimal | None = None
+    storage_limit: Decimal | None = None  # the most the plan holds (book units); None = no limit
+
+
+class PullLimits(BaseModel, frozen=True):
+    """A plan's pull rate limits (data for warnings, never a price); None means no limit."""
+
+    pulls_per_hour: Decimal | None = None  # per authenticated account
+    anonymous_pulls_per_hour: Decimal | None = None  # per client IP address
+    included_pulls_per_month: Decimal | None = None  # pulls the plan includes, fair use beyond
 
 
 class PriceBook(BaseModel, frozen=True):
@@ -168,6 +181,7 @@ class PriceBook(BaseModel, frozen=True):
     discount_pct: Decimal = _ZERO
     storage: TieredRate
     plan: Plan | None = None
+    pull_limits: PullLimits | None = None
     egress: dict[str, TieredRate]
     extends: str | None = None
     path: str | None = None  # where it was loaded from: a file path or "bundled:ID"
@@ -216,6 +230,38 @@ class PriceBook(BaseModel, frozen=True):
     def egress_cost(self, egress_class: str, units: Decimal) -> Decimal:
         """One month's UNITS transferred in EGRESS_CLASS, after the discount."""
         return _sum(line.cost for line in self.egress_breakdown(egress_class, units))
+
+    def limit_warnings(
+        self, *, pulls_per_month: Decimal | None = None, egress_units: Mapping[str, Decimal] | None = None
+    ) -> tuple[str, ...]:
+        """Sentences for what exceeds the book's limits: pulls (a month's, averaged over 730
+        hours against an hourly limit) and a month's EGRESS_UNITS per class against the class's
+        limit. Limits are never priced: beyond them a provider refuses, it does not bill."""
+        said: list[str] = []
+        limits = self.pull_limits
+        if pulls_per_month is not None and limits is not None:
+            with decimal.localcontext(ARITHMETIC):
+                per_hour = pulls_per_month / HOURS_PER_MONTH
+            if limits.pulls_per_hour is not None and per_hour > limits.pulls_per_hour:
+                said.append(
+                    f"{plain(pulls_per_month)} pulls a month average {per_hour:.1f} an hour, more than the "
+                    f"{plain(limits.pulls_per_hour)} an hour {self.id} allows: pulls beyond it are refused."
+                )
+            if limits.included_pulls_per_month is not None and pulls_per_month > limits.included_pulls_per_month:
+                said.append(
+                    f"{plain(pulls_per_month)} pulls a month are more than the "
+                    f"{plain(limits.included_pulls_per_month)} {self.id} includes: beyond them the provider's "
+                    "fair use terms apply (throttling or charges this book does not price)."
+                )
+        for egress_class, units in (egress_units or {}).items():
+            limit = self._egress_rate(egress_class).limit
+            if limit is not None and units > limit:
+                said.append(
+                    f"egress {egress_class} is {plain(units)} {self.unit} a month, more than the {plain(limit)} "
+                    f"{self.unit} {self.id} serves in this class a month: pulls beyond it are refused, not billed, "
+                    "so the excess is priced as nothing and would not be served."
+                )
+        return tuple(said)
 
     def _egress_rate(self, egress_class: str) -> TieredRate:
         try:

@@ -1,6 +1,6 @@
 """Price book files: bundled books, TOML reading, ``extends`` merging, FILE:LINE validation (pure).
 
-A price book is a TOML file (SPEC section 5) read with ``parse_float=Decimal``; integers
+A price book is a TOML file read with ``parse_float=Decimal``; integers
 become Decimals too, so no float ever reaches a price. Rules this module settles:
 
 - ``extends`` inherits every field of another book except ``id``; tables merge key by key,
@@ -13,16 +13,14 @@ become Decimals too, so no float ever reaches a price. Rules this module settles
 - Storage tiers may give ``daily_price`` (the provider's per-day figure) instead of
   ``price``; a plan may give ``daily_fee`` instead of ``monthly_fee``.
 
-The model and the arithmetic are ``costcalc.pricing.book``.
+The model and the arithmetic are ``costcalc.pricing.book``; the file's schema, which finds
+every problem of a merged book, is ``costcalc.pricing.book_schema``.
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -30,14 +28,17 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from costcalc import toml_lines
 from costcalc.errors import InputError
-from costcalc.pricing.book import Plan, PriceBook, Tier, TieredRate, per_month, plain
+from costcalc.pricing.book import Plan, PriceBook, PullLimits, Tier, TieredRate, per_month
+from costcalc.pricing.book_schema import BookFile, EgressRate, PlanFile, StorageRate
+from costcalc.pricing.validation import MAX_BOOK_BYTES, Problem, describe, located, read_limited
 from costcalc.toml_lines import BARE_KEY, KeyPath, SyntaxProblem, key_lines, syntax_problem
 
 _BUNDLED_PACKAGE = "costcalc.pricing_books"
-_ZERO = Decimal(0)
-
-_Problem = tuple[KeyPath, str]
+_FEES = ("monthly_fee", "daily_fee")
 
 
 def _bundled_dir() -> Traversable:
@@ -122,7 +123,9 @@ def _open_bundled(book_id: str) -> _BookFile:
 def _open_file(path: Path, label: str) -> _BookFile | str:
     """The file at PATH, or the sentence saying why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, MAX_BOOK_BYTES, "a price book").decode("utf-8")
+    except InputError as exc:
+        return str(exc)
     except FileNotFoundError:
         return f"{label}: no such file."
     except IsADirectoryError:
@@ -147,16 +150,17 @@ def _load(book_file: _BookFile) -> tuple[PriceBook | None, list[str]]:
     if layers is None:
         return None, problems
     merged, owner = _merge(layers)
-    found = _check_book(merged, book_file.stem)
-    if found:
-        return None, _format(found, layers, owner)
+    try:
+        checked = BookFile.model_validate(merged, context={"stem": book_file.stem})
+    except ValidationError as exc:
+        return None, _format(located(exc), layers, owner)
     path = f"bundled:{book_file.stem}" if book_file.bundled else book_file.label
-    return _build(merged, layers[0].raw.get("extends"), path), []
+    return _build(checked, path), []
 
 
 def _parse(book_file: _BookFile, problems: list[str]) -> dict[str, Any] | None:
     try:
-        raw = tomllib.loads(book_file.text, parse_float=Decimal)
+        raw = toml_lines.loads(book_file.text)
     except tomllib.TOMLDecodeError as exc:
         problems.append(_syntax_problem(book_file, syntax_problem(exc, book_file.text)))
         return None
@@ -206,7 +210,7 @@ def _chain(book_file: _BookFile, problems: list[str]) -> list[_Layer] | None:
 
 def _open_parent(layer: _Layer, ref: Any) -> _BookFile | str:
     if not isinstance(ref, str) or not ref:
-        return _at(layer, ("extends",), f"must be a bundled id or a .toml path, not {_describe(ref)}")
+        return _at(layer, ("extends",), f"must be a bundled id or a .toml path, not {describe(ref)}")
     ids = bundled_book_ids()
     if not _is_path(ref):
         if ref in ids:
@@ -286,7 +290,7 @@ def _claim(value: Any, path: KeyPath, owner: dict[KeyPath, int], index: int) -> 
         _claim(item, (*path, key), owner, index)
 
 
-def _format(found: list[_Problem], layers: list[_Layer], owner: dict[KeyPath, int]) -> list[str]:
+def _format(found: list[Problem], layers: list[_Layer], owner: dict[KeyPath, int]) -> list[str]:
     located: list[tuple[int, int, int, str]] = []
     for order, (path, message) in enumerate(found):
         index, line = 0, 1
@@ -311,305 +315,47 @@ def _field(path: KeyPath) -> str:
     return text or "book"
 
 
-_BOOK_FIELDS = (
-    "id",
-    "name",
-    "provider",
-    "region",
-    "currency",
-    "unit",
-    "dedup_scope",
-    "effective_date",
-    "sources",
-    "notes",
-    "discount_pct",
-    "extends",
-    "storage",
-    "plan",
-    "egress",
-)
-_REQUIRED = (
-    "id",
-    "name",
-    "provider",
-    "region",
-    "currency",
-    "unit",
-    "dedup_scope",
-    "effective_date",
-    "sources",
-)
-_TIER_EXAMPLE = "{ up_to = 100, price = 0.1 }"
-_FEES = ("monthly_fee", "daily_fee")
-_CLASS_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
-
-
-def _check_book(raw: dict[str, Any], stem: str) -> list[_Problem]:
-    out: list[_Problem] = []
-    _unknown(raw, (), _BOOK_FIELDS, out)
-    for key in (*_REQUIRED, "storage", "egress"):
-        if key not in raw:
-            out.append(((key,), "required field is missing"))
-    for key in ("id", "name", "provider", "region", "currency"):
-        _text(raw, key, out)
-    book_id = raw.get("id")
-    if isinstance(book_id, str) and book_id and book_id != stem:
-        out.append(
-            (
-                ("id",),
-                f'"{book_id}" does not match the file name "{stem}.toml": set id = "{stem}" or rename the file',
-            )
-        )
-    currency = raw.get("currency")
-    if isinstance(currency, str) and currency and not re.fullmatch(r"[A-Z]{3}", currency):
-        out.append((("currency",), f'must be a three-letter ISO 4217 code such as "USD", got "{currency}"'))
-    _choice(raw, "unit", ("GiB", "GB"), out)
-    _choice(raw, "dedup_scope", ("registry", "repository"), out)
-    date = raw.get("effective_date")
-    if "effective_date" in raw and (not isinstance(date, datetime.date) or isinstance(date, datetime.datetime)):
-        out.append((("effective_date",), f"must be a TOML date such as 2026-11-01, not {_describe(date)}"))
-    _check_sources(raw, out)
-    _check_notes(raw, out)
-    if "discount_pct" in raw:
-        discount = _number(raw["discount_pct"], ("discount_pct",), out)
-        if discount is not None and discount > 100:
-            out.append((("discount_pct",), f"must be between 0 and 100, got {plain(discount)}"))
-    if "storage" in raw:
-        _check_rate(raw["storage"], ("storage",), out, storage=True)
-    if "plan" in raw:
-        _check_plan(raw["plan"], out)
-    if "egress" in raw:
-        _check_egress(raw["egress"], out)
-    return out
-
-
-def _check_sources(raw: dict[str, Any], out: list[_Problem]) -> None:
-    sources = raw.get("sources")
-    if "sources" not in raw:
-        return
-    if not isinstance(sources, list):
-        out.append((("sources",), f"must be an array of URLs, not {_describe(sources)}"))
-    elif not sources:
-        out.append((("sources",), "must list at least one URL where the prices were read"))
-    for index, source in enumerate(sources if isinstance(sources, list) else []):
-        if not isinstance(source, str) or not re.match(r"https?://\S+$", source):
-            out.append((("sources", index), f"must be an http(s) URL, not {_describe(source)}"))
-
-
-def _check_notes(raw: dict[str, Any], out: list[_Problem]) -> None:
-    notes = raw.get("notes", [])
-    if not isinstance(notes, list):
-        out.append((("notes",), f"must be an array of sentences, not {_describe(notes)}"))
-        return
-    for index, note in enumerate(notes):
-        if not isinstance(note, str):
-            out.append((("notes", index), f"must be a string, not {_describe(note)}"))
-
-
-def _check_rate(value: Any, path: KeyPath, out: list[_Problem], *, storage: bool) -> None:
-    if not isinstance(value, dict):
-        out.append((path, f"must be a table with free and tiers, not {_describe(value)}"))
-        return
-    _unknown(value, path, ("free", "tiers"), out)
-    if "free" in value:
-        _number(value["free"], (*path, "free"), out)
-    tiers = value.get("tiers")
-    tiers_path = (*path, "tiers")
-    if "tiers" not in value:
-        out.append((tiers_path, "required field is missing"))
-        return
-    if not isinstance(tiers, list):
-        out.append(
-            (
-                tiers_path,
-                f"must be an array of tables like {_TIER_EXAMPLE}, not {_describe(tiers)}",
-            )
-        )
-        return
-    if not tiers:
-        out.append((tiers_path, "must list at least one tier (the last one without up_to)"))
-        return
-    previous = _ZERO
-    unbounded: int | None = None
-    for index, tier in enumerate(tiers):
-        tier_path = (*tiers_path, index)
-        if not isinstance(tier, dict):
-            out.append(
-                (
-                    tier_path,
-                    f"must be a table like {_TIER_EXAMPLE}, not {_describe(tier)}",
-                )
-            )
-            continue
-        _check_tier_price(tier, tier_path, out, storage=storage)
-        if unbounded is not None:
-            if unbounded == index - 1:
-                out.append(
-                    (
-                        tier_path,
-                        f"follows tiers[{unbounded}], which has no up_to: only the last tier may be unbounded",
-                    )
-                )
-            continue
-        if "up_to" not in tier:
-            unbounded = index
-            continue
-        bound = _number(tier["up_to"], (*tier_path, "up_to"), out)
-        if bound is None:
-            continue
-        if bound <= previous:
-            after = f"the previous tier's up_to ({plain(previous)})" if index else "0"
-            out.append(((*tier_path, "up_to"), f"must be greater than {after}, got {plain(bound)}"))
-        previous = max(previous, bound)
-        if index == len(tiers) - 1:
-            out.append(
-                (
-                    (*tier_path, "up_to"),
-                    f"the last tier must have no up_to: volume above {plain(previous)} would have no price",
-                )
-            )
-
-
-def _check_tier_price(tier: dict[str, Any], path: KeyPath, out: list[_Problem], *, storage: bool) -> None:
-    prices = ("price", "daily_price") if storage else ("price",)
-    _unknown(tier, path, ("up_to", *prices), out)
-    given = [key for key in prices if key in tier]
-    if not given:
-        out.append(((*path, "price"), "required field is missing"))
-    elif len(given) > 1:
-        out.append(((*path, "daily_price"), "give price or daily_price, not both"))
-    for key in given:
-        _number(tier[key], (*path, key), out)
-
-
-def _check_plan(plan: Any, out: list[_Problem]) -> None:
-    if not isinstance(plan, dict):
-        out.append((("plan",), f"must be a table, not {_describe(plan)}"))
-        return
-    _unknown(plan, ("plan",), ("monthly_fee", "daily_fee", "included_storage"), out)
-    fees = [key for key in ("monthly_fee", "daily_fee") if key in plan]
-    if not fees:
-        out.append((("plan",), "needs monthly_fee or daily_fee"))
-    elif len(fees) > 1:
-        out.append((("plan", "daily_fee"), "give monthly_fee or daily_fee, not both"))
-    for key in (*fees, "included_storage"):
-        if key in plan:
-            _number(plan[key], ("plan", key), out)
-
-
-def _check_egress(egress: Any, out: list[_Problem]) -> None:
-    if not isinstance(egress, dict):
-        out.append((("egress",), f"must be a table of egress classes, not {_describe(egress)}"))
-        return
-    for name, rate in egress.items():
-        if not _CLASS_NAME.fullmatch(name):
-            out.append(
-                (
-                    ("egress", name),
-                    "a class name is lower-case words joined by hyphens, like same-region",
-                )
-            )
-        _check_rate(rate, ("egress", name), out, storage=False)
-    if "internet" not in egress:
-        out.append(
-            (
-                ("egress", "internet"),
-                "required egress class is missing: every book prices internet egress",
-            )
-        )
-
-
-def _unknown(table: dict[str, Any], path: KeyPath, known: tuple[str, ...], out: list[_Problem]) -> None:
-    for key in table:
-        if key not in known:
-            out.append(((*path, key), f"unknown field (expected one of: {', '.join(known)})"))
-
-
-def _text(raw: dict[str, Any], key: str, out: list[_Problem]) -> None:
-    if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
-        out.append(((key,), f"must be a non-empty string, not {_describe(raw[key])}"))
-
-
-def _choice(raw: dict[str, Any], key: str, choices: tuple[str, ...], out: list[_Problem]) -> None:
-    if key in raw and raw[key] not in choices:
-        options = " or ".join(f'"{choice}"' for choice in choices)
-        out.append(((key,), f"must be {options}, not {_describe(raw[key])}"))
-
-
-def _number(value: Any, path: KeyPath, out: list[_Problem]) -> Decimal | None:
-    """VALUE if it is a finite number >= 0, else None after recording why."""
-    if not isinstance(value, Decimal):
-        hint = ""
-        if isinstance(value, str):
-            try:
-                Decimal(value)
-                hint = ": remove the quotes"
-            except decimal.InvalidOperation:
-                pass
-        out.append((path, f"must be a number, not {_describe(value)}{hint}"))
-        return None
-    if not value.is_finite():
-        out.append((path, f"must be a finite number, got {value}"))
-        return None
-    if value < 0:
-        out.append((path, f"must be >= 0, got {plain(value)}"))
-        return None
-    return value
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f'a string ("{shown}")'
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, Decimal):
-        return f"a number ({value})"
-    if isinstance(value, datetime.datetime):
-        return "a date-time"
-    if isinstance(value, datetime.date):
-        return "a date"
-    if isinstance(value, datetime.time):
-        return "a time"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
-def _build(raw: dict[str, Any], extends: Any, path: str) -> PriceBook:
-    plan = raw.get("plan")
+def _build(book: BookFile, path: str) -> PriceBook:
+    pull_limits = book.pull_limits
     return PriceBook(
-        id=raw["id"],
-        name=raw["name"],
-        provider=raw["provider"],
-        region=raw["region"],
-        currency=raw["currency"],
-        unit=raw["unit"],
-        dedup_scope=raw["dedup_scope"],
-        effective_date=raw["effective_date"],
-        sources=tuple(raw["sources"]),
-        notes=tuple(raw.get("notes", ())),
-        discount_pct=raw.get("discount_pct", _ZERO),
-        storage=_build_rate(raw["storage"]),
-        plan=None if plan is None else _build_plan(plan),
-        egress={name: _build_rate(rate) for name, rate in raw["egress"].items()},
-        extends=extends,
+        id=book.id,
+        name=book.name,
+        provider=book.provider,
+        region=book.region,
+        currency=book.currency,
+        unit=book.unit,
+        dedup_scope=book.dedup_scope,
+        effective_date=book.effective_date,
+        sources=book.sources,
+        notes=book.notes,
+        discount_pct=book.discount_pct,
+        storage=_build_rate(book.storage),
+        plan=None if book.plan is None else _build_plan(book.plan),
+        pull_limits=None if pull_limits is None else PullLimits(**pull_limits.model_dump()),
+        egress={name: _build_rate(rate) for name, rate in book.egress.items()},
+        extends=book.extends,
         path=path,
     )
 
 
-def _build_rate(raw: Mapping[str, Any]) -> TieredRate:
+def _build_rate(rate: StorageRate | EgressRate) -> TieredRate:
     tiers = []
-    for tier in raw["tiers"]:
-        daily = tier.get("daily_price")
-        price = per_month(daily) if daily is not None else tier["price"]
-        tiers.append(Tier(up_to=tier.get("up_to"), price=price, daily_price=daily))
-    return TieredRate(free=raw.get("free", _ZERO), tiers=tuple(tiers))
+    for tier in rate.tiers:
+        daily = getattr(tier, "daily_price", None)
+        price = per_month(daily) if daily is not None else tier.price
+        assert price is not None  # StorageTier's rules: price or daily_price
+        tiers.append(Tier(up_to=tier.up_to, price=price, daily_price=daily))
+    return TieredRate(free=rate.free, tiers=tuple(tiers), limit=getattr(rate, "limit", None))
 
 
-def _build_plan(raw: Mapping[str, Any]) -> Plan:
-    daily = raw.get("daily_fee")
-    monthly = per_month(daily) if daily is not None else raw["monthly_fee"]
-    return Plan(monthly_fee=monthly, included_storage=raw.get("included_storage", _ZERO), daily_fee=daily)
+def _build_plan(plan: PlanFile) -> Plan:
+    daily = plan.daily_fee
+    monthly = per_month(daily) if daily is not None else plan.monthly_fee
+    assert monthly is not None  # PlanFile's rules: monthly_fee or daily_fee
+    return Plan(
+        monthly_fee=monthly,
+        included_storage=plan.included_storage,
+        daily_fee=daily,
+        proration_days=plan.proration_days,
+        storage_limit=plan.storage_limit,
+    )

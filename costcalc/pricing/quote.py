@@ -1,12 +1,18 @@
 """Quotes: explicit storage and egress quantities priced on one price book, for what-ifs (pure).
 
-A quote's quantities are in the book's unit (SPEC section 3.4). Free allowances, included
-storage, plan fees and tier bounds are monthly, so a period other than one 730-hour month
-is priced as steady use: storage is the amount held throughout the period, and its monthly
-bill (plan fee, included storage, free allowance, tiers) is scaled by the period in months;
-an egress volume is spread evenly over the period, so the monthly volume (volume / months)
-is tiered and that month's bill scaled by the months. A year's volume thus gets twelve
-months' free allowances, and ten days get a third of one.
+A quote's quantities are in the book's unit. Free allowances, included storage, plan fees
+and tier bounds are monthly; a period other than one 730-hour month is priced so:
+
+- storage is the amount held throughout the period: its monthly bill (plan fee, included
+  storage, free allowance, tiers) is scaled by the period in months: prices by time;
+- a book whose plan prorates over a standard month (``plan.proration_days``, DigitalOcean's
+  28 days) instead gets, for a period shorter than that, the included storage, the fee
+  and the storage beyond it scaled by days / proration_days; from there to a month, a
+  whole month;
+- egress allowances and tier bounds reset each billing month and are never prorated: the
+  period counts as its length in 730-hour months rounded to whole billing months (at least
+  one), each class's volume is spread evenly over them, and one month's bill is scaled by
+  their number. Ten days and 31 days get one month's allowance; a year gets twelve.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from costcalc.pricing.book import (
     TierCharge,
     plain,
 )
+from costcalc.pricing.validation import MAX_DAYS, MAX_QUANTITY, limit_problem, show_number
 
 
 class QuoteComponent(BaseModel, frozen=True):
@@ -59,12 +66,15 @@ def parse_quantity(text: str, option: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except decimal.InvalidOperation:
-        raise InputError(f'{option} "{text}": not a number.') from None
+        raise InputError(f'{option} "{text[:40]}": not a number.') from None
     if not value.is_finite():
         raise InputError(f'{option} "{text}": must be a finite number.')
     if value < 0:
-        raise InputError(f"{option} {text}: must be a number >= 0.")
-    return value
+        raise InputError(f"{option} {show_number(value)}: must be a number >= 0.")
+    out_of_bounds = limit_problem(value, MAX_QUANTITY)
+    if out_of_bounds:
+        raise InputError(f"{option}: {out_of_bounds}.")
+    return value + 0
 
 
 def parse_egress(spec: str) -> tuple[str, Decimal]:
@@ -89,21 +99,32 @@ def build_quote(
     """
     if days is not None and days <= 0:
         raise InputError(f"--days {plain(days)}: the period must be more than 0 days.")
+    if days is not None and days > MAX_DAYS:
+        raise InputError(f"--days {show_number(days)}: the period must be at most {MAX_DAYS:,f} days (100 years).")
+    limit = book.plan.storage_limit if book.plan is not None else None
+    if storage is not None and limit is not None and storage > limit:
+        raise InputError(
+            f"--storage-gb {show_number(storage)}: {book.id} holds at most {plain(limit)} {book.unit} "
+            "(its plan sells no extra storage); quote a larger plan."
+        )
     with decimal.localcontext(ARITHMETIC):
         hours = HOURS_PER_MONTH if days is None else days * HOURS_PER_DAY
         months = hours / HOURS_PER_MONTH
+        billing_months = max(Decimal(1), months.to_integral_value(rounding=decimal.ROUND_HALF_UP))
     components: list[QuoteComponent] = []
     if storage is not None:
-        lines = tuple(_scaled(line, hours) for line in book.storage_breakdown(storage))
-        components.append(_component("storage", storage, book.unit, lines))
+        components.append(_component("storage", storage, book.unit, _storage_lines(book, storage, days, months)))
     volumes: dict[str, Decimal] = {}
     for egress_class, volume in egress:
         volumes[egress_class] = volumes.get(egress_class, Decimal(0)) + volume
+    monthly: dict[str, Decimal] = {}
     for egress_class, volume in volumes.items():
         with decimal.localcontext(ARITHMETIC):
-            per_month = volume * HOURS_PER_MONTH / hours
-        lines = tuple(_scaled(line, hours) for line in book.egress_breakdown(egress_class, per_month))
+            per_month = volume / billing_months
+        lines = tuple(_scaled(line, billing_months) for line in book.egress_breakdown(egress_class, per_month))
         components.append(_component(f"egress {egress_class}", volume, book.unit, lines))
+        monthly[egress_class] = per_month
+    over_limit = [f"Warning: {warning}" for warning in book.limit_warnings(egress_units=monthly)]
     with decimal.localcontext(ARITHMETIC):
         total = sum((component.cost for component in components), Decimal(0))
     return Quote(
@@ -111,17 +132,40 @@ def build_quote(
         period_hours=hours,
         components=tuple(components),
         total=total,
-        assumptions=_assumptions(book, storage, bool(volumes), days, hours, months),
+        assumptions=(*_assumptions(book, storage, bool(volumes), days, hours, months, billing_months), *over_limit),
     )
 
 
-def _scaled(line: TierCharge, hours: Decimal) -> TierCharge:
-    """A line of one month's bill scaled to HOURS (the plan fee's quantity becomes months)."""
-    if hours == HOURS_PER_MONTH:
+def prorated_share(book: PriceBook, days: Decimal | None) -> Decimal | None:
+    """The share of a month BOOK's plan bills for DAYS, when it prorates over a standard month.
+
+    None when the book does not prorate so, or the period is not shorter than a month.
+    """
+    plan = book.plan
+    if plan is None or plan.proration_days is None or days is None:
+        return None
+    with decimal.localcontext(ARITHMETIC):
+        if days * HOURS_PER_DAY >= HOURS_PER_MONTH:
+            return None
+        return min(days / plan.proration_days, Decimal(1))
+
+
+def _storage_lines(book: PriceBook, storage: Decimal, days: Decimal | None, months: Decimal) -> tuple[TierCharge, ...]:
+    share = prorated_share(book, days)
+    if share is None or book.plan is None:
+        return tuple(_scaled(line, months) for line in book.storage_breakdown(storage))
+    with decimal.localcontext(ARITHMETIC):
+        included = book.plan.included_storage * share
+    prorated = book.model_copy(update={"plan": book.plan.model_copy(update={"included_storage": included})})
+    return tuple(_scaled(line, share) for line in prorated.storage_breakdown(storage))
+
+
+def _scaled(line: TierCharge, months: Decimal) -> TierCharge:
+    """A line of one month's bill scaled to MONTHS (the plan fee's quantity becomes months)."""
+    if months == 1:
         return line
     with decimal.localcontext(ARITHMETIC):
-        quantity = line.quantity * hours / HOURS_PER_MONTH
-        return line.model_copy(update={"quantity": quantity, "cost": line.cost * hours / HOURS_PER_MONTH})
+        return line.model_copy(update={"quantity": line.quantity * months, "cost": line.cost * months})
 
 
 def _component(name: str, quantity: Decimal, unit: str, lines: tuple[TierCharge, ...]) -> QuoteComponent:
@@ -137,6 +181,7 @@ def _assumptions(
     days: Decimal | None,
     hours: Decimal,
     months: Decimal,
+    billing_months: Decimal,
 ) -> tuple[str, ...]:
     unit_bytes = "2^30" if book.unit == "GiB" else "10^9"
     said = [f"Quantities are in {book.unit} ({unit_bytes} bytes), the unit {book.id} bills in."]
@@ -144,8 +189,17 @@ def _assumptions(
         said.append("The period is one month of 730 hours.")
     else:
         said.append(f"The period is {plain(days)} days = {plain(hours)} hours = {months:.4f} months of 730 hours.")
+    share = prorated_share(book, days)
     if storage is not None and days is None:
         said.append("Storage is the amount held throughout the month.")
+    elif storage is not None and share is not None and book.plan is not None:
+        proration = plain(book.plan.proration_days or Decimal(0))
+        said.append(
+            f"{book.id} prorates its plan over a standard month of {proration} days: for {plain(days or Decimal(0))} "
+            f"days the included storage is {share:.4f} x {plain(book.plan.included_storage)} = "
+            f"{book.plan.included_storage * share:.4f} {book.unit}, and the plan fee and the storage beyond the "
+            f"included amount are charged for {share:.4f} of a month."
+        )
     elif storage is not None:
         said.append(
             "Storage is held throughout the period: its monthly charge (free allowance and "
@@ -166,10 +220,12 @@ def _assumptions(
     if has_egress and days is None:
         said.append("Egress volumes are the month's volumes: free allowances and tier bounds count per month.")
     elif has_egress:
+        count = "one billing month" if billing_months == 1 else f"{plain(billing_months)} billing months"
         said.append(
-            "Egress volumes are the period's, spread evenly over it: free allowances and tier "
-            f"bounds count per 730-hour month, so each class's volume / {months:.4f} is tiered "
-            f"as one month and that month's bill x {months:.4f} months is the period's."
+            "Egress volumes are the period's: free allowances and tier bounds reset each billing month "
+            f"and are never prorated, so the period counts as {count} (its {months:.4f} months rounded, "
+            f"at least one); each class's volume / {plain(billing_months)} is tiered as one month and "
+            f"that month's bill x {plain(billing_months)} is the period's."
         )
     if book.discount_pct:
         said.append(f"A {plain(book.discount_pct)}% discount applies to every charge.")

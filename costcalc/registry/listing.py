@@ -11,18 +11,23 @@ import httpx
 
 from costcalc.errors import InputError, InvalidReference, RegistryError
 from costcalc.reference import Target, in_namespace, is_valid_repository, normalize_repository
-from costcalc.registry.client import RegistryClient, registry_code, registry_status
+from costcalc.registry.client import RegistryClient
 
 HUB_API = "https://hub.docker.com"
 _CATALOG_REFUSED = frozenset({401, 403, 404, 405})
+MAX_REPOS_FILE_BYTES = 64 * 1024 * 1024  # a million names of 64 characters
 
 
 def read_repos_file(path: Path, target: Target) -> list[str]:
     """Repository names from PATH, one per line, '#' comments; reports every bad line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # a device such as /dev/zero never ends: bound the read
+            raw = handle.read(MAX_REPOS_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the repositories file ({exc.__class__.__name__}).") from None
+    if len(raw) > MAX_REPOS_FILE_BYTES:
+        raise InputError(f"{path}: over {MAX_REPOS_FILE_BYTES // 1024 // 1024} MiB; not a repositories file.")
     names: list[str] = []
     problems: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -82,7 +87,7 @@ async def _catalog(target: Target, client: RegistryClient) -> AsyncIterator[list
                 n for n in raw if isinstance(n, str) and is_valid_repository(n) and in_namespace(target.namespace, n)
             ]
     except RegistryError as exc:
-        if registry_status(exc) in _CATALOG_REFUSED or registry_code(exc) == "UNSUPPORTED":
+        if exc.status in _CATALOG_REFUSED or exc.code == "UNSUPPORTED":
             raise RegistryError(
                 f"{target.registry} does not list its repositories ({str(exc).removesuffix('.')}); "
                 "name them with --repo NAME or --repos-file FILE."

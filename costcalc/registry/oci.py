@@ -26,7 +26,6 @@ OCI_ARTIFACT_MANIFEST = "application/vnd.oci.artifact.manifest.v1+json"  # pre-G
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 IMAGE_CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
-OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST, OCI_ARTIFACT_MANIFEST})
@@ -114,11 +113,26 @@ def platform_key(value: object) -> str | None:
     return key
 
 
-def _load_json_object(body: bytes, what: str, limit: int) -> dict[str, Any]:
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all distinct: a repeated key is read one way by one parser
+    and another way by the next, so which value counts would be a guess."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ManifestError(f"rejecting ambiguous manifest: the key {key!r} appears more than once")
+            seen.add(key)
+    return data
+
+
+def _load_json_object(body: bytes, what: str, limit: int, *, unique_keys: bool = False) -> dict[str, Any]:
     if len(body) > limit:
         raise ManifestError(f"{what} is {len(body)} bytes, over the {limit}-byte limit.")
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_unique_keys) if unique_keys else json.loads(body)
+    except ManifestError as exc:
+        raise ManifestError(f"{what}: {exc}.") from None
     except (ValueError, RecursionError) as exc:
         raise ManifestError(f"{what} is not valid JSON.") from exc
     if not isinstance(data, dict):
@@ -186,6 +200,21 @@ def detect_media_type(data: dict[str, Any], content_type: str | None) -> str:
     return header or "unknown"
 
 
+def _refuse_ambiguous(data: dict[str, Any], media_type: str, what: str) -> None:
+    """Raise for a document that reads as an index one way and as an image another (as skopeo
+    does): counting it either way could be a silently wrong number."""
+    image_fields = sorted(key for key in ("config", "layers", "fsLayers") if key in data)
+    if "manifests" in data and image_fields:
+        problem = f"it has both manifests and {', '.join(image_fields)}"
+    elif media_type in INDEX_TYPES and image_fields:
+        problem = f"it is an index ({media_type}) with {', '.join(image_fields)}"
+    elif media_type in MANIFEST_TYPES and "manifests" in data:
+        problem = f"it is an image manifest ({media_type}) with manifests"
+    else:
+        return
+    raise ManifestError(f"{what}: rejecting ambiguous manifest: {problem}.")
+
+
 def _is_filesystem_layer(media_type: str) -> bool:
     return media_type.startswith(_FILESYSTEM_LAYER_PREFIXES) and "tar" in media_type
 
@@ -196,8 +225,9 @@ def parse_manifest(body: bytes, digest: str, content_type: str | None = None) ->
         raise ManifestError(f"manifest {digest} is {len(body)} bytes, over the {MAX_MANIFEST_BYTES}-byte limit.")
     verify_digest(body, digest)
     what = f"manifest {digest}"
-    data = _load_json_object(body, what, MAX_MANIFEST_BYTES)
+    data = _load_json_object(body, what, MAX_MANIFEST_BYTES, unique_keys=True)
     media_type = detect_media_type(data, content_type)
+    _refuse_ambiguous(data, media_type, what)
     if media_type in SCHEMA1_TYPES:
         raise ManifestError(
             f"{what} is a Docker schema 1 manifest (legacy format, no layer sizes); "
@@ -274,8 +304,10 @@ def parse_created(value: object) -> datetime | None:
         text = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
     try:
         created = datetime.fromisoformat(text)
-    except ValueError:
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        # 0001-01-01T00:00:00+01:00 and 9999-12-31T23:59:59-01:00 parse, but fall outside the
+        # years a datetime holds once in UTC.
+        return created.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return created.astimezone(UTC)

@@ -22,10 +22,12 @@ from costcalc.inventory.model import (
 from costcalc.reference import Target, parse_target
 from costcalc.registry import listing
 from costcalc.registry.cache import Cache, open_cache
-from costcalc.registry.client import RegistryClient, sanitize
+from costcalc.registry.client import RegistryClient
 from costcalc.registry.oci import IMAGE_CONFIG_TYPES, Descriptor, parse_config, parse_manifest
 from costcalc.registry.options import ScanOptions as ScanOptions
+from costcalc.registry.responses import sanitize
 
+_COUNTS = ("repositories_listed", "repositories_done", "tags_total", "tags_done", "manifests_fetched", "bytes_seen")
 MAX_INDEX_DEPTH = 8  # nesting has no limit in the spec; real indexes nest once at most
 
 T = TypeVar("T")
@@ -65,18 +67,8 @@ class _Scanner:
         self._failed: dict[str, tuple[str | None, str | None, str]] = {}
         # Single flight: one fetch per digest for the whole scan, whoever asks first.
         self._manifests: dict[str, asyncio.Task[ManifestRecord | None]] = {}
-        self._configs: dict[str, asyncio.Task[tuple[str | None, datetime | None]]] = {}
-        self._counts = dict.fromkeys(
-            (
-                "repositories_listed",
-                "repositories_done",
-                "tags_total",
-                "tags_done",
-                "manifests_fetched",
-                "bytes_seen",
-            ),
-            0,
-        )
+        self._configs: dict[str, asyncio.Task[_Config]] = {}
+        self._counts = dict.fromkeys(_COUNTS, 0)
 
     def _emit(self, **changes: int) -> None:
         for key, delta in changes.items():
@@ -173,10 +165,13 @@ class _Scanner:
         body: bytes | None,
         media_type: str | None,
         depth: int,
+        size_bytes: int | None = None,
     ) -> asyncio.Task[ManifestRecord | None]:
         task = self._manifests.get(digest)
         if task is None:
-            task = asyncio.ensure_future(self._load_manifest(repository, tag, digest, body, media_type, depth))
+            task = asyncio.ensure_future(
+                self._load_manifest(repository, tag, digest, body, media_type, depth, size_bytes)
+            )
             self._manifests[digest] = task
         return task
 
@@ -188,8 +183,10 @@ class _Scanner:
         body: bytes | None,
         media_type: str | None,
         depth: int,
+        size_bytes: int | None,
     ) -> ManifestRecord | None:
-        """The record of DIGEST (children and config included), or None with an error recorded."""
+        """The record of DIGEST (children and config included), or None with an error recorded.
+        SIZE_BYTES is what the index listing it says its size is."""
         try:
             cached = self.cache.get(digest) if self.cache is not None and body is None else None
             if cached is not None:
@@ -200,6 +197,7 @@ class _Scanner:
                 media_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip() or None
                 self._emit(manifests_fetched=1)
             parsed = parse_manifest(body, digest, media_type)
+            _check_size(f"manifest {digest}", body, size_bytes)
             if cached is None and self.cache is not None:
                 self.cache.put(digest, body, "manifest", media_type)
             if parsed.children and depth >= MAX_INDEX_DEPTH:
@@ -208,10 +206,26 @@ class _Scanner:
             self._fail(repository, tag, digest, exc)
             return None
         self._emit(bytes_seen=parsed.size_bytes + sum(d.size_bytes for d in parsed.layers))
-        children = [self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1) for c in parsed.children]
+        children = [
+            self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1, c.size_bytes)
+            for c in parsed.children
+        ]
         platform = created = None
         if parsed.config is not None and parsed.kind == "image" and parsed.config.media_type in IMAGE_CONFIG_TYPES:
-            platform, created = await self.config(repository, tag, parsed.config.digest)
+            config = await self.config(repository, tag, parsed.config.digest)
+            if config.size_bytes is not None and config.size_bytes != parsed.config.size_bytes:
+                # The figures count the size a descriptor claims: a claim the blob belies is refused.
+                self._fail(
+                    repository,
+                    tag,
+                    digest,
+                    ManifestError(
+                        f"manifest {digest}: its config {parsed.config.digest} is {config.size_bytes} bytes, "
+                        f"but the manifest says {parsed.config.size_bytes}."
+                    ),
+                )
+                return None
+            platform, created = config.platform, config.created
         await asyncio.gather(*children)
         record = ManifestRecord(
             media_type=parsed.media_type,
@@ -236,15 +250,15 @@ class _Scanner:
         self.records[digest] = record
         return record
 
-    def config(self, repository: str, tag: str, digest: str) -> asyncio.Task[tuple[str | None, datetime | None]]:
+    def config(self, repository: str, tag: str, digest: str) -> asyncio.Task[_Config]:
         task = self._configs.get(digest)
         if task is None:
             task = asyncio.ensure_future(self._load_config(repository, tag, digest))
             self._configs[digest] = task
         return task
 
-    async def _load_config(self, repository: str, tag: str, digest: str) -> tuple[str | None, datetime | None]:
-        """(platform, created) of a config blob; (None, None) with an error recorded on failure."""
+    async def _load_config(self, repository: str, tag: str, digest: str) -> _Config:
+        """What a config blob says, and its length; nothing but an error recorded on failure."""
         try:
             cached = self.cache.get(digest) if self.cache is not None else None
             body = cached.body if cached is not None else await self.client.get_config(repository, digest)
@@ -253,8 +267,22 @@ class _Scanner:
                 self.cache.put(digest, body, "config", None)
         except CostcalcError as exc:
             self._fail(repository, tag, digest, exc)
-            return None, None
-        return config.platform, config.created
+            return _Config(None, None, None)
+        return _Config(config.platform, config.created, len(body))
+
+
+@dataclass(frozen=True, slots=True)
+class _Config:
+    """An image config's platform and creation time, and its length (None: it could not be read)."""
+
+    platform: str | None
+    created: datetime | None
+    size_bytes: int | None
+
+
+def _check_size(what: str, body: bytes, size_bytes: int | None) -> None:
+    if size_bytes is not None and len(body) != size_bytes:
+        raise ManifestError(f"{what} is {len(body)} bytes, but the descriptor naming it says {size_bytes}.")
 
 
 def _blob(descriptor: Descriptor) -> BlobRef:
@@ -325,11 +353,12 @@ async def scan(
 
 def make_auth(target: Target, options: ScanOptions) -> tuple[httpx.Auth | None, str]:
     """The registry's httpx.Auth (flags, then docker/podman config files) and who it acts as."""
-    from costcalc.registry import auth
+    from costcalc.registry.challenge import RegistryAuth
+    from costcalc.registry.credentials import resolve_credential
 
-    credential = auth.resolve_credential(target.api_host, options.username, options.password)
+    credential = resolve_credential(target.api_host, options.username, options.password)
     identity = f"as {credential.username}" if credential is not None else "anonymously"
-    return auth.RegistryAuth(target.api_host, credential, plain_http=options.plain_http), identity
+    return RegistryAuth(target.api_host, credential, plain_http=options.plain_http), identity
 
 
 def run_scan(
@@ -355,6 +384,8 @@ def run_scan(
             concurrency=options.concurrency,
             identity=identity,
             warn=warn,
+            http1=options.http1,
+            ca_file=options.ca_file,
         )
         async with client:
             scanned.append(await scan(target, options, client, cache, progress))

@@ -15,29 +15,42 @@ from costcalc.pricing.book import ARITHMETIC, PriceBook, TieredRate
 from costcalc.pricing.quote import Quote
 from costcalc.units import money, round_half_up
 
+# The list's columns, and the narrower sets tried in turn until the table fits its width: ids
+# are typed back into --pricing, so they are never cut; other columns go before they would be.
+_LIST_COLUMNS = (
+    ("id", "provider", "region", "currency", "unit", "effective", "name"),
+    ("id", "provider", "region", "currency", "unit", "effective"),
+    ("id", "region", "currency", "unit", "effective"),
+    ("id", "currency", "unit", "effective"),
+    ("id",),
+)
+
 
 def book_list_text(books: Sequence[PriceBook], width: int = 120) -> str:
-    """One row per book: id, provider, region, currency, unit, effective date, name."""
+    """One row per book: id, provider, region, currency, unit, effective date, name (as many as fit)."""
+    for columns in _LIST_COLUMNS:
+        text = _render([_book_list(books, columns)], width)
+        if "\N{HORIZONTAL ELLIPSIS}" not in text:  # rich marks every cut cell with one
+            break
+    return text
+
+
+def _book_list(books: Sequence[PriceBook], columns: Sequence[str]) -> Table:
     table = Table(title="Bundled price books", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("id", "provider", "region", "currency", "unit", "effective"):
-        table.add_column(column, no_wrap=True)  # ids are typed back into --pricing: never cut them
-    table.add_column("name")
+    for column in columns:
+        table.add_column(column, no_wrap=column != "name")
     for book in books:
-        table.add_row(
-            *map(
-                Text,
-                (
-                    book.id,
-                    book.provider,
-                    book.region,
-                    book.currency,
-                    book.unit,
-                    str(book.effective_date),
-                    book.name,
-                ),
-            )
-        )
-    return _render([table], width)
+        cells = {
+            "id": book.id,
+            "provider": book.provider,
+            "region": book.region,
+            "currency": book.currency,
+            "unit": book.unit,
+            "effective": str(book.effective_date),
+            "name": book.name,
+        }
+        table.add_row(*(Text(cells[column]) for column in columns))
+    return table
 
 
 def book_text(book: PriceBook, width: int = 120) -> str:

@@ -1,298 +1,46 @@
-"""Registry credentials (flags, config.json, helpers, auth.json) and the Basic/Bearer auth flow.
+"""The Basic/Bearer challenge flow of one registry: token requests, their cache, who gets credentials.
 
 Failure contract for the registry client: the flow raises `Unauthorized` (from inside
 httpx's auth flow, so it surfaces from `client.send`) when it gives up: a 401 it cannot
 answer with credentials, a second 401 after its one retry, a refused or malformed token
-exchange, or a realm it will not use. Its message names the registry and the credential
-source tried, never a secret. A 401 with no Basic or Bearer challenge is returned unchanged.
-403 and every other status pass through untouched.
+exchange, a realm it will not use, or a 401 from a host the registry redirected to. Its
+message names the host and the credential source tried, never a secret. A 401 with no Basic
+or Bearer challenge is returned unchanged. 403 and every other status pass through untouched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
-import ipaddress
 import json
-import os
+import math
 import re
-import shutil
-import subprocess
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from costcalc.errors import CredentialsRejected, InputError, Unauthorized
+from costcalc.errors import CredentialsRejected, Unauthorized
 from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback
+from costcalc.registry import network
+from costcalc.registry.credentials import SOURCES_TRIED, Credential
+from costcalc.registry.www_authenticate import Challenge, parse_challenges, pick_challenge, scopes_for
 
 MAX_TOKEN_BODY_BYTES = 1024 * 1024
 MAX_ERROR_BODY_BYTES = 1024 * 1024
-HELPER_TIMEOUT_SECONDS = 30.0
 # containers/image and regclient never trust a token for less than 60 s; renew a little
 # early so a token does not expire between the cache check and the registry's check.
 MIN_TOKEN_LIFETIME_SECONDS = 60.0
+# A token server may claim any lifetime; past a day the claim is not worth believing.
+MAX_TOKEN_LIFETIME_SECONDS = 86_400.0
 TOKEN_RENEWAL_BUFFER_SECONDS = 10.0
-DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
-SOURCES_TRIED = "--username/--password-stdin, docker config.json, $REGISTRY_AUTH_FILE, containers auth.json"
 _TOKEN_KEY = "costcalc.token_key"  # noqa: S105 - an extensions key
 _MAX_CACHED_TOKENS = 1024
+_MAX_NUMBER_DIGITS = 30  # longer integers in a token body are read as infinite, never converted
 
-
-@dataclass(frozen=True)
-class Credential:
-    """A username and secret for one registry; `source` (where it came from) is safe to print."""
-
-    username: str
-    secret: str = field(repr=False)
-    identity_token: bool = False  # secret is an OAuth2 refresh/identity token
-    source: str = ""
-
-
-# --- credential resolution -------------------------------------------------------------
-
-
-def resolve_credential(
-    registry_host: str,
-    username: str | None = None,
-    password: str | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-) -> Credential | None:
-    """REGISTRY_HOST's credential from the flags, config.json, then auth.json; None = anonymous."""
-    if username is not None or password is not None:
-        if not username or password is None:
-            raise InputError("--username and --password-stdin must be given together.")
-        return Credential(username, password, source="--password-stdin")
-    env = os.environ if environ is None else environ
-    for path, label in _auth_files(env):
-        credential = _from_auth_file(path, label, registry_host, env)
-        if credential is not None:
-            return credential
-    return None
-
-
-def _auth_files(env: Mapping[str, str]) -> list[tuple[Path, str]]:
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    docker_dir = Path(env["DOCKER_CONFIG"]) if env.get("DOCKER_CONFIG") else home / ".docker"
-    files = [(docker_dir / "config.json", "docker config.json")]
-    if env.get("REGISTRY_AUTH_FILE"):
-        files.append((Path(env["REGISTRY_AUTH_FILE"]), "$REGISTRY_AUTH_FILE"))
-    if env.get("XDG_RUNTIME_DIR"):
-        files.append((Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json", "containers auth.json"))
-    return files
-
-
-def normalize_auth_key(key: str) -> str:
-    """The host a config.json `auths` key stands for; Docker Hub's aliases all become docker.io."""
-    text = key.strip().lower()
-    for scheme in ("https://", "http://"):
-        if text.startswith(scheme):
-            text = text[len(scheme) :]
-    text = text.split("/", 1)[0]
-    return "docker.io" if text in DOCKER_HUB_NAMES else text
-
-
-def _from_auth_file(path: Path, label: str, registry_host: str, env: Mapping[str, str]) -> Credential | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the credentials file ({type(exc).__name__}).") from None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        # The position only: the text around it may be a secret.
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON.") from None
-    if not isinstance(config, dict):
-        raise InputError(f"{path}: expected a JSON object.")
-    wanted = normalize_auth_key(registry_host)
-    where = f"{label} {path}"
-
-    # Docker's own order: a per-host helper, then the default store, then plain `auths`
-    # (docker/cli configfile.GetCredentialsStore). A helper that has nothing for this host
-    # falls through to `auths`, which Docker would not do, so a stale store cannot hide a
-    # credential written in the file.
-    helpers = config.get("credHelpers") or {}
-    if not isinstance(helpers, dict):
-        raise InputError(f"{path}: credHelpers: expected an object of host -> helper name.")
-    helper = next((name for key, name in helpers.items() if normalize_auth_key(key) == wanted), None)
-    store = config.get("credsStore")
-    for name, kind in ((helper, "credHelpers"), (store, "credsStore")):
-        if name is None:
-            continue
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
-            raise InputError(f"{path}: {kind}: not a credential helper name.")
-        credential = _from_helper(name, wanted, f"{where} ({kind}: {name})", env)
-        if credential is not None:
-            return credential
-
-    auths = config.get("auths") or {}
-    if not isinstance(auths, dict):
-        raise InputError(f"{path}: auths: expected an object of registry -> credentials.")
-    keys = sorted((k for k in auths if normalize_auth_key(k) == wanted), key=lambda k: k != registry_host)
-    for key in keys:
-        credential = _from_auths_entry(auths[key], path, key, f"{where} (auths)")
-        if credential is not None:
-            return credential
-    return None
-
-
-def _from_auths_entry(entry: object, path: Path, key: str, source: str) -> Credential | None:
-    if not isinstance(entry, dict):
-        raise InputError(f"{path}: auths.{key}: expected an object.")
-    username = entry.get("username") or ""
-    secret = entry.get("password") or ""
-    if entry.get("auth"):
-        try:
-            decoded = base64.b64decode(str(entry["auth"]), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise InputError(f"{path}: auths.{key}.auth: not base64 of username:password.") from None
-        # Some tools pad the decoded pair with NULs (regclient decodeAuth, containers/image).
-        username, sep, secret = decoded.rstrip("\x00").partition(":")
-        if not sep:
-            raise InputError(f"{path}: auths.{key}.auth: not base64 of username:password.")
-    token = entry.get("identitytoken")
-    if isinstance(token, str) and token:
-        return Credential(username or "<token>", token, identity_token=True, source=source)
-    if not isinstance(username, str) or not isinstance(secret, str):
-        raise InputError(f"{path}: auths.{key}: username and password must be strings.")
-    if username and secret:
-        return Credential(username, secret, source=source)
-    # An empty entry is Docker's marker for "stored in a credential helper".
-    return None
-
-
-def _from_helper(name: str, host: str, source: str, env: Mapping[str, str]) -> Credential | None:
-    program = f"docker-credential-{name}"
-    executable = shutil.which(program, path=env.get("PATH"))
-    if executable is None:
-        raise InputError(f"{source} names {program}, which is not on PATH.")
-    server_url = DOCKER_HUB_AUTH_KEY if host == "docker.io" else host
-    try:
-        # Stdout and stderr are never echoed: a helper may print the secret.
-        done = subprocess.run(
-            [executable, "get"],
-            input=server_url,
-            capture_output=True,
-            text=True,
-            timeout=HELPER_TIMEOUT_SECONDS,
-            env=dict(env),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise InputError(f"{program} get did not answer within {HELPER_TIMEOUT_SECONDS:.0f} s for {host}.") from None
-    except OSError as exc:
-        raise InputError(f"{program} could not be run for {host} ({type(exc).__name__}).") from None
-    if done.returncode != 0:
-        # docker-credential-helpers' ErrCredentialsNotFound message.
-        if "credentials not found" in (done.stdout + done.stderr).lower():
-            return None
-        raise Unauthorized(f"{program} get failed for {host} (exit status {done.returncode}; {source}).")
-    try:
-        answer = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        answer = None
-    if not isinstance(answer, dict) or not isinstance(answer.get("Secret", ""), str):
-        raise InputError(f"{program} get sent output that is not the helper protocol's JSON for {host}.")
-    username, secret = str(answer.get("Username") or ""), answer.get("Secret") or ""
-    if not secret:
-        return None
-    if username == "<token>":
-        return Credential(username, secret, identity_token=True, source=source)
-    return Credential(username, secret, source=source)
-
-
-# --- WWW-Authenticate parsing -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Challenge:
-    """One RFC 7235 challenge: a lower-cased scheme and its lower-cased parameter names."""
-
-    scheme: str
-    params: Mapping[str, str]
-
-
-_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_SCHEME_RE = re.compile(_TCHARS)
-# Values may be quoted strings (with backslash escapes) or, leniently, any run without
-# whitespace, comma or quote: registries send unquoted URLs that are not RFC tokens.
-_PARAM_RE = re.compile(rf'({_TCHARS})[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|[^\s,"]+)')
-_TOKEN68_RE = re.compile(r"[A-Za-z0-9._~+/-]+=*(?=[ \t]*(?:,|$))")
-_SPACE_RE = re.compile(r"[ \t]*")
-_SEPARATORS_RE = re.compile(r"[\s,]*")
-
-
-def parse_challenges(headers: list[str]) -> list[Challenge]:
-    """Every challenge in the given WWW-Authenticate header values, in order."""
-    challenges: list[Challenge] = []
-    for header in headers:
-        i = 0
-        while True:
-            i = _skip(_SEPARATORS_RE, header, i)
-            scheme = _SCHEME_RE.match(header, i)
-            if scheme is None:
-                break
-            i = _skip(_SPACE_RE, header, scheme.end())
-            params: dict[str, str] = {}
-            token68 = _TOKEN68_RE.match(header, i)
-            if token68 is not None and _PARAM_RE.match(header, i) is None:
-                i = token68.end()
-            else:
-                while (param := _PARAM_RE.match(header, i)) is not None:
-                    value = param.group(2)
-                    if value.startswith('"'):
-                        value = re.sub(r"\\(.)", r"\1", value[1:-1])
-                    params.setdefault(param.group(1).lower(), value)
-                    i = _skip(_SPACE_RE, header, param.end())
-                    if not header.startswith(",", i):
-                        break
-                    following = _skip(_SEPARATORS_RE, header, i)
-                    if _PARAM_RE.match(header, following) is None:
-                        break  # the comma ends this challenge; a new scheme follows
-                    i = following
-            challenges.append(Challenge(scheme.group().lower(), params))
-            if i < len(header) and not header[i].isspace() and header[i] != ",":
-                i += 1  # skip a stray character rather than loop on it
-    return challenges
-
-
-def _skip(pattern: re.Pattern[str], text: str, start: int) -> int:
-    match = pattern.match(text, start)
-    return match.end() if match else start
-
-
-def pick_challenge(challenges: list[Challenge]) -> Challenge | None:
-    """The challenge to answer: Bearer (with a realm) first, else Basic, else none."""
-    for challenge in challenges:
-        if challenge.scheme == "bearer" and challenge.params.get("realm"):
-            return challenge
-    return next((c for c in challenges if c.scheme == "basic"), None)
-
-
-# --- the flow -------------------------------------------------------------------------------
-
-_REPOSITORY_PATH_RE = re.compile(
-    r"/v2/(?P<name>.+)/(?:manifests/[^/]+|tags/list|blobs/uploads/.*|blobs/[^/]+|referrers/[^/]+)"
-)
-
-
-def scopes_for(request: httpx.Request) -> tuple[str, ...]:
-    """The token scopes a request needs, from its path (distribution token spec scope grammar)."""
-    path = request.url.path
-    if path == "/v2/_catalog":
-        return ("registry:catalog:*",)
-    match = _REPOSITORY_PATH_RE.fullmatch(path)
-    if match is None:
-        return ()
-    actions = "pull" if request.method in ("GET", "HEAD") else "pull,push"
-    return (f"repository:{match['name']}:{actions}",)
+Resolve = Callable[[str, int], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -307,8 +55,9 @@ TokenKey = tuple[str, str, tuple[str, ...]]
 class RegistryAuth(httpx.Auth):
     """Answers one registry's Basic or Bearer challenges lazily, caching one token per scope."""
 
-    # The hand-driven `auth_flow` reads bodies; the sync/async drivers below read only
-    # 401 and token bodies, bounded, so a manifest stream stays the client's to limit.
+    # The hand-driven `auth_flow` reads bodies; the async driver below reads only 401 and
+    # token bodies, bounded, so a manifest stream stays the client's to limit. There is no
+    # synchronous driver: costcalc's client is async.
     requires_response_body = True
 
     def __init__(
@@ -318,6 +67,7 @@ class RegistryAuth(httpx.Auth):
         *,
         plain_http: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        resolve: Resolve | None = None,
     ) -> None:
         self._host = registry_host.lower()
         self._host_name = host_name(self._host).lower()
@@ -331,6 +81,8 @@ class RegistryAuth(httpx.Auth):
         self._plain_http = plain_http
         self._loopback = is_loopback(self._host)
         self._clock = clock
+        self._resolve = resolve or network.resolve
+        self._address_kinds: dict[str, int] = {}
         self._bearer: Challenge | None = None  # realm and service, once a registry has named them
         self._basic = False
         self._tokens: dict[TokenKey, _Token] = {}
@@ -338,19 +90,7 @@ class RegistryAuth(httpx.Auth):
         self._probe: asyncio.Event | None = None
         self._probed = False
 
-    # --- drivers: bounded body reads and single-flight token fetches -------------------
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        flow = self.auth_flow(request)
-        outgoing = next(flow)
-        while True:
-            response = yield outgoing
-            if outgoing.extensions.get(_TOKEN_KEY) is not None or response.status_code == 401:
-                _read_bounded(response, MAX_TOKEN_BODY_BYTES)
-            try:
-                outgoing = flow.send(response)
-            except StopIteration:
-                return
+    # --- the driver: bounded body reads, single-flight token fetches, realm addresses -------
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         flow = self.auth_flow(request)
@@ -360,6 +100,8 @@ class RegistryAuth(httpx.Auth):
         try:
             while True:
                 key: TokenKey | None = outgoing.extensions.get(_TOKEN_KEY)
+                if key is not None:
+                    await self._refuse_internal_realm(outgoing.url)
                 pending = self._inflight.get(key) if key is not None else None
                 if key is None and outgoing is request and not self._probed:
                     # Until one response has told us how this registry authenticates, let
@@ -428,6 +170,13 @@ class RegistryAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
+        if not self._is_registry(response.url):
+            # A redirect target (storage, a CDN) asking for credentials: the registry's are not
+            # its to have, and its realm is not the registry's.
+            raise Unauthorized(
+                f"{_display(response.url)}, where {self._host} redirected {request.url.path}, asks for "
+                "credentials; costcalc sends the registry's credentials only to the registry."
+            )
         challenge = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
         if challenge is None:
             return
@@ -516,15 +265,15 @@ class RegistryAuth(httpx.Auth):
         if len(body) > MAX_TOKEN_BODY_BYTES:
             raise Unauthorized(f"{where} sent a response over 1 MiB; costcalc does not read it.")
         try:
-            answer: Any = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            answer: Any = json.loads(body, parse_int=_bounded_int)
+        except (ValueError, UnicodeDecodeError):
             raise Unauthorized(f"{where} did not send JSON.") from None
+        except RecursionError:
+            raise Unauthorized(f"{where} sent JSON nested too deeply to read.") from None
         token = answer.get("token") or answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not re.fullmatch(r"[!-~]+", token):
             raise Unauthorized(f"{where} sent no usable token.")
-        lifetime = answer.get("expires_in")
-        seconds = float(lifetime) if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) else 0.0
-        seconds = max(seconds, MIN_TOKEN_LIFETIME_SECONDS)
+        seconds = _lifetime(answer.get("expires_in"))
         now = self._clock()
         if len(self._tokens) >= _MAX_CACHED_TOKENS:
             self._tokens = {k: t for k, t in self._tokens.items() if t.expires_at > now}
@@ -541,12 +290,36 @@ class RegistryAuth(httpx.Auth):
                 f"{self._host} named a plain-HTTP token server on {realm.host}; costcalc asks only "
                 "HTTPS token servers, or plain HTTP on the host of a plain-HTTP registry."
             )
-        if not same_host and _is_internal_address(realm.host):
-            raise Unauthorized(
-                f"{self._host} named a token server at the internal address {realm.host}; "
-                "costcalc does not send requests there."
-            )
         return realm
+
+    async def _refuse_internal_realm(self, realm: httpx.URL) -> None:
+        """Raise if REALM, on another host than the registry, resolves to an address more internal
+        than the registry's own (loopback, link-local, private): however it is spelled
+        (2130706433, 0x7f000001, 127.1, localhost, a name), the address decides."""
+        if realm.host.lower() in self._names:
+            return
+        port = realm.port or (443 if realm.scheme == "https" else 80)
+        realm_kind = await self._address_kind(realm.host, port)
+        if realm_kind == network.PUBLIC:
+            return
+        if realm_kind <= await self._address_kind(self._host_name, self._port or 443):
+            return  # a private registry's token server on the same private network
+        raise Unauthorized(
+            f"{self._host} named a token server at {realm.host}, an internal address "
+            f"({network.KIND_NAMES[realm_kind]}); costcalc does not send requests there."
+        )
+
+    async def _address_kind(self, host: str, port: int) -> int:
+        """The most internal kind of address HOST resolves to (public if it does not resolve)."""
+        kind = self._address_kinds.get(host)
+        if kind is None:
+            try:
+                addresses = await self._resolve(host, port)
+            except OSError:  # the request itself will say the name does not resolve
+                addresses = []
+            kind = max((network.address_kind(address) for address in addresses), default=network.PUBLIC)
+            self._address_kinds[host] = kind
+        return kind
 
     def _rejected(self, response: httpx.Response, challenge: Challenge) -> CredentialsRejected:
         error = challenge.params.get("error") or _oci_error_code(response) or "UNAUTHORIZED"
@@ -583,39 +356,28 @@ def _scope_text(scopes: tuple[str, ...]) -> str:
     return " ".join(scopes) or "the registry"
 
 
-def _is_internal_address(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
+def _bounded_int(text: str) -> float | int:
+    """A JSON integer, or infinity when it has more digits than any lifetime or count needs
+    (Python refuses to convert past 4,300 digits, and slowly before that)."""
+    return int(text) if len(text) <= _MAX_NUMBER_DIGITS else math.inf
+
+
+def _lifetime(value: object) -> float:
+    """How long to keep a token: its expires_in when that is a sane number of seconds, else the
+    minimum (absent, NaN, infinite, a string): a token is cached in every case, so a bad
+    expires_in never costs one token request per registry request."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return MIN_TOKEN_LIFETIME_SECONDS
+    return min(max(float(value), MIN_TOKEN_LIFETIME_SECONDS), MAX_TOKEN_LIFETIME_SECONDS)
 
 
 def _oci_error_code(response: httpx.Response) -> str | None:
     try:
         errors = json.loads(response.content[:MAX_ERROR_BODY_BYTES]).get("errors")
         code = errors[0]["code"]
-    except Exception:  # any shape that is not an OCI error body
+    except (ValueError, RecursionError, LookupError, TypeError, AttributeError):  # not an OCI error body
         return None
     return code if isinstance(code, str) and re.fullmatch(r"[A-Z_]{1,64}", code) else None
-
-
-def _read_bounded(response: httpx.Response, limit: int) -> None:
-    if _is_read(response):
-        return
-    chunks: list[bytes] = []
-    total = 0
-    try:
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limit:
-                break
-    finally:
-        response.close()
-    # Keep at most limit+1 bytes, enough for the flow to see "too large"; httpx's own
-    # read of non-final responses then finds the body already there.
-    response._content = b"".join(chunks)[: limit + 1]
 
 
 async def _aread_bounded(response: httpx.Response, limit: int) -> None:

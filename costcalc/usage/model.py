@@ -1,0 +1,128 @@
+"""The usage model: rows of pulls per repository glob, and which row a repository gets (pure).
+
+Reading and checking usage files is ``costcalc.usage.file``; the checks of one row are
+``costcalc.usage.record``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from costcalc.errors import InputError
+
+if TYPE_CHECKING:
+    from costcalc.pricing.book import PriceBook
+
+HOURS_PER_MONTH = Decimal(730)
+HOURS_PER_DAY = Decimal(24)
+
+_WILDCARDS = frozenset("*?[")
+# fnmatch's tokens: a character class (`[!...]`, a `]` first is literal), `*`, `?`, one character
+_GLOB_TOKEN_RE = re.compile(r"\[!?\]?[^\]]*\]|[*?]|.", re.DOTALL)
+
+
+class UsageRow(BaseModel):
+    """One row of a usage file: a repository glob and the pulls of the repositories it matches."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pattern: str
+    line: int
+    team: str | None = None
+    source: str | None = None
+    pulls_per_month: Decimal | None = None  # cold pulls, converted from pulls_per_day if given so
+    pulls_per_day: Decimal | None = None  # as written, for the record
+    deploys_per_month: Decimal | None = None
+    nodes: Decimal | None = None
+    tag: str | None = None
+    platform: str | None = None
+
+    @property
+    def has_pull_data(self) -> bool:
+        """True if the row says how often its repositories are pulled (cold or warm)."""
+        return self.pulls_per_month is not None or self.deploys_per_month is not None
+
+    @property
+    def is_glob(self) -> bool:
+        return any(char in _WILDCARDS for char in self.pattern)
+
+    @property
+    def specificity(self) -> tuple[int, int, int, int, int]:
+        """Sort key, larger = more specific: exact name, literal characters, character classes,
+        fewer `*`/`?`, literal prefix. A `[...]` class stands for one character: its contents
+        are not literal characters (`acme/[a-z]*` is less specific than `acme/a*`)."""
+        literal = classes = wildcards = 0
+        for token in _GLOB_TOKEN_RE.findall(self.pattern):
+            if token.startswith("["):
+                classes += 1
+            elif token in ("*", "?"):
+                wildcards += 1
+            else:
+                literal += 1
+        prefix = len(re.split(r"[*?\[]", self.pattern, maxsplit=1)[0])
+        return (0 if self.is_glob else 1, literal, classes, -wildcards, prefix)
+
+    def matches(self, repository: str) -> bool:
+        return fnmatchcase(repository, self.pattern) if self.is_glob else repository == self.pattern
+
+
+class Usage(BaseModel):
+    """The rows of one usage file, in file order; `match` picks the most specific row."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str
+    rows: tuple[UsageRow, ...]
+
+    def match(self, repository: str) -> UsageRow | None:
+        """The most specific row whose pattern matches REPOSITORY (file order breaks ties).
+
+        The `*` row gives defaults: what the winning row leaves blank comes from it,
+        so a `usage init` template with every repository listed still uses the `*` row's team,
+        source, tag, platform and pulls. Cold pulls (pulls_per_month or pulls_per_day) and warm
+        pulls (deploys_per_month with nodes) are taken as a whole, never mixed.
+        """
+        best: UsageRow | None = None
+        for row in self.rows:
+            if row.matches(repository) and (best is None or row.specificity > best.specificity):
+                best = row
+        default = next((row for row in self.rows if row.pattern == "*"), None)
+        if best is None or default is None or best is default:
+            return best
+        update: dict[str, Any] = {
+            field: getattr(default, field)
+            for field in ("team", "source", "tag", "platform")
+            if getattr(best, field) is None and getattr(default, field) is not None
+        }
+        if best.pulls_per_month is None and default.pulls_per_month is not None:
+            update |= {"pulls_per_month": default.pulls_per_month, "pulls_per_day": default.pulls_per_day}
+        if best.deploys_per_month is None and default.deploys_per_month is not None:
+            update |= {"deploys_per_month": default.deploys_per_month, "nodes": default.nodes}
+        return best.model_copy(update=update) if update else best
+
+    def unmatched(self, repositories: Iterable[str]) -> tuple[UsageRow, ...]:
+        """Rows whose pattern matches none of REPOSITORIES (a `*` row never counts as unmatched)."""
+        names = list(repositories)
+        return tuple(row for row in self.rows if row.pattern != "*" and not any(row.matches(name) for name in names))
+
+    def sources(self) -> tuple[tuple[UsageRow, str], ...]:
+        return tuple((row, row.source) for row in self.rows if row.source is not None)
+
+
+def check_sources(usage: Usage, book: PriceBook) -> None:
+    """Raise InputError naming every row whose `source` is not an egress class of BOOK."""
+    known = tuple(book.egress_classes)
+    problems = [
+        f"{usage.source}:{row.line}: source: unknown egress class {source!r} for price book "
+        f"{book.id} (known: {', '.join(known) or 'none'})"
+        for row, source in usage.sources()
+        if source not in known
+    ]
+    if problems:
+        raise InputError(problems[0], problems)
