@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 
 from costcalc.cli.app import app
 from costcalc.errors import InputError
-from costcalc.scenarios.file import MAX_DEPTH, MAX_FILE_BYTES, from_option, load_scenario_file
+from costcalc.scenarios.file import MAX_FILE_BYTES, from_option, load_scenario_file
 from costcalc.scenarios.spec import parse_spec
+from costcalc.toml_lines import MAX_NESTING
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -67,14 +68,13 @@ def test_a_scenario_that_is_not_a_table(tmp_path: Path) -> None:
     assert problems_of(path) == [f"{path}:1: scenarios: each scenario must be a table with a spec."]
 
 
-@pytest.mark.parametrize(("extra", "refused"), [(MAX_DEPTH - 3, False), (MAX_DEPTH - 2, True), (100_000, True)])
-def test_nesting_limit_on_both_sides(tmp_path: Path, extra: int, refused: bool) -> None:
-    # the file, [[scenarios]] and the table are three levels; spec adds EXTRA arrays
+@pytest.mark.parametrize(("depth", "refused"), [(MAX_NESTING, False), (MAX_NESTING + 1, True), (100_000, True)])
+def test_nesting_limit_on_both_sides(tmp_path: Path, depth: int, refused: bool) -> None:
     path = tmp_path / "deep.toml"
-    path.write_text("[[scenarios]]\nspec = " + "[" * extra + "]" * extra + "\n", encoding="utf-8")
+    path.write_text("[[scenarios]]\nspec = " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
     problems = problems_of(path)
     if refused:
-        assert problems == [f"{path}: the scenario file nests arrays or tables more than {MAX_DEPTH} levels deep."]
+        assert problems == [f"{path}:2: not valid TOML: Arrays and tables nested deeper than {MAX_NESTING} levels."]
     else:
         assert problems == [f"{path}:2: spec: must be a string."]
 
@@ -82,7 +82,16 @@ def test_nesting_limit_on_both_sides(tmp_path: Path, extra: int, refused: bool) 
 def test_deeply_nested_inline_tables(tmp_path: Path) -> None:
     path = tmp_path / "deep.toml"
     path.write_text('[[scenarios]]\nspec = "alpine"\nx = ' + "{a=" * 50_000 + "1" + "}" * 50_000 + "\n")
-    assert problems_of(path) == [f"{path}: the scenario file nests arrays or tables more than {MAX_DEPTH} levels deep."]
+    assert problems_of(path) == [
+        f"{path}:3: not valid TOML: Arrays and tables nested deeper than {MAX_NESTING} levels."
+    ]
+
+
+def test_a_5000_digit_integer(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text('[[scenarios]]\nspec = "alpine"\nid = ' + "9" * 5000 + "\n", encoding="utf-8")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:3: not valid TOML: An integer with more than ")
 
 
 def test_file_size_limit_on_both_sides(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +17,6 @@ from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProb
 # A scenario file is a handful of short tables: anything larger is not one.
 MAX_FILE_BYTES = 1 << 20
 FIELDS = ("spec", "id", "description", "repositories", "keep")
-# A scenario file nests three levels (file, [[scenarios]], a list of globs); deeper nesting
-# is refused before validation, whatever depth the TOML parser itself reaches.
-MAX_DEPTH = 16
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _Globs = Annotated[tuple[_Text, ...], Field(min_length=1)]
@@ -89,14 +85,10 @@ def load_scenario_file(path: Path) -> list[Scenario]:
 def loads_scenarios(text: str, source: str) -> list[Scenario]:
     """The scenarios of scenario-file TEXT read from SOURCE (see load_scenario_file)."""
     try:
-        data = tomllib.loads(text, parse_float=Decimal)
+        data = toml_lines.loads(text)  # nesting and integer sizes bounded there
     except tomllib.TOMLDecodeError as exc:
         problem = toml_lines.syntax_problem(exc, text)
         raise InputError(f"{source}:{problem.line}: not valid TOML: {problem.reason.strip()}.") from None
-    except RecursionError:  # tomllib parses nested arrays and tables by recursion
-        data = None
-    if data is None or _depth(data) > MAX_DEPTH:
-        raise InputError(f"{source}: the scenario file nests arrays or tables more than {MAX_DEPTH} levels deep.")
     lines = toml_lines.key_lines(text)
     # (entry, phase, line, message): by entry in file order, field problems before spec problems
     problems: list[tuple[int, int, int, str]] = []
@@ -231,20 +223,6 @@ def _key(key: str | int) -> str:
     """A key as a message names it: bare keys as written, any other quoted and escaped."""
     text = str(key)
     return text if toml_lines.BARE_KEY.fullmatch(text) else shown(repr(text), 60)
-
-
-def _depth(data: object) -> int:
-    """How deeply DATA nests lists and tables (a scalar is 0), counted without recursion."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            deepest = max(deepest, depth + 1)
-            if deepest > MAX_DEPTH:
-                break
-            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
-    return deepest
 
 
 def _line(lines: dict[toml_lines.KeyPath, int], loc: tuple[str | int, ...]) -> int:
