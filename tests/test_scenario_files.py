@@ -43,29 +43,32 @@ def test_every_field_problem_at_once_with_its_line(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert problems_of(path) == [
-        f"{path}:2: spec: must be a string.",
-        f"{path}:3: id: must be a non-empty string.",
-        f"{path}:7: description: must be a non-empty string.",
-        f'{path}:8: keep: must be a list of globs, e.g. ["v*"].',
-        f'{path}:9: repositories: must be a list of globs, e.g. ["acme/api*"].',
-        f"{path}:13: nested: unknown field (expected spec, id, description, repositories, keep).",
+        f'{path}:2: spec: must be a string, e.g. spec = "alpine", not a number (5).',
+        f'{path}:3: id: must be a non-empty string, not a string ("").',
+        f"{path}:7: description: must be a non-empty string, not an array.",
+        f'{path}:8: keep: must be a list of one or more non-empty globs, e.g. ["v*"].',
+        f'{path}:9: repositories: must be a list of one or more non-empty globs, e.g. ["acme/api*"].',
+        f"{path}:13: nested: unknown field (expected one of: spec, id, description, repositories, keep).",
     ]
 
 
 def test_a_valid_field_of_a_bad_entry_is_still_checked(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text('[[scenarios]]\nspec = "target:150"\nid = 7\n', encoding="utf-8")
-    assert problems_of(path) == [
-        f"{path}:3: id: must be a non-empty string.",
+    with pytest.raises(InputError) as caught:
+        load_scenario_file(path)
+    assert caught.value.problems == [
         f"{path}:2: spec: '150' has no unit; write one of B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, "
         "GiB, TiB (powers of 1024), e.g. 150MB.",
+        f"{path}:3: id: must be a non-empty string, not a number (7).",
     ]
+    assert str(caught.value).endswith("e.g. 150MB (and 1 more problem).")
 
 
 def test_a_scenario_that_is_not_a_table(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text('scenarios = ["alpine", {spec = "distroless"}]\n', encoding="utf-8")
-    assert problems_of(path) == [f"{path}:1: scenarios: each scenario must be a table with a spec."]
+    assert problems_of(path) == [f'{path}:1: scenarios: must be a table with a spec, not a string ("alpine").']
 
 
 @pytest.mark.parametrize(("depth", "refused"), [(MAX_NESTING, False), (MAX_NESTING + 1, True), (100_000, True)])
@@ -76,7 +79,7 @@ def test_nesting_limit_on_both_sides(tmp_path: Path, depth: int, refused: bool) 
     if refused:
         assert problems == [f"{path}:2: not valid TOML: Arrays and tables nested deeper than {MAX_NESTING} levels."]
     else:
-        assert problems == [f"{path}:2: spec: must be a string."]
+        assert problems == [f'{path}:2: spec: must be a string, e.g. spec = "alpine", not an array.']
 
 
 def test_deeply_nested_inline_tables(tmp_path: Path) -> None:
@@ -202,7 +205,9 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
     path.write_text('[[scenarios]]\nspec = "alpine"\n"\\u001b[2J" = 1\n', encoding="utf-8")
     (problem,) = problems_of(path)
     assert "\x1b" not in problem
-    assert problem == f"{path}:3: '\\x1b[2J': unknown field (expected spec, id, description, repositories, keep)."
+    assert problem == (
+        f"{path}:3: '\\x1b[2J': unknown field (expected one of: spec, id, description, repositories, keep)."
+    )
     with pytest.raises(InputError) as caught:
         parse_spec("slim\x1b[2J")
     assert "\x1b" not in str(caught.value)

@@ -620,20 +620,21 @@ def test_scenario_file_reports_every_problem_with_its_line(tmp_path: Path) -> No
         load_scenario_file(path)
     assert caught.value.problems == [
         f"{path}:2: spec: ratio must be > 0 and <= 1.",
-        f"{path}:6: colour: unknown field (expected spec, id, description, repositories, keep).",
-        f'{path}:8: spec: missing; every scenario needs one, e.g. spec = "alpine".',
+        f"{path}:6: colour: unknown field (expected one of: spec, id, description, repositories, keep).",
+        f"{path}:8: spec: required field is missing.",
         f"{path}:13: repositories: a provider scenario prices the whole inventory on another book "
         "and cannot be scoped.",
-        f'{path}:18: repositories: must be a list of globs, e.g. ["acme/api*"].',
+        f"{path}:16: spec: 'alpine' is already the id of the scenario at line 5; give one of them an id.",
         f"{path}:17: keep: only a retention scenario keeps tags.",
+        f'{path}:18: repositories: must be a list of globs, e.g. ["acme/api*"], not a string ("acme/*").',
     ]
-    assert str(caught.value) == f"{path}:2: spec: ratio must be > 0 and <= 1 (and 5 more problems)."
+    assert str(caught.value) == f"{path}:2: spec: ratio must be > 0 and <= 1 (and 6 more problems)."
 
 
 def test_scenario_file_duplicate_ids(tmp_path: Path) -> None:
     path = tmp_path / "dup.toml"
     path.write_text('[[scenarios]]\nspec = "alpine"\n\n[[scenarios]]\nspec = "alpine"\n')
-    with pytest.raises(InputError, match=r"dup.toml:5: id: 'alpine' is already the id of the scenario at line 2"):
+    with pytest.raises(InputError, match=r"dup.toml:5: spec: 'alpine' is already the id of the scenario at line 2"):
         load_scenario_file(path)
 
 
@@ -643,7 +644,7 @@ def test_scenario_file_duplicate_ids(tmp_path: Path) -> None:
         ('[[scenarios]]\nspec = "alpine\n', ":2: not valid TOML: "),
         ("", ":1: scenarios: no [[scenarios]] table in the file."),
         ('version = 1\n[[scenarios]]\nspec = "alpine"\n', ":1: version: unknown field"),
-        ('scenarios = "alpine"\n', ":1: scenarios: must be [[scenarios]] tables."),
+        ('scenarios = "alpine"\n', ':1: scenarios: must be [[scenarios]] tables, not a string ("alpine").'),
     ],
 )
 def test_malformed_scenario_file(tmp_path: Path, text: str, message: str) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BeforeValidator, ValidationError
 
 from costcalc import toml_lines
 from costcalc.errors import InputError
+from costcalc.pricing.validation import FileModel, KeyPath, Problem, describe, located, problem
 from costcalc.scenarios.retention import Retention
 from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProblem, parse, parse_spec, shown
 
@@ -18,38 +19,112 @@ from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProb
 MAX_FILE_BYTES = 1 << 20
 FIELDS = ("spec", "id", "description", "repositories", "keep")
 
-_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-_Globs = Annotated[tuple[_Text, ...], Field(min_length=1)]
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise problem(f"must be a non-empty string, not {describe(value)}")
+    return value.strip()
 
 
-class ScenarioEntry(BaseModel):
-    """One `[[scenarios]]` table as written."""
+def _globs(example: str) -> BeforeValidator:
+    """A validator of a non-empty list of globs; its message shows EXAMPLE."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    def check(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise problem(f"must be a list of globs, e.g. {example}, not {describe(value)}")
+        if not value or not all(isinstance(g, str) and g.strip() for g in value):
+            raise problem(f"must be a list of one or more non-empty globs, e.g. {example}")
+        return tuple(g.strip() for g in value)
 
-    spec: str
-    id: _Text | None = None
-    description: _Text | None = None
-    repositories: _Globs | None = None
-    keep: _Globs | None = None
-
-
-class ScenarioFile(BaseModel):
-    """A scenario file: its `[[scenarios]]` tables and nothing else."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    scenarios: tuple[ScenarioEntry, ...]
+    return BeforeValidator(check)
 
 
-# What a problem with each field means, in the file's own terms (pydantic's words otherwise).
-_FIELD_PROBLEMS = {
-    "spec": "must be a string",
-    "id": "must be a non-empty string",
-    "description": "must be a non-empty string",
-    "repositories": 'must be a list of globs, e.g. ["acme/api*"]',
-    "keep": 'must be a list of globs, e.g. ["v*"]',
-}
+def _spec(value: Any) -> str:
+    if not isinstance(value, str):
+        raise problem(f'must be a string, e.g. spec = "alpine", not {describe(value)}')
+    return value
+
+
+class ScenarioEntry(FileModel):
+    """One `[[scenarios]]` table as written; its spec is checked with the fields it constrains."""
+
+    WHAT: ClassVar[str] = "a table with a spec"
+
+    spec: Annotated[str, BeforeValidator(_spec)]
+    id: Annotated[str | None, BeforeValidator(_text)] = None
+    description: Annotated[str | None, BeforeValidator(_text)] = None
+    repositories: Annotated[tuple[str, ...] | None, _globs('["acme/api*"]')] = None
+    keep: Annotated[tuple[str, ...] | None, _globs('["v*"]')] = None
+
+    @classmethod
+    def rules(cls, data: dict[str, Any], context: Mapping[str, Any]) -> list[Problem]:
+        spec = data.get("spec")
+        if not isinstance(spec, str):
+            return []  # missing or not a string: the field says so
+        try:
+            scenario = parse(spec, "")
+        except SpecProblem as exc:
+            return [(("spec",), str(exc))]
+        found: list[Problem] = []
+        if data.get("repositories") and isinstance(scenario.effect, Provider):
+            found.append(
+                (
+                    ("repositories",),
+                    "a provider scenario prices the whole inventory on another book and cannot be scoped",
+                )
+            )
+        if data.get("keep") and not isinstance(scenario.effect, Retention):
+            found.append((("keep",), "only a retention scenario keeps tags"))
+        return found
+
+
+class ScenarioFile(FileModel):
+    """A scenario file: its `[[scenarios]]` tables and nothing else; scenario ids are unique."""
+
+    WHAT: ClassVar[str] = "a scenario file"
+
+    scenarios: Annotated[tuple[ScenarioEntry, ...], BeforeValidator(lambda v: _tables(v))]
+
+    @classmethod
+    def rules(cls, data: dict[str, Any], context: Mapping[str, Any]) -> list[Problem]:
+        lines: Mapping[KeyPath, int] = context.get("lines", {})
+        seen: dict[str, int] = {}
+        found: list[Problem] = []
+        entries = data.get("scenarios")
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict) or not isinstance(entry.get("spec"), str):
+                continue
+            scenario_id, key = _id_of(entry)
+            line = _line(lines, ("scenarios", index, key))
+            if scenario_id in seen:
+                found.append(
+                    (
+                        ("scenarios", index, key),
+                        f"{scenario_id!r} is already the id of the scenario at line {seen[scenario_id]}; "
+                        "give one of them an id",
+                    )
+                )
+            else:
+                seen[scenario_id] = line
+        return found
+
+
+def _tables(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise problem(f"must be [[scenarios]] tables, not {describe(value)}")
+    return value
+
+
+def _id_of(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """The id a table's scenario gets, and the key that names it (`id`, else `spec`)."""
+    given = entry.get("id")
+    if isinstance(given, str) and given.strip():
+        return given.strip(), "id"
+    spec = str(entry.get("spec", "")).strip()
+    globs = entry.get("repositories")
+    if isinstance(globs, list) and globs and all(isinstance(g, str) for g in globs):
+        return f"{spec} ({', '.join(g.strip() for g in globs)})", "spec"
+    return spec, "spec"
 
 
 def from_option(value: str) -> list[Scenario]:
@@ -87,125 +162,45 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
     try:
         data = toml_lines.loads(text)  # nesting and integer sizes bounded there
     except tomllib.TOMLDecodeError as exc:
-        problem = toml_lines.syntax_problem(exc, text)
-        raise InputError(f"{source}:{problem.line}: not valid TOML: {problem.reason.strip()}.") from None
+        syntax = toml_lines.syntax_problem(exc, text)
+        raise InputError(f"{source}:{syntax.line}: not valid TOML: {syntax.reason.strip()}.") from None
     lines = toml_lines.key_lines(text)
-    # (entry, phase, line, message): by entry in file order, field problems before spec problems
-    problems: list[tuple[int, int, int, str]] = []
-    entries: dict[int, ScenarioEntry] = {}
-    invalid: set[int] = set()  # entries with a bad field: checked further, never used
+    if "scenarios" not in data:
+        data = {**data, "scenarios": []}
+        missing: list[tuple[int, str]] = [(1, f"{source}:1: scenarios: no [[scenarios]] table in the file.")]
+    else:
+        missing = []
     try:
-        entries = dict(enumerate(ScenarioFile.model_validate(data).scenarios))
+        parsed = ScenarioFile.model_validate(data, context={"lines": lines})
     except ValidationError as exc:
-        bad_fields: dict[int, set[str | int]] = {}
-        for index, field in _error_places(exc):
-            bad_fields.setdefault(index, set()).add(field)
-        # pydantic reports fields in the model's order: the file's order reads better
-        problems += sorted(_validation_problems(exc, source, lines))
-        raw = data.get("scenarios")
-        for index, entry in enumerate(raw if isinstance(raw, list) else []):
-            bad = bad_fields.get(index, set())
-            if not isinstance(entry, dict) or "spec" in bad or "" in bad:
-                continue
-            # the fields that are valid still meet the checks that need the spec
-            entries[index] = ScenarioEntry.model_validate({k: v for k, v in entry.items() if k not in bad})
-            if bad:
-                invalid.add(index)
-    scenarios: list[Scenario] = []
-    seen_ids: dict[str, int] = {}
-    for index, entry in sorted(entries.items()):
-        scenario, entry_problems = _scenario(entry, index, source, lines)
-        problems += [(index, 1, 0, p) for p in entry_problems]
-        if scenario is None or index in invalid:
-            continue
-        line = _line(lines, ("scenarios", index, "id" if entry.id is not None else "spec"))
-        if scenario.id in seen_ids:
-            problems.append(
-                (
-                    index,
-                    2,
-                    line,
-                    f"{source}:{line}: id: {scenario.id!r} is already the id of the scenario at line "
-                    f"{seen_ids[scenario.id]}; give one of them an id",
-                )
-            )
-            continue
-        seen_ids[scenario.id] = line
-        scenarios.append(scenario)
-    if problems:
-        messages = [p if p.endswith(".") else p + "." for *_, p in sorted(problems, key=lambda p: p[:2])]
-        more = f" (and {len(messages) - 1} more problems)" if len(messages) > 1 else ""
-        raise InputError(messages[0][:-1] + more + ".", problems=messages)
-    return scenarios
+        known: dict[KeyPath, tuple[str, ...]] = {(): ("scenarios",)}
+        known.update({("scenarios", i): FIELDS for i in range(len(data.get("scenarios") or []))})
+        found = [
+            (_line(lines, path), f"{source}:{_line(lines, path)}: {_field(path)}: {message}.")
+            for path, message in located(exc, known)
+        ]
+        _raise(missing + sorted(found, key=lambda item: item[0]))
+    if missing:
+        _raise(missing)
+    return [_scenario(entry, index, source, lines) for index, entry in enumerate(parsed.scenarios)]
 
 
-def _error_places(exc: ValidationError) -> Iterable[tuple[int, str | int]]:
-    """(entry index, field) of each error inside a `[[scenarios]]` table; "" for the table itself."""
-    for error in exc.errors():
-        loc = error["loc"]
-        if len(loc) >= 2 and loc[0] == "scenarios" and isinstance(loc[1], int):
-            yield loc[1], loc[2] if len(loc) >= 3 else ""
+def _raise(problems: list[tuple[int, str]]) -> None:
+    messages = [message for _, message in problems]
+    more = {1: "", 2: " (and 1 more problem)"}.get(len(messages), f" (and {len(messages) - 1} more problems)")
+    raise InputError(messages[0][:-1] + more + ".", problems=messages)
 
 
-def _validation_problems(
-    exc: ValidationError, source: str, lines: dict[toml_lines.KeyPath, int]
-) -> Iterable[tuple[int, int, int, str]]:
-    """Each of pydantic's errors as (entry, 0, line, FILE:LINE: field: problem), one per field."""
-    reported: set[tuple[str | int, ...]] = set()
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        if loc and loc[0] == "scenarios" and len(loc) >= 3 and isinstance(loc[1], int):
-            loc = loc[:3]  # a problem inside a list of globs is the field's problem
-        if loc in reported:
-            continue
-        reported.add(loc)
-        kind = error["type"]
-        if len(loc) == 1:
-            key = _key(loc[0])
-            if kind == "extra_forbidden":
-                message = f"{key}: unknown field (expected [[scenarios]] tables)"
-            elif kind == "missing":
-                message = f"{key}: no [[scenarios]] table in the file"
-            else:
-                message = f"{key}: must be [[scenarios]] tables"
-            yield -1, 0, _line(lines, loc), f"{source}:{_line(lines, loc)}: {message}"
-            continue
-        index = loc[1] if isinstance(loc[1], int) else -1
-        if len(loc) == 2:
-            line = _line(lines, loc)
-            yield index, 0, line, f"{source}:{line}: scenarios: each scenario must be a table with a spec"
-            continue
-        key = _key(loc[2])
-        if kind == "extra_forbidden":
-            message = f"{key}: unknown field (expected {', '.join(FIELDS)})"
-        elif kind == "missing" and key == "spec":
-            message = 'spec: missing; every scenario needs one, e.g. spec = "alpine"'
-        else:
-            message = f"{key}: {_FIELD_PROBLEMS.get(key, error['msg'])}"
-        yield index, 0, _line(lines, loc), f"{source}:{_line(lines, loc)}: {message}"
+def _field(path: KeyPath) -> str:
+    """The key a problem at PATH names: its last key, or `scenarios` for a table itself."""
+    keys = [part for part in path if isinstance(part, str)]
+    return _key(keys[-1]) if keys else "scenarios"
 
 
-def _scenario(
-    entry: ScenarioEntry, index: int, source: str, lines: dict[toml_lines.KeyPath, int]
-) -> tuple[Scenario | None, list[str]]:
-    """The scenario of one valid table, or the problems its spec and fields have together."""
+def _scenario(entry: ScenarioEntry, index: int, source: str, lines: Mapping[KeyPath, int]) -> Scenario:
+    """The scenario of one validated table (its spec parsed again, now with its origin)."""
     spec_line = _line(lines, ("scenarios", index, "spec"))
-    try:
-        scenario = parse(entry.spec, f"{source}:{spec_line}: spec", entry.repositories or ())
-    except SpecProblem as problem:
-        return None, [f"{source}:{spec_line}: spec: {problem}"]
-    problems = []
-    if entry.repositories and isinstance(scenario.effect, Provider):
-        problems.append(
-            f"{source}:{_line(lines, ('scenarios', index, 'repositories'))}: repositories: a provider "
-            "scenario prices the whole inventory on another book and cannot be scoped"
-        )
-    if entry.keep and not isinstance(scenario.effect, Retention):
-        problems.append(
-            f"{source}:{_line(lines, ('scenarios', index, 'keep'))}: keep: only a retention scenario keeps tags"
-        )
-    if problems:
-        return None, problems
+    scenario = parse(entry.spec, f"{source}:{spec_line}: spec", entry.repositories or ())
     update: dict[str, object] = {}
     if entry.keep and isinstance(scenario.effect, Retention):
         update["effect"] = scenario.effect.model_copy(update={"keep": entry.keep})
@@ -216,7 +211,7 @@ def _scenario(
         update["id"] = entry.id
     elif entry.repositories:
         update["id"] = f"{scenario.id} ({', '.join(entry.repositories)})"
-    return scenario.model_copy(update=update), []
+    return scenario.model_copy(update=update)
 
 
 def _key(key: str | int) -> str:
@@ -225,7 +220,7 @@ def _key(key: str | int) -> str:
     return text if toml_lines.BARE_KEY.fullmatch(text) else shown(repr(text), 60)
 
 
-def _line(lines: dict[toml_lines.KeyPath, int], loc: tuple[str | int, ...]) -> int:
+def _line(lines: Mapping[KeyPath, int], loc: KeyPath) -> int:
     """The line of LOC, else of the nearest table holding it, else 1."""
     for length in range(len(loc), 0, -1):
         line = lines.get(loc[:length])
