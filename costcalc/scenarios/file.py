@@ -45,6 +45,12 @@ def _spec(value: Any) -> str:
     return value
 
 
+def _tables(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise problem(f"must be [[scenarios]] tables, not {describe(value)}")
+    return value
+
+
 class ScenarioEntry(FileModel):
     """One `[[scenarios]]` table as written; its spec is checked with the fields it constrains."""
 
@@ -83,7 +89,7 @@ class ScenarioFile(FileModel):
 
     WHAT: ClassVar[str] = "a scenario file"
 
-    scenarios: Annotated[tuple[ScenarioEntry, ...], BeforeValidator(lambda v: _tables(v))]
+    scenarios: Annotated[tuple[ScenarioEntry, ...], BeforeValidator(_tables)]
 
     @classmethod
     def rules(cls, data: dict[str, Any], context: Mapping[str, Any]) -> list[Problem]:
@@ -107,12 +113,6 @@ class ScenarioFile(FileModel):
             else:
                 seen[scenario_id] = line
         return found
-
-
-def _tables(value: Any) -> Any:
-    if not isinstance(value, list):
-        raise problem(f"must be [[scenarios]] tables, not {describe(value)}")
-    return value
 
 
 def _id_of(entry: Mapping[str, Any]) -> tuple[str, str]:
