@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import sys
@@ -316,7 +317,7 @@ def test_combined_lists_only_the_versions_that_differ(tmp_path: Path) -> None:
     """`combined` leaves out each version whose entry is that of the last earlier scenario listing it."""
     alone = retention_result()
     first, *rest = alone.versions
-    changed = first._replace(exclusive_bytes=first.exclusive_bytes + 1)
+    changed = dataclasses.replace(first, exclusive_bytes=first.exclusive_bytes + 1)
     extra = VersionBytes("acme/web", "sha256:" + "e" * 64, ("v9",), None, 5, True)
     combined = alone.model_copy(update={"id": "combined", "versions": (changed, *rest, extra)})
     report = small_report(tmp_path, scenarios=(scenario(), alone, combined))

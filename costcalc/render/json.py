@@ -205,7 +205,8 @@ class VersionRows:
         add = rows.append
         blocks.append("[" + item)
         separator = "," + item
-        for repository, digest, tags, created, exclusive_bytes, dropped in self.versions:
+        for version in self.versions:
+            repository, tags = version.repository, version.tags
             name = names.get(repository)
             if name is None:
                 name = names[repository] = string(repository)
@@ -213,11 +214,11 @@ class VersionRows:
                 template
                 % (
                     name,
-                    string(digest),
+                    string(version.digest),
                     "[" + tag + tag_separator.join(map(string, tags)) + tags_end if tags else "[]",
-                    _created(created),
-                    exclusive_bytes,
-                    "true" if dropped else "false",
+                    _created(version.created),
+                    version.exclusive_bytes,
+                    "true" if version.dropped else "false",
                 )
             )
             if len(rows) >= _ROWS:
