@@ -286,7 +286,10 @@ def test_retention_versions_in_every_format(tmp_path: Path) -> None:
     assert "2 more in JSON output." in markdown and "\\<script\\>" in markdown and "\x1b" not in markdown
     html = render_html.render(report)
     assert "<caption>Largest versions dropped by retention:1</caption>" in html
-    assert "<p>2 more in JSON output.</p>" in html and "<script>" not in html and "\x1b" not in html
+    # the page lists every dropped version: all 12, none left to the JSON output
+    dropped_table = html.split("<caption>Largest versions dropped by retention:1</caption>")[1].split("</table>")[0]
+    assert dropped_table.count("<tr>") == 1 + 12 and "more in JSON" not in html
+    assert "<script>" not in html and "\x1b" not in html
     # CSV keeps its columns and its one row per scenario
     rows = list(csv.DictReader(io.StringIO(render_csv.render(report))))
     assert list(rows[0]) == list(render_csv.COLUMNS)

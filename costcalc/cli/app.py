@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from costcalc import __version__
-from costcalc.cli import pricing, quote, report, scan, usage
+from costcalc.cli import diff, pricing, quote, report, scan, usage, usage_logs
 from costcalc.cli.console import ExitCode, guarded, say
 
 app = typer.Typer(
@@ -28,10 +28,12 @@ app.add_typer(usage_app, name="usage")
 app.command("scan")(guarded(scan.scan_command))
 app.command("report")(guarded(report.report_command))
 app.command("quote")(guarded(quote.quote_command))
+app.command("diff")(guarded(diff.diff_command))
 pricing_app.command("list")(guarded(pricing.list_command))
 pricing_app.command("show")(guarded(pricing.show_command))
 pricing_app.command("validate")(guarded(pricing.validate_command))
 usage_app.command("init")(guarded(usage.usage_init_command))
+usage_app.command("from-logs")(guarded(usage_logs.from_logs_command))
 
 # Set to see the traceback of an unexpected error (a bug) instead of its one-sentence summary.
 DEBUG_VARIABLE = "COSTCALC_DEBUG"

@@ -62,6 +62,12 @@ def _html(report: Report, layout: Layout) -> str:
     return html.render(report, top=layout.top)
 
 
+def _xlsx(report: Report, layout: Layout) -> bytes:
+    from costcalc.render import xlsx
+
+    return xlsx.render(report)  # a workbook holds every row
+
+
 # The formats of `costcalc report --format`, in the order --help lists them (the first is the default).
 RENDERERS: Mapping[str, Renderer] = {
     "table": _table,
@@ -69,6 +75,7 @@ RENDERERS: Mapping[str, Renderer] = {
     "csv": _csv,
     "markdown": _markdown,
     "html": _html,
+    "xlsx": _xlsx,
 }
 
 # The format a file name asks for by its extension (`-o costs.csv`); other extensions ask for none.
@@ -80,6 +87,7 @@ EXTENSIONS: Mapping[str, str] = {
     ".markdown": "markdown",
     ".html": "html",
     ".htm": "html",
+    ".xlsx": "xlsx",
 }
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from costcalc.units import format_bytes, round_half_up, whole_bytes
+from costcalc.units import whole_parts as whole_parts  # where renderers have imported it from
 
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # control, format, line and paragraph separators
 

@@ -12,13 +12,14 @@ from costcalc.report.model import (
     Totals,
 )
 from costcalc.report.pipeline import build
-from costcalc.report.priced import compare, price
+from costcalc.report.priced import NO_TEAM, compare, price
 from costcalc.report.quantities import measure, measure_usage
 from costcalc.scenarios.quantities import Quantities, RowQuantities
 from costcalc.scenarios.retention import VersionBytes
 
 __all__ = [
     "GROUP_BY",
+    "NO_TEAM",
     "Comparison",
     "GroupBy",
     "Pricing",

@@ -1,0 +1,128 @@
+"""The `costcalc diff OLD NEW` command: two inventories priced alike, what changed, exit 3 above a limit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from costcalc.cli.console import ExitCode, say
+from costcalc.cli.options import QuietOption, choose_format, format_option, output_option
+from costcalc.cli.output import destination
+from costcalc.cli.report import parse_amount
+from costcalc.errors import InputError
+
+if TYPE_CHECKING:
+    from costcalc.inventory.model import Inventory
+
+DIFF_FORMATS = ("table", "json", "csv", "markdown", "html")
+
+
+def _inventory(path: Path) -> Inventory:
+    """PATH as an inventory; a report JSON given instead is named as such (it lacks the tags and blobs)."""
+    from costcalc.inventory.file import load
+
+    try:
+        return load(path)
+    except InputError:
+        if _is_report(path):
+            raise InputError(
+                f"{path}: this is a report, not an inventory: diff compares the tags and blobs of two "
+                "inventories (costcalc scan TARGET -o FILE)."
+            ) from None
+        raise
+
+
+def _is_report(path: Path) -> bool:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and "totals" in data and "rows" in data
+
+
+def diff_command(
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier inventory file (costcalc scan -o).")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The later inventory file of the same namespace.")],
+    usage: Annotated[
+        Path | None,
+        typer.Option("--usage", metavar="FILE", help="Usage file (CSV or TOML) pricing both scans."),
+    ] = None,
+    pricing: Annotated[
+        str, typer.Option("--pricing", metavar="ID|FILE", help="Price book id or file pricing both scans.")
+    ] = "aws-ecr",
+    months: Annotated[
+        int, typer.Option("--months", metavar="N", min=1, max=1200, help="Horizon of the change, in months.")
+    ] = 12,
+    output_format: Annotated[str | None, format_option(DIFF_FORMATS)] = None,
+    fail_above_increase: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-above-increase",
+            metavar="AMOUNT",
+            help="Exit 3 if the monthly cost rises by more than AMOUNT, in the book's currency (output still written).",
+        ),
+    ] = None,
+    output: Annotated[Path | None, output_option("the diff")] = None,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width", metavar="COLUMNS", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """What changed between two scans of a namespace: tags, versions, bytes and monthly cost per repository and team."""
+    from datetime import UTC, datetime
+
+    from costcalc import report as costs
+    from costcalc.pricing.book_file import load_book
+    from costcalc.render import diff as render_diff
+    from costcalc.report.diff import compare
+    from costcalc.usage.file import check_sources, load_usage
+
+    threshold = parse_amount(fail_above_increase)
+    chosen = choose_format(output_format, output, DIFF_FORMATS)
+    inputs: list[tuple[str, Path | str]] = [("OLD", old), ("NEW", new), ("--pricing", pricing)]
+    if usage is not None:
+        inputs.append(("--usage", usage))
+    with destination(output, inputs=inputs) as result:
+        usage_file = load_usage(usage) if usage is not None else None
+        book = load_book(pricing)
+        if usage_file is not None:
+            check_sources(usage_file, book)
+        before, after = _inventory(old), _inventory(new)
+        now = datetime.now(UTC).replace(microsecond=0)
+        reports = [
+            costs.price(
+                costs.measure(inventory, usage_file, book), book, months=months, source=str(path), generated_at=now
+            )
+            for inventory, path in ((before, old), (after, new))
+        ]
+        diff = compare(before, after, reports[0], reports[1])
+        if chosen == "table":
+            terminal = output is None and sys.stdout.isatty()
+            result.write(render_diff.render_table(diff, width=width or (Console().width if terminal else 120)))
+        else:
+            renderers = {
+                "json": render_diff.render_json,
+                "csv": render_diff.render_csv,
+                "markdown": render_diff.render_markdown,
+                "html": render_diff.render_html,
+            }
+            result.write(renderers[chosen](diff))
+    if not quiet:
+        for warning in diff.warnings:
+            say(f"warning: {warning}")
+    if threshold is not None and diff.monthly_change > threshold:
+        currency = diff.pricing.currency
+        say(
+            f"monthly cost rises by {diff.monthly_change:.2f} {currency}, above "
+            f"--fail-above-increase {threshold} {currency}."
+        )
+        raise typer.Exit(ExitCode.THRESHOLD)

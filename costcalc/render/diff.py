@@ -1,0 +1,329 @@
+"""The diff of two scans as a text table, JSON, CSV, Markdown (a pull-request comment) or HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from costcalc.render import json as report_json
+from costcalc.render.display import exact, money, safe, size
+from costcalc.render.html import CONTENT_SECURITY_POLICY
+from costcalc.render.markdown import cell
+from costcalc.report.diff import Change, Diff
+
+DIFF_SCHEMA_VERSION = 1
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would evaluate these (CSV injection)
+
+
+def signed(value: Decimal) -> str:
+    """A money change for people: `+1.50`, `-0.25`, `0.00`."""
+    text = money(value)
+    return text if text.startswith("-") or text == money(Decimal(0)) else f"+{text}"
+
+
+def _when(value: datetime | None) -> str:
+    return "unknown" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _plus_minus(added: int, removed: int) -> str:
+    return f"+{added:,} -{removed:,}"
+
+
+def _target(diff: Diff) -> str:
+    return f"{diff.registry}/{diff.namespace}" if diff.namespace else diff.registry
+
+
+def headline(diff: Diff) -> str:
+    """One sentence: the monthly change, before and after, in the book's currency."""
+    cur = diff.pricing.currency
+    if diff.monthly_change > 0:
+        verb = f"goes up by {money(diff.monthly_change)} {cur}"
+    elif diff.monthly_change < 0:
+        verb = f"goes down by {money(-diff.monthly_change)} {cur}"
+    else:
+        verb = "does not change"
+    return (
+        f"Monthly cost {verb}, from {money(diff.monthly_cost_before)} to {money(diff.monthly_cost_after)} {cur} "
+        f"({signed(diff.horizon_change)} {cur} over {diff.months} months)."
+    )
+
+
+def _context(diff: Diff) -> list[str]:
+    p = diff.pricing
+    lines = [
+        f"Old: {diff.old_source or 'inventory'}, scanned {_when(diff.old_scanned_at)}; "
+        f"new: {diff.new_source or 'inventory'}, scanned {_when(diff.new_scanned_at)}.",
+        f"Both priced on {p.id} ({p.name}, effective {p.effective_date}) with usage from "
+        f"{diff.usage_source or 'no usage file (egress unknown)'}.",
+    ]
+    if not diff.egress_complete:
+        lines.append("Egress is a lower bound: some repositories have no pull data (marked +).")
+    if diff.added_repositories:
+        lines.append(f"New repositories: {', '.join(diff.added_repositories)}.")
+    if diff.removed_repositories:
+        lines.append(f"Removed repositories: {', '.join(diff.removed_repositories)}.")
+    return lines
+
+
+def _columns(diff: Diff, first: str, with_team: bool) -> list[tuple[str, bool]]:
+    """(header, numeric) per column: the money first, so that a narrow terminal keeps it."""
+    cur = diff.pricing.currency
+    return [
+        (first, False),
+        (f"Change {cur}/mo", True),
+        ("Before", True),
+        ("After", True),
+        ("Status", False),
+        *([("Team", False)] if with_team else []),
+        ("Tags +/-", True),
+        ("Versions +/-", True),
+        ("Bytes +/-", True),
+    ]
+
+
+def _cells(diff: Diff, change: Change, with_team: bool) -> list[str]:
+    unit = diff.pricing.unit
+    mark = " +" if change.egress_partial else ""
+    return [
+        change.name,
+        signed(change.monthly_change) + mark,
+        money(change.monthly_cost_before),
+        money(change.monthly_cost_after),
+        change.status,
+        *([change.team or ""] if with_team else []),
+        _plus_minus(change.tags_added_count, change.tags_removed_count),
+        _plus_minus(change.versions_added, change.versions_removed),
+        f"+{size(change.bytes_added, unit)} -{size(change.bytes_removed, unit)}",
+    ]
+
+
+def _sections(diff: Diff) -> list[tuple[str, str, list[Change], int, bool]]:
+    """(title, first column, rows shown, rows left unchanged, with team) per table."""
+    repos = list(diff.changed(diff.repositories))
+    sections = [("Repositories", "Repository", repos, len(diff.repositories) - len(repos), True)]
+    if diff.teams:
+        teams = list(diff.changed(diff.teams))
+        sections.append(("Teams", "Team", teams, len(diff.teams) - len(teams), False))
+    return sections
+
+
+def render_table(diff: Diff, *, width: int = 120) -> str:
+    """DIFF as text tables WIDTH columns wide (no colour)."""
+    out = io.StringIO()
+    console = Console(file=out, width=width, no_color=True, highlight=False, emoji=False, markup=False)
+    parts: list[RenderableType] = [Text(f"costcalc diff: {safe(_target(diff))}", style="bold"), Text(headline(diff))]
+    for title, first, rows, unchanged, with_team in _sections(diff):
+        table = Table(
+            title=f"{title} ({len(rows)} changed, {unchanged} unchanged)", title_justify="left", box=box.SIMPLE_HEAD
+        )
+        for index, (name, numeric) in enumerate(_columns(diff, first, with_team)):
+            if index == 0:
+                table.add_column(name, overflow="fold", min_width=16)
+            elif index < 4:  # money: never cut
+                table.add_column(name, justify="right", no_wrap=True)
+            else:
+                table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+        for change in rows:
+            table.add_row(*(safe(c) for c in _cells(diff, change, with_team)))
+        parts.append(table)
+    parts += [Text(safe(line)) for line in _context(diff)]
+    for part in parts:
+        console.print(part)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def _change_data(change: Change) -> dict[str, Any]:
+    return {
+        "name": change.name,
+        "team": change.team,
+        "status": change.status,
+        "repositories": change.repositories,
+        "tags_before": change.tags_before,
+        "tags_after": change.tags_after,
+        "tags_added": list(change.tags_added),
+        "tags_removed": list(change.tags_removed),
+        "tags_added_count": change.tags_added_count,
+        "tags_removed_count": change.tags_removed_count,
+        "versions_added": change.versions_added,
+        "versions_removed": change.versions_removed,
+        "stored_bytes_before": change.stored_bytes_before,
+        "stored_bytes_after": change.stored_bytes_after,
+        "bytes_added": change.bytes_added,
+        "bytes_removed": change.bytes_removed,
+        "monthly_cost_before": report_json.money(change.monthly_cost_before),
+        "monthly_cost_after": report_json.money(change.monthly_cost_after),
+        "monthly_change": report_json.money(change.monthly_change),
+        "egress_partial": change.egress_partial,
+    }
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render_json(diff: Diff) -> str:
+    """DIFF as JSON: money as exact decimal numbers (4 places), bytes as integers."""
+    data = {
+        "schema_version": DIFF_SCHEMA_VERSION,
+        "generated_at": _time(diff.generated_at),
+        "registry": diff.registry,
+        "namespace": diff.namespace,
+        "old": {"source": diff.old_source, "scanned_at": _time(diff.old_scanned_at)},
+        "new": {"source": diff.new_source, "scanned_at": _time(diff.new_scanned_at)},
+        "usage_source": diff.usage_source,
+        "pricing": report_json.pricing_data(diff.pricing),
+        "totals": {
+            "monthly_cost_before": report_json.money(diff.monthly_cost_before),
+            "monthly_cost_after": report_json.money(diff.monthly_cost_after),
+            "monthly_change": report_json.money(diff.monthly_change),
+            "months": diff.months,
+            "horizon_change": report_json.money(diff.horizon_change),
+            "egress_complete": diff.egress_complete,
+        },
+        "added_repositories": list(diff.added_repositories),
+        "removed_repositories": list(diff.removed_repositories),
+        "repositories": [_change_data(c) for c in diff.repositories],
+        "teams": [_change_data(c) for c in diff.teams],
+        "warnings": list(diff.warnings),
+    }
+    return report_json.dump(data) + "\n"
+
+
+def _csv_text(value: str | None) -> str:
+    if value is None:
+        return ""
+    text = safe(value)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def render_csv(diff: Diff) -> str:
+    """DIFF's repository rows as CSV (one kind of row): counts and bytes as integers, money exact."""
+    cur = diff.pricing.currency.lower()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "repository",
+            "team",
+            "status",
+            "tags_before",
+            "tags_after",
+            "tags_added",
+            "tags_removed",
+            "versions_added",
+            "versions_removed",
+            "stored_bytes_before",
+            "stored_bytes_after",
+            "bytes_added",
+            "bytes_removed",
+            f"monthly_cost_before_{cur}",
+            f"monthly_cost_after_{cur}",
+            f"monthly_change_{cur}",
+            "egress_partial",
+        ]
+    )
+    for c in diff.repositories:
+        writer.writerow(
+            [
+                _csv_text(c.name),
+                _csv_text(c.team),
+                c.status,
+                c.tags_before,
+                c.tags_after,
+                c.tags_added_count,
+                c.tags_removed_count,
+                c.versions_added,
+                c.versions_removed,
+                c.stored_bytes_before,
+                c.stored_bytes_after,
+                c.bytes_added,
+                c.bytes_removed,
+                exact(c.monthly_cost_before),
+                exact(c.monthly_cost_after),
+                exact(c.monthly_change),
+                str(c.egress_partial).lower(),
+            ]
+        )
+    return out.getvalue()
+
+
+def _markdown_table(header: list[tuple[str, bool]], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(cell(h) for h, _ in header) + " |"]
+    lines.append("|" + "|".join("---:" if numeric else "---" for _, numeric in header) + "|")
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(diff: Diff) -> str:
+    """DIFF as GitHub-flavoured Markdown, ready to post as a pull-request comment."""
+    lines = [f"### Registry cost change: {cell(_target(diff))}", "", f"**{cell(headline(diff))}**", ""]
+    for title, first, rows, unchanged, with_team in _sections(diff):
+        if not rows:
+            lines += [f"{title}: no change ({unchanged} unchanged).", ""]
+            continue
+        table = _markdown_table(_columns(diff, first, with_team), [_cells(diff, c, with_team) for c in rows])
+        body = [f"{title}: {len(rows)} changed, {unchanged} unchanged.", "", *table, ""]
+        lines += (
+            body if title == "Repositories" else ["<details><summary>By team</summary>", "", *body, "</details>", ""]
+        )
+    lines += [f"<sub>{cell(line)}</sub>  " for line in _context(diff)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+_STYLE = (
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1em auto;max-width:1200px;padding:0 1em;color:#222;"
+    "overflow-wrap:anywhere}"
+    ".scroll{overflow-x:auto}table{border-collapse:collapse;margin:1em 0}"
+    "th,td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}"
+    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:bold}"
+    ".up{color:#a00}.down{color:#060}"
+)
+
+
+def _e(text: str) -> str:
+    return escape(safe(text), quote=True)
+
+
+def render_html(diff: Diff) -> str:
+    """DIFF as one self-contained HTML page (inline CSS, no scripts), every value escaped."""
+    trend = "up" if diff.monthly_change > 0 else "down" if diff.monthly_change < 0 else ""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
+        f"<title>Registry cost change: {_e(_target(diff))}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Registry cost change: {_e(_target(diff))}</h1>",
+        f'<p class="{trend}"><strong>{_e(headline(diff))}</strong></p>',
+    ]
+    for title, first, rows, unchanged, with_team in _sections(diff):
+        columns = _columns(diff, first, with_team)
+        head = "".join(f"<th{' class=n' if numeric else ''}>{_e(h)}</th>" for h, numeric in columns)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td{' class=n' if numeric else ''}>{_e(v)}</td>"
+                for (_, numeric), v in zip(columns, _cells(diff, c, with_team), strict=True)
+            )
+            + "</tr>"
+            for c in rows
+        )
+        caption = f"{title} ({len(rows)} changed, {unchanged} unchanged)"
+        parts.append(
+            f'<div class="scroll"><table><caption>{_e(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+    parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in _context(diff)) + "</ul>")
+    if diff.warnings:
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in diff.warnings) + "</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

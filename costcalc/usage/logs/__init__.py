@@ -1,0 +1,1 @@
+"""Measured usage: pull counts and bytes served, read from a registry's own logs (pure, streaming)."""

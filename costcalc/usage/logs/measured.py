@@ -1,0 +1,171 @@
+"""Measured usage: pulls and bytes served per repository and source class, as a usage CSV or JSON data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+
+from costcalc.usage.file import COLUMNS, HOURS_PER_MONTH
+
+_CELL = Decimal("0.01")
+_HOURS = Decimal("0.000001")
+
+
+@dataclass(frozen=True, slots=True)
+class ClassUsage:
+    """What one repository served to one source class over the log's period."""
+
+    source: str
+    cold_pulls: int
+    warm_pulls: int
+    requests: int  # manifest and blob downloads
+    served_bytes: int  # of those whose size is known
+    unknown_size_requests: int
+
+    @property
+    def pulls(self) -> int:
+        return self.cold_pulls + self.warm_pulls
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryUsage:
+    """One repository's usage, by source class, with its tags and platforms by pulls (most pulled first)."""
+
+    repository: str
+    classes: tuple[ClassUsage, ...]
+    tags: tuple[tuple[str, int], ...]
+    platforms: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def source(self) -> str:
+        """The class that took the most bytes (pulls where no size is known)."""
+        return max(self.classes, key=lambda usage: (usage.served_bytes, usage.pulls, usage.source)).source
+
+    @property
+    def tag(self) -> str | None:
+        return self.tags[0][0] if self.tags else None
+
+    @property
+    def platform(self) -> str | None:
+        return self.platforms[0][0] if self.platforms else None
+
+    def total(self, name: str) -> int:
+        return int(sum(getattr(usage, name) for usage in self.classes))
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """Usage read from logs: the time span the requests cover, and each repository's usage."""
+
+    start: float | None
+    end: float | None
+    repositories: tuple[RepositoryUsage, ...]
+    unattributed_blobs: int  # blob downloads with no pull by the same client before them
+
+    @property
+    def span_hours(self) -> Decimal:
+        if self.start is None or self.end is None:
+            return Decimal(0)
+        return Decimal(str(self.end - self.start)) / 3600
+
+
+def per_month(count: int, period_hours: Decimal) -> Decimal:
+    """COUNT over PERIOD_HOURS as a count per 730-hour month."""
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return Decimal(count) * HOURS_PER_MONTH / period_hours
+
+
+def bytes_per_month(size_bytes: int, period_hours: Decimal) -> int:
+    """SIZE_BYTES over PERIOD_HOURS as whole bytes per 730-hour month (half up)."""
+    return int(_round(per_month(size_bytes, period_hours), 1))
+
+
+def usage_csv(measurement: Measurement, period_hours: Decimal) -> str:
+    """A usage file (the columns `costcalc report --usage` reads): one row per repository.
+
+    Cold pulls are `pulls_per_month`; warm pulls are `deploys_per_month` on one node each. A
+    usage row has one source class: the class that took the most bytes (the JSON output keeps
+    every class)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for usage in measurement.repositories:
+        warm = usage.total("warm_pulls")
+        writer.writerow(
+            {
+                "repository": usage.repository,
+                "source": usage.source,
+                "pulls_per_month": _cell(per_month(usage.total("cold_pulls"), period_hours)),
+                "deploys_per_month": _cell(per_month(warm, period_hours)) if warm else "",
+                "nodes": "1" if warm else "",
+                "tag": usage.tag or "",
+                "platform": usage.platform or "",
+            }
+        )
+    return out.getvalue()
+
+
+def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[str, Any]:
+    """MEASUREMENT as JSON-ready data: raw counts over the period, and per-month figures."""
+    return {
+        "period": {
+            "start": _time(measurement.start),
+            "end": _time(measurement.end),
+            "hours": float(_round(period_hours, _HOURS)),
+            "span_hours": float(_round(measurement.span_hours, _HOURS)),
+        },
+        "unattributed_blob_requests": measurement.unattributed_blobs,
+        "repositories": [
+            {
+                "repository": usage.repository,
+                "source": usage.source,
+                "tag": usage.tag,
+                "platform": usage.platform,
+                "pulls": usage.total("pulls"),
+                "cold_pulls": usage.total("cold_pulls"),
+                "warm_pulls": usage.total("warm_pulls"),
+                "served_bytes": usage.total("served_bytes"),
+                "served_bytes_per_month": bytes_per_month(usage.total("served_bytes"), period_hours),
+                "unknown_size_requests": usage.total("unknown_size_requests"),
+                "tags": dict(usage.tags),
+                "platforms": dict(usage.platforms),
+                "classes": [
+                    {
+                        "source": part.source,
+                        "pulls": part.pulls,
+                        "cold_pulls": part.cold_pulls,
+                        "warm_pulls": part.warm_pulls,
+                        "pulls_per_month": float(_round(per_month(part.cold_pulls, period_hours))),
+                        "deploys_per_month": float(_round(per_month(part.warm_pulls, period_hours))),
+                        "requests": part.requests,
+                        "served_bytes": part.served_bytes,
+                        "served_bytes_per_month": bytes_per_month(part.served_bytes, period_hours),
+                        "unknown_size_requests": part.unknown_size_requests,
+                    }
+                    for part in usage.classes
+                ],
+            }
+            for usage in measurement.repositories
+        ],
+    }
+
+
+def _round(value: Decimal, step: int | Decimal = _CELL) -> Decimal:
+    return value.quantize(Decimal(step), rounding=ROUND_HALF_UP)
+
+
+def _cell(value: Decimal) -> str:
+    """VALUE to the hundredth, without trailing zeros: `1460`, `12.5`."""
+    text = f"{_round(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _time(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,207 @@
+"""`costcalc usage from-logs`: the usage file it writes, what it says, and what it refuses."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costcalc.cli.app import app
+from costcalc.inventory.file import dumps
+from tests.inventory_builders import small_fleet
+
+FIXTURES = Path(__file__).parent / "fixtures" / "logs"
+TRAIL = FIXTURES / "cloudtrail-ecr.json"
+runner = CliRunner()
+
+
+def run(*args: str | Path) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(arg) for arg in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    path = tmp_path / "inventory.json"
+    path.write_text(dumps(small_fleet()), encoding="utf-8")
+    return path
+
+
+def test_cloudtrail_events_and_an_inventory_make_a_usage_file_the_report_takes(tmp_path: Path, inventory: Path) -> None:
+    usage = tmp_path / "usage.csv"
+    code, stdout, stderr = run("usage", "from-logs", TRAIL, "--inventory", inventory, "-o", usage)
+    assert code == 0, stderr
+    assert stdout == ""
+    # one day of events: 2 cold pulls and 1 warm pull of acme/api, 1 cold pull of acme/web
+    assert usage.read_text(encoding="utf-8").splitlines() == [
+        "repository,team,source,pulls_per_month,pulls_per_day,deploys_per_month,nodes,tag,platform",
+        "acme/api,,same-region,60.83,,30.42,1,v2,linux/amd64",
+        "acme/web,,same-region,30.42,,,,latest,linux/amd64",  # pulled by digest: the tag from the inventory
+    ]
+    assert (
+        "costcalc: 4 pulls of 2 repositories in 1 lines of 1 file(s), over 24.00 hours (scaled to a 730-hour "
+        "month); 5550 bytes served, 168813 per month" in stderr  # 168812.5, half up
+    )
+    assert f"costcalc: warning: 1 unreadable lines skipped; the first:\ncostcalc:   {TRAIL}:1: Records[8]" in stderr
+    assert "acme/api: pulled from several source classes (internet 1 pulls, same-region 2 pulls)" in stderr
+    code, report, stderr = run("report", inventory, "--usage", usage, "--format", "json")
+    assert code == 0, stderr
+    rows = {row["name"]: row for row in json.loads(report)["rows"]}
+    assert rows["acme/api"]["pulls_per_month"] == pytest.approx(60.83 + 30.42)  # cold, and warm on one node
+    assert rows["acme/web"]["pulls_per_month"] == pytest.approx(30.42)
+
+
+def test_json_lists_counts_bytes_and_classes_over_the_period(inventory: Path) -> None:
+    code, stdout, stderr = run("usage", "from-logs", TRAIL, "--inventory", inventory, "--format", "json")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["period"] == {
+        "start": "2026-11-01T00:00:00Z",
+        "end": "2026-11-02T00:00:00Z",
+        "hours": 24.0,
+        "span_hours": 24.0,
+    }
+    api, web = data["repositories"]
+    assert (api["pulls"], api["cold_pulls"], api["warm_pulls"], api["tags"]) == (3, 2, 1, {"v2": 2, "v1": 1})
+    by_class = {part["source"]: part for part in api["classes"]}
+    # manifest 500 + config 10 + layers 900 and 300; manifest 500 + config 10 + 900 + 400, then 500 + 10
+    assert by_class["internet"]["served_bytes"] == 1710 and by_class["same-region"]["served_bytes"] == 2320
+    assert by_class["internet"]["served_bytes_per_month"] == 52013  # 1710 x 730 / 24 = 52012.5, half up
+    assert (web["served_bytes"], web["unknown_size_requests"]) == (1520, 0)
+    assert data["files"] == [
+        {"path": str(TRAIL), "log_format": "cloudtrail", "lines": 1, "requests": 15, "bad_lines": 1}
+    ]
+    assert data["bad_lines"]["count"] == 1
+
+
+def test_without_an_inventory_cloudtrail_bytes_are_unknown_and_it_says_so() -> None:
+    code, stdout, stderr = run("usage", "from-logs", TRAIL, "--format", "json", "--network", "office=203.0.113.0/24")
+    assert code == 0, stderr
+    api = json.loads(stdout)["repositories"][0]
+    assert (api["served_bytes"], api["unknown_size_requests"], api["cold_pulls"]) == (0, 10, 2)
+    assert {part["source"] for part in api["classes"]} == {"office", "same-region"}
+    assert "14 downloads have no size in the logs; give --inventory for their sizes" in stderr.replace("\n", " ")
+
+
+def test_nothing_is_written_when_nothing_could_be_read(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("not a log\nat all\n", encoding="utf-8")
+    out = tmp_path / "usage.csv"
+    code, stdout, stderr = run("usage", "from-logs", log, "-o", out)
+    assert code == 1 and not out.exists() and stdout == ""
+    assert stderr.splitlines() == [
+        "costcalc: error: nothing readable in 2 lines of 1 file(s) (1 unreadable); nothing written.",
+        f"costcalc: error: unreadable: {log}:1: not a registry access log, logrus log or CloudTrail file",
+    ]
+
+
+def test_a_log_with_no_downloads_writes_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text('127.0.0.1 - - [07/Dec/2026:08:37:30 +0000] "GET /v2/ HTTP/1.1" 200 2 "" "curl"\n', encoding="utf-8")
+    code, _, stderr = run("usage", "from-logs", log, "-o", tmp_path / "usage.csv")
+    assert code == 1 and "no manifest or blob downloads in 1 lines" in stderr
+    assert not (tmp_path / "usage.csv").exists()
+
+
+def test_a_short_log_is_scaled_with_a_warning_and_a_given_period_is_used_as_it_is(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(
+        '10.0.0.1 - - [07/Dec/2026:08:00:00 +0000] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n'
+        '10.0.0.2 - - [07/Dec/2026:14:00:00 +0000] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n',
+        encoding="utf-8",
+    )
+    code, stdout, stderr = run("usage", "from-logs", log)
+    assert (
+        code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,243.33,1,v1,"
+    )  # 2 pulls in 6 hours, no blobs: warm
+    assert "warning: the logs span 6.00 hours, under a day" in stderr
+    code, stdout, stderr = run("usage", "from-logs", log, "--period", "30d")
+    assert code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,2.03,1,v1,"
+    assert "under a day" not in stderr
+    code, stdout, stderr = run("usage", "from-logs", log, "--period", "soon")
+    assert code == 1 and "--period: 'soon' is not a duration such as 36h or 7d." in stderr
+
+
+def test_requests_all_at_one_instant_need_a_period(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text('10.0.0.1 - - [07/Dec/2026:08:00:00 +0000] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n')
+    code, _, stderr = run("usage", "from-logs", log)
+    assert code == 1 and "give the time they cover with --period" in stderr
+    code, stdout, _ = run("usage", "from-logs", log, "--period", "730h")
+    assert code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,1,1,v1,"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--network", "10.0.0.0/8"], "--network 10.0.0.0/8: network: '10.0.0.0/8' is not CLASS=CIDR"),
+        (["--network-file", "missing.txt"], "missing.txt: no such networks file."),
+        (["--inventory", "missing.json"], "missing.json"),
+    ],
+)
+def test_bad_options_are_one_sentence_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, stdout, stderr = run("usage", "from-logs", TRAIL, *extra, "-o", "usage.csv")
+    assert code == 1 and stdout == "" and message in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "usage.csv").exists()
+
+
+def test_the_output_never_replaces_an_input_and_no_file_is_counted_twice(tmp_path: Path) -> None:
+    log = tmp_path / "trail.json"
+    shutil.copy(TRAIL, log)
+    code, _, stderr = run("usage", "from-logs", log, "-o", log)
+    assert code == 1 and "is the FILE file this command reads" in stderr
+    assert log.read_bytes() == TRAIL.read_bytes()
+    code, _, stderr = run("usage", "from-logs", log, tmp_path / "." / "trail.json")
+    assert code == 1 and "given twice (its pulls would be counted twice)" in stderr
+
+
+def test_a_networks_file_classes_the_clients(tmp_path: Path, inventory: Path) -> None:
+    networks = tmp_path / "networks.txt"
+    networks.write_text("# the VPC's subnets\nvpc-a = 10.0.1.0/24\n\nvpc-b=10.0.2.0/24  # web\n", encoding="utf-8")
+    code, stdout, stderr = run("usage", "from-logs", TRAIL, "--network-file", networks, "--format", "json")
+    assert code == 0, stderr
+    sources = {r["repository"]: sorted(p["source"] for p in r["classes"]) for r in json.loads(stdout)["repositories"]}
+    assert sources == {"acme/api": ["internet", "vpc-a"], "acme/web": ["vpc-b"]}
+
+
+def test_rotated_files_are_read_together_over_their_whole_span(tmp_path: Path) -> None:
+    def line(day: int, uri: str, size: int) -> str:
+        return f'10.0.0.1 - - [{day:02d}/Dec/2026:08:00:00 +0000] "GET {uri} HTTP/1.1" 200 {size} "" "c"\n'
+
+    blob = "/v2/a/blobs/sha256:" + "ef" * 32
+    older = tmp_path / "access.log.1.gz"
+    older.write_bytes(gzip.compress((line(1, "/v2/a/manifests/v1", 5) + line(1, blob, 95)).encode()))
+    newer = tmp_path / "access.log"
+    newer.write_text(line(3, "/v2/a/manifests/v1", 5) + line(3, blob, 95), encoding="utf-8")
+    code, stdout, stderr = run("usage", "from-logs", older, newer, "--format", "json", "--log-format", "combined")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["period"]["hours"] == 48.0
+    assert (data["repositories"][0]["cold_pulls"], data["repositories"][0]["served_bytes"]) == (2, 200)
+    assert [f["lines"] for f in data["files"]] == [2, 2]
+
+
+def test_a_proxy_log_of_pulls_redirected_to_storage_is_sized_from_the_inventory(inventory: Path) -> None:
+    # docker and containerd resolve the tag with HEAD, GET the manifest by digest, and are
+    # sent to object storage for each blob (307): the inventory gives the bytes storage sent
+    log = FIXTURES / "nginx-proxy.log"
+    code, stdout, stderr = run("usage", "from-logs", log, "--inventory", inventory, "--format", "json")
+    assert code == 0, stderr
+    (api,) = json.loads(stdout)["repositories"]
+    assert (api["cold_pulls"], api["warm_pulls"], api["tags"], api["platform"]) == (1, 1, {"v2": 2}, "linux/amd64")
+    by_class = {part["source"]: (part["pulls"], part["served_bytes"]) for part in api["classes"]}
+    assert by_class == {"internet": (1, 500 + 10 + 900 + 400), "same-region": (1, 500 + 10)}
+    assert f"costcalc:   {log}:9: not a combined or common log line" in stderr
+
+
+def test_help_names_the_formats_and_the_network_option() -> None:
+    code, stdout, _ = run("usage", "from-logs", "--help")
+    assert code == 0 and "Traceback" not in stdout
+    assert "CLASS=CIDR" in stdout and "cloudtrail" in stdout and "--period" in stdout
