@@ -1,4 +1,4 @@
-"""The cost engine (SPEC §2, §4, §5): quantities, tiered prices, exact allocation, grouping."""
+"""The cost engine: quantities, tiered prices, exact allocation, grouping."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from costcalc import report as costs
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
 from costcalc.pricing.book import PriceBook
 from costcalc.pricing.book_file import load_book
-from costcalc.report import build as costs
-from costcalc.report.build import MONEY_QUANTUM, Report, allocate, measure, namespace_of, price
+from costcalc.report import Report, measure, price
+from costcalc.report.priced import monthly_cost_by_repository, namespace_of
+from costcalc.scenarios.spec import parse_spec
+from costcalc.units import MONEY_QUANTUM, allocate
 from costcalc.usage.file import Usage, loads_csv
 
 GB = 10**9
@@ -288,7 +291,7 @@ def test_discount_and_horizon(tmp_path: Path) -> None:
 def test_monthly_cost_by_repository_matches_the_report(tmp_path: Path) -> None:
     b = write_book(tmp_path)
     q = measure(fleet_inventory(), usage("acme/api,,internet,50,,,\nacme/web,,internet,30,,,\n"), b)
-    assert costs.monthly_cost_by_repository(q, b) == {row.name: row.monthly_cost for row in price(q, b).rows}
+    assert monthly_cost_by_repository(q, b) == {row.name: row.monthly_cost for row in price(q, b).rows}
 
 
 def test_compare_attaches_other_books_totals(tmp_path: Path) -> None:
@@ -301,6 +304,22 @@ def test_compare_attaches_other_books_totals(tmp_path: Path) -> None:
     both = costs.compare(primary, [other])
     assert [c.pricing.id for c in both.comparison] == ["second"]
     assert both.comparison[0].totals.storage_bytes > both.totals.storage_bytes
+
+
+def test_build_is_every_stage_in_one_call(tmp_path: Path) -> None:
+    inv = fleet_inventory()
+    first = write_book(tmp_path, "first")
+    second = write_book(tmp_path, "second", scope="repository")
+    u = usage("acme/api,,internet,5,,,\n")
+    built = costs.build(inv, u, [first, second], group_by="team", months=6, source="inv.json")
+    primary = price(measure(inv, u, first), first, group_by="team", months=6, source="inv.json")
+    other = price(measure(inv, u, second, substitute_classes=True), second, group_by="team", months=6)
+    assert built == costs.compare(primary, [other])
+    assert built.scenarios == ()
+    with_scenarios = costs.build(inv, u, [first], scenarios=[parse_spec("ratio:0.5")])
+    (scenario,) = with_scenarios.scenarios
+    assert scenario.baseline_monthly_cost == with_scenarios.totals.monthly_cost
+    assert scenario.pricing_id == "first"
 
 
 def test_measurements_shared_by_books_give_what_each_book_measures_alone(tmp_path: Path) -> None:
@@ -345,7 +364,7 @@ def test_the_pure_core_and_plain_renderers_import_no_io_or_terminal_library() ->
     import sys
 
     code = (
-        "import sys, costcalc.report.build, costcalc.usage.file, costcalc.render.json, costcalc.render.csv, "
+        "import sys, costcalc.report, costcalc.usage.file, costcalc.render.json, costcalc.render.csv, "
         "costcalc.render.markdown, costcalc.render.html; "
         "print(sorted({'httpx', 'typer', 'rich'} & set(sys.modules)))"
     )

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from costcalc import report as costs
 from costcalc.cli.app import app
 from costcalc.errors import InputError
 from costcalc.inventory.file import load
 from costcalc.inventory.model import Inventory
 from costcalc.pricing.book_file import load_book
 from costcalc.render import diff as render_diff
-from costcalc.report import build as costs
 from costcalc.report.diff import Diff, compare
 from tests.test_render import EXAMPLES, HOSTILE, PINNED, example_usage
 

@@ -14,7 +14,7 @@ import pytest
 
 from costcalc.render import diff as render_diff
 from costcalc.render import html as render_html
-from costcalc.report.build import Report
+from costcalc.report import Report
 from tests.test_diff import example_diff
 from tests.test_render import example_report_with_scenarios
 

@@ -23,7 +23,7 @@ from costcalc.render import html as html_render
 from costcalc.render import json as json_render
 from costcalc.render import markdown as markdown_render
 from costcalc.render import table as table_render
-from costcalc.report.build import Report, measure, price
+from costcalc.report import Report, measure, price
 from tests.hostile import OCI_LAYER, FakeRegistry, LoopbackServer, digest_of, serve_registry
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,9 @@ from costcalc.reference import (
     validate_repository,
 )
 from costcalc.registry.oci import parse_manifest
-from costcalc.report.build import measure, price
+from costcalc.report import measure, price
+from costcalc.scenarios.file import loads_scenarios
+from costcalc.scenarios.spec import parse_spec
 from costcalc.usage.file import Usage, loads_csv, loads_toml
 from tests.hostile import OCI_INDEX, OCI_LAYER, canonical, config_body, digest_of, image_manifest
 
@@ -172,6 +174,79 @@ def test_usage_loaders_on_arbitrary_text_give_input_error_or_usage(text: str) ->
     for load in (loads_csv, loads_toml):
         with contextlib.suppress(InputError):
             assert isinstance(load(text, "usage.x"), Usage)
+
+
+spec_texts = st.one_of(
+    st.text(max_size=80),
+    st.builds(
+        lambda kind, argument: f"{kind}:{argument}",
+        st.sampled_from(["target", "ratio", "measured", "retention", "colocate", "provider", "alpine"]),
+        st.text(alphabet="0123456789.eE+-dDkKmMgGiIbBtT%:=/a", max_size=30),
+    ),
+)
+
+
+@SETTINGS
+@given(spec_texts)
+def test_any_spec_gives_a_scenario_or_one_sentence(text: str) -> None:
+    try:
+        scenario = parse_spec(text)
+    except InputError as exc:
+        message = str(exc)
+        assert message.endswith(".") and "\n" not in message and len(message) < 600
+    else:
+        assert scenario.id == text.strip()
+
+
+scenario_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.sampled_from(["alpine", "retention:3"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["spec", "id", "description", "repositories", "keep", "x"]), children, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+def toml_value(value: object) -> str:
+    """VALUE as a TOML inline value (None is left out by the caller)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value if v is not None) + "]"
+    assert isinstance(value, dict)
+    return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items() if v is not None) + "}"
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["spec", "id", "description", "repositories", "keep", "x"]), scenario_values, max_size=5
+        ),
+        max_size=4,
+    )
+)
+def test_any_scenario_file_gives_scenarios_or_every_problem_with_a_line(tables: list[dict[str, object]]) -> None:
+    text = "".join(
+        "[[scenarios]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items() if v is not None)
+        for table in tables
+    )
+    try:
+        scenarios = loads_scenarios(text, "s.toml")
+    except InputError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert problem.startswith("s.toml:") and problem.endswith(".")
+            assert problem.split(":")[1].isdecimal()
+    else:
+        assert len(scenarios) == len(tables)
 
 
 @SETTINGS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from costcalc import report as costs
 from costcalc.inventory.file import load
 from costcalc.pricing.book_file import load_book
 from costcalc.render import csv as render_csv
@@ -22,8 +24,7 @@ from costcalc.render import html as render_html
 from costcalc.render import json as render_json
 from costcalc.render import markdown as render_markdown
 from costcalc.render import table as render_table
-from costcalc.report import build as costs
-from costcalc.report.build import Report, ScenarioResult, ScenarioRow, VersionBytes
+from costcalc.report import Report, ScenarioResult, ScenarioRow, VersionBytes
 from costcalc.usage.file import Usage, load_usage
 from tests.test_costs import fleet_inventory, usage, write_book
 
@@ -93,7 +94,8 @@ def test_example_csv_golden(golden: Callable[[str, str], None]) -> None:
 
 
 def example_report_with_scenarios() -> Report:
-    """The example report with two savings scenarios and their combination (SPEC §6)."""
+    """The example report with two savings scenarios and their combination."""
+    from costcalc.report.savings import scenario_results
     from costcalc.scenarios import spec as scenarios
 
     book = load_book("aws-ecr")
@@ -101,7 +103,7 @@ def example_report_with_scenarios() -> Report:
     usage_file = example_usage()
     quantities = costs.measure(inventory, usage_file, book)
     wanted = [scenarios.parse_spec("alpine"), scenarios.parse_spec("retention:5")]
-    projected = scenarios.project(inventory, usage_file, book, quantities, wanted, months=12, keep=("v*",))
+    projected = scenario_results(inventory, book, quantities, wanted, months=12, keep=("v*",))
     return example_report().model_copy(update={"scenarios": projected})
 
 
@@ -318,7 +320,7 @@ def test_combined_lists_only_the_versions_that_differ(tmp_path: Path) -> None:
     """`combined` leaves out each version whose entry is that of the last earlier scenario listing it."""
     alone = retention_result()
     first, *rest = alone.versions
-    changed = first._replace(exclusive_bytes=first.exclusive_bytes + 1)
+    changed = dataclasses.replace(first, exclusive_bytes=first.exclusive_bytes + 1)
     extra = VersionBytes("acme/web", "sha256:" + "e" * 64, ("v9",), None, 5, True)
     combined = alone.model_copy(update={"id": "combined", "versions": (changed, *rest, extra)})
     report = small_report(tmp_path, scenarios=(scenario(), alone, combined))

@@ -9,22 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from costcalc import report as costs
 from costcalc.errors import InputError
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
 from costcalc.pricing.book import PriceBook, Tier, TieredRate
-from costcalc.report import build as costs
-from costcalc.report.build import ScenarioResult
-from costcalc.scenarios import spec as scenarios
+from costcalc.report import ScenarioResult
+from costcalc.report.savings import scenario_results
+from costcalc.scenarios import file as scenarios
+from costcalc.scenarios.file import load_scenario_file
 from costcalc.scenarios.retention import Retention, exclusive_version_bytes, retention_plan
 from costcalc.scenarios.spec import (
     Colocate,
     MeasuredRatio,
+    Preset,
     Provider,
     ShrinkByRatio,
     ShrinkToSize,
-    load_scenario_file,
     parse_spec,
-    project,
 )
 from costcalc.usage.file import Usage, loads_csv
 
@@ -103,7 +104,7 @@ def run(
 ) -> dict[str, ScenarioResult]:
     price_book = price_book or book()
     baseline = costs.measure(inventory, pulls, price_book)
-    results = project(inventory, pulls, price_book, baseline, [parse_spec(s) for s in specs], months=12, keep=keep)
+    results = scenario_results(inventory, price_book, baseline, [parse_spec(s) for s in specs], months=12, keep=keep)
     return {r.id: r for r in results}
 
 
@@ -132,12 +133,16 @@ PULLS = "repository,pulls_per_month,source\nacme/api,100,internet\nacme/web,100,
 @pytest.mark.parametrize(
     ("spec", "monthly_cost"),
     [
-        # api 1 GB -> 186 MB (r = 0.186): 0.0186 storage + 18.6 GB x 0.09 = 1.674; web stays
-        ("alpine", Decimal("0.0186") + Decimal("1.674") + Decimal("0.91")),
-        # api r = 0.142: 0.0142 + 1.278; web stays 0.91
-        ("multistage", Decimal("0.0142") + Decimal("1.278") + Decimal("0.91")),
-        # api r = 0.078: 0.0078 + 0.702; web 100 -> 78 MB (r = 0.78): 0.0078 + 7.8 GB x 0.09 = 0.702
-        ("distroless", Decimal("0.7098") + Decimal("0.7098")),
+        # presets shrink images larger than their size by the article's ratio; storage and egress
+        # are each rounded once over both rows. alpine: api 1 GB x 186/912, web (100 MB) stays:
+        # storage 0.10 x (0.2039473684 + 0.1) GB = 0.0304; egress 0.09 x (20.39473684 + 10) GB = 2.7355
+        ("alpine", Decimal("0.0304") + Decimal("2.7355")),
+        # multistage: api x 142/912 = 0.1557017544: 0.10 x 0.2557017544 = 0.0256;
+        # 0.09 x 25.57017544 = 2.3013
+        ("multistage", Decimal("0.0256") + Decimal("2.3013")),
+        # distroless: both exceed 78 MB, both x 78/912 = 0.0855263158: 0.10 x 1.1 x r = 0.0094;
+        # 0.09 x 110 x r = 0.8467
+        ("distroless", Decimal("0.0094") + Decimal("0.8467")),
         # api -> 500 MB: 0.05 + 4.5; web already below 500 MB: 0.91
         ("target:500MB", Decimal("4.55") + Decimal("0.91")),
         # 0.5 GB written in binary units is not 500 MB: api -> 536,870,912 bytes; storage
@@ -163,9 +168,9 @@ def test_each_spec_alone(two_services: Inventory, spec: str, monthly_cost: Decim
 
 def test_shrink_frees_storage_bytes(two_services: Inventory) -> None:
     result = run(two_services, ["alpine"], pulls=usage(PULLS))["alpine"]
-    # only api shrinks: 1 GB - 186 MB
-    assert result.bytes_freed == GB - 186 * MB
-    assert any("typical size" in a and "not a measurement" in a for a in result.assumptions)
+    # only api shrinks: 1 GB x (1 - 186/912)
+    assert abs(result.bytes_freed - Decimal(GB) * (912 - 186) / 912) < 1
+    assert any("typical uncompressed sizes" in a and "not a measurement" in a for a in result.assumptions)
 
 
 def test_scoped_scenario_touches_only_its_repositories(two_services: Inventory, tmp_path: Path) -> None:
@@ -175,7 +180,7 @@ def test_scoped_scenario_touches_only_its_repositories(two_services: Inventory, 
     price_book = book()
     pulls = usage(PULLS)
     baseline = costs.measure(two_services, pulls, price_book)
-    (result,) = project(two_services, pulls, price_book, baseline, found, months=12)
+    (result,) = scenario_results(two_services, price_book, baseline, found, months=12)
     # web halves: 0.91 -> 0.455; api stays 9.10
     assert result.monthly_cost == Decimal("9.10") + Decimal("0.455")
     assert {r.repository: r.monthly_savings for r in result.rows} == {
@@ -380,13 +385,35 @@ def test_combined_is_applied_in_order_not_summed(versions: Inventory) -> None:
     assert combined.description == "All scenarios applied in order: ratio:0.5, then retention:2"
 
 
-def test_combined_order_matters_for_targets(two_services: Inventory) -> None:
-    # ratio then target: api 1 GB -> 500 MB -> 186 MB; target then ratio: 1 GB -> 186 -> 93 MB
-    first = run(two_services, ["ratio:0.5", "alpine"], pulls=usage(PULLS))["combined"]
-    second = run(two_services, ["alpine", "ratio:0.5"], pulls=usage(PULLS))["combined"]
-    # web: 100 -> 50 MB either way (0.455). api: 186 MB = 1.6926 | 93 MB = 0.8463
-    assert first.monthly_cost == Decimal("1.6926") + Decimal("0.455")
-    assert second.monthly_cost == Decimal("0.8463") + Decimal("0.455")
+def test_combined_applies_the_strongest_size_change_per_image(two_services: Inventory) -> None:
+    # size changes are alternatives: api gets alpine (1 GB x 186/912 = 203.9 MB < 500 MB),
+    # web gets ratio:0.5 (50 MB; alpine leaves 100 MB as it is), whatever the order
+    first = run(two_services, ["ratio:0.5", "alpine"], pulls=usage(PULLS))
+    second = run(two_services, ["alpine", "ratio:0.5"], pulls=usage(PULLS))
+    # storage 0.10 x (0.2039473684 + 0.05) GB = 0.0254; egress 0.09 x (20.39473684 + 5) GB = 2.2855
+    assert first["combined"].monthly_cost == second["combined"].monthly_cost == Decimal("0.0254") + Decimal("2.2855")
+    assert first["combined"].monthly_savings > max(first["alpine"].monthly_savings, first["ratio:0.5"].monthly_savings)
+    assert first["combined"].description == (
+        "Scenarios applied together: the strongest size change per image (of ratio:0.5, alpine)"
+    )
+    assert first["combined"].assumptions == (
+        "combined: one size change per image, the strongest (the smallest pulled image, then the least "
+        "storage): ratio:0.5 for 1 repository; alpine for 1 repository.",
+    )
+
+
+def test_combined_alternatives_never_compound_to_everything(two_services: Inventory) -> None:
+    results = run(two_services, ["distroless", "ratio:0.75", "target:500MB"], pulls=usage(PULLS))
+    combined = results["combined"]
+    # distroless leaves the smallest image in both repositories: combined is distroless
+    assert combined.monthly_cost == results["distroless"].monthly_cost == Decimal("0.0094") + Decimal("0.8467")
+    assert 0 < combined.savings_pct < 100
+
+
+def test_combined_size_change_then_the_others_in_order(versions: Inventory) -> None:
+    results = run(versions, ["retention:2", "ratio:0.5"])
+    assert results["combined"].description == "All scenarios applied in order: ratio:0.5, then retention:2"
+    assert results["combined"].monthly_cost == Decimal("0.0425")
 
 
 # -- measured and provider --------------------------------------------------------------------
@@ -478,13 +505,14 @@ def test_unknown_provider_book_is_an_input_error(versions: Inventory) -> None:
 @pytest.mark.parametrize(
     ("spec", "effect"),
     [
-        ("alpine", ShrinkToSize(size_bytes=186 * MB)),
-        ("multistage", ShrinkToSize(size_bytes=142 * MB)),
-        ("distroless", ShrinkToSize(size_bytes=78 * MB)),
+        ("alpine", Preset(name="alpine", size_bytes=186 * MB, standard_bytes=912 * MB)),
+        ("multistage", Preset(name="multistage", size_bytes=142 * MB, standard_bytes=912 * MB)),
+        ("distroless", Preset(name="distroless", size_bytes=78 * MB, standard_bytes=912 * MB)),
         ("target:150MB", ShrinkToSize(size_bytes=150 * MB)),
         ("target:1.5GiB", ShrinkToSize(size_bytes=1_610_612_736)),
         ("target:500MiB", ShrinkToSize(size_bytes=524_288_000)),
-        ("target:123456", ShrinkToSize(size_bytes=123_456)),
+        ("target:123456B", ShrinkToSize(size_bytes=123_456)),
+        ("target:2tb", ShrinkToSize(size_bytes=2 * 10**12)),
         ("ratio:0.35", ShrinkByRatio(ratio=Decimal("0.35"))),
         ("ratio:1", ShrinkByRatio(ratio=Decimal(1))),
         (
@@ -512,8 +540,11 @@ def test_parse_spec(spec: str, effect: object) -> None:
         ("ratio:0", "--scenario 'ratio:0': ratio must be > 0 and <= 1."),
         ("ratio:half", "--scenario 'ratio:half': ratio must be a number, not 'half'."),
         ("target:big", "--scenario 'target:big': 'big' is not a size"),
-        ("target:0MB", "--scenario 'target:0MB': the size must be > 0 bytes."),
-        ("target:5XB", "--scenario 'target:5XB': '5XB' is not a size"),
+        ("target:0MB", "--scenario 'target:0MB': the size must be at least 1 byte."),
+        ("target:150", "--scenario 'target:150': '150' has no unit; write one of B, kB, MB, GB, TB"),
+        ("target:2PB", "--scenario 'target:2PB': 'PB' is not a size unit; use B, kB, MB"),
+        ("target:1001TB", "--scenario 'target:1001TB': 1001TB is larger than the largest size costcalc accepts"),
+        ("target:5XB", "--scenario 'target:5XB': 'XB' is not a size unit"),
         ("retention:0", "--scenario 'retention:0': retention needs a number of versions >= 1"),
         ("retention:-3", "--scenario 'retention:-3': retention needs a number"),
         ("retention:tenD", "--scenario 'retention:tenD': retention needs a number"),
@@ -556,7 +587,7 @@ def test_scenario_file(tmp_path: Path) -> None:
     first, second = load_scenario_file(path)
     assert first.effect == Retention(versions=20, keep=("v*", "release-*"))
     assert first.id == "retention:20"
-    assert second.effect == ShrinkToSize(size_bytes=78 * MB)
+    assert second.effect == Preset(name="distroless", size_bytes=78 * MB, standard_bytes=912 * MB)
     assert second.description == "API images on distroless"
     assert second.repositories == ("acme/api*",)
     assert second.id == "distroless (acme/api*)"
@@ -589,20 +620,21 @@ def test_scenario_file_reports_every_problem_with_its_line(tmp_path: Path) -> No
         load_scenario_file(path)
     assert caught.value.problems == [
         f"{path}:2: spec: ratio must be > 0 and <= 1.",
-        f"{path}:6: colour: unknown field (expected spec, id, description, repositories, keep).",
-        f'{path}:8: spec: missing; every scenario needs one, e.g. spec = "alpine".',
+        f"{path}:6: colour: unknown field (expected one of: spec, id, description, repositories, keep).",
+        f"{path}:8: spec: required field is missing.",
         f"{path}:13: repositories: a provider scenario prices the whole inventory on another book "
         "and cannot be scoped.",
-        f'{path}:18: repositories: must be a list of globs, e.g. ["acme/api*"].',
+        f"{path}:16: spec: 'alpine' is already the id of the scenario at line 5; give one of them an id.",
         f"{path}:17: keep: only a retention scenario keeps tags.",
+        f'{path}:18: repositories: must be a list of globs, e.g. ["acme/api*"], not a string ("acme/*").',
     ]
-    assert str(caught.value) == f"{path}:2: spec: ratio must be > 0 and <= 1 (and 5 more problems)."
+    assert str(caught.value) == f"{path}:2: spec: ratio must be > 0 and <= 1 (and 6 more problems)."
 
 
 def test_scenario_file_duplicate_ids(tmp_path: Path) -> None:
     path = tmp_path / "dup.toml"
     path.write_text('[[scenarios]]\nspec = "alpine"\n\n[[scenarios]]\nspec = "alpine"\n')
-    with pytest.raises(InputError, match=r"dup.toml:5: id: 'alpine' is already the id of the scenario at line 2"):
+    with pytest.raises(InputError, match=r"dup.toml:5: spec: 'alpine' is already the id of the scenario at line 2"):
         load_scenario_file(path)
 
 
@@ -612,7 +644,7 @@ def test_scenario_file_duplicate_ids(tmp_path: Path) -> None:
         ('[[scenarios]]\nspec = "alpine\n', ":2: not valid TOML: "),
         ("", ":1: scenarios: no [[scenarios]] table in the file."),
         ('version = 1\n[[scenarios]]\nspec = "alpine"\n', ":1: version: unknown field"),
-        ('scenarios = "alpine"\n', ":1: scenarios: must be [[scenarios]] tables."),
+        ('scenarios = "alpine"\n', ':1: scenarios: must be [[scenarios]] tables, not a string ("alpine").'),
     ],
 )
 def test_malformed_scenario_file(tmp_path: Path, text: str, message: str) -> None:
@@ -636,9 +668,13 @@ def test_sentences_use_the_book_unit_and_no_double_label(two_services: Inventory
     assert moved == ["colocate:50: 51.22 GiB of egress a month moves from internet and cross-region to same-region."]
     # the standing assumption carries no `colocate:` label of its own: renderers add the id
     assert result.assumptions[0].startswith("Pulls move to a pull-through cache")
-    # a preset's size is the SPEC's decimal MB, said in bytes too
+    # a preset's size is in decimal MB, said in bytes too
     alpine = parse_spec("alpine")
-    assert alpine.assumptions[0].startswith("186 MB (186,000,000 bytes) is the typical size")
+    assert alpine.assumptions[0].startswith(
+        "186 MB (186,000,000 bytes) and 912 MB are typical uncompressed sizes of a Node.js service image"
+    )
+    assert "(186 MB / 912 MB = 20.39 %)" in alpine.assumptions[0]
+    assert alpine.description == ("Image versions larger than 186 MB shrink by the typical alpine ratio (20.39 %)")
     target = parse_spec("target:0.5GiB")
     assert target.description == "Every image shrinks to at most 0.5GiB (536,870,912 bytes)"
 
@@ -655,9 +691,9 @@ def test_combined_does_not_repeat_notes_the_single_results_already_say(two_servi
     said = {a for key in ("alpine", "colocate:50") for a in results[key].assumptions}
     combined = results["combined"].assumptions
     assert not said & set(combined)
-    # what changes when the steps are chained is said: after alpine, api pulls 18.6 GB a month,
-    # so 50 % of (18.6 + 10) GB = 14.3 GB moves
-    assert combined == ("colocate:50: 14.3 GB of egress a month moves from internet and cross-region to same-region.",)
+    # what changes when the steps are chained is said: after alpine, api pulls 1 GB x 186/912
+    # x 100 = 20.39 GB a month, so 50 % of (20.39 + 10) GB = 15.2 GB moves
+    assert combined == ("colocate:50: 15.2 GB of egress a month moves from internet and cross-region to same-region.",)
 
 
 def test_provider_in_another_currency_is_refused(two_services: Inventory, tmp_path: Path) -> None:
@@ -671,3 +707,47 @@ def test_provider_in_another_currency_is_refused(two_services: Inventory, tmp_pa
     )
     with pytest.raises(InputError, match="prices in EUR and the report in USD"):
         run(two_services, [f"provider:{path}"], pulls=usage(PULLS))
+
+
+def test_combined_says_why_it_saves_less_than_a_single_scenario(two_services: Inventory, tmp_path: Path) -> None:
+    path = tmp_path / "dear.toml"
+    path.write_text(
+        'id = "dear"\nname = "Dear book"\nprovider = "test"\nregion = "here"\ncurrency = "USD"\n'
+        'unit = "GB"\ndedup_scope = "registry"\neffective_date = 2026-11-01\n'
+        'sources = ["https://example.test/dear"]\n[storage]\ntiers = [{ price = 1.00 }]\n'
+        "[egress.internet]\ntiers = [{ price = 0.50 }]\n",
+        encoding="utf-8",
+    )
+    results = run(two_services, ["ratio:0.5", f"provider:{path}"], pulls=usage(PULLS))
+    combined = results["combined"]
+    # halved on the dear book: storage 0.55 GB x 1.00 + egress 55 GB x 0.50 = 28.05, against 10.01
+    assert combined.monthly_cost == Decimal("28.05")
+    assert combined.monthly_savings < results["ratio:0.5"].monthly_savings
+    assert combined.assumptions[-1] == (
+        "combined saves less than ratio:0.5 alone: it is priced on dear, which costs more for these "
+        "quantities than test."
+    )
+    # when combined saves at least as much as every single scenario, nothing is added
+    plain = run(two_services, ["ratio:0.5", "colocate:50"], pulls=usage(PULLS))["combined"]
+    assert not any(a.startswith("combined saves less") for a in plain.assumptions)
+
+
+def test_presets_change_only_the_versions_larger_than_their_size() -> None:
+    old, new, small = digest("old"), digest("new"), digest("small")
+    inventory = build_inventory(
+        "registry.test",
+        "acme",
+        SCANNED,
+        {"acme/api": [("v1", old), ("v2", new)], "acme/tiny": [("latest", small)]},
+        {
+            old: image(("old-l", 100 * MB), created="2026-01-01T00:00:00+00:00"),
+            new: image(("new-l", 400 * MB), created="2026-02-01T00:00:00+00:00"),
+            small: image(("small-l", 150 * MB)),
+        },
+    )
+    result = run(inventory, ["alpine"])["alpine"]
+    ratio = Decimal(186) / Decimal(912)
+    # v2 (400 MB) shrinks by 186/912; v1 (100 MB) and tiny (150 MB) are under 186 MB: unchanged
+    assert abs(result.bytes_freed - 400 * MB * (1 - ratio)) < 1
+    assert [row.repository for row in result.rows if row.monthly_savings] == ["acme/api"]
+    assert any(a.startswith("alpine: 1 of 3 image versions are larger than 186 MB") for a in result.assumptions)

@@ -11,12 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from costcalc import report as costs
 from costcalc.inventory import file as inventory_file
 from costcalc.inventory import model as inventory
 from costcalc.pricing.book import PriceBook, Tier, TieredRate
-from costcalc.report import build as costs
+from costcalc.report.savings import scenario_results
+from costcalc.scenarios.projection import measured_ratio
 from costcalc.scenarios.retention import exclusive_version_bytes, retention_plan
-from costcalc.scenarios.spec import measured_ratio, parse_spec, project
+from costcalc.scenarios.spec import parse_spec
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
 pytestmark = pytest.mark.registry
@@ -100,7 +102,7 @@ def test_retention_projection_matches_what_garbage_collection_leaves(
     before = scan(registry, tmp_path, "before")
     price_book = book()
     baseline = costs.measure(before, None, price_book)
-    (result,) = project(before, None, price_book, baseline, [parse_spec("retention:2")], months=12)
+    (result,) = scenario_results(before, price_book, baseline, [parse_spec("retention:2")], months=12)
     projected = sum((r.storage_bytes for r in baseline.rows), Decimal(0)) - result.bytes_freed
 
     # the versions and signature the projection drops, deleted for real by digest
@@ -152,11 +154,59 @@ def test_measured_ratio_of_two_real_tags(registry: RunningRegistry, pusher: Push
 
     price_book = book()
     baseline = costs.measure(scanned, None, price_book)
-    (result,) = project(scanned, None, price_book, baseline, [spec], months=12)
+    (result,) = scenario_results(scanned, price_book, baseline, [spec], months=12)
     # storage only: the repository's storage scales by the measured ratio
     # (r is recomputed from the pulled image's bytes, so allow the last of 28 digits to differ)
     assert abs(result.bytes_freed - scanned.figures.unique_bytes * (1 - ratio)) < Decimal("1e-9")
 
     other_platform = parse_spec("measured:ns/app:1.0=1.0-arm")
     with pytest.raises(Exception, match="has no linux/amd64 image"):
-        project(scanned, None, price_book, baseline, [other_platform], months=12)
+        scenario_results(scanned, price_book, baseline, [other_platform], months=12)
+
+
+def test_referrers_follow_their_subject_on_a_real_registry(
+    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
+) -> None:
+    """v1 with an OCI referrers index (an SBOM) under `sha256-<v1>`, v2 with a cosign signature
+    under `sha256-<v2>.sig`, no `latest`: neither referrer is a version nor the pulled tag, and
+    retention:1 drops v1 with its index and keeps v2 with its signature, as GC then confirms."""
+    v1 = pusher.image("ns/api", "v1", [BASE, b"api one " * 300], created="2026-01-01T00:00:00Z")
+    v2 = pusher.image("ns/api", "v2", [BASE, b"api two " * 300], created="2026-02-01T00:00:00Z")
+    sbom = pusher.artifact(
+        "ns/api", None, artifact_type="application/spdx+json", layers=[("application/spdx+json", b"{}" * 700)]
+    )
+    index_tag = f"sha256-{v1.digest.removeprefix('sha256:')}"
+    pusher.index("ns/api", index_tag, [sbom])
+    sig_tag = f"sha256-{v2.digest.removeprefix('sha256:')}.sig"
+    pusher.artifact("ns/api", sig_tag, artifact_type=COSIGN, layers=[(COSIGN, b"signature of v2")])
+    before = scan(registry, tmp_path, "before")
+
+    price_book = book()
+    baseline = costs.measure(before, None, price_book)
+    (row,) = baseline.rows
+    assert row.pulled_tag == "v2"
+    plan = retention_plan(before, "ns/api", parse_spec("retention:1").effect)  # type: ignore[arg-type]
+    assert plan.kept_tags == {"v2", sig_tag}
+    assert [v.tags for v in plan.dropped] == [("v1",)]
+    (result,) = scenario_results(before, price_book, baseline, [parse_spec("retention:1")], months=12)
+    assert [(v.tags, v.dropped) for v in result.versions] == [(("v1",), True), (("v2",), False)]
+
+    for tag in ("v1", index_tag):
+        digest = next(t.digest for r in before.repositories for t in r.tags if t.tag == tag)
+        assert httpx.delete(f"{registry.url}/v2/ns/api/manifests/{digest}").status_code == 202
+    registry.stop()
+    gc = subprocess.run(
+        ["docker-registry", "garbage-collect", "--delete-untagged", str(registry.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert gc.returncode == 0, gc.stderr
+    restarted = start_registry(registry.config_path.parent)
+    try:
+        after = scan(restarted, tmp_path, "after")
+    finally:
+        restarted.stop()
+    assert result.bytes_freed == before.figures.unique_bytes - after.figures.unique_bytes > 0
+    assert v2.digest in {t.digest for r in after.repositories for t in r.tags}

@@ -12,12 +12,12 @@ import openpyxl
 from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
 
+from costcalc import report as costs
 from costcalc.cli.app import app
 from costcalc.inventory.file import load
 from costcalc.pricing.book_file import load_book
 from costcalc.render import xlsx as render_xlsx
-from costcalc.report import build as costs
-from costcalc.report.build import Report
+from costcalc.report import Report
 from tests.test_render import EXAMPLES, HOSTILE, example_report, example_report_with_scenarios, example_usage
 
 MONTHLY = "Monthly cost"

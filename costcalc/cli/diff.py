@@ -80,9 +80,9 @@ def diff_command(
     """What changed between two scans of a namespace: tags, versions, bytes and monthly cost per repository and team."""
     from datetime import UTC, datetime
 
+    from costcalc import report as costs
     from costcalc.pricing.book_file import load_book
     from costcalc.render import diff as render_diff
-    from costcalc.report import build as costs
     from costcalc.report.diff import compare
     from costcalc.usage.file import check_sources, load_usage
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from costcalc.inventory.model import Inventory
     from costcalc.pricing.book import PriceBook
-    from costcalc.report.build import Report
+    from costcalc.report import Report
     from costcalc.scenarios.spec import Scenario
     from costcalc.usage.file import Usage
 
@@ -118,7 +118,7 @@ def report_command(
 ) -> None:
     """Price an inventory (or a scan) with pull data and price books: storage, egress, totals, savings."""
     from costcalc.pricing.book_file import load_book
-    from costcalc.scenarios import spec as scenarios
+    from costcalc.scenarios.file import from_option
     from costcalc.usage.file import check_sources, load_usage
 
     threshold = parse_amount(fail_above)
@@ -136,7 +136,7 @@ def report_command(
         books = [load_book(ref) for ref in (pricing or ["aws-ecr"])]
         if usage_file is not None:
             check_sources(usage_file, books[0])
-        wanted = [s for spec in (scenario or []) for s in scenarios.from_option(spec)]
+        wanted = [s for spec in (scenario or []) for s in from_option(spec)]
         inventory = load_source(source, scan, quiet=quiet)
         with _collector_paused():
             report = build_report(
@@ -173,25 +173,19 @@ def build_report(
     """The one call into the core: usage -> quantities -> prices -> comparison -> scenarios."""
     from datetime import UTC, datetime
 
-    from costcalc.report import build as costs
-    from costcalc.scenarios import spec as scenarios
+    from costcalc.report import build
 
-    now = datetime.now(UTC).replace(microsecond=0)
-    # what no book changes (pulled images, pull and delta bytes, egress bytes) is measured once
-    shared = costs.measure_usage(inventory, usage_file)
-    measured = [
-        costs.measure(inventory, usage_file, book, substitute_classes=index > 0, measurements=shared)
-        for index, book in enumerate(books)
-    ]
-    priced = [
-        costs.price(q, book, group_by=group_by.value, months=months, source=source, generated_at=now)
-        for q, book in zip(measured, books, strict=True)
-    ]
-    report = costs.compare(priced[0], priced[1:])
-    if wanted:
-        projected = scenarios.project(inventory, usage_file, books[0], measured[0], wanted, months=months, keep=keep)
-        report = report.model_copy(update={"scenarios": projected})
-    return report
+    return build(
+        inventory,
+        usage_file,
+        books,
+        scenarios=wanted,
+        keep=keep,
+        group_by=group_by.value,
+        months=months,
+        source=source,
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+    )
 
 
 def _layout(chosen: str, *, output: Path | None, width: int | None, top: int | None) -> Layout:

@@ -15,7 +15,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from costcalc.report.build import Report
+    from costcalc.report import Report
 
 DEFAULT_WIDTH = 120
 

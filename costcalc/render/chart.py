@@ -7,6 +7,7 @@ from decimal import Decimal
 from html import escape
 
 from costcalc.render.display import safe
+from costcalc.units import round_half_up
 
 CHART_CSS = (
     ".chart{margin:1em 0;max-width:48em}.chart figcaption{font-weight:bold;margin-bottom:.4em}"
@@ -27,7 +28,7 @@ def bar_chart(chart_id: str, caption: str, bars: Sequence[tuple[str, Decimal, st
     rows = []
     for label, value, shown in bars:
         share = value / largest * 100 if largest > 0 and value > 0 else Decimal(0)
-        width = format(share.quantize(Decimal("0.01")), "f")
+        width = format(round_half_up(share, 2), "f")
         rows.append(
             f'<div class="bar"><span class="label">{_e(label)}</span>'
             f'<svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'

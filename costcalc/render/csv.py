@@ -6,8 +6,9 @@ import csv
 import io
 from decimal import Decimal
 
-from costcalc.render.display import exact, integer, safe, whole_parts
-from costcalc.report.build import Report
+from costcalc.render.display import exact, integer, safe
+from costcalc.report import Report
+from costcalc.units import whole_parts
 
 COLUMNS = (
     "section",

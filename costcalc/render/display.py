@@ -1,54 +1,32 @@
-"""Number and text formatting shared by the renderers: no arithmetic beyond rounding for display."""
+"""Number and text formatting shared by the renderers; rounding and units come from costcalc.units."""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from costcalc.units import format_bytes, round_half_up, whole_bytes
+from costcalc.units import whole_parts as whole_parts  # where renderers have imported it from
 
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # control, format, line and paragraph separators
-_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-_DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB")
 
 
 def exact(value: Decimal, places: int = 4) -> str:
     """VALUE rounded half-up to PLACES decimals, plain notation, never `-0`: for JSON and CSV."""
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    if rounded == 0:
-        rounded = abs(rounded)
-    return format(rounded, "f")
+    return format(round_half_up(value, places), "f")
 
 
 def integer(value: Decimal | int) -> int:
-    """Bytes as an integer (half-even), for quantities that scenarios or per-day rates made fractional."""
-    return int(Decimal(value).to_integral_value(rounding=ROUND_HALF_EVEN))
-
-
-def whole_parts(values: Sequence[Decimal | int | None]) -> list[int | None]:
-    """VALUES (bytes, made fractional by per-day pulls or scenarios) as integers that add up to
-    integer(Σ VALUES), so a spreadsheet's SUM over the rows equals the report's total.
-
-    Each value is floored and the bytes left over go to the largest fractional parts (earlier
-    rows first on ties); None (unknown) stays None and counts for nothing.
-    """
-    known = [(i, Decimal(v)) for i, v in enumerate(values) if v is not None]
-    target = integer(sum((v for _, v in known), Decimal(0)))
-    floors = {i: int(v.to_integral_value(rounding=ROUND_FLOOR)) for i, v in known}
-    order = sorted(known, key=lambda item: (-(item[1] - floors[item[0]]), item[0]))
-    for i, _ in order[: max(target - sum(floors.values()), 0)]:
-        floors[i] += 1
-    return [floors.get(i) if v is not None else None for i, v in enumerate(values)]
+    """Bytes as an integer, for quantities that scenarios or per-day rates made fractional."""
+    return whole_bytes(value)
 
 
 def money(value: Decimal | None, places: int = 2) -> str:
     """VALUE for people: thousands separators, PLACES decimals; None (no data) is `unknown`."""
     if value is None:
         return "unknown"
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    if rounded == 0:
-        rounded = abs(rounded)
-    return f"{rounded:,.{places}f}"
+    return f"{round_half_up(value, places):,.{places}f}"
 
 
 def count(value: Decimal | int | None) -> str:
@@ -58,26 +36,16 @@ def count(value: Decimal | int | None) -> str:
     number = Decimal(value)
     if number == number.to_integral_value():
         return f"{integer(number):,}"
-    return f"{number.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,.1f}"
+    return f"{round_half_up(number, 1):,.1f}"
 
 
 def size(value: Decimal | int | None, unit: str = "GiB") -> str:
     """Bytes for people, in binary units for a GiB book and decimal units for a GB book."""
-    if value is None:
-        return "unknown"
-    number = Decimal(value)
-    names, step = (_BINARY, Decimal(1024)) if unit == "GiB" else (_DECIMAL, Decimal(1000))
-    index = 0
-    while abs(number) >= step and index < len(names) - 1:
-        number /= step
-        index += 1
-    if index == 0:
-        return f"{integer(number):,} B"
-    return f"{number.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f} {names[index]}"
+    return "unknown" if value is None else format_bytes(value, unit)
 
 
 def percent(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)} %"
+    return f"{round_half_up(value, 1)} %"
 
 
 def safe(text: str) -> str:

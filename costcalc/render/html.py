@@ -21,7 +21,7 @@ from costcalc.render.display import (
     size,
     units,
 )
-from costcalc.report.build import NO_TEAM, Report
+from costcalc.report import NO_TEAM, Report
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 CHART_BARS = 15  # bars in the cost chart: the largest groups (the table below lists every row)

@@ -9,8 +9,9 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from costcalc.render.display import exact, integer, whole_parts
-from costcalc.report.build import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
+from costcalc.render.display import exact, integer
+from costcalc.report import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
+from costcalc.units import whole_parts
 
 _string = encode_basestring_ascii  # the C encoder json.dumps uses for str (ensure_ascii)
 
@@ -204,7 +205,8 @@ class VersionRows:
         add = rows.append
         blocks.append("[" + item)
         separator = "," + item
-        for repository, digest, tags, created, exclusive_bytes, dropped in self.versions:
+        for version in self.versions:
+            repository, tags = version.repository, version.tags
             name = names.get(repository)
             if name is None:
                 name = names[repository] = string(repository)
@@ -212,11 +214,11 @@ class VersionRows:
                 template
                 % (
                     name,
-                    string(digest),
+                    string(version.digest),
                     "[" + tag + tag_separator.join(map(string, tags)) + tags_end if tags else "[]",
-                    _created(created),
-                    exclusive_bytes,
-                    "true" if dropped else "false",
+                    _created(version.created),
+                    version.exclusive_bytes,
+                    "true" if version.dropped else "false",
                 )
             )
             if len(rows) >= _ROWS:

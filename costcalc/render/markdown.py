@@ -19,7 +19,7 @@ from costcalc.render.display import (
     size,
     units,
 )
-from costcalc.report.build import Report
+from costcalc.report import Report
 
 # Characters that start emphasis, code, links, HTML or a table cell; `(` only matters after `]`.
 _SPECIAL_RE = re.compile(r"([\\`*_\[\]<>|~])")

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
+from costcalc import units
 from costcalc.pricing.book import ARITHMETIC, PriceBook, TierCharge, TieredRate
 from costcalc.pricing.quote import Quote
 from costcalc.render.json import Number, dump
-
-_MONEY = Decimal("0.0001")
-_FINE = Decimal("1E-12")
 
 
 def book_list_json(books: Sequence[PriceBook]) -> str:
@@ -82,15 +80,14 @@ def quote_json(quote: Quote) -> str:
 
 def money(amount: Decimal) -> Decimal:
     """AMOUNT rounded half-up to 4 decimal places, without a negative zero."""
-    rounded = amount.quantize(_MONEY, rounding=ROUND_HALF_UP, context=ARITHMETIC)
-    return abs(rounded) if rounded.is_zero() else rounded
+    return units.money(amount)
 
 
 def number(value: Decimal) -> Decimal:
     """VALUE exactly, or rounded to 12 decimal places when longer; trailing zeros dropped."""
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -12:
-        value = value.quantize(_FINE, rounding=ROUND_HALF_UP, context=ARITHMETIC)
+        value = units.round_half_up(value, 12)
     normal = value.normalize(ARITHMETIC)
     return abs(normal) if normal.is_zero() else normal
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -13,10 +13,7 @@ from rich.text import Text
 
 from costcalc.pricing.book import ARITHMETIC, PriceBook, TieredRate
 from costcalc.pricing.quote import Quote
-
-_MONEY = Decimal("0.0001")
-_PRICE = Decimal("0.000001")
-
+from costcalc.units import money, round_half_up
 
 # The list's columns, and the narrower sets tried in turn until the table fits its width: ids
 # are typed back into --pricing, so they are never cut; other columns go before they would be.
@@ -102,7 +99,7 @@ def quote_text(quote: Quote, width: int = 120) -> str:
     header = Text(
         f"Quote on {book.name} ({book.id}, prices as of {book.effective_date}, {book.currency})\n"
         f"Period: {_number(quote.period_hours)} hours "
-        f"({_number(quote.period_days.quantize(_MONEY))} days)"
+        f"({_number(money(quote.period_days))} days)"
     )
     table = Table()
     table.add_column("component")
@@ -195,16 +192,15 @@ def _render(parts: Sequence[RenderableType], width: int) -> str:
 
 
 def _money(amount: Decimal) -> str:
-    rounded = amount.quantize(_MONEY, rounding=ROUND_HALF_UP, context=ARITHMETIC)
-    return f"{abs(rounded) if rounded.is_zero() else rounded:,}"
+    return f"{money(amount):,}"
 
 
 def _quantity(value: Decimal) -> str:
-    return _number(value.quantize(_MONEY, rounding=ROUND_HALF_UP, context=ARITHMETIC))
+    return _number(money(value))
 
 
 def _price(value: Decimal) -> str:
-    text = _number(value.quantize(_PRICE, rounding=ROUND_HALF_UP, context=ARITHMETIC))
+    text = _number(round_half_up(value, 6))
     whole, _, decimals = text.partition(".")
     return f"{whole}.{decimals.ljust(2, '0')}"
 

@@ -26,7 +26,7 @@ from costcalc.render.display import (
     size,
     units,
 )
-from costcalc.report.build import Report, VersionBytes
+from costcalc.report import Report, VersionBytes
 
 DEFAULT_WIDTH = 120
 

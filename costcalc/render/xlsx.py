@@ -12,7 +12,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from costcalc.pricing.book import BYTES_PER_UNIT
 from costcalc.render.display import integer, scenario_note, whole_parts
 from costcalc.render.workbook import Book, Column, bar_chart, cells, headers, naive_utc, number, sum_row, text
-from costcalc.report.build import NO_TEAM, Report
+from costcalc.report import NO_TEAM, Report
 
 CHART_ROWS = 20  # bars a chart shows: the largest groups (rows are sorted by cost, largest first)
 _GROUP_SHEETS = {"repository": "Repositories", "team": "Teams", "namespace": "Namespaces"}

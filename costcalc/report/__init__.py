@@ -1,1 +1,39 @@
-"""Building a report: usage -> quantities -> prices -> comparison -> scenarios."""
+"""The report: one function, build(), from inventory, usage and price books to a finished Report."""
+
+from costcalc.report.model import (
+    GROUP_BY,
+    Comparison,
+    GroupBy,
+    Pricing,
+    Report,
+    ReportRow,
+    ScenarioResult,
+    ScenarioRow,
+    Totals,
+)
+from costcalc.report.pipeline import build
+from costcalc.report.priced import NO_TEAM, compare, price
+from costcalc.report.quantities import measure, measure_usage
+from costcalc.scenarios.quantities import Quantities, RowQuantities
+from costcalc.scenarios.retention import VersionBytes
+
+__all__ = [
+    "GROUP_BY",
+    "NO_TEAM",
+    "Comparison",
+    "GroupBy",
+    "Pricing",
+    "Quantities",
+    "Report",
+    "ReportRow",
+    "RowQuantities",
+    "ScenarioResult",
+    "ScenarioRow",
+    "Totals",
+    "VersionBytes",
+    "build",
+    "compare",
+    "measure",
+    "measure_usage",
+    "price",
+]

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from costcalc.errors import InputError
 from costcalc.inventory.model import Inventory
-from costcalc.report.build import NO_TEAM, Pricing, Report
+from costcalc.report.model import Pricing, Report
+from costcalc.report.priced import NO_TEAM
 
 Status = Literal["added", "removed", "changed", "repriced", "unchanged"]
 # repriced: same tags and blobs, another cost (shared egress tiers or storage split differently)

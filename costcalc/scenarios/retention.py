@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Literal
 
@@ -15,12 +15,29 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from costcalc.inventory.model import Inventory, Repository, Version
 from costcalc.pricing.book import DedupScope
-from costcalc.report.build import VersionBytes
 
 # cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
 # name the image an artifact refers to in its tag.
 _GLOB_CHARS = frozenset("*?[")
 _SUBJECT_TAG = re.compile(r"sha256-([0-9a-f]{64})(?:\.[A-Za-z0-9_.-]+)?")
+
+
+# Bounds of a retention policy: a million versions, a century of days (a policy beyond them
+# keeps everything, and a date before year 1 cannot be computed).
+MAX_VERSIONS = 1_000_000
+MAX_DAYS = 36_500
+
+
+@dataclass(frozen=True, slots=True)
+class VersionBytes:
+    """One image version a retention scenario looked at: the bytes only it holds, and its fate."""
+
+    repository: str
+    digest: str
+    tags: tuple[str, ...]  # every tag aliasing the digest
+    created: datetime | None  # the config's `created`; None when the image does not say
+    exclusive_bytes: int  # blobs no other tag reaches: what deleting this version alone frees
+    dropped: bool  # False: the scenario keeps it
 
 
 class Retention(BaseModel):
@@ -29,12 +46,12 @@ class Retention(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["retention"] = "retention"
-    versions: int | None = Field(default=None, ge=1)
-    days: int | None = Field(default=None, ge=1)
+    versions: int | None = Field(default=None, ge=1, le=MAX_VERSIONS)
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     keep: tuple[str, ...] = ()  # tag globs always kept, on top of the command's --keep
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RetentionPlan:
     """What a retention policy keeps of one repository: its tags; and the versions it drops."""
 
@@ -55,13 +72,16 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
     """
     figures = inventory.figures
     versions = figures.versions(repository)
-    images = figures.image_versions(repository)  # memoised, in version order
+    images = image_versions(inventory, repository)  # in version order
     kept: set[str] = set()
     undated = 0
     if policy.versions is not None:
         kept.update(v.digest for v in images[-policy.versions :])
     else:
-        cutoff = inventory.scanned_at - timedelta(days=policy.days or 0)
+        try:
+            cutoff = inventory.scanned_at - timedelta(days=policy.days or 0)
+        except OverflowError:  # a window reaching back before year 1 keeps every dated version
+            cutoff = datetime.min.replace(tzinfo=inventory.scanned_at.tzinfo)
         for version in images:
             created = version.created
             if created is not None and created.tzinfo is None:
@@ -91,6 +111,25 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
         dropped=tuple(v for v in images if v.digest not in kept),
         undated_kept=undated,
     )
+
+
+def is_referrer(version: Version) -> bool:
+    """True when every tag of VERSION is a referrer tag (`sha256-<hex>`, with or without a
+    suffix): an OCI 1.1 referrers index or a cosign signature follows its subject, whatever
+    its manifest looks like, and is never a version of its own."""
+    tags = version.tags
+    if not tags or not tags[0].startswith("sha256-"):  # one tag that is no referrer's settles it
+        return False
+    return all(_SUBJECT_TAG.fullmatch(tag) for tag in tags)
+
+
+def image_versions(inventory: Inventory, repository: str) -> tuple[Version, ...]:
+    """REPOSITORY's image versions, oldest first, without the referrers that look like images."""
+    images = inventory.figures.image_versions(repository)
+    referrers = [v for v in images if v.tags and v.tags[0].startswith("sha256-") and is_referrer(v)]
+    if not referrers:
+        return images
+    return tuple(v for v in images if v not in referrers)
 
 
 def retained_inventory(inventory: Inventory, kept_tags: Mapping[str, frozenset[str]]) -> Inventory:
@@ -161,7 +200,7 @@ def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version |
     figures = inventory.figures
     reachable = figures.reachable
     versions = figures.versions(repository)
-    images = figures.image_versions(repository)
+    images = image_versions(inventory, repository)
     blobs: dict[str, Mapping[str, int]] = {v.digest: reachable(v.digest) for v in images}
     if len(images) == len(versions):  # no artifacts: every version owns its own blobs
         return [(v, blobs[v.digest]) for v in images]

@@ -1,0 +1,144 @@
+"""The finished report: what every renderer shows and none has to compute (rows, totals, scenarios)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, SkipValidation
+
+from costcalc import __version__
+from costcalc.inventory.model import Summary
+from costcalc.scenarios.retention import VersionBytes
+
+REPORT_SCHEMA_VERSION = 1
+GroupBy = Literal["repository", "team", "namespace"]
+GROUP_BY: tuple[GroupBy, ...] = ("repository", "team", "namespace")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Pricing(_Frozen):
+    """The price book a report was priced on, as the report prints it."""
+
+    id: str
+    name: str
+    provider: str
+    region: str
+    currency: str
+    unit: str
+    dedup_scope: str
+    effective_date: date
+    sources: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+class Totals(_Frozen):
+    """Report totals: sums of the unrounded row values; egress classes as the book prices them."""
+
+    storage_bytes: Decimal
+    billable_storage_gb: Decimal  # storage in the book's unit (GiB or GB, see Pricing.unit)
+    storage_cost: Decimal  # one month, plan fee included, after discount
+    egress_bytes: Decimal
+    egress_gb_by_class: dict[str, Decimal]  # in the book's unit
+    egress_cost_by_class: dict[str, Decimal]
+    egress_cost: Decimal  # of repositories with pull data: a lower bound when egress_complete is False
+    egress_complete: bool
+    monthly_cost: Decimal
+    horizon_cost: Decimal
+    months: int
+
+
+class ReportRow(_Frozen):
+    """One group (repository, team or namespace) of a report."""
+
+    name: str
+    team: str | None
+    repositories: tuple[str, ...]
+    tags: int
+    unique_bytes: int  # Σ of the members' distinct bytes (a blob shared inside a group counts per member)
+    attributed_bytes: Decimal
+    image_bytes: Decimal
+    pulls_per_month: Decimal | None
+    egress_bytes: Decimal | None
+    storage_cost: Decimal
+    egress_cost: Decimal | None  # None = no member has pull data (unknown, never 0)
+    egress_partial: bool  # some members have no pull data: egress_cost is a lower bound
+    monthly_cost: Decimal
+
+
+class Comparison(_Frozen):
+    """Another price book's totals for the same inventory and usage (`--pricing` given twice)."""
+
+    pricing: Pricing
+    totals: Totals
+    assumptions: tuple[str, ...] = ()  # those that differ from the primary book's
+    warnings: tuple[str, ...] = ()
+
+
+class ScenarioRow(_Frozen):
+    repository: str
+    baseline_monthly_cost: Decimal
+    monthly_cost: Decimal
+    monthly_savings: Decimal
+
+
+class ScenarioResult(_Frozen):
+    id: str  # e.g. "alpine", "retention:5", "combined"
+    description: str
+    pricing_id: str  # book the projection is priced on (differs for provider:ID)
+    baseline_monthly_cost: Decimal
+    monthly_cost: Decimal
+    monthly_savings: Decimal
+    horizon_savings: Decimal
+    savings_pct: Decimal  # 0..100 (negative when a scenario costs more)
+    bytes_freed: Decimal  # storage bytes freed (baseline storage_bytes - projected)
+    assumptions: tuple[str, ...]
+    rows: tuple[ScenarioRow, ...]
+    # retention: every version it looked at, per repository, oldest first; `combined` holds
+    # its full merged list too (the same tuples), and the JSON renderer writes only the entries
+    # that differ from an individual scenario's (see render.json.scenario_data)
+    versions: Annotated[tuple[VersionBytes, ...], SkipValidation] = ()
+
+    def dropped_by_size(self) -> tuple[VersionBytes, ...]:
+        """The dropped versions, most exclusive bytes first; ties keep `versions` order."""
+        return tuple(sorted((v for v in self.versions if v.dropped), key=lambda v: -v.exclusive_bytes))
+
+
+class Report(_Frozen):
+    """A finished report : everything a renderer shows, nothing it has to compute."""
+
+    schema_version: int = REPORT_SCHEMA_VERSION
+    generated_at: datetime | None = None
+    tool_version: str = __version__
+    source: str = ""
+    registry: str
+    namespace: str
+    scanned_at: datetime | None
+    usage_source: str | None
+    group_by: GroupBy
+    pricing: Pricing
+    assumptions: tuple[str, ...]
+    inventory: Summary | None
+    totals: Totals
+    rows: tuple[ReportRow, ...]  # by monthly cost, largest first, then name
+    comparison: tuple[Comparison, ...] = ()
+    scenarios: tuple[ScenarioResult, ...] = ()
+
+    def dropped_version_sections(self) -> tuple[tuple[str, tuple[VersionBytes, ...]], ...]:
+        """Per scenario that drops versions: its id and dropped versions, largest first.
+
+        A scenario dropping exactly what an earlier one drops (typically `combined` after a
+        single retention scenario) is left out, so people do not read one list twice.
+        """
+        sections: list[tuple[str, tuple[VersionBytes, ...]]] = []
+        for scenario in self.scenarios:
+            dropped = scenario.dropped_by_size()
+            if dropped and all(dropped != shown for _, shown in sections):
+                sections.append((scenario.id, dropped))
+        return tuple(sections)
+
+    warnings: tuple[str, ...]

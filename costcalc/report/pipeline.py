@@ -1,0 +1,51 @@
+"""The one function that builds a report: usage -> quantities -> prices -> comparison -> scenarios."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from costcalc.inventory.model import Inventory
+from costcalc.pricing.book import PriceBook
+from costcalc.report.model import GroupBy, Report
+from costcalc.report.priced import compare, price
+from costcalc.report.quantities import measure, measure_usage
+from costcalc.report.savings import scenario_results
+from costcalc.scenarios.spec import Scenario
+from costcalc.usage.file import Usage
+
+
+def build(
+    inventory: Inventory,
+    usage: Usage | None,
+    books: Sequence[PriceBook],
+    *,
+    scenarios: Sequence[Scenario] = (),
+    keep: Sequence[str] = (),
+    group_by: GroupBy = "repository",
+    months: int = 12,
+    source: str = "",
+    generated_at: datetime | None = None,
+) -> Report:
+    """The report of INVENTORY with USAGE priced on BOOKS[0], compared with BOOKS[1:], with SCENARIOS.
+
+    Usage is matched once (what no book changes); each book measures storage under its own
+    dedup scope and prices it; the first book's report carries the others' totals as its
+    comparison and the scenarios, projected from the first book's quantities and priced.
+    """
+    if not books:
+        raise ValueError("a report needs at least one price book")
+    shared = measure_usage(inventory, usage)
+    measured = [
+        measure(inventory, usage, book, substitute_classes=index > 0, measurements=shared)
+        for index, book in enumerate(books)
+    ]
+    priced = [
+        price(quantities, book, group_by=group_by, months=months, source=source, generated_at=generated_at)
+        for quantities, book in zip(measured, books, strict=True)
+    ]
+    report = compare(priced[0], priced[1:])
+    if scenarios:
+        results = scenario_results(inventory, books[0], measured[0], scenarios, months=months, keep=keep)
+        report = report.model_copy(update={"scenarios": results})
+    return report

@@ -1,0 +1,66 @@
+"""Where a projection is: the inventory it keeps, the book it prices on, its quantities (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from costcalc.inventory.model import Inventory
+from costcalc.pricing.book import DedupScope, PriceBook
+from costcalc.scenarios.quantities import Quantities, RowQuantities
+from costcalc.scenarios.retention import VersionBytes
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Where a projection is: the inventory it keeps, the book it prices on, its quantities."""
+
+    inventory: Inventory
+    book: PriceBook
+    quantities: Quantities
+    notes: tuple[str, ...] = ()
+    versions: tuple[VersionBytes, ...] = ()  # what retention steps dropped and kept
+
+
+def scope(names: Iterable[str], globs: Sequence[str]) -> tuple[frozenset[str], list[str]]:
+    """The repositories GLOBS select (all when there are none) and the globs that match nothing."""
+    names = list(names)
+    if not globs:
+        return frozenset(names), []
+    selected = {name for name in names if any(fnmatchcase(name, g) for g in globs)}
+    unmatched = [g for g in globs if not any(fnmatchcase(name, g) for name in names)]
+    return frozenset(selected), unmatched
+
+
+def with_rows(
+    state: State,
+    rows: Iterable[RowQuantities],
+    notes: Iterable[str] = (),
+    *,
+    inventory: Inventory | None = None,
+    book: PriceBook | None = None,
+    versions: Iterable[VersionBytes] = (),
+) -> State:
+    """STATE with new ROWS, NOTES appended, and (when given) its inventory, book or versions replaced."""
+    added = tuple(versions)
+    merged_versions = state.versions
+    if added and not merged_versions:
+        merged_versions = added  # one entry per (repository, digest) already
+    elif added:
+        # a later retention step re-reports the versions an earlier one kept: the later word counts
+        merged = {(v.repository, v.digest): v for v in state.versions}
+        merged.update({(v.repository, v.digest): v for v in added})
+        merged_versions = tuple(merged.values())
+    return State(
+        inventory=inventory or state.inventory,
+        book=book or state.book,
+        quantities=state.quantities.model_copy(update={"rows": tuple(rows)}),
+        notes=(*state.notes, *notes),
+        versions=merged_versions,
+    )
+
+
+def dedup_scope(book: PriceBook) -> DedupScope:
+    """The dedup scope BOOK bills storage under."""
+    return "repository" if book.dedup_scope == "repository" else "registry"
