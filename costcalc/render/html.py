@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
+from costcalc.render import gains
 from costcalc.render.chart import CHART_CSS, bar_chart
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
@@ -183,6 +184,13 @@ def _groups(report: Report, top: int | None) -> list[str]:
     return parts
 
 
+def _gains(report: Report) -> list[str]:
+    return [
+        f"<h2>{_e(title)}</h2><ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
+        for title, lines in gains.sections(report)
+    ]
+
+
 def _comparison(report: Report) -> list[str]:
     if not report.comparison:
         return []
@@ -295,6 +303,6 @@ def render(report: Report, *, top: int | None = None) -> str:
             f"{_e(size(inv.unique_bytes, unit))} unique (naive sum {_e(size(inv.naive_bytes, unit))}), "
             f"{_e(size(inv.shared_layer_bytes, unit))} in shared layers.</p>"
         )
-    parts += [*_groups(report, top), *_comparison(report), *_scenarios(report), *_notes(report)]
+    parts += [*_groups(report, top), *_gains(report), *_comparison(report), *_scenarios(report), *_notes(report)]
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p) + "\n"

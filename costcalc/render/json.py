@@ -60,8 +60,13 @@ def pricing_data(pricing: Pricing) -> dict[str, Any]:
     }
 
 
+def untagged_data(images: int, untagged_bytes: Decimal, cost: Decimal) -> dict[str, Any]:
+    """The untagged images of a row or of the totals (written only where there are any)."""
+    return {"images": images, "bytes": whole(untagged_bytes), "monthly_cost": money(cost)}
+
+
 def totals_data(totals: Totals) -> dict[str, Any]:
-    return {
+    data = {
         "storage_bytes": whole(totals.storage_bytes),
         "billable_storage_gb": quantity(totals.billable_storage_gb),
         "storage_cost": money(totals.storage_cost),
@@ -74,11 +79,14 @@ def totals_data(totals: Totals) -> dict[str, Any]:
         "months": totals.months,
         "horizon_cost": money(totals.horizon_cost),
     }
+    if totals.untagged_images:
+        data["untagged"] = untagged_data(totals.untagged_images, totals.untagged_bytes, totals.untagged_cost)
+    return data
 
 
 def row_data(row: ReportRow, attributed_bytes: int | None = None, egress_bytes: int | None = None) -> dict[str, Any]:
     """ROW as JSON; ATTRIBUTED_BYTES and EGRESS_BYTES are its whole-byte shares (see rows_data)."""
-    return {
+    data = {
         "name": row.name,
         "tags": row.tags,
         "unique_bytes": row.unique_bytes,
@@ -93,6 +101,9 @@ def row_data(row: ReportRow, attributed_bytes: int | None = None, egress_bytes: 
         "team": row.team,
         "repositories": list(row.repositories),
     }
+    if row.untagged_images:
+        data["untagged"] = untagged_data(row.untagged_images, row.untagged_bytes, row.untagged_cost)
+    return data
 
 
 def rows_data(rows: Sequence[ReportRow]) -> list[dict[str, Any]]:

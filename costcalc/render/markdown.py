@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from costcalc.render import gains
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -89,6 +90,8 @@ def render(report: Report, *, top: int | None = None) -> str:
         )
     if any(lower_bound(row.egress_cost, row.egress_partial) for row in shown):
         lines += ["", cell(LOWER_BOUND_NOTE)]
+    for title, section in gains.sections(report):
+        lines += ["", f"## {title}", ""] + [f"- {cell(line)}" for line in section]
     if report.comparison:
         lines += [
             "",

@@ -12,6 +12,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from costcalc.render import gains
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -217,6 +218,9 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
     if displayed != Decimal(money(totals.monthly_cost).replace(",", "")):
         # a footnote, not an adjustment: the exact values do add up (koku-ui #216)
         parts.append(Text("Rows are rounded one by one: their displayed sum may differ from the total by a few cents."))
+
+    for title, lines in gains.sections(report):
+        parts += [_heading(title), _bullets(lines)]
 
     if report.comparison:
         compare = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)

@@ -50,6 +50,9 @@ class Totals(_Frozen):
     monthly_cost: Decimal
     horizon_cost: Decimal
     months: int
+    untagged_images: int = 0  # manifests stored with no tag (billed: part of storage)
+    untagged_bytes: Decimal = Decimal(0)  # the part of storage_bytes only they reach
+    untagged_cost: Decimal = Decimal(0)  # the part of storage_cost that is theirs
 
 
 class ReportRow(_Frozen):
@@ -68,6 +71,9 @@ class ReportRow(_Frozen):
     egress_cost: Decimal | None  # None = no member has pull data (unknown, never 0)
     egress_partial: bool  # some members have no pull data: egress_cost is a lower bound
     monthly_cost: Decimal
+    untagged_images: int = 0  # the members' manifests stored with no tag
+    untagged_bytes: Decimal = Decimal(0)  # the part of attributed_bytes only they reach
+    untagged_cost: Decimal = Decimal(0)  # the part of storage_cost that is theirs
 
 
 class Comparison(_Frozen):

@@ -27,6 +27,15 @@ def price(
     """Price QUANTITIES on BOOK for one month (and MONTHS), grouped by GROUP_BY."""
     rows = quantities.rows
     storage_costs, egress_costs, totals = _priced(quantities, book, months)
+    untagged_costs = untagged_shares(rows, storage_costs)
+    if any(r.untagged_images for r in rows):
+        totals = totals.model_copy(
+            update={
+                "untagged_images": sum(r.untagged_images for r in rows),
+                "untagged_bytes": sum((r.untagged_bytes for r in rows), Decimal(0)),
+                "untagged_cost": sum(untagged_costs, Decimal(0)),
+            }
+        )
     groups: dict[str, list[int]] = defaultdict(list)
     key = _group_key(group_by, quantities.namespace)
     for index, row in enumerate(rows):
@@ -37,6 +46,7 @@ def price(
             known = [i for i in members if rows[i].egress_bytes_by_class is not None]
             teams = {rows[i].team for i in members}
             storage_cost = sum((storage_costs[i] for i in members), Decimal(0))
+            untagged_cost = sum((untagged_costs[i] for i in members), Decimal(0))
             egress_cost = sum((egress_costs[i] for i in known), Decimal(0)) if known else None
             report_rows.append(
                 ReportRow(
@@ -55,6 +65,9 @@ def price(
                     egress_cost=egress_cost,
                     egress_partial=bool(known) and len(known) < len(members),
                     monthly_cost=storage_cost + (egress_cost or Decimal(0)),
+                    untagged_images=sum(rows[i].untagged_images for i in members),
+                    untagged_bytes=sum((rows[i].untagged_bytes for i in members), Decimal(0)),
+                    untagged_cost=untagged_cost,
                 )
             )
     report_rows.sort(key=lambda r: (-r.monthly_cost, r.name))
@@ -110,6 +123,18 @@ def pricing_of(book: PriceBook) -> Pricing:
         sources=tuple(book.sources),
         notes=tuple(book.notes),
     )
+
+
+def untagged_shares(rows: Sequence[RowQuantities], storage_costs: Sequence[Decimal]) -> list[Decimal]:
+    """Each row's storage cost that is its untagged bytes', split exactly as storage is: in
+    proportion to bytes, in whole 0.0001 steps, so tagged and untagged shares add up to the row's."""
+    with localcontext(ARITHMETIC):
+        return [
+            allocate(cost, [row.storage_bytes - row.untagged_bytes, row.untagged_bytes])[1]
+            if row.untagged_bytes
+            else Decimal(0)
+            for row, cost in zip(rows, storage_costs, strict=True)
+        ]
 
 
 def _egress_bytes(row: RowQuantities) -> Decimal:

@@ -9,6 +9,7 @@ from decimal import Decimal, localcontext
 
 from costcalc.inventory.model import DEFAULT_PLATFORM, Inventory, Repository, Summary
 from costcalc.pricing.book import PriceBook
+from costcalc.report.untagged import untagged_bytes
 from costcalc.scenarios.quantities import Quantities, RowQuantities
 from costcalc.scenarios.retention import image_versions, is_referrer
 from costcalc.units import ARITHMETIC
@@ -166,6 +167,7 @@ def measure(
     if measurements is None:
         measurements = measure_usage(inventory, usage)
     attributed = inventory.figures.attributed_bytes(book.dedup_scope)
+    untagged = untagged_bytes(inventory, "repository" if book.dedup_scope == "repository" else "registry")
     assumptions = [
         (
             "Storage is billed on registry-wide deduplicated bytes: a blob shared by several "
@@ -183,6 +185,9 @@ def measure(
     rows: list[RowQuantities] = []
     for row in measurements.rows:
         update: dict[str, object] = {"storage_bytes": Decimal(attributed.get(row.repository, 0))}
+        if row.repository in untagged:
+            update["untagged_images"] = untagged[row.repository].images
+            update["untagged_bytes"] = Decimal(untagged[row.repository].attributed_bytes)
         egress = row.egress_bytes_by_class
         if substitute_classes and egress is not None:
             (source, amount), *_ = egress.items()

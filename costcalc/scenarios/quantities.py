@@ -29,6 +29,8 @@ class RowQuantities(_Frozen):
     egress_bytes_by_class: dict[str, Decimal] | None  # per month; None = unknown (no pull data)
     pulled_tag: str | None = None
     platform: str | None = None
+    untagged_images: int = 0  # manifests stored with no tag
+    untagged_bytes: Decimal = Decimal(0)  # the part of storage_bytes only untagged manifests reach
 
 
 class Quantities(_Frozen):
