@@ -7,13 +7,14 @@ import enum
 import gc
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from costcalc.cli.console import ExitCode, say
+from costcalc.cli.lifecycle import current_lifecycle_policies
 from costcalc.cli.options import QuietOption, choose_format, format_option, output_option, with_scan_options
 from costcalc.cli.output import destination
 from costcalc.cli.scan import scan_inputs
@@ -27,13 +28,14 @@ if TYPE_CHECKING:
     from costcalc.inventory.model import Inventory
     from costcalc.pricing.book import PriceBook
     from costcalc.report import Report
+    from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy
     from costcalc.scenarios.spec import Scenario
     from costcalc.usage.file import Usage
 
 # The scenario forms, for --help; tests/test_cli_help.py checks it names every preset.
 SCENARIO_FORMS = (
     "alpine, multistage, distroless, target:SIZE, ratio:R, measured:REPO:BEFORE=AFTER, "
-    "retention:N, retention:DAYSd, colocate:P, provider:ID"
+    "retention:N, retention:DAYSd, colocate:P, provider:ID, ecr-lifecycle:FILE|current"
 )
 
 
@@ -138,6 +140,7 @@ def report_command(
             check_sources(usage_file, books[0])
         wanted = [s for spec in (scenario or []) for s in from_option(spec)]
         inventory = load_source(source, scan, quiet=quiet)
+        policies = current_lifecycle_policies(wanted, source, inventory, scan)
         with _collector_paused():
             report = build_report(
                 inventory,
@@ -148,6 +151,7 @@ def report_command(
                 months=months,
                 keep=tuple(keep or ()),
                 source=source,
+                lifecycle_policies=policies,
             )
             result.write(render(report, chosen, _layout(chosen, output=output, width=width, top=top)))
     if not quiet and (output is not None or chosen != "table"):
@@ -169,6 +173,7 @@ def build_report(
     months: int,
     keep: tuple[str, ...],
     source: str,
+    lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
 ) -> Report:
     """The one call into the core: usage -> quantities -> prices -> comparison -> scenarios."""
     from datetime import UTC, datetime
@@ -185,6 +190,7 @@ def build_report(
         months=months,
         source=source,
         generated_at=datetime.now(UTC).replace(microsecond=0),
+        lifecycle_policies=lifecycle_policies,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from costcalc.render.display import count, money, size
+from costcalc.render.display import TOP_VERSIONS, count, money, size
 from costcalc.report import Report
 
 Section = tuple[str, list[str]]  # a title and its lines, plain text (each renderer escapes them)
@@ -10,7 +10,7 @@ Section = tuple[str, list[str]]  # a title and its lines, plain text (each rende
 
 def sections(report: Report) -> list[Section]:
     """The sections REPORT has data for, in the order the renderers print them."""
-    found = [_untagged(report)]
+    found = [_untagged(report), *_expired(report)]
     return [(title, lines) for title, lines in found if lines]
 
 
@@ -28,6 +28,25 @@ def _untagged(report: Report) -> Section:
             f"{money(totals.untagged_cost)} {cur}/month (billed, and part of storage above)"
         )
     return "Untagged images", lines
+
+
+def _expired(report: Report) -> list[Section]:
+    """Per lifecycle scenario (not `combined` repeating one), the first images it expires."""
+    found: list[Section] = []
+    shown: list[tuple[object, ...]] = []
+    for scenario in report.scenarios:
+        if not scenario.expired or scenario.expired in shown:
+            continue
+        shown.append(scenario.expired)
+        lines = [
+            f"{image.repository}@{image.digest[:19]}: {', '.join(image.tags) or 'untagged'} "
+            f"(rule {image.rule_priority})"
+            for image in scenario.expired[:TOP_VERSIONS]
+        ]
+        if len(scenario.expired) > TOP_VERSIONS:
+            lines.append(f"{len(scenario.expired) - TOP_VERSIONS} more in JSON output.")
+        found.append((f"Images expired by {scenario.id} ({len(scenario.expired)})", lines))
+    return found
 
 
 def _images(number: int) -> str:

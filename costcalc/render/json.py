@@ -116,7 +116,7 @@ def rows_data(rows: Sequence[ReportRow]) -> list[dict[str, Any]]:
 def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | None = None) -> dict[str, Any]:
     """SCENARIO as JSON; VERSIONS, when given, are the version entries to list in place of all of
     its own (see scenarios_data: `combined` lists only those that differ)."""
-    return {
+    data: dict[str, Any] = {
         "id": scenario.id,
         "description": scenario.description,
         "pricing_id": scenario.pricing_id,
@@ -140,6 +140,12 @@ def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | N
         # a retention scenario lists every version of 100,000 tags
         "versions": VersionRows(scenario.versions if versions is None else versions),
     }
+    if scenario.expired:  # ecr-lifecycle: the images it expires and the rule that expires each
+        data["expired"] = [
+            {"repository": e.repository, "digest": e.digest, "tags": list(e.tags), "rule_priority": e.rule_priority}
+            for e in scenario.expired
+        ]
+    return data
 
 
 COMBINED = "combined"

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, SkipValidation
 from costcalc import __version__
 from costcalc.inventory.model import Summary
 from costcalc.scenarios.retention import VersionBytes
+from costcalc.scenarios.state import ExpiredImage
 
 REPORT_SCHEMA_VERSION = 1
 GroupBy = Literal["repository", "team", "namespace"]
@@ -108,6 +109,8 @@ class ScenarioResult(_Frozen):
     # its full merged list too (the same tuples), and the JSON renderer writes only the entries
     # that differ from an individual scenario's (see render.json.scenario_data)
     versions: Annotated[tuple[VersionBytes, ...], SkipValidation] = ()
+    # ecr-lifecycle: every image the policy expires, by repository, oldest push first
+    expired: Annotated[tuple[ExpiredImage, ...], SkipValidation] = ()
 
     def dropped_by_size(self) -> tuple[VersionBytes, ...]:
         """The dropped versions, most exclusive bytes first; ties keep `versions` order."""

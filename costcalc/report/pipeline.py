@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from costcalc.inventory.model import Inventory
@@ -11,6 +11,7 @@ from costcalc.report.model import GroupBy, Report
 from costcalc.report.priced import compare, price
 from costcalc.report.quantities import measure, measure_usage
 from costcalc.report.savings import scenario_results
+from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy
 from costcalc.scenarios.spec import Scenario
 from costcalc.usage.file import Usage
 
@@ -26,12 +27,14 @@ def build(
     months: int = 12,
     source: str = "",
     generated_at: datetime | None = None,
+    lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
 ) -> Report:
     """The report of INVENTORY with USAGE priced on BOOKS[0], compared with BOOKS[1:], with SCENARIOS.
 
     Usage is matched once (what no book changes); each book measures storage under its own
     dedup scope and prices it; the first book's report carries the others' totals as its
     comparison and the scenarios, projected from the first book's quantities and priced.
+    LIFECYCLE_POLICIES: each repository's ECR lifecycle policy, for `ecr-lifecycle:current`.
     """
     if not books:
         raise ValueError("a report needs at least one price book")
@@ -46,6 +49,8 @@ def build(
     ]
     report = compare(priced[0], priced[1:])
     if scenarios:
-        results = scenario_results(inventory, books[0], measured[0], scenarios, months=months, keep=keep)
+        results = scenario_results(
+            inventory, books[0], measured[0], scenarios, months=months, keep=keep, lifecycle_policies=lifecycle_policies
+        )
         report = report.model_copy(update={"scenarios": results})
     return report

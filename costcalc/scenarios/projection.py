@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -11,12 +11,15 @@ from costcalc.errors import InputError
 from costcalc.inventory.model import Inventory
 from costcalc.pricing import book_file
 from costcalc.pricing.book import PriceBook
+from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy, load_policy
+from costcalc.scenarios.lifecycle_effect import Policies, expire
 from costcalc.scenarios.quantities import Quantities, RowQuantities
 from costcalc.scenarios.retention import Retention, VersionBytes
 from costcalc.scenarios.retention_effect import RetentionCache, retain
 from costcalc.scenarios.shrink import SIZE_EFFECTS, preset, shrink
 from costcalc.scenarios.spec import (
     Colocate,
+    EcrLifecycle,
     MeasuredRatio,
     Preset,
     Provider,
@@ -25,7 +28,7 @@ from costcalc.scenarios.spec import (
     ShrinkToSize,
     shown,
 )
-from costcalc.scenarios.state import State, dedup_scope, with_rows
+from costcalc.scenarios.state import ExpiredImage, State, dedup_scope, with_rows
 from costcalc.scenarios.state import scope as select
 from costcalc.units import format_bytes, plain
 
@@ -40,6 +43,7 @@ class _Step:
     scenario: Scenario
     ratio: Decimal | None = None
     book: PriceBook | None = None
+    policies: Policies | None = None  # an ecr-lifecycle scenario's policy (or each repository's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class Projection:
     quantities: Quantities
     assumptions: tuple[str, ...]  # the scenario's standing assumptions, then its steps' notes
     versions: tuple[VersionBytes, ...]  # retention: every version looked at, oldest first
+    expired: tuple[ExpiredImage, ...] = ()  # ecr-lifecycle: every image it expires
 
 
 def project(
@@ -61,13 +66,16 @@ def project(
     scenarios: Sequence[Scenario],
     *,
     keep: Sequence[str] = (),
+    lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
 ) -> tuple[Projection, ...]:
     """Each scenario applied alone to BASELINE, then `combined` (in order) for two or more.
 
     BASELINE is what the report measured on BOOK (pulls and egress bytes already folded in:
     a provider scenario keeps them and prices them on its own book). Nothing is priced here.
+    LIFECYCLE_POLICIES are each repository's ECR lifecycle policy (None: it has none), as the
+    caller read them, for `ecr-lifecycle:current`.
     """
-    steps = [_resolve(scenario, inventory) for scenario in scenarios]
+    steps = [_resolve(scenario, inventory, lifecycle_policies) for scenario in scenarios]
     for step in steps:
         if step.book is not None and step.book.currency != book.currency:
             raise InputError(
@@ -156,11 +164,26 @@ def _projection(
         quantities=end.quantities,
         assumptions=(*assumptions, *(n for n in end.notes if said is None or n not in said)),
         versions=end.versions,
+        expired=end.expired,
     )
 
 
-def _resolve(scenario: Scenario, inventory: Inventory) -> _Step:
+def _resolve(
+    scenario: Scenario, inventory: Inventory, lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None
+) -> _Step:
     effect = scenario.effect
+    if isinstance(effect, EcrLifecycle):
+        if not effect.current:
+            try:
+                return _Step(scenario=scenario, policies=load_policy(Path(effect.policy)))
+            except InputError as exc:
+                raise InputError(f"{scenario.origin}: {exc}") from None
+        if lifecycle_policies is None:
+            raise InputError(
+                f"{scenario.origin}: the current lifecycle policies are read from Amazon ECR, and this "
+                "report's source is not an ECR registry."
+            )
+        return _Step(scenario=scenario, policies=lifecycle_policies)
     if isinstance(effect, MeasuredRatio):
         return _Step(scenario=scenario, ratio=measured_ratio(inventory, effect, scenario.origin))
     if isinstance(effect, Provider):
@@ -231,7 +254,10 @@ def _apply(state: State, step: _Step, keep: Sequence[str], cache: RetentionCache
         case Provider():
             assert step.book is not None  # resolved by _resolve
             state = _reprice(state, step.book, scenario.id)
-    return State(state.inventory, state.book, state.quantities, (*state.notes, *notes), state.versions)
+        case EcrLifecycle():
+            assert step.policies is not None  # resolved by _resolve
+            state = expire(state, scope, step.policies, scenario.id)
+    return State(state.inventory, state.book, state.quantities, (*state.notes, *notes), state.versions, state.expired)
 
 
 def _colocate(state: State, scope: frozenset[str], percent: Decimal, scenario: Scenario) -> State:

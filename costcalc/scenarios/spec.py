@@ -23,11 +23,12 @@ PRESETS: Mapping[str, tuple[int, str]] = {
     "distroless": (78_000_000, "on a distroless base image"),
 }
 
-KINDS = ("target", "ratio", "measured", "retention", "colocate", "provider")
+KINDS = ("target", "ratio", "measured", "retention", "colocate", "provider", "ecr-lifecycle")
 _FORMS = (
     "alpine, multistage, distroless, target:SIZE, ratio:R, measured:REPO:BEFORE=AFTER, "
-    "retention:N, retention:DAYSd, colocate:P or provider:ID"
+    "retention:N, retention:DAYSd, colocate:P, provider:ID or ecr-lifecycle:FILE|current"
 )
+CURRENT_POLICIES = "current"  # ecr-lifecycle:current: each repository's own policy, read from ECR
 # Ratios and percentages carry at most this many decimals: finer steps change no printed
 # figure, and an exponent such as 1e-999999 would make exact arithmetic unbounded.
 _MAX_PLACES = 6
@@ -87,8 +88,20 @@ class Provider(_Frozen):
     book: str
 
 
+class EcrLifecycle(_Frozen):
+    """An Amazon ECR lifecycle policy applied: a JSON file's for every repository, or (policy
+    `current`) each repository's own, as ECR holds it."""
+
+    kind: Literal["ecr-lifecycle"] = "ecr-lifecycle"
+    policy: str
+
+    @property
+    def current(self) -> bool:
+        return self.policy == CURRENT_POLICIES
+
+
 Effect = Annotated[
-    Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider,
+    Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider | EcrLifecycle,
     Field(discriminator="kind"),
 ]
 
@@ -130,7 +143,7 @@ def parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenari
     kind, colon, argument = spec.partition(":")
     kind = kind.lower()
     argument = argument.strip()
-    effect: Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider
+    effect: Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider | EcrLifecycle
     assumptions: tuple[str, ...]
     if kind in PRESETS and not colon:
         size, how = PRESETS[kind]
@@ -193,6 +206,22 @@ def parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenari
         effect = Provider(book=argument)
         description = f"The same inventory and usage priced on {argument}"
         assumptions = ()
+    elif kind == "ecr-lifecycle" and colon:
+        if not argument:
+            raise SpecProblem(
+                "ecr-lifecycle needs a lifecycle policy JSON file or `current` (each repository's own policy)"
+            )
+        effect = EcrLifecycle(policy=argument)
+        description = (
+            "Each repository's current ECR lifecycle policy applied"
+            if effect.current
+            else f"The ECR lifecycle policy {argument} applied to every repository"
+        )
+        assumptions = (
+            "Rules are applied by rulePriority, lowest first, as ECR documents: an image is expired by "
+            "one rule or none, imageCountMoreThan keeps the newest by push time (the image's creation "
+            "time where the inventory has no push time), sinceImagePushed counts days to the scan.",
+        )
     else:
         raise SpecProblem(f"unknown scenario; expected {_FORMS}")
     if repositories:

@@ -13,6 +13,16 @@ from costcalc.scenarios.retention import VersionBytes
 
 
 @dataclass(frozen=True, slots=True)
+class ExpiredImage:
+    """An image a lifecycle policy expires: where, which, and the rule that expires it."""
+
+    repository: str
+    digest: str
+    tags: tuple[str, ...]  # none: an untagged image
+    rule_priority: int
+
+
+@dataclass(frozen=True, slots=True)
 class State:
     """Where a projection is: the inventory it keeps, the book it prices on, its quantities."""
 
@@ -21,6 +31,7 @@ class State:
     quantities: Quantities
     notes: tuple[str, ...] = ()
     versions: tuple[VersionBytes, ...] = ()  # what retention steps dropped and kept
+    expired: tuple[ExpiredImage, ...] = ()  # what lifecycle steps expired
 
 
 def scope(names: Iterable[str], globs: Sequence[str]) -> tuple[frozenset[str], list[str]]:
@@ -41,8 +52,10 @@ def with_rows(
     inventory: Inventory | None = None,
     book: PriceBook | None = None,
     versions: Iterable[VersionBytes] = (),
+    expired: Iterable[ExpiredImage] = (),
 ) -> State:
-    """STATE with new ROWS, NOTES appended, and (when given) its inventory, book or versions replaced."""
+    """STATE with new ROWS, NOTES appended, EXPIRED added, and (when given) its inventory, book or
+    versions replaced."""
     added = tuple(versions)
     merged_versions = state.versions
     if added and not merged_versions:
@@ -58,6 +71,7 @@ def with_rows(
         quantities=state.quantities.model_copy(update={"rows": tuple(rows)}),
         notes=(*state.notes, *notes),
         versions=merged_versions,
+        expired=(*state.expired, *expired),
     )
 
 
