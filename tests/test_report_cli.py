@@ -193,7 +193,7 @@ BAD_USAGE = [
     (
         "repository,colour\nacme/api,red\n",
         "u.csv:1: colour: unknown column (known: repository, team, source, pulls_per_month, pulls_per_day, "
-        "deploys_per_month, nodes, tag, platform)",
+        "deploys_per_month, nodes, tag, platform, measured_bytes_per_month)",
     ),
     ("repository,pulls_per_month\nacme/[x,1\n", "u.csv:2: repository: 'acme/[x' is not a valid glob (unclosed '[')"),
     ("repository,pulls_per_month\na/*,1\na/*,2\n", "u.csv:3: repository: duplicate pattern 'a/*' (first on line 2)"),

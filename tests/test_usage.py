@@ -97,9 +97,9 @@ def test_columns_may_be_a_subset_in_any_order_and_bom_and_blank_lines_are_fine(t
             "repository,pulls,owner\nacme/api,1,x\n",
             [
                 "u.csv:1: pulls: unknown column (known: repository, team, source, pulls_per_month, "
-                "pulls_per_day, deploys_per_month, nodes, tag, platform)",
+                "pulls_per_day, deploys_per_month, nodes, tag, platform, measured_bytes_per_month)",
                 "u.csv:1: owner: unknown column (known: repository, team, source, pulls_per_month, "
-                "pulls_per_day, deploys_per_month, nodes, tag, platform)",
+                "pulls_per_day, deploys_per_month, nodes, tag, platform, measured_bytes_per_month)",
             ],
         ),
         ("team,pulls_per_month\nweb,3\n", ["u.csv:1: repository: missing column"]),
@@ -131,7 +131,7 @@ def test_toml_rows_and_located_problems() -> None:
     assert problems_of(text, "u.toml") == [  # in line order
         "u.toml:3: pulls_per_month: must be a number >= 0, got '-3'",
         "u.toml:4: colour: unknown field (expected one of: repository, team, source, pulls_per_month, "
-        "pulls_per_day, deploys_per_month, nodes, tag, platform)",
+        "pulls_per_day, deploys_per_month, nodes, tag, platform, measured_bytes_per_month)",
         "u.toml:8: pulls_per_month: must be a number >= 0, not a string",
         "u.toml:9: nodes: nodes without deploys_per_month (each deploy is pulled by each node)",
     ]

@@ -38,9 +38,10 @@ def test_cloudtrail_events_and_an_inventory_make_a_usage_file_the_report_takes(t
     assert stdout == ""
     # one day of events: 2 cold pulls and 1 warm pull of acme/api, 1 cold pull of acme/web
     assert usage.read_text(encoding="utf-8").splitlines() == [
-        "repository,team,source,pulls_per_month,pulls_per_day,deploys_per_month,nodes,tag,platform",
-        "acme/api,,same-region,60.83,,30.42,1,v2,linux/amd64",
-        "acme/web,,same-region,30.42,,,,latest,linux/amd64",  # pulled by digest: the tag from the inventory
+        "repository,team,source,pulls_per_month,pulls_per_day,deploys_per_month,nodes,tag,platform,"
+        "measured_bytes_per_month",
+        "acme/api,,same-region,60.83,,30.42,1,v2,linux/amd64,122579",  # (1710 + 2320) x 730 / 24
+        "acme/web,,same-region,30.42,,,,latest,linux/amd64,46233",  # pulled by digest: the tag from the inventory
     ]
     assert (
         "costcalc: 4 pulls of 2 repositories in 1 lines of 1 file(s), over 24.00 hours (scaled to a 730-hour "
@@ -116,11 +117,11 @@ def test_a_short_log_is_scaled_with_a_warning_and_a_given_period_is_used_as_it_i
     )
     code, stdout, stderr = run("usage", "from-logs", log)
     assert (
-        code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,243.33,1,v1,"
+        code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,243.33,1,v1,,1217"
     )  # 2 pulls in 6 hours, no blobs: warm
     assert "warning: the logs span 6.00 hours, under a day" in stderr
     code, stdout, stderr = run("usage", "from-logs", log, "--period", "30d")
-    assert code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,2.03,1,v1,"
+    assert code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,2.03,1,v1,,10"
     assert "under a day" not in stderr
     code, stdout, stderr = run("usage", "from-logs", log, "--period", "soon")
     assert code == 1 and "--period: 'soon' is not a duration such as 36h or 7d." in stderr
@@ -132,7 +133,7 @@ def test_requests_all_at_one_instant_need_a_period(tmp_path: Path) -> None:
     code, _, stderr = run("usage", "from-logs", log)
     assert code == 1 and "give the time they cover with --period" in stderr
     code, stdout, _ = run("usage", "from-logs", log, "--period", "730h")
-    assert code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,1,1,v1,"
+    assert code == 0 and stdout.splitlines()[1] == "a,,same-region,0,,1,1,v1,,5"
 
 
 @pytest.mark.parametrize(

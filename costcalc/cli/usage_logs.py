@@ -161,8 +161,8 @@ def _notes(
     notes = [
         f"{pulls} pulls of {len(repositories)} repositories in {lines} lines of {files} file(s), "
         f"over {period_hours:.2f} hours (scaled to a 730-hour month); {served} bytes served, "
-        f"{bytes_per_month(served, period_hours)} per month (the usage file has no column for them: "
-        "--format json lists them per repository and class)."
+        f"{bytes_per_month(served, period_hours)} per month (the usage file's measured_bytes_per_month; "
+        "--format json lists them per class)."
     ]
     if from_span and period_hours < 24:
         notes.append(

@@ -32,6 +32,8 @@ COLUMNS = (
     "horizon_savings",
     "savings_pct",
     "bytes_freed",
+    "measured_egress_bytes",  # from the registry's logs (then egress_bytes is it) ...
+    "modelled_egress_bytes",  # ... and what the model predicts for the same pulls
 )
 # A spreadsheet evaluates a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -95,6 +97,8 @@ def render(report: Report) -> str:
                 "",
                 "",
                 "",
+                _int(row.measured_egress_bytes),
+                _int(row.modelled_egress_bytes),
             ]
         )
     for scenario in report.scenarios:
@@ -121,6 +125,8 @@ def render(report: Report) -> str:
                 _num(scenario.horizon_savings),
                 _num(scenario.savings_pct),
                 _int(scenario.bytes_freed),
+                "",
+                "",
             ]
         )
     return out.getvalue()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from costcalc.render.display import TOP_VERSIONS, count, money, size
+from decimal import Decimal
+
+from costcalc.render.display import TOP_VERSIONS, count, money, percent, size
 from costcalc.report import Report
 
 Section = tuple[str, list[str]]  # a title and its lines, plain text (each renderer escapes them)
@@ -10,7 +12,7 @@ Section = tuple[str, list[str]]  # a title and its lines, plain text (each rende
 
 def sections(report: Report) -> list[Section]:
     """The sections REPORT has data for, in the order the renderers print them."""
-    found = [_untagged(report), *_expired(report)]
+    found = [_untagged(report), _measured(report), *_expired(report)]
     return [(title, lines) for title, lines in found if lines]
 
 
@@ -28,6 +30,41 @@ def _untagged(report: Report) -> Section:
             f"{money(totals.untagged_cost)} {cur}/month (billed, and part of storage above)"
         )
     return "Untagged images", lines
+
+
+def _measured(report: Report) -> Section:
+    unit, totals = report.pricing.unit, report.totals
+    lines = [
+        _comparison(
+            row.name, row.measured_egress_bytes, row.modelled_egress_bytes, row.egress_model_difference_pct, unit
+        )
+        for row in report.rows
+        if row.measured_egress_bytes is not None and row.modelled_egress_bytes is not None
+    ]
+    if len(lines) > 1 and totals.measured_egress_bytes is not None and totals.modelled_egress_bytes is not None:
+        lines.append(
+            _comparison(
+                "Total",
+                totals.measured_egress_bytes,
+                totals.modelled_egress_bytes,
+                totals.egress_model_difference_pct,
+                unit,
+            )
+        )
+    return "Measured vs modelled egress", lines
+
+
+def _comparison(name: str, measured: Decimal, modelled: Decimal, pct: Decimal | None, unit: str) -> str:
+    return (
+        f"{name}: measured {size(measured, unit)}/month; the model predicts {size(modelled, unit)} "
+        f"for the same pulls ({_difference(pct)})"
+    )
+
+
+def _difference(pct: Decimal | None) -> str:
+    if pct is None:
+        return "the model predicts none"
+    return f"{'+' if pct > 0 else ''}{percent(pct)} measured vs model"
 
 
 def _expired(report: Report) -> list[Section]:

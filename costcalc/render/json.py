@@ -65,6 +65,15 @@ def untagged_data(images: int, untagged_bytes: Decimal, cost: Decimal) -> dict[s
     return {"images": images, "bytes": whole(untagged_bytes), "monthly_cost": money(cost)}
 
 
+def measured_data(measured: Decimal, modelled: Decimal, difference_pct: Decimal | None) -> dict[str, Any]:
+    """Egress measured from logs beside the model's prediction (written only where measured)."""
+    return {
+        "measured_bytes": whole(measured),
+        "modelled_bytes": whole(modelled),
+        "difference_pct": quantity(difference_pct),
+    }
+
+
 def totals_data(totals: Totals) -> dict[str, Any]:
     data = {
         "storage_bytes": whole(totals.storage_bytes),
@@ -79,6 +88,10 @@ def totals_data(totals: Totals) -> dict[str, Any]:
         "months": totals.months,
         "horizon_cost": money(totals.horizon_cost),
     }
+    if totals.measured_egress_bytes is not None and totals.modelled_egress_bytes is not None:
+        data["egress_measured"] = measured_data(
+            totals.measured_egress_bytes, totals.modelled_egress_bytes, totals.egress_model_difference_pct
+        )
     if totals.untagged_images:
         data["untagged"] = untagged_data(totals.untagged_images, totals.untagged_bytes, totals.untagged_cost)
     return data
@@ -101,6 +114,10 @@ def row_data(row: ReportRow, attributed_bytes: int | None = None, egress_bytes: 
         "team": row.team,
         "repositories": list(row.repositories),
     }
+    if row.measured_egress_bytes is not None and row.modelled_egress_bytes is not None:
+        data["egress_measured"] = measured_data(
+            row.measured_egress_bytes, row.modelled_egress_bytes, row.egress_model_difference_pct
+        )
     if row.untagged_images:
         data["untagged"] = untagged_data(row.untagged_images, row.untagged_bytes, row.untagged_cost)
     return data

@@ -54,6 +54,16 @@ class Totals(_Frozen):
     untagged_images: int = 0  # manifests stored with no tag (billed: part of storage)
     untagged_bytes: Decimal = Decimal(0)  # the part of storage_bytes only they reach
     untagged_cost: Decimal = Decimal(0)  # the part of storage_cost that is theirs
+    # egress measured from logs, and the model's prediction for the same pulls (None: not measured)
+    measured_egress_bytes: Decimal | None = None
+    modelled_egress_bytes: Decimal | None = None
+
+    @property
+    def egress_model_difference_pct(self) -> Decimal | None:
+        """How far the model is from the measured bytes, in % of the modelled (+: more was served)."""
+        if self.measured_egress_bytes is None or not self.modelled_egress_bytes:
+            return None
+        return (self.measured_egress_bytes - self.modelled_egress_bytes) / self.modelled_egress_bytes * 100
 
 
 class ReportRow(_Frozen):
@@ -75,6 +85,16 @@ class ReportRow(_Frozen):
     untagged_images: int = 0  # the members' manifests stored with no tag
     untagged_bytes: Decimal = Decimal(0)  # the part of attributed_bytes only they reach
     untagged_cost: Decimal = Decimal(0)  # the part of storage_cost that is theirs
+    # egress measured from logs, and the model's prediction for the same pulls (None: not measured)
+    measured_egress_bytes: Decimal | None = None
+    modelled_egress_bytes: Decimal | None = None
+
+    @property
+    def egress_model_difference_pct(self) -> Decimal | None:
+        """How far the model is from the measured bytes, in % of the modelled (+: more was served)."""
+        if self.measured_egress_bytes is None or not self.modelled_egress_bytes:
+            return None
+        return (self.measured_egress_bytes - self.modelled_egress_bytes) / self.modelled_egress_bytes * 100
 
 
 class Comparison(_Frozen):

@@ -28,6 +28,7 @@ def price(
     rows = quantities.rows
     storage_costs, egress_costs, totals = _priced(quantities, book, months)
     untagged_costs = untagged_shares(rows, storage_costs)
+    totals = totals.model_copy(update=_measured_egress(rows))
     if any(r.untagged_images for r in rows):
         totals = totals.model_copy(
             update={
@@ -68,6 +69,7 @@ def price(
                     untagged_images=sum(rows[i].untagged_images for i in members),
                     untagged_bytes=sum((rows[i].untagged_bytes for i in members), Decimal(0)),
                     untagged_cost=untagged_cost,
+                    **_measured_egress([rows[i] for i in members]),
                 )
             )
     report_rows.sort(key=lambda r: (-r.monthly_cost, r.name))
@@ -135,6 +137,17 @@ def untagged_shares(rows: Sequence[RowQuantities], storage_costs: Sequence[Decim
             else Decimal(0)
             for row, cost in zip(rows, storage_costs, strict=True)
         ]
+
+
+def _measured_egress(rows: Sequence[RowQuantities]) -> dict[str, Decimal | None]:
+    """Of ROWS whose egress was measured: the measured bytes and the model's for the same pulls."""
+    measured = [row for row in rows if row.modelled_egress_bytes is not None]
+    if not measured:
+        return {"measured_egress_bytes": None, "modelled_egress_bytes": None}
+    return {
+        "measured_egress_bytes": sum((_egress_bytes(row) for row in measured), Decimal(0)),
+        "modelled_egress_bytes": sum((row.modelled_egress_bytes or Decimal(0) for row in measured), Decimal(0)),
+    }
 
 
 def _egress_bytes(row: RowQuantities) -> Decimal:

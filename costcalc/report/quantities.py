@@ -99,13 +99,18 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
             delta = Decimal(deltas) if deltas or transitions else pull
             pulls: Decimal | None = None
             egress: dict[str, Decimal] | None = None
+            modelled_egress: Decimal | None = None
             if match is not None and match.has_pull_data:
                 cold = match.pulls_per_month or zero
                 warm = (match.deploys_per_month or zero) * (match.nodes or zero)
                 pulls = cold + warm
                 if match.source is None:
                     default_source.append(name)
-                egress = {match.source or DEFAULT_SOURCE: cold * pull + warm * delta}
+                modelled = cold * pull + warm * delta
+                measured = match.measured_bytes_per_month
+                egress = {match.source or DEFAULT_SOURCE: modelled if measured is None else measured}
+                if measured is not None:
+                    modelled_egress = modelled
                 if warm and transitions == 0:
                     single_version.append(name)
             else:
@@ -130,6 +135,7 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
                     egress_bytes_by_class=egress,
                     pulled_tag=tag,
                     platform=platform,
+                    modelled_egress_bytes=modelled_egress,
                 )
             )
     if inventory.errors:
@@ -207,6 +213,13 @@ def measure(
         f"{book.id} has no {name} egress class: those pulls are billed as {DEFAULT_SOURCE} egress."
         for name in sorted(substituted)
     ]
+    measured = [row.repository for row in rows if row.modelled_egress_bytes is not None]
+    if measured:
+        assumptions.append(
+            f"Egress of {_names(measured)} is the bytes the registry served, as measured from its logs "
+            "(the usage file's measured_bytes_per_month); what the model predicts for the same pulls "
+            "is shown beside it."
+        )
     unknown = measurements.unknown_egress
     if unknown and rows:
         assumptions.append(

@@ -31,6 +31,9 @@ class RowQuantities(_Frozen):
     platform: str | None = None
     untagged_images: int = 0  # manifests stored with no tag
     untagged_bytes: Decimal = Decimal(0)  # the part of storage_bytes only untagged manifests reach
+    # where the usage row gives measured bytes: egress_bytes_by_class holds them, and this is
+    # what the model (cold pulls x pull bytes + warm pulls x delta bytes) predicts for the same pulls
+    modelled_egress_bytes: Decimal | None = None
 
 
 class Quantities(_Frozen):

@@ -23,7 +23,7 @@ from costcalc import toml_lines
 from costcalc.errors import InputError
 from costcalc.pricing.validation import MAX_USAGE_BYTES, FileModel, KeyPath, located, problem, read_limited
 from costcalc.usage.model import HOURS_PER_DAY, HOURS_PER_MONTH, Usage, UsageRow, check_sources
-from costcalc.usage.record import COLUMNS, UsageRecord, show
+from costcalc.usage.record import COLUMNS, MEASURED_COLUMNS, READ_COLUMNS, UsageRecord, show
 
 if TYPE_CHECKING:
     from costcalc.inventory.model import Inventory
@@ -32,6 +32,7 @@ __all__ = [
     "COLUMNS",
     "HOURS_PER_DAY",
     "HOURS_PER_MONTH",
+    "MEASURED_COLUMNS",
     "Usage",
     "UsageRow",
     "check_sources",
@@ -84,8 +85,10 @@ def loads_csv(text: str, source: str = "<usage>") -> Usage:
     except csv.Error as exc:
         raise InputError(f"{source}:1: file: not valid CSV ({exc}).") from None
     for name in header:
-        if name not in COLUMNS:
-            problems.append((1, f"{source}:1: {show(name) or '(blank)'}: unknown column (known: {', '.join(COLUMNS)})"))
+        if name not in READ_COLUMNS:
+            problems.append(
+                (1, f"{source}:1: {show(name) or '(blank)'}: unknown column (known: {', '.join(READ_COLUMNS)})")
+            )
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     problems += [(1, f"{source}:1: {name}: column given twice") for name in duplicated]
     if "repository" not in header:  # every row would repeat it: the header problems are the news
@@ -102,7 +105,9 @@ def loads_csv(text: str, source: str = "<usage>") -> Usage:
             if len(cells) > len(header):
                 problems.append((start, f"{source}:{start}: row: {len(cells)} cells but the header has {len(header)}"))
                 continue
-            record = {name: cell for name, cell in zip(header, cells, strict=False) if cell.strip() and name in COLUMNS}
+            record = {
+                name: cell for name, cell in zip(header, cells, strict=False) if cell.strip() and name in READ_COLUMNS
+            }
             records.append((start, record))
     except csv.Error as exc:
         start = line + 1  # the record that failed starts after the last one read

@@ -42,6 +42,7 @@ class UsageRow(BaseModel):
     nodes: Decimal | None = None
     tag: str | None = None
     platform: str | None = None
+    measured_bytes_per_month: Decimal | None = None  # served, as the registry's logs measured them
 
     @property
     def has_pull_data(self) -> bool:

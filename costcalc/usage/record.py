@@ -38,6 +38,9 @@ COLUMNS = (
     "tag",
     "platform",
 )
+# Columns a usage file may add: `usage from-logs` writes them, `usage init` does not.
+MEASURED_COLUMNS = ("measured_bytes_per_month",)  # bytes the registry served, from its logs
+READ_COLUMNS = COLUMNS + MEASURED_COLUMNS
 _PLATFORM_RE = re.compile(r"[a-z0-9_.-]+/[a-z0-9_.-]+(?:/[a-z0-9_.-]+)?")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _GROUPED_POINT = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")  # 1,200 or 1,200.5
@@ -172,6 +175,7 @@ class UsageRecord(FileModel):
     nodes: Count | None = None
     tag: Annotated[str, BeforeValidator(_tag)] | None = None
     platform: Annotated[str, BeforeValidator(_platform)] | None = None
+    measured_bytes_per_month: Count | None = None
 
     @classmethod
     def rules(cls, data: dict[str, Any], context: Mapping[str, Any]) -> list[Problem]:
@@ -182,4 +186,20 @@ class UsageRecord(FileModel):
             out.append((("nodes",), "nodes without deploys_per_month (each deploy is pulled by each node)"))
         if "deploys_per_month" in data and "nodes" not in data:
             out.append((("deploys_per_month",), "deploys_per_month without nodes (how many nodes pull each deploy)"))
+        if "measured_bytes_per_month" in data:
+            pattern = str(data.get("repository", ""))
+            if pattern == "*" or any(char in "*?[" for char in pattern):
+                out.append(
+                    (
+                        ("measured_bytes_per_month",),
+                        "measured bytes belong to one repository, not to a glob (write a row per repository)",
+                    )
+                )
+            elif not {"pulls_per_month", "pulls_per_day", "deploys_per_month"} & data.keys():
+                out.append(
+                    (
+                        ("measured_bytes_per_month",),
+                        "measured bytes without the pulls that fetched them (pulls_per_month or deploys_per_month)",
+                    )
+                )
         return out

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
-from costcalc.usage.file import COLUMNS, HOURS_PER_MONTH
+from costcalc.usage.file import COLUMNS, HOURS_PER_MONTH, MEASURED_COLUMNS
 
 _CELL = Decimal("0.01")
 _HOURS = Decimal("0.000001")
@@ -90,9 +90,10 @@ def usage_csv(measurement: Measurement, period_hours: Decimal) -> str:
 
     Cold pulls are `pulls_per_month`; warm pulls are `deploys_per_month` on one node each. A
     usage row has one source class: the class that took the most bytes (the JSON output keeps
-    every class)."""
+    every class). `measured_bytes_per_month` is what was served, all classes together; it is
+    blank where some downloads have no size (a partial figure would understate the traffic)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, COLUMNS + MEASURED_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for usage in measurement.repositories:
         warm = usage.total("warm_pulls")
@@ -105,6 +106,9 @@ def usage_csv(measurement: Measurement, period_hours: Decimal) -> str:
                 "nodes": "1" if warm else "",
                 "tag": usage.tag or "",
                 "platform": usage.platform or "",
+                "measured_bytes_per_month": ""
+                if usage.total("unknown_size_requests")
+                else str(bytes_per_month(usage.total("served_bytes"), period_hours)),
             }
         )
     return out.getvalue()
