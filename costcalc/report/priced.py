@@ -108,7 +108,7 @@ def price(
         inventory=quantities.summary,
         totals=totals,
         rows=tuple(report_rows),
-        warnings=quantities.warnings,
+        warnings=(*quantities.warnings, *limit_warnings(quantities, book, totals)),
     )
 
 
@@ -125,6 +125,16 @@ def pricing_of(book: PriceBook) -> Pricing:
         sources=tuple(book.sources),
         notes=tuple(book.notes),
     )
+
+
+def limit_warnings(quantities: Quantities, book: PriceBook, totals: Totals) -> tuple[str, ...]:
+    """What the month's pulls and egress exceed of BOOK's limits (plan pull limits, ECR Public's
+    anonymous allowance), as report warnings. Pulls are the whole report's: a plan limits an
+    account (or an address), not a repository."""
+    known = [row.pulls_per_month for row in quantities.rows if row.pulls_per_month is not None]
+    pulls = sum(known, Decimal(0)) if known else None
+    said = book.limit_warnings(pulls_per_month=pulls, egress_units=totals.egress_gb_by_class)
+    return tuple(f"Pull limits: {sentence}" for sentence in said)
 
 
 def untagged_shares(rows: Sequence[RowQuantities], storage_costs: Sequence[Decimal]) -> list[Decimal]:
