@@ -12,7 +12,7 @@ Section = tuple[str, list[str]]  # a title and its lines, plain text (each rende
 
 def sections(report: Report) -> list[Section]:
     """The sections REPORT has data for, in the order the renderers print them."""
-    found = [_untagged(report), _measured(report), *_expired(report)]
+    found = [_untagged(report), _measured(report), _recency(report), *_expired(report)]
     return [(title, lines) for title, lines in found if lines]
 
 
@@ -65,6 +65,26 @@ def _difference(pct: Decimal | None) -> str:
     if pct is None:
         return "the model predicts none"
     return f"{'+' if pct > 0 else ''}{percent(pct)} measured vs model"
+
+
+def _recency(report: Report) -> Section:
+    unit = report.pricing.unit
+    lines = []
+    for recency in report.pull_recency:
+        windows = "; ".join(
+            f"{days} days: {_versions(stale.versions)}, {size(stale.size_bytes, unit)}"
+            for days, stale in recency.not_pulled.items()
+        )
+        unknown = recency.unknown
+        lines.append(
+            f"{recency.repository} ({_versions(recency.versions)}): not pulled in {windows}; never pulled or "
+            f"unknown: {_versions(unknown.versions)}, {size(unknown.size_bytes, unit)}"
+        )
+    return "Pull recency (bytes only those versions reach)", lines
+
+
+def _versions(number: int) -> str:
+    return f"{count(number)} version{'' if number == 1 else 's'}"
 
 
 def _expired(report: Report) -> list[Section]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from costcalc.render.display import exact, integer
 from costcalc.report import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
+from costcalc.report.recency import PullRecency
 from costcalc.units import whole_parts
 
 _string = encode_basestring_ascii  # the C encoder json.dumps uses for str (ensure_ascii)
@@ -293,6 +294,19 @@ def version_data(version: VersionBytes) -> dict[str, Any]:
     }
 
 
+def recency_data(recency: PullRecency) -> dict[str, Any]:
+    """One repository's pull recency (written only for inventories that record pull times)."""
+    return {
+        "repository": recency.repository,
+        "versions": recency.versions,
+        "not_pulled_in_days": {
+            str(days): {"versions": stale.versions, "bytes": stale.size_bytes}
+            for days, stale in recency.not_pulled.items()
+        },
+        "never_pulled_or_unknown": {"versions": recency.unknown.versions, "bytes": recency.unknown.size_bytes},
+    }
+
+
 def report_data(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data (money as Number literals), in SPEC §3.3 order."""
     return {
@@ -321,6 +335,7 @@ def report_data(report: Report) -> dict[str, Any]:
         ],
         "scenarios": scenarios_data(report.scenarios),
         "warnings": list(report.warnings),
+        **({"pull_recency": [recency_data(r) for r in report.pull_recency]} if report.pull_recency else {}),
     }
 
 

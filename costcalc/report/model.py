@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from costcalc import __version__
 from costcalc.inventory.model import Summary
+from costcalc.report.recency import PullRecency
 from costcalc.scenarios.retention import VersionBytes
 from costcalc.scenarios.state import ExpiredImage
 
@@ -156,6 +157,7 @@ class Report(_Frozen):
     rows: tuple[ReportRow, ...]  # by monthly cost, largest first, then name
     comparison: tuple[Comparison, ...] = ()
     scenarios: tuple[ScenarioResult, ...] = ()
+    pull_recency: tuple[PullRecency, ...] = ()  # per repository, when the inventory records pull times
 
     def dropped_version_sections(self) -> tuple[tuple[str, tuple[VersionBytes, ...]], ...]:
         """Per scenario that drops versions: its id and dropped versions, largest first.

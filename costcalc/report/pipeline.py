@@ -10,6 +10,7 @@ from costcalc.pricing.book import PriceBook
 from costcalc.report.model import GroupBy, Report
 from costcalc.report.priced import compare, price
 from costcalc.report.quantities import measure, measure_usage
+from costcalc.report.recency import pull_recency
 from costcalc.report.savings import scenario_results
 from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy
 from costcalc.scenarios.spec import Scenario
@@ -48,6 +49,9 @@ def build(
         for quantities, book in zip(measured, books, strict=True)
     ]
     report = compare(priced[0], priced[1:])
+    recency = pull_recency(inventory)
+    if recency:
+        report = report.model_copy(update={"pull_recency": recency})
     if scenarios:
         results = scenario_results(
             inventory, books[0], measured[0], scenarios, months=months, keep=keep, lifecycle_policies=lifecycle_policies
