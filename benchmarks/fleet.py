@@ -4,7 +4,7 @@
 (POST /v2/NAME/blobs/uploads/ -> Location; PUT Location&digest=...; PUT
 /v2/NAME/manifests/REF) with a namespace of services that share a few base images, tiny
 blobs so that 2,000 tags build in about a minute. It returns the ground truth a scanner
-must find: tags, distinct manifests and distinct configs, hence the SPEC §3.1 minimum.
+must find: tags, distinct manifests and distinct configs, hence the minimum of requests.
 
 ``synthetic_inventory`` builds an Inventory of any number of tags with
 ``inventory.build_inventory``, shaped like a CI-fed registry (one version per tag, a
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from pydantic_core import to_json
 
 from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, build_inventory
 
@@ -48,7 +49,7 @@ class FleetTruth:
     layers: int = 0  # layer references summed over tags (tags x layers)
 
     def minimum_requests(self, list_pages: int) -> int:
-        """SPEC §3.1: list pages + one HEAD per tag + one GET per distinct manifest and config."""
+        """The minimum: list pages + one HEAD per tag + one GET per distinct manifest and config."""
         return list_pages + self.tags + len(self.manifests) + len(self.configs)
 
     def as_dict(self) -> dict[str, int | str]:
@@ -329,3 +330,52 @@ def _fake_image(name: str, version: int, arch: str, created: datetime, layers: t
         config=_fake_blob(OCI_CONFIG, (name, version, arch, "config"), 1_500 + version),
         layers=layers,
     )
+
+
+def schema_1_text(inventory: Inventory) -> str:
+    """INVENTORY as a schema-1 file (each manifest holding its descriptors whole), as costcalc
+    wrote inventories before schema 2: what the benchmark compares the schema-2 file's size with."""
+
+    def descriptor(ref: BlobRef) -> dict[str, object]:
+        return {
+            "media_type": ref.media_type,
+            "digest": ref.digest,
+            "size_bytes": ref.size_bytes,
+            "foreign": ref.foreign,
+        }
+
+    def manifest(record: ManifestRecord) -> dict[str, object]:
+        return {
+            "media_type": record.media_type,
+            "size_bytes": record.size_bytes,
+            "kind": record.kind,
+            "artifact_type": record.artifact_type,
+            "platform": record.platform,
+            "created": record.created,
+            "config": descriptor(record.config) if record.config else None,
+            "layers": [descriptor(layer) for layer in record.layers],
+            "children": [
+                {
+                    "media_type": c.media_type,
+                    "digest": c.digest,
+                    "size_bytes": c.size_bytes,
+                    "platform": c.platform,
+                    "attestation": c.attestation,
+                }
+                for c in record.children
+            ],
+        }
+
+    data = {
+        "schema_version": 1,
+        "registry": inventory.registry,
+        "namespace": inventory.namespace,
+        "scanned_at": inventory.scanned_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "repositories": [
+            {"name": r.name, "tags": [{"tag": t.tag, "digest": t.digest} for t in r.tags]}
+            for r in inventory.repositories
+        ],
+        "manifests": {digest: manifest(inventory.manifests[digest]) for digest in sorted(inventory.manifests)},
+        "errors": [e.model_dump(mode="json") for e in inventory.errors],
+    }
+    return to_json(data, indent=1).decode() + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -16,14 +17,20 @@ PRICE_BOOKS = ("aws-ecr", "gcp-artifact-registry", "azure-acr-premium")
 SCENARIOS = ("alpine", "retention:5")
 
 
-def write_synthetic_inventory(tags: int, path: Path) -> int:
+# What the report's time is compared with: the same file read by the standard library's parser,
+# in a fresh interpreter of its own, as the report runs in one.
+JSON_LOAD = "import json, sys\nwith open(sys.argv[1], 'rb') as file:\n    json.load(file)\n"
+
+
+def write_synthetic_inventory(tags: int, path: Path, *, schema_1: bool = False) -> int:
     """Write a synthetic inventory of TAGS tags to PATH in a child process; its manifest count.
 
     Not in this process: Linux hands a child the parent's peak RSS at exec (ru_maxrss), so a
     parent that had built a 100k-tag inventory would inflate every report's measured memory.
     """
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_inventory", "--write", str(tags), str(path)],
+        [sys.executable, "-m", "benchmarks.bench_inventory", "--write", str(tags), str(path)]
+        + (["--schema-1"] if schema_1 else []),
         capture_output=True,
         text=True,
         check=True,
@@ -72,6 +79,8 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
                 raise RuntimeError(f"costcalc report ({tags} tags) exited {run.returncode}: {run.stderr[-2000:]}")
             runs.append(run)
         run = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+        loads = [measure([sys.executable, "-c", JSON_LOAD, str(path)], env=child_env(), cwd=ROOT) for _ in runs]
+        json_load = sorted(loads, key=lambda r: r.seconds)[len(loads) // 2]
         rows.append(
             {
                 "tags": tags,
@@ -83,13 +92,24 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
                 "cpu_seconds": round(run.cpu_seconds, 2),
                 "microseconds_per_tag": round(run.seconds / tags * 1e6, 2),
                 "refaulted_file_pages_of_runs": [r.refaulted_file_pages for r in runs],
+                "json_load_seconds": round(json_load.seconds, 3),
+                "json_load_seconds_of_runs": [round(r.seconds, 3) for r in loads],
+                "json_load_max_rss_bytes": max(r.max_rss_bytes for r in loads),
+                "json_load_cpu_seconds": round(json_load.cpu_seconds, 2),
             }
         )
         if profile is not None and tags == max(sizes):
             prof_argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "costcalc", *args]
             measure(prof_argv, env=child_env(), cwd=ROOT)
+    largest = max(sizes)
+    schema_1 = workdir / f"inventory-{largest}-schema-1.json"
+    write_synthetic_inventory(largest, schema_1, schema_1=True)
+    schema_1_bytes = schema_1.stat().st_size
+    schema_1.unlink()
     startup = measure(costcalc("--version"), env=child_env(), cwd=ROOT)
     return {
+        "schema_1_file_bytes": schema_1_bytes,
+        "phases": phases(workdir / f"inventory-{largest}.json"),
         "pricing": books,
         "scenarios": list(SCENARIOS),
         "usage": "--usage" in args,
@@ -99,12 +119,34 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
     }
 
 
+def phases(path: Path) -> dict[str, object]:
+    """Where a report's time goes, up to the report itself: import, load, figures (bench_inventory)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_inventory", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=child_env(),
+    )
+    figures: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def linearity(rows: list[dict[str, object]]) -> dict[str, object]:
-    """Marginal seconds per 1,000 tags between successive sizes, and their largest ratio."""
-    slopes = []
-    for small, large in itertools.pairwise(rows):
-        dt = float(large["seconds"]) - float(small["seconds"])  # type: ignore[arg-type]
-        dn = int(large["tags"]) - int(small["tags"])  # type: ignore[call-overload]
-        slopes.append(round(dt / dn * 1000, 4))
-    ratio = round(slopes[-1] / slopes[0], 3) if len(slopes) >= 2 and slopes[0] > 0 else None
-    return {"marginal_seconds_per_1000_tags": slopes, "last_to_first_slope_ratio": ratio}
+    """Marginal seconds per 1,000 tags between successive sizes, and their largest ratio; the
+    same in CPU seconds, which a shared machine's waits do not move."""
+    result: dict[str, object] = {}
+    for key, name in (
+        ("seconds", "marginal_seconds_per_1000_tags"),
+        ("cpu_seconds", "marginal_cpu_seconds_per_1000_tags"),
+    ):
+        slopes = []
+        for small, large in itertools.pairwise(rows):
+            dt = float(large[key]) - float(small[key])  # type: ignore[arg-type]
+            dn = int(large["tags"]) - int(small["tags"])  # type: ignore[call-overload]
+            slopes.append(round(dt / dn * 1000, 4))
+        result[name] = slopes
+        ratio = round(slopes[-1] / slopes[0], 3) if len(slopes) >= 2 and slopes[0] > 0 else None
+        result["last_to_first_slope_ratio" if key == "seconds" else "last_to_first_cpu_slope_ratio"] = ratio
+    return result

@@ -1,4 +1,4 @@
-"""costcalc's scans through the latency proxy, their requests against SPEC §3.1's minimum,
+"""costcalc's scans through the latency proxy, their requests against the minimum,
 and the same requests replayed: through costcalc's RegistryClient with nothing parsed or cached
 (its HTTP stack), and on plain sockets (what the proxy and the registry alone allow on this
 machine)."""
@@ -108,7 +108,7 @@ def through_proxy(
 
 
 def minimum_check(scan: dict[str, object], truth: FleetTruth) -> dict[str, object]:
-    """Compare a cold scan's requests with SPEC §3.1: list pages + tags + manifests + configs."""
+    """Compare a cold scan's requests with the minimum: list pages + tags + manifests + configs."""
     counts = scan["requests_by_kind"]
     assert isinstance(counts, dict)
     list_pages = counts.get("GET catalog", 0) + counts.get("GET tags", 0)
@@ -162,10 +162,11 @@ def replay_plan(inventory_path: Path, catalog_pages: int, warm: bool = False) ->
                 seen.add(digest)
                 plan.append(("GET", f"/v2/{name}/manifests/{digest}"))
                 record = manifests.get(digest) or {}
-                config = record.get("config")
-                if config and config["digest"] not in seen:
-                    seen.add(config["digest"])
-                    plan.append(("GET", f"/v2/{name}/blobs/{config['digest']}"))
+                config = record.get("config")  # schema 2: a digest (schema 1: a descriptor)
+                config = config.get("digest") if isinstance(config, dict) else config
+                if config and config not in seen:
+                    seen.add(config)
+                    plan.append(("GET", f"/v2/{name}/blobs/{config}"))
                 stack.extend(child["digest"] for child in record.get("children", ()))
     return plan
 

@@ -406,10 +406,16 @@ def test_multiple_headers_on_one_response() -> None:
 # --- concurrency and bounded reads through a real AsyncClient -------------------------------
 
 
-async def _concurrent_scan(repos: list[str], per_repo: int) -> list[tuple[str, int]]:
+async def _concurrent_scan(repos: list[str], per_repo: int, resolve_delays: list[float]) -> list[tuple[str, int]]:
     import anyio
 
     log: list[tuple[str, int]] = []
+    delays = iter(resolve_delays)
+
+    async def resolve(host: str, port: int) -> list[str]:
+        # the token server's name takes its time to resolve, as a real DNS lookup may
+        await anyio.sleep(next(delays, 0.0))
+        return ["203.0.113.10"]
 
     async def handler(request: httpx.Request) -> httpx.Response:
         await anyio.sleep(0.02)  # let the other requests start meanwhile
@@ -423,7 +429,7 @@ async def _concurrent_scan(repos: list[str], per_repo: int) -> list[tuple[str, i
         log.append((repo, 401))
         return httpx.Response(401, headers={"WWW-Authenticate": BEARER.replace("ns/app", repo)})
 
-    auth = RegistryAuth(HOST, None)
+    auth = RegistryAuth(HOST, None, resolve=resolve)
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(handler), auth=auth) as client,
         anyio.create_task_group() as group,
@@ -439,11 +445,16 @@ async def _concurrent_scan(repos: list[str], per_repo: int) -> list[tuple[str, i
     return log
 
 
-def test_concurrent_first_requests_cost_one_401_and_one_token_per_scope() -> None:
+@pytest.mark.parametrize(
+    "resolve_delays",
+    [[], [0.0, 0.05, 0.0, 0.0, 0.1, 0.0, 0.03], [0.06, 0.0, 0.0, 0.0, 0.0, 0.09, 0.0, 0.0, 0.04]],
+    ids=["instant", "slow-lookups", "slower-lookups"],
+)
+def test_concurrent_first_requests_cost_one_401_and_one_token_per_scope(resolve_delays: list[float]) -> None:
     import anyio
 
     repos = ["ns/a", "ns/b", "ns/c"]
-    log = anyio.run(_concurrent_scan, repos, 5)
+    log = anyio.run(_concurrent_scan, repos, 5, resolve_delays)
     assert [entry for entry in log if entry[1] == 401] == [("ns/a", 401)]
     tokens = sorted(name for name, _ in log if name.startswith("token "))
     assert tokens == [f"token repository:{repo}:pull" for repo in repos]

@@ -1,4 +1,4 @@
-"""Derived figures of an Inventory (SPEC §2), worked by hand on small inventories."""
+"""Derived figures of an Inventory, worked by hand on small inventories."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from costcalc.inventory.figures import Figures
 from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, build_inventory
 from tests.inventory_builders import CONFIG, INDEX, MANIFEST, d, image, layer, small_fleet, when
 
@@ -55,7 +56,7 @@ def test_a_blob_two_repositories_size_differently_takes_the_last_ones_size() -> 
     inv = build_inventory("r", "", when(1), {"n/a": [("t", d("a"))], "n/b": [("t", d("b"))]}, manifests)
     f = inv.figures
     assert f.blob_sizes[d("x")] == 300
-    assert f._shared_blobs == {d("x")}
+    assert f.shared_layer_bytes == 300  # one layer, in both repositories
     assert f.attributed_bytes() == {"n/a": 10 + 1 + 150, "n/b": 20 + 2 + 150}
     assert sum(f.attributed_bytes().values()) == f.unique_bytes == 10 + 1 + 20 + 2 + 300
 
@@ -150,16 +151,45 @@ def test_versions_with_times_without_an_offset_sort_as_datetimes() -> None:
 
 
 def test_reachable_maps_are_the_same_whether_the_walks_or_reachable_build_them(fleet) -> None:  # type: ignore[no-untyped-def]
-    from costcalc.inventory.figures import Figures
+    def figures() -> Figures:
+        return Figures(fleet.repositories, fleet.manifests)
 
-    walked = Figures(fleet)
+    walked = figures()
     walked.repository_blobs  # noqa: B018  # builds the plain images' reachable() maps
-    fresh = Figures(fleet)
+    fresh = figures()
     digests = {t.digest for repo in fleet.repositories for t in repo.tags}
     for digest in digests:
         assert list(walked.reachable(digest).items()) == list(fresh.reachable(digest).items())
-        walk: dict[str, int] = {}
-        Figures(fleet)._walk(digest, 0, walk, set())  # the general walk, no fast path
-        assert list(fresh.reachable(digest).items()) == list(walk.items())
     assert walked.naive_bytes == fresh.naive_bytes
-    assert walked.attributed_bytes() == Figures(fleet).attributed_bytes()
+    assert walked.attributed_bytes() == figures().attributed_bytes()
+
+
+def test_untagged_manifests_count_in_storage_but_in_no_tag() -> None:
+    # acme/api stores v0 untagged (as a provider's API lists it): its config and own layer are
+    # stored bytes of acme/api; its base layer is already counted; no tag reaches it.
+    manifests = {
+        d("api0"): image("capi0", 7, layer("base", 900), layer("api-v0", 250), created=when(1)),
+        d("api1"): image("capi1", 10, layer("base", 900), layer("api-v1", 300), created=when(2)),
+        d("web1"): image("cweb1", 20, layer("base", 900), created=when(1)),
+    }
+    tags = {"acme/api": [("v1", d("api1"))], "acme/web": [("latest", d("web1"))]}
+    without = build_inventory("r", "acme", when(3), tags, manifests).figures
+    inventory = build_inventory("r", "acme", when(3), tags, manifests, untagged={"acme/api": [d("api0")]})
+    f = inventory.figures
+    untagged_bytes = 500 + 7 + 250  # manifest, config, own layer
+    assert f.repository_bytes == {"acme/api": without.repository_bytes["acme/api"] + untagged_bytes, "acme/web": 1420}
+    assert f.unique_bytes == without.unique_bytes + untagged_bytes
+    assert f.per_repository_unique_bytes == without.per_repository_unique_bytes + untagged_bytes
+    assert f.naive_bytes == without.naive_bytes  # a sum over tags
+    assert sum(f.attributed_bytes().values()) == f.unique_bytes
+    assert [v.digest for v in f.versions("acme/api")] == [d("api1")]  # no tag: no version
+    summary = f.summary()
+    assert (summary.tags, summary.manifests, summary.blobs) == (2, 3, 3 + 3 + 3)  # manifests, configs, layers
+
+
+def test_a_repository_with_only_untagged_manifests_stores_them() -> None:
+    manifests = {d("old"): image("cold", 5, layer("l", 100))}
+    inventory = build_inventory("r", "", when(3), {}, manifests, untagged={"n/old": [d("old"), d("old")]})
+    assert [(r.name, r.tags, r.untagged) for r in inventory.repositories] == [("n/old", (), (d("old"),))]
+    assert inventory.figures.repository_bytes == {"n/old": 500 + 5 + 100}
+    assert inventory.figures.versions("n/old") == ()

@@ -1,8 +1,12 @@
-"""The inventory file (SPEC §3.2): deterministic text, one-sentence errors, and the fast loader."""
+"""The inventory file: schema 2 written deterministically, schemas 1 and 2 read, one-sentence errors."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,9 +16,11 @@ from hypothesis import strategies as st
 
 from costcalc.errors import InputError
 from costcalc.inventory import file as inventory_file
-from costcalc.inventory.file import dumps, load, loads
+from costcalc.inventory.file import MAX_FILE_BYTES, MAX_NESTING, MAX_SIZE_BYTES, dumps, load, loads
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, ScanError, build_inventory
-from tests.inventory_builders import d, small_fleet
+from tests.inventory_builders import CONFIG, d, image, layer, small_fleet, when
+
+SCHEMA_1 = Path(__file__).resolve().parent / "data" / "inventory-schema-1.json"
 
 
 @pytest.fixture
@@ -24,258 +30,231 @@ def fleet() -> Inventory:
 
 def test_file_round_trip_is_deterministic(fleet) -> None:  # type: ignore[no-untyped-def]
     text = dumps(fleet)
-    assert text.startswith('{\n "schema_version": 1,')
+    assert text.startswith('{\n "schema_version": 2,')
     assert loads(text) == fleet
     assert dumps(loads(text)) == text
     assert '"scanned_at": "2026-01-03T00:00:00Z"' in text
+    # the same content held in another order is the same file
+    shuffled = replace(fleet, manifests=dict(reversed(fleet.manifests.items())))
+    assert dumps(shuffled) == text
+    # and a later scan of the same content differs in scanned_at only
+    later = dumps(replace(fleet, scanned_at=when(9))).splitlines()
+    assert [i for i, (a, b) in enumerate(zip(later, text.splitlines(), strict=True)) if a != b] == [4]
+
+
+def test_each_blob_is_written_once_and_manifests_name_it_by_digest(fleet) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(dumps(fleet))
+    base = d("base")
+    assert data["blobs"][base] == {"media_type": layer("base", 900).media_type, "size_bytes": 900}
+    assert dumps(fleet).count(f'"{base}": {{') == 1  # one entry; four manifests name it
+    api1 = data["manifests"][d("api1")]
+    assert api1["layers"] == [base, d("api-v1")]
+    assert api1["config"] == d("capi1") and data["blobs"][d("capi1")] == {"media_type": CONFIG, "size_bytes": 10}
+    assert sorted(data["blobs"]) == list(data["blobs"])
+
+
+def test_a_schema_1_file_still_loads_with_the_same_figures() -> None:
+    # Written by costcalc before schema 2: an index with an attestation, a foreign layer, an
+    # error. The figures are those the schema-1 costcalc computed from this file.
+    inventory = load(SCHEMA_1)
+    summary = inventory.figures.summary()
+    assert (summary.repositories, summary.tags, summary.manifests, summary.blobs) == (4, 6, 6, 17)
+    assert (summary.unique_bytes, summary.naive_bytes) == (5400, 11340)
+    assert (summary.per_repository_unique_bytes, summary.shared_layer_bytes) == (8630, 900)
+    assert inventory.figures.attributed_bytes() == {
+        "acme/api": 1945,
+        "acme/job": 490,
+        "acme/multi": 2120,
+        "acme/web": 845,
+    }
+    assert inventory.errors == (ScanError(repository="acme/gone", reason="404 NAME_UNKNOWN"),)
+    # written again, it is schema 2, and reads back as the same inventory
+    text = dumps(inventory)
+    assert text.startswith('{\n "schema_version": 2,')
+    assert len(text) < SCHEMA_1.stat().st_size
+    assert loads(text) == inventory
+    foreign = json.loads(text)["blobs"][d("win-base")]
+    assert foreign == {"media_type": layer("x", 1).media_type, "size_bytes": 5000, "foreign": True}
+
+
+def test_a_blob_a_manifest_describes_otherwise_keeps_its_own_description() -> None:
+    # The same layer bytes named with a Docker media type in one image and OCI's in another
+    # (converted images share layers so), and a hostile second size: each manifest reads back
+    # what it said.
+    docker = BlobRef(media_type="application/vnd.docker.image.rootfs.diff.tar.gzip", digest=d("x"), size_bytes=100)
+    manifests = {
+        d("a"): image("ca", 1, layer("x", 100)),
+        d("b"): image("cb", 2, docker),
+        d("c"): image("cc", 3, layer("x", 300)),
+    }
+    tags = {"n/a": [("t", d("a"))], "n/b": [("t", d("b"))], "n/c": [("t", d("c"))]}
+    inventory = build_inventory("r", "", when(1), tags, manifests)
+    text = dumps(inventory)
+    assert json.loads(text)["manifests"][d("a")]["layers"] == [d("x")]
+    assert json.loads(text)["manifests"][d("b")]["layers"] == [{"digest": d("x"), **_described(docker)}]
+    loaded = loads(text)
+    assert loaded == inventory
+    assert loaded.figures.attributed_bytes() == inventory.figures.attributed_bytes()
+
+
+def _described(ref: BlobRef) -> dict[str, object]:
+    return {"media_type": ref.media_type, "size_bytes": ref.size_bytes}
+
+
+def test_untagged_manifests_and_provider_times_round_trip() -> None:
+    pushed = datetime(2026, 2, 1, 12, 30, tzinfo=UTC)
+    pulled = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    old = replace(image("cold", 5, layer("l0", 50)), pushed_at=pushed, last_pulled_at=pulled)
+    manifests = {d("old"): old, d("new"): image("cnew", 6, layer("l1", 60))}
+    inventory = build_inventory(
+        "r", "", when(2), {"n/app": [("v2", d("new"))]}, manifests, untagged={"n/app": [d("old")]}
+    )
+    text = dumps(inventory)
+    data = json.loads(text)
+    assert data["repositories"] == [
+        {"name": "n/app", "tags": [{"tag": "v2", "digest": d("new")}], "untagged": [d("old")]}
+    ]
+    assert data["manifests"][d("old")]["pushed_at"] == "2026-02-01T12:30:00Z"
+    assert data["manifests"][d("old")]["last_pulled_at"] == "2026-03-01T08:00:00Z"
+    loaded = loads(text)
+    assert loaded == inventory
+    assert loaded.manifests[d("old")].pushed_at == pushed
+    assert loaded.figures.repository_bytes == {"n/app": 500 + 5 + 50 + 500 + 6 + 60}
+
+
+_HEAD_1 = '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
+_HEAD_2 = '{"schema_version": 2, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
+_DIGEST = "sha256:" + "a" * 64
+
+
+def _manifest_2(**fields: object) -> str:
+    record = {"media_type": "m", "size_bytes": 1, "kind": "image", **fields}
+    return _HEAD_2 + '"manifests": {\n"' + _DIGEST + '": ' + json.dumps(record) + "}}"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{", "inv.json:1: not valid JSON"),
-        ('{"schema_version": 9, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z"}', "schema_version"),
-        ('{"schema_version": 1, "scanned_at": "2026-01-01T00:00:00Z"}', "registry"),
+        ("{", "inv.json:1: not valid JSON: EOF while parsing an object."),
+        ('{\n"schema_version": 2,\n"registry": "r",\n}', "inv.json:4: not valid JSON: trailing comma."),
+        (
+            '{"schema_version": 9, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z"}',
+            "inv.json: schema_version 9 is not supported (this costcalc reads 1 and 2).",
+        ),
+        (
+            '{"schema_version": "2", "registry": "r", "scanned_at": "2026-01-01T00:00:00Z"}',
+            'inv.json: schema_version "2" is not supported (this costcalc reads 1 and 2).',
+        ),
+        ('{"registry": "r"}', "inv.json: schema_version: Field required."),
+        ('{"schema_version": 2, "scanned_at": "2026-01-01T00:00:00Z"}', "inv.json: registry: Field required."),
+        ('{"schema_version": 1, "scanned_at": "2026-01-01T00:00:00Z"}', "inv.json: registry: Field required."),
         # true is not 1 byte, nor 12.0 twelve: sizes are JSON integers
+        (_manifest_2(size_bytes=True), f"inv.json:2: manifests.{_DIGEST}.size_bytes: Input should be a valid integer"),
+        (_manifest_2(size_bytes=12.0), f"inv.json:2: manifests.{_DIGEST}.size_bytes: Input should be a valid integer"),
+        (_manifest_2(extra=1), f"inv.json:2: manifests.{_DIGEST}.extra: Extra inputs are not permitted."),
+        (_manifest_2(layers=["sha256:l"]), f"inv.json:2: manifests.{_DIGEST}.layers.0: sha256:l is not in blobs."),
+        (_manifest_2(config="sha256:c"), f"inv.json:2: manifests.{_DIGEST}.config: sha256:c is not in blobs."),
+        (_manifest_2(created="2026-13-01"), f"manifests.{_DIGEST}.created: Input should be a valid datetime"),
         (
-            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
-            + "a" * 64
-            + '": {"media_type": "x", "size_bytes": true, "kind": "image"}}}',
-            "size_bytes: Input should be a valid integer",
+            _HEAD_2 + '"blobs": {"sha256:l": {"media_type": "l", "size_bytes": -1}}}',
+            "inv.json:1: blobs.sha256:l.size_bytes: Input should be greater than or equal to 0.",
         ),
         (
-            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
-            + "a" * 64
-            + '": {"media_type": "x", "size_bytes": 12.0, "kind": "image"}}}',
-            "size_bytes: Input should be a valid integer",
-        ),
-        # an unknown key is worded alike in a manifest and in a descriptor (a dataclass)
-        (
-            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
-            + "a" * 64
-            + '": {"media_type": "x", "size_bytes": 1, "kind": "image", "extra": 1}}}',
-            "extra: Extra inputs are not permitted.",
+            _HEAD_1 + '"manifests": {"' + _DIGEST + '": {"media_type": "m", "size_bytes": 1, "kind": "image", '
+            '"layers": [{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "extra": 1}]}}}',
+            f"inv.json:1: manifests.{_DIGEST}.layers.0.extra: Extra inputs are not permitted.",
         ),
         (
-            '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "manifests": {"sha256:'
-            + "a" * 64
-            + '": {"media_type": "x", "size_bytes": 1, "kind": "image", "layers": [{"media_type": "l",'
-            ' "digest": "sha256:l", "size_bytes": 2, "extra": 1}]}}}',
-            "layers.0.extra: Extra inputs are not permitted.",
+            _HEAD_2 + '"repositories": [{"name": "a", "tags": [{"tag": 1, "digest": "d"}]}]}',
+            "repositories.0.tags.0.tag",
         ),
+        (b'{"schema_version": 2, "registry": "\xff"}', "inv.json:1: not valid JSON"),
     ],
 )
-def test_bad_inventory_files_are_one_sentence(text: str, message: str) -> None:
+def test_bad_inventory_files_are_one_sentence(text: str | bytes, message: str) -> None:
     with pytest.raises(InputError) as info:
         loads(text, "inv.json")
     assert message in str(info.value)
-    assert "Traceback" not in str(info.value)
+    assert str(info.value).startswith("inv.json") and str(info.value).endswith(".")
+    assert "\n" not in str(info.value)
 
 
-_GOOD_MANIFEST = '{"media_type": "m", "size_bytes": 1, "kind": "image"}'
-_HEAD = '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
+def _with_size(size: str) -> str:
+    return _HEAD_2 + '"blobs": {"sha256:l": {"media_type": "l", "size_bytes": ' + size + "}}}"
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        # a duplicate manifest key whose first entry is invalid: the parser keeps only the last
-        _HEAD + '"manifests": {"sha256:a": {"bad": 1}, "sha256:a": ' + _GOOD_MANIFEST + "}}",
-        # the same descriptor text twice, then with a type that must not share its validation
-        _HEAD + '"manifests": {"sha256:a": {"media_type": "m", "size_bytes": 1, "kind": "image", "layers": ['
-        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2},'
-        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2},'
-        '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 3}]}}}',
-        _HEAD + '"manifests": {"sha256:a": {"media_type": "m", "size_bytes": 1, "kind": "image", "layers": ['
-        '{"media_type": "l", "digest": "sha256\\u003al", "size_bytes": -1}]}}}',
-        _HEAD + '"manifests": {"sha256:a": ' + _GOOD_MANIFEST[:-1] + ', "created": "2026-13-01"}}}',
-        _HEAD + '"repositories": [{"name": "a", "tags": [{"tag": "\\ud800", "digest": "d"}]}]}',
-    ],
-)
-def test_the_fast_loader_rejects_what_the_reference_loader_rejects(text: str) -> None:
+def test_the_largest_size_a_descriptor_may_give_is_read_one_more_is_refused() -> None:
+    assert MAX_SIZE_BYTES == 2**63 - 1  # an OCI descriptor's size is a signed 64-bit integer
+    inventory = loads(_with_size(str(MAX_SIZE_BYTES)))
+    assert inventory.figures.summary().unique_bytes == 0  # a blob no manifest names
+    for size in (str(MAX_SIZE_BYTES + 1), "1" + "0" * 40):
+        with pytest.raises(InputError, match=r"size_bytes: Input should be less than or equal to 9223372036854775807"):
+            loads(_with_size(size), "inv.json")
+
+
+@pytest.mark.parametrize("digits", [4300, 4301, 5000])
+def test_integers_of_thousands_of_digits_are_one_sentence(digits: int) -> None:
+    # Up to 4,300 digits a number is read (and is over the size limit); past that the parser
+    # refuses it: either way one sentence, no traceback.
     with pytest.raises(InputError) as info:
-        loads(text, "inv.json")
-    assert str(info.value).startswith("inv.json")
-    assert "Traceback" not in str(info.value)
+        loads(_with_size("9" * digits), "inv.json")
+    expected = "less than or equal to" if digits <= 4300 else "inv.json:1: not valid JSON: number out of range."
+    assert expected in str(info.value)
 
 
-def test_the_fast_loader_shares_each_distinct_descriptor(fleet) -> None:  # type: ignore[no-untyped-def]
-    loaded = loads(dumps(fleet))
-    assert loaded == fleet
-    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
-    assert len({id(layer) for layer in layers}) == len(set(layers))
+def test_json_nested_to_the_limit_is_parsed_one_level_more_is_refused() -> None:
+    def nested(levels: int) -> str:
+        return _HEAD_2 + '"extra": ' + "[" * levels + "]" * levels + "}"
+
+    with pytest.raises(InputError) as info:
+        loads(nested(MAX_NESTING), "inv.json")
+    assert str(info.value) == "inv.json: extra: Extra inputs are not permitted."  # parsed, then refused
+    for levels in (MAX_NESTING + 1, 200_000):
+        with pytest.raises(InputError) as info:
+            loads(nested(levels), "inv.json")
+        assert str(info.value) == f"inv.json:1: JSON nested more than {MAX_NESTING} levels deep."
 
 
-def test_the_fast_loader_is_taken_for_a_written_file(fleet) -> None:  # type: ignore[no-untyped-def]
-    # Without this, a fast path that always gave up would pass every test above (slowly).
-    loaded = inventory_file._load_pieces(dumps(fleet).encode())
-    assert loaded == fleet
-    assert loaded is not None and dumps(loaded) == dumps(fleet)
-
-
-def test_records_tags_and_descriptors_carry_no_instance_dict() -> None:
-    # Slotted dataclasses: a 100,000-tag inventory holds over a million of them, and as models
-    # (an instance dict and a fields-set each) they cost its report ~140 MiB and a tenth or more
-    # of its time (docs/performance.md).
-    example = Path(__file__).resolve().parent.parent / "examples" / "fleet.json"
-    loaded = inventory_file._load_pieces(example.read_bytes())
-    assert loaded is not None
-    records = list(loaded.manifests.values())
-    children = [child for record in records for child in record.children]
-    descriptors = [layer for record in records for layer in record.layers]
-    tags = [tag for repository in loaded.repositories for tag in repository.tags]
-    assert records and children and descriptors and tags
-    for value in (*records, *children, *descriptors, *tags):
-        assert not hasattr(value, "__dict__"), type(value).__name__
-
-
-def test_a_file_loaded_in_pieces_is_the_file_loaded_whole(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(inventory_file, "_PIECE", 1)  # one manifest per piece
+def test_a_file_at_the_size_limit_is_read_one_byte_more_is_refused(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "inv.json"
     path.write_text(dumps(fleet))
-    loaded = load(path)
-    assert loaded == fleet
-    assert dumps(loaded) == dumps(fleet)
-    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
-    assert len({id(layer) for layer in layers}) == len(set(layers))
-
-
-@pytest.mark.parametrize("indent", [2, 4])
-def test_a_file_indented_otherwise_is_loaded_in_pieces(fleet, tmp_path, monkeypatch, indent: int) -> None:  # type: ignore[no-untyped-def]
-    # jq writes 2 spaces per level; any indent of spaces takes the piece loader.
-    monkeypatch.setattr(inventory_file, "_PIECE", 1)  # one manifest per piece
-    text = json.dumps(json.loads(dumps(fleet)), indent=indent)
-    assert inventory_file._load_pieces(text.encode()) == fleet
-    path = tmp_path / "inv.json"
-    path.write_text(text)
+    size = path.stat().st_size
+    monkeypatch.setattr(inventory_file, "MAX_FILE_BYTES", size)
     assert load(path) == fleet
+    monkeypatch.setattr(inventory_file, "MAX_FILE_BYTES", size - 1)
+    with pytest.raises(InputError, match=rf"{size:,} bytes, over the"):
+        load(path)
 
 
-@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])  # jq -c; json.dump's default
-@pytest.mark.parametrize("errors", [0, 40])  # more error objects than closes tried from the end
-def test_a_file_on_one_line_is_loaded_in_pieces(  # type: ignore[no-untyped-def]
-    fleet, tmp_path, monkeypatch, separators: tuple[str, str], errors: int
-) -> None:
-    monkeypatch.setattr(inventory_file, "_PIECE", 1)  # one manifest per piece
-    fleet = fleet.model_copy(
-        update={"errors": tuple(ScanError(repository="a", tag=f"t{i}", reason="gone") for i in range(errors))}
+def test_a_file_over_the_real_limit_is_refused_before_it_is_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert MAX_FILE_BYTES == 1 << 30
+    path = tmp_path / "huge.json"
+    with path.open("wb") as file:  # sparse: no disk used
+        file.write(b"{")
+        file.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(InputError) as info:
+        load(path)
+    assert (
+        str(info.value)
+        == f"{path}: the file is {MAX_FILE_BYTES + 1:,} bytes, over the 1,024 MiB limit of an inventory file."
     )
-    text = json.dumps(json.loads(dumps(fleet)), separators=separators)
-    assert "\n" not in text
-    loaded = inventory_file._load_pieces(text.encode())
-    assert loaded == fleet
-    assert loaded is not None and dumps(loaded) == dumps(fleet)
-    path = tmp_path / "inv.json"
-    path.write_text(text)
-    assert load(path) == fleet
 
 
-def test_a_digest_repeated_across_pieces_is_left_to_the_reference_loader(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(inventory_file, "_PIECE", 1)
-    text = dumps(fleet)
-    first = d("api1")
-    # the first manifest again, at the end, with a size the reference loader rejects
-    text = text.replace("\n }", f',\n  "{first}": {{\n   "size_bytes": -1\n  }}\n }}', 1)
-    assert inventory_file._load_pieces(text.encode()) is None
-    path = tmp_path / "inv.json"
-    path.write_text(text)
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_an_endless_device_is_refused_without_reading_it_all(device: str) -> None:
+    if not os.path.exists(device):
+        pytest.fail(f"{device} is missing")
     with pytest.raises(InputError) as info:
-        load(path)
-    assert str(info.value).startswith(f"{path}: manifests.{first}")
+        load(Path(device))
+    assert str(info.value).startswith(f"{device}: ")
+    assert "not an inventory file" in str(info.value) or "not valid JSON" in str(info.value)
 
 
-def test_a_file_the_pieces_cannot_take_is_validated_whole(fleet, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "inv.json"
-    path.write_text(dumps(fleet))
-    monkeypatch.setattr(inventory_file, "_layout", lambda data: None)
-    loaded = load(path)
-    assert loaded == fleet
-    layers = [layer for record in loaded.manifests.values() for layer in record.layers]
-    assert len({id(layer) for layer in layers}) == len(set(layers))  # shared all the same
-
-
-def test_a_stray_brace_after_manifests_on_one_line_is_still_invalid(fleet) -> None:  # type: ignore[no-untyped-def]
-    text = json.dumps(json.loads(dumps(fleet)), separators=(",", ":"))
-    broken = text.replace(',"errors":', '},"errors":', 1)
-    assert inventory_file._load_pieces(broken.encode()) is None
-    with pytest.raises(InputError, match="not valid JSON"):
-        loads(broken, "inv.json")
-
-
-def test_an_object_after_manifests_is_no_part_of_them(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # The close of `manifests` is searched from the end: here the last "\n }" closes another
-    # member, so the piece holding the real close has trailing text and the pieces give up.
-    text = dumps(fleet)
-    assert text.endswith('\n "errors": []\n}\n')
-    path = tmp_path / "inv.json"
-    path.write_text(text.removesuffix("\n}\n") + ',\n "extra": {\n  "a": 1\n }\n}\n')
-    assert inventory_file._load_pieces(path.read_bytes()) is None
-    with pytest.raises(InputError, match="extra"):
-        load(path)
-
-
-@pytest.mark.parametrize(
-    ("old", "new"),
-    [("\n  },\n", "\n  },\n  ,\n"), ("\n  }\n }", "\n  },\n }")],  # a doubled comma, a trailing one
-)
-def test_a_stray_comma_between_pieces_is_still_invalid_json(  # type: ignore[no-untyped-def]
-    fleet, tmp_path, monkeypatch, old: str, new: str
-) -> None:
-    monkeypatch.setattr(inventory_file, "_PIECE", 1)
-    path = tmp_path / "inv.json"
-    assert old in dumps(fleet)
-    path.write_text(dumps(fleet).replace(old, new, 1))
-    assert inventory_file._load_pieces(path.read_bytes()) is None
-    with pytest.raises(InputError, match="not valid JSON"):
-        load(path)
-
-
-_LAYER = '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": false}'
-
-
-@pytest.mark.parametrize(
-    "layers",
-    [
-        [_LAYER, _LAYER],  # the usual shape: one shared instance
-        [_LAYER, '{"digest": "sha256:l", "media_type": "l", "size_bytes": 2}'],  # foreign left out: equal
-        [_LAYER, '{"foreign": false, "size_bytes": 2, "digest": "sha256:l", "media_type": "l"}'],  # other order
-        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": 0}'],  # 0 is not false
-        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "foreign": true}'],  # not equal
-        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 3, "foreign": false}'],  # not equal
-        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": true, "foreign": false}'],
-        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2.0, "foreign": false}'],
-        [_LAYER, '{"media_type": "l", "digest": ["x"], "size_bytes": 2, "foreign": false}'],
-        [_LAYER, '{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "extra": false}'],
-        [_LAYER, '"sha256:l"'],
-        ['{"media_type": "l", "digest": "sha256:m", "size_bytes": 3, "foreign": true}', _LAYER],
-    ],
-)
-def test_the_fast_loader_is_the_reference_loader(layers: list[str]) -> None:
-    record = '{"media_type": "m", "size_bytes": 1, "kind": "image", "layers": [' + ", ".join(layers) + "]}"
-    text = _HEAD + '"manifests": {"sha256:a": ' + record + ', "sha256:b": ' + _GOOD_MANIFEST + "}}"
-    written = json.dumps(json.loads(text), indent=1)  # the layout the pieces take
-    try:
-        expected: Inventory | None = Inventory.model_validate_json(text)
-    except ValueError:
-        expected = None
-    if expected is None:
-        assert inventory_file._load_pieces(written.encode()) is None
-        with pytest.raises(InputError):
-            loads(text, "inv.json")
-        return
-    for loaded in (inventory_file._load_pieces(written.encode()), loads(text)):
-        assert loaded is not None  # taken, not fallen back from
-        assert dumps(loaded) == dumps(expected)
-        found = loaded.manifests["sha256:a"].layers
-        assert found == expected.manifests["sha256:a"].layers
-        # equal descriptors are one instance, different ones are not
-        assert (found[0] is found[1]) == (found[0] == found[1])
-
-
-def test_a_written_file_loads_as_the_reference_loader_reads_it(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "inv.json"
-    path.write_text(dumps(fleet))
-    assert inventory_file._load_mapped(path) == Inventory.model_validate_json(path.read_bytes()) == fleet
+def test_missing_and_unreadable_paths_are_one_sentence(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=r"no such inventory file\.$"):
+        load(tmp_path / "missing.json")
+    with pytest.raises(InputError, match=r"is a directory, not an inventory file\.$"):
+        load(tmp_path)
 
 
 @given(
@@ -284,7 +263,7 @@ def test_a_written_file_loads_as_the_reference_loader_reads_it(fleet, tmp_path) 
         | st.characters(codec="utf-8", exclude_categories=["Cs"]),
         max_size=12,
     ),
-    size=st.integers(min_value=0, max_value=2**70),
+    size=st.integers(min_value=0, max_value=MAX_SIZE_BYTES),
 )
 @settings(max_examples=200, deadline=None)
 def test_the_file_text_is_what_json_dumps_writes(text: str, size: int) -> None:
@@ -305,7 +284,64 @@ def test_the_file_text_is_what_json_dumps_writes(text: str, size: int) -> None:
         {"sha256:a": record},
         [ScanError(repository=text, reason=text)],
     )
-    data = inventory.model_dump(mode="json")
-    data["scanned_at"] = "2026-01-01T00:00:00Z"
-    assert dumps(inventory) == json.dumps(data, indent=1, ensure_ascii=True) + "\n"
-    assert loads(dumps(inventory)) == inventory
+    written = dumps(inventory)
+    assert written == json.dumps(json.loads(written), indent=1, ensure_ascii=True) + "\n"
+    assert loads(written) == inventory
+
+
+@pytest.mark.parametrize("case", ["/dev/zero", "/dev/urandom", "deep", "huge-size", "schema-1"])
+def test_the_report_command_says_one_sentence_or_reads_the_file(case: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from costcalc.cli.app import app
+
+    path = Path(case) if case.startswith("/dev/") else tmp_path / "inv.json"
+    if case == "deep":
+        path.write_text(_HEAD_2 + '"extra": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    elif case == "huge-size":
+        path.write_text(_with_size("1" + "0" * 40))
+    elif case == "schema-1":
+        path.write_bytes(SCHEMA_1.read_bytes())
+    result = CliRunner().invoke(app, ["report", str(path), "--format", "json"])
+    if case == "schema-1":
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["inventory"]["unique_bytes"] == 5400
+        return
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"costcalc: error: {path}") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("over", [False, True])
+def test_a_pipe_is_read_up_to_the_limit(fleet, tmp_path, monkeypatch, over: bool) -> None:  # type: ignore[no-untyped-def]
+    # A pipe has no size to check first (`report <(zcat inv.json.gz)`): its read stops at the limit.
+    text = dumps(fleet).encode()
+    monkeypatch.setattr(inventory_file, "MAX_FILE_BYTES", len(text) - 1 if over else len(text))
+    fifo = tmp_path / "inv.pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as pipe:  # the reader may stop at the limit
+            pipe.write(text + (b" " * 100_000 if over else b""))
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        if over:
+            with pytest.raises(InputError, match=rf"more than {len(text) - 1:,} bytes, over the"):
+                load(fifo)
+        else:
+            assert load(fifo) == fleet
+    finally:
+        writer.join(timeout=10)
+
+
+def test_a_layer_missing_from_blobs_is_named_with_its_manifests_line(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = dumps(fleet)
+    missing = text.replace(f'  "{d("api-v1")}": {{', f'  "{d("gone")}": {{', 1)  # its blob entry, renamed
+    path = tmp_path / "inv.json"
+    path.write_text(missing)
+    line = missing.splitlines().index(f'  "{d("api1")}": {{') + 1
+    with pytest.raises(InputError) as info:
+        load(path)
+    assert str(info.value) == f"{path}:{line}: manifests.{d('api1')}.layers.1: {d('api-v1')} is not in blobs."

@@ -58,7 +58,7 @@ def test_each_bundled_book_is_valid_and_documented(book_id: str) -> None:
     assert book.currency == "USD"
 
 
-# Every URL a bundled book may cite: those /work/shared/research/pricing.md gives for a figure.
+# Every URL a bundled book may cite: the providers' pricing pages and the studies each figure was checked against.
 # A page the research never read (a provider page that could not be opened and gave no
 # figure, a language variant nobody read) is not a source.
 RESEARCH_URLS = {

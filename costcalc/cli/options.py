@@ -129,6 +129,24 @@ _SCAN_PARAMETERS = (
         False,
     ),
     (
+        "aws_profile",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--profile", metavar="NAME", help="AWS profile for Amazon ECR targets (default: the chain's)."
+            ),
+        ],
+        None,
+    ),
+    (
+        "aws_region",
+        Annotated[
+            str | None,
+            typer.Option("--region", metavar="REGION", help="AWS region for ecr:// targets (default: the profile's)."),
+        ],
+        None,
+    ),
+    (
         "no_cache",
         Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")],
         False,
@@ -153,6 +171,8 @@ def scan_options(
     ca_file: Path | None,
     username: str | None,
     password_stdin: bool,
+    aws_profile: str | None,
+    aws_region: str | None,
     no_cache: bool,
     cache_dir: Path | None,
 ) -> ScanOptions:
@@ -171,6 +191,8 @@ def scan_options(
         ca_file=ca_file,
         username=username,
         password=password,
+        aws_profile=aws_profile,
+        aws_region=aws_region,
         use_cache=not no_cache,
         cache_dir=cache_dir,
     )

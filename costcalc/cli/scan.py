@@ -37,12 +37,24 @@ def run_scan(target: str, options: ScanOptions, *, quiet: bool) -> Inventory:
 
     Ctrl-C ends the scan with ScanInterrupted, which says whether a cache kept what was fetched.
     """
-    from costcalc.registry.scan import run_scan as scan  # only now: the HTTP stack is slow to import
+    from costcalc.registry.ecr import api_available, parse_ecr_target
 
     warn = warner(quiet)
+    ecr = parse_ecr_target(target)
     try:
         with _progress(quiet=quiet) as progress:
-            inventory = scan(target, options, progress=progress, warn=warn)
+            # An ECR host goes through ECR's API when boto3 is there (it alone lists every
+            # repository and sees untagged images); without it, through the OCI API like any registry.
+            if ecr is not None and (api_available() or ecr.account is None):
+                from costcalc.registry.ecr_scan import scan_ecr
+
+                inventory = scan_ecr(
+                    ecr, options, profile=options.aws_profile, region=options.aws_region, warn=warn, progress=progress
+                )
+            else:
+                from costcalc.registry.scan import run_scan as scan  # only now: the HTTP stack is slow to import
+
+                inventory = scan(target, options, progress=progress, warn=warn)
     except KeyboardInterrupt:
         raise ScanInterrupted(cached=options.use_cache) from None
     if not inventory.repositories:

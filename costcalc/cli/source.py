@@ -47,8 +47,11 @@ def load_source(source: str, options: ScanOptions | None, *, quiet: bool) -> Inv
         from costcalc.inventory import file as inventory_file
 
         return inventory_file.load(path)
+    from costcalc.registry.ecr import parse_ecr_target
+
     try:
-        parse_target(source)
+        if parse_ecr_target(source) is None:
+            parse_target(source)
     except InvalidReference:
         raise InputError(
             f"{source}: no such inventory file, and not a registry target (HOST[:PORT][/NAMESPACE])."

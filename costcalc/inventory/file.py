@@ -1,299 +1,320 @@
-"""The inventory file: dumps, loads and load, validated piece by piece with shared descriptors (pure)."""
+"""The inventory file: dumps writes schema 2, loads and load read schemas 1 and 2 (pure)."""
 
 from __future__ import annotations
 
-import gc
-import io
 import json
-import mmap
+import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, fields
+import stat
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC
-from itertools import chain, islice
-from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-from pydantic_core import from_json, to_json
+from pydantic import ValidationError
+from pydantic_core import to_json, to_jsonable_python
 
 from costcalc.errors import InputError
-from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord
+from costcalc.inventory.model import SCHEMA_VERSION, BlobRef, ChildRef, Inventory, ManifestRecord, Repository, TagRef
+from costcalc.inventory.schema import (
+    INVENTORY_FILE,
+    MAX_SIZE_BYTES,
+    BlobLink,
+    Child,
+    DescriptorV1,
+    FileV1,
+    FileV2,
+    Tag,
+)
+
+__all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "MAX_SIZE_BYTES", "dumps", "load", "loads"]
+
+# The largest inventory file read: a 100,000-tag inventory is ~160 MB in schema 2 (~270 MB in
+# schema 1). Reads stop there, so a device or a runaway file is refused, not read to the end.
+MAX_FILE_BYTES = 1 << 30
+# JSON nested deeper than this (in objects and lists) is refused by the parser; an inventory
+# file is 5 levels deep.
+MAX_NESTING = 200
+_FIRST_READ = 1 << 16
 
 
 def dumps(inventory: Inventory) -> str:
-    """The inventory file text: schema_version first, stable order, no credentials."""
-    data = inventory.model_dump(mode="json", exclude_defaults=False)
-    data["scanned_at"] = inventory.scanned_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    # json.dumps with an indent runs its pure-Python encoder (0.08 s for 2,000 tags, seconds for
-    # 100,000); pydantic's writes the same text 6 times faster, but leaves non-ASCII characters
-    # and DEL unescaped, where json.dumps escapes them: any of those, and json.dumps writes it.
+    """The inventory file text (schema 2): stable order, each blob once, no credentials.
+
+    The same inventory gives the same text, whatever the order its manifests are held in.
+    """
+    blobs: dict[str, BlobRef] = {}
+    manifests = {digest: _manifest(inventory.manifests[digest], blobs) for digest in sorted(inventory.manifests)}
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "registry": inventory.registry,
+        "namespace": inventory.namespace,
+        "scanned_at": inventory.scanned_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "repositories": [_repository(repository) for repository in inventory.repositories],
+        "manifests": manifests,
+        "blobs": {digest: _blob(blobs[digest], with_digest=False) for digest in sorted(blobs)},
+        "errors": [error.model_dump(mode="json") for error in inventory.errors],
+    }
+    # json.dumps with an indent runs its pure-Python encoder; pydantic's writes the same text
+    # several times faster, but leaves non-ASCII characters and DEL unescaped, where
+    # json.dumps escapes them: any of those, and json.dumps writes it.
     text = to_json(data, indent=1)
     if text.isascii() and b"\x7f" not in text:
         return text.decode("ascii") + "\n"
-    return json.dumps(data, indent=1, ensure_ascii=True) + "\n"
+    return json.dumps(data, indent=1, ensure_ascii=True, default=to_jsonable_python) + "\n"
+
+
+def _repository(repository: Repository) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": repository.name,
+        "tags": [{"tag": t.tag, "digest": t.digest} for t in repository.tags],
+    }
+    if repository.untagged:
+        entry["untagged"] = list(repository.untagged)
+    return entry
+
+
+def _manifest(record: ManifestRecord, blobs: dict[str, BlobRef]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"media_type": record.media_type, "size_bytes": record.size_bytes, "kind": record.kind}
+    for key in ("artifact_type", "platform", "created", "pushed_at", "last_pulled_at"):
+        value = getattr(record, key)
+        if value is not None:
+            entry[key] = value
+    if record.config is not None:
+        entry["config"] = _link(record.config, blobs)
+    if record.layers:
+        entry["layers"] = [_link(layer, blobs) for layer in record.layers]
+    if record.children:
+        entry["children"] = [_child(child) for child in record.children]
+    return entry
+
+
+def _link(ref: BlobRef, blobs: dict[str, BlobRef]) -> str | dict[str, Any]:
+    """REF's digest, its description going to BLOBS; or REF whole, if BLOBS describes it otherwise."""
+    known = blobs.setdefault(ref.digest, ref)
+    return ref.digest if known is ref or known == ref else _blob(ref, with_digest=True)
+
+
+def _blob(ref: BlobRef, *, with_digest: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"digest": ref.digest} if with_digest else {}
+    entry["media_type"] = ref.media_type
+    entry["size_bytes"] = ref.size_bytes
+    if ref.foreign:
+        entry["foreign"] = True
+    if ref.urls:
+        entry["urls"] = list(ref.urls)
+    return entry
+
+
+def _child(child: ChildRef) -> dict[str, Any]:
+    # Written whole, as in schema 1: an index holds few entries, and its platforms are read.
+    return {
+        "media_type": child.media_type,
+        "digest": child.digest,
+        "size_bytes": child.size_bytes,
+        "platform": child.platform,
+        "attestation": child.attestation,
+    }
 
 
 def loads(text: str | bytes, source: str = "<inventory>") -> Inventory:
-    """Parse an inventory file; any problem is an InputError naming SOURCE."""
-    with _gc_paused():
-        inventory = _loads_checked(text, source)
-        _share_descriptors(inventory.manifests.values(), {})
-    return inventory
-
-
-def _loads_checked(text: str | bytes, source: str) -> Inventory:
-    """The reference loader: pydantic's own JSON validation decides, and words the
-    one-sentence error. Every loader either returns what this returns or lets it decide."""
-    try:
-        return Inventory.model_validate_json(text)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        location = ".".join(str(part) for part in first["loc"]) or "file"
-        message = first["msg"]
-        if first["type"] == "unexpected_keyword_argument":
-            # A descriptor is a dataclass, whose unknown keys pydantic words as a call's
-            # arguments; said as it says it for every other object of the file.
-            message = "Extra inputs are not permitted"
-        if first["type"] == "json_invalid":
-            line = _json_error_line(text if isinstance(text, str) else text.decode("utf-8", "replace"))
-            detail = first.get("ctx", {}).get("error", message)
-            raise InputError(f"{source}:{line}: not valid JSON: {detail}.") from None
-        raise InputError(
-            f"{source}: {location}: {message} (and {len(exc.errors()) - 1} more problems)."
-            if len(exc.errors()) > 1
-            else f"{source}: {location}: {message}."
-        ) from None
-
-
-# A scanned inventory repeats each layer descriptor in every manifest that uses it: the
-# 100,000-tag benchmark file holds 871,200 descriptors, 100,120 distinct. Validation makes an
-# instance per occurrence; equal ones are then replaced by one shared instance (frozen
-# dataclasses, equal in every field). On that file, sharing them (and the fields-sets of
-# records and tags, back when those were models) took the loaded inventory from 961 to 375 MiB.
-
-
-_LAYERS = attrgetter("layers")
-# Every field, so that a field added later can never let two unequal descriptors share.
-_BLOB_FIELDS = attrgetter(*(field.name for field in fields(BlobRef)))
-
-
-def _share_descriptors(records: Iterable[ManifestRecord], shared: dict[tuple[object, ...], BlobRef]) -> None:
-    """Replace the layer descriptors of RECORDS by the equal instance SHARED holds (or adds)."""
-    layered = [record for record in records if record.layers]
-    flat = list(chain.from_iterable(map(_LAYERS, layered)))
-    # Keyed by the field values, read by one attrgetter at C level.
-    keys = map(_BLOB_FIELDS, flat)
-    instances = iter(list(map(shared.setdefault, keys, flat)))
-    for record in layered:  # a frozen dataclass's field, set as validation set it
-        object.__setattr__(record, "layers", tuple(islice(instances, len(record.layers))))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # ~1.5 million objects are created and none is garbage: collections triggered by the
-    # allocations would walk them again and again (about a third of the load time).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _json_error_line(text: str) -> int:
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        return exc.lineno
-    return 1
+    """Parse an inventory file (schema 1 or 2); any problem is an InputError naming SOURCE."""
+    data = text.encode() if isinstance(text, str) else text
+    return _inventory_of(_validated(data, source), source, lambda: data)
 
 
 def load(path: Path) -> Inventory:
-    """Read an inventory file from PATH."""
-    # One pause around the loaders (theirs then leave the collector off): re-enabling it
-    # before the freeze would start a collection over the ~1.5 million new objects (~0.2 s).
-    with _gc_paused():
-        inventory = _load_mapped(path)
-        if inventory is None:
-            # Decoded as Path.read_text() does (newlines translated); the bytes are dropped once
-            # decoded, so a large file is not held twice.
-            try:
-                text = io.TextIOWrapper(io.BytesIO(_read_bytes(path)), encoding="utf-8").read()
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: cannot read the inventory file ({exc.__class__.__name__}).") from None
-            inventory = loads(text, str(path))
-            del text
-        # The command keeps this inventory (~1 million objects for 100,000 tags) to the end:
-        # freezing it keeps every later garbage collection from walking it again, which
-        # otherwise doubles the time of the figures and of the report built from them.
-        gc.freeze()
-    return inventory
+    """Read the inventory file at PATH (at most MAX_FILE_BYTES)."""
+    # The file's bytes are dropped once validated, before the records are built beside the
+    # validated entries; a problem found then reads the file again for its line number.
+    return _inventory_of(_validated(_read_bounded(path), str(path)), str(path), lambda: _read_bounded(path))
 
 
-# Validating a 270 MB file whole holds all its bytes and an instance per descriptor occurrence
-# (1.48 GiB peak for 100,000 tags). It is validated instead in pieces of ~_PIECE bytes of its
-# `manifests` object, each piece's descriptors shared before the next is read, so the unshared
-# instances of one piece only exist at a time.
-_PIECE = 256 << 10  # measured: pieces of 4 MiB load ~10% slower
-_RELEASE = 16 << 20  # bytes of mapped file given back at a time
-_MANIFESTS: TypeAdapter[dict[str, ManifestRecord]] = TypeAdapter(dict[str, ManifestRecord])
-_MANIFESTS_KEY = b'"manifests": {'
-_MANIFESTS_KEY_ANY = re.compile(rb'"manifests"\s*:\s*\{')
-# The end of one member of `manifests` and the start of the next: `}`, a comma, a key whose
-# value is an object. Inside a valid record only `config` holds an object, and a `}` closes
-# either it (no other member's value is an object) or an item of a list (a `,{` or `]` follows),
-# so in a valid file these are the members' boundaries; elsewhere a split fails to validate.
-_MEMBER_BOUNDARY = re.compile(rb'\}\s*,\s*"[^"\\]*"\s*:\s*\{')
-_END_CANDIDATES = 16  # closing braces tried, from the file's end, as the close of `manifests`
-_AFTER_A_MEMBER = re.compile(rb'\s*(?:,\s*"|\}|$)')  # what may follow an object's last member
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """Where the body of `manifests` lies in a file, and how to find commas between its members.
-
-    Where a comma is looked for only decides whether the pieces come out valid: the body is
-    the pieces joined by the commas they were split at, so pieces that are each valid as the
-    members of an object make a body that is too, with exactly their members (_load_pieces).
-    """
-
-    body_start: int  # just after the `{` of `manifests`
-    body_end: int  # where the close of `manifests` begins
-    close_length: int  # of that close (a `}`, after a newline and indent for an indented file)
-    comma_after: Callable[[int], int]  # the next comma at or after an offset, or -1
-
-
-def _layout(data: bytes | mmap.mmap) -> _Layout | None:
-    return _indented(data) or _unindented(data)
-
-
-def _indented(data: bytes | mmap.mmap) -> _Layout | None:
-    """The layout of a file indented with spaces, as dumps() (1 per level), jq (2) and
-    json.dumps(indent=N) write it, read off the indent of the line `manifests` is on."""
-    key = data.find(_MANIFESTS_KEY)
-    line = data.rfind(b"\n", 0, key) if key >= 0 else -1
-    indent = data[line + 1 : key] if line >= 0 else b""
-    if not indent or indent.strip(b" "):  # not a line of its own, indented with spaces
-        return None
-    # Its members are one level deeper: each closes on a line of its own. In a written file the
-    # last line at its indent that closes an object closes `manifests` (`errors`, a list,
-    # follows it); searched from the end: forward, through 270 MB of lines beginning "\n " (0.23 s).
-    body_start = key + len(_MANIFESTS_KEY)
-    close, member_end = b"\n" + indent + b"}", b"\n" + indent * 2 + b"},"
-    body_end = data.rfind(close, body_start)
-    if body_end < 0:
-        return None
-
-    def comma_after(offset: int) -> int:
-        found = data.find(member_end, offset, body_end)
-        return found + len(member_end) - 1 if found >= 0 else -1
-
-    return _Layout(body_start, body_end, len(close), comma_after)
-
-
-def _unindented(data: bytes | mmap.mmap) -> _Layout | None:
-    """The layout of any other file (json.dump's one line, say): members found by _MEMBER_BOUNDARY,
-    the close of `manifests` by trying the last closing braces of the file."""
-    key = _MANIFESTS_KEY_ANY.search(data)
-    if key is None:
-        return None
-    body_start = key.end()
-    body_end = len(data)
-    tries = 0
-    while tries < _END_CANDIDATES:
-        body_end = data.rfind(b"}", body_start, body_end)
-        if body_end < 0:
-            return None
-        if not _AFTER_A_MEMBER.match(data, body_end + 1):  # in a list (`errors`): not a candidate
-            continue
-        tries += 1
-        try:  # what follows the close of `manifests`: the rest of the top-level object
-            from_json(b'{"":0' + data[body_end + 1 :])
-        except ValueError:
-            continue
-
-        def comma_after(offset: int, end: int = body_end) -> int:
-            found = _MEMBER_BOUNDARY.search(data, offset, end)
-            return found.start() + found.group().index(b",") if found else -1
-
-        return _Layout(body_start, body_end, 1, comma_after)
-    return None
-
-
-def _load_mapped(path: Path) -> Inventory | None:
-    """_load_pieces over the file mapped, not read: the pages of the pieces already validated
-    are given back as it goes, so the file's bytes are never all resident next to the models."""
+def _validated(data: bytes, source: str) -> FileV1 | FileV2:
     try:
-        with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _load_pieces(data)
-    except (OSError, ValueError):  # unreadable, empty (cannot be mapped) or not a regular file
-        return None  # _read_bytes words the problem, or the reference loader takes the file
+        return INVENTORY_FILE.validate_json(data)
+    except ValidationError as exc:
+        raise InputError(_problem(exc, data, source)) from None
 
 
-def _load_pieces(data: bytes | mmap.mmap) -> Inventory | None:
-    """The Inventory of DATA validated piece by piece, or None to let the reference loader decide.
-
-    Each piece is validated as the reference loader validates `manifests` (the same type, in
-    JSON mode), and the rest of the file, with `{}` in place of `manifests`, as the reference
-    loader validates the whole file. Why the pieces add up to `manifests`: the body of
-    `manifests` is the pieces joined by the commas they were split at. If every piece is valid
-    as the members of an object, so is the body, and its members are exactly the pieces'
-    (a digest in two pieces gives up); a split anywhere else makes some piece invalid, and
-    this returns None. (So the close taken need not be the real one: were it not, the piece
-    holding the real one would end in trailing characters and fail.) The placeholder must come
-    back as the top-level `manifests`: anywhere else, extra="forbid" rejects such a member.
-    """
-    layout = _layout(data)
-    if layout is None:
-        return None
-    with memoryview(data) as view:  # released before the caller closes the mapping
-        return _validate_pieces(data, view, layout)
+def _inventory_of(parsed: FileV1 | FileV2, source: str, text: Callable[[], bytes]) -> Inventory:
+    if parsed["schema_version"] == 1:
+        return _from_schema_1(parsed)
+    return _from_schema_2(parsed, text, source)
 
 
-def _validate_pieces(data: bytes | mmap.mmap, view: memoryview, layout: _Layout) -> Inventory | None:
-    """_load_pieces once DATA's layout is known; VIEW is DATA's, for texts copied from it once
-    (`b"{" + data[start:end] + b"}"` copies each piece twice: 270 MB more for 100,000 tags)."""
-    body_start, body_end = layout.body_start, layout.body_end
-    built: dict[str, ManifestRecord] = {}
-    shared: dict[tuple[object, ...], BlobRef] = {}
-    released = 0  # the mapped pages below this offset are given back
+def _read_bounded(path: Path) -> bytes:
+    """PATH's bytes, if it begins as a JSON object and ends within MAX_FILE_BYTES."""
+    limit = f"the {MAX_FILE_BYTES >> 20:,} MiB limit of an inventory file"
     try:
-        start = body_start
-        split = -1
-        while start < body_end:
-            split = layout.comma_after(min(start + _PIECE, body_end))
-            end = body_end if split < 0 else split
-            piece = _MANIFESTS.validate_json(b"".join((b"{", view[start:end], b"}")))
-            if isinstance(data, mmap.mmap) and end - released >= _RELEASE:
-                # Read-only file pages: dropped from memory, read again from the file if
-                # touched (only the reference loader would). Whole pages only, below this end.
-                upto = end - end % mmap.PAGESIZE
-                data.madvise(mmap.MADV_DONTNEED, released, upto - released)
-                released = upto
-            if not piece or not built.keys().isdisjoint(piece):
-                return None  # a stray comma (an empty piece), or a digest written twice
-            _share_descriptors(piece.values(), shared)
-            built.update(piece)
-            start = end + 1
-        if split >= 0 and start >= body_end:  # the last piece ended at a comma: a trailing one
-            return None
-        skeleton = Inventory.model_validate_json(
-            b"".join((view[: body_start - 1], b"{}", view[body_end + layout.close_length :]))
-        )
-    except ValueError:  # ValidationError, invalid JSON or too deep among them
-        return None
-    if skeleton.manifests:  # the placeholder was not what became `manifests`
-        return None
-    return skeleton.model_copy(update={"manifests": built})
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
+        with path.open("rb") as file:
+            first = file.read(_FIRST_READ)
+            if not first.lstrip(b" \t\r\n").startswith(b"{"):
+                raise InputError(f"{path}: not an inventory file (it does not begin with a JSON object).")
+            size = _regular_size(file.fileno())
+            if size is not None and size > MAX_FILE_BYTES:
+                raise InputError(f"{path}: the file is {size:,} bytes, over {limit}.")
+            try:  # read again from the start: one bytes object, not the first read joined to the rest
+                file.seek(0)
+                data = file.read(MAX_FILE_BYTES + 1)
+            except OSError:  # a pipe: cannot go back
+                data = first + file.read(max(MAX_FILE_BYTES + 1 - len(first), 0))
     except FileNotFoundError:
         raise InputError(f"{path}: no such inventory file.") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not an inventory file.") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the inventory file ({exc.__class__.__name__}).") from None
+        raise InputError(
+            f"{path}: cannot read the inventory file ({exc.strerror or exc.__class__.__name__})."
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: more than {MAX_FILE_BYTES:,} bytes, over {limit}.")
+    return data
+
+
+def _regular_size(descriptor: int) -> int | None:
+    status = os.fstat(descriptor)
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _from_schema_1(parsed: FileV1) -> Inventory:
+    shared: dict[tuple[str, str, int, bool], BlobRef] = {}  # each distinct descriptor one instance
+
+    def ref(d: DescriptorV1) -> BlobRef:
+        key = (d["media_type"], d["digest"], d["size_bytes"], d.get("foreign", False))
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = BlobRef(*key)
+        return found
+
+    manifests = {}
+    for digest, m in parsed.get("manifests", {}).items():
+        config = m.get("config")
+        manifests[digest] = ManifestRecord(
+            m["media_type"],
+            m["size_bytes"],
+            m["kind"],
+            m.get("artifact_type"),
+            m.get("platform"),
+            m.get("created"),
+            None if config is None else ref(config),
+            tuple(map(ref, m.get("layers", ()))),
+            tuple(map(_child_ref, m.get("children", ()))),
+        )
+    repositories = tuple(Repository(r["name"], _tags(r.get("tags", ()))) for r in parsed.get("repositories", ()))
+    return _inventory(parsed, repositories, manifests, 1)
+
+
+def _from_schema_2(parsed: FileV2, text: Callable[[], bytes], source: str) -> Inventory:
+    blobs = {
+        digest: BlobRef(b["media_type"], digest, b["size_bytes"], b.get("foreign", False), b.get("urls", ()))
+        for digest, b in parsed.get("blobs", {}).items()
+    }
+    find = blobs.__getitem__
+    manifests = {}
+    for digest, m in parsed.get("manifests", {}).items():
+        links = m.get("layers", ())
+        try:
+            layers = tuple(map(find, links))  # type: ignore[arg-type]  # digests, but for a rare descriptor
+        except (KeyError, TypeError):  # a digest not in `blobs`, or a descriptor (a dict) of its own
+            layers = tuple(_resolve(link, blobs, text, source, digest, f"layers.{i}") for i, link in enumerate(links))
+        config = m.get("config")
+        manifests[digest] = ManifestRecord(
+            m["media_type"],
+            m["size_bytes"],
+            m["kind"],
+            m.get("artifact_type"),
+            m.get("platform"),
+            m.get("created"),
+            None if config is None else _resolve(config, blobs, text, source, digest, "config"),
+            layers,
+            tuple(map(_child_ref, m.get("children", ()))),
+            m.get("pushed_at"),
+            m.get("last_pulled_at"),
+        )
+    repositories = tuple(
+        Repository(r["name"], _tags(r.get("tags", ())), r.get("untagged", ())) for r in parsed.get("repositories", ())
+    )
+    return _inventory(parsed, repositories, manifests, 2)
+
+
+def _inventory(
+    parsed: FileV1 | FileV2,
+    repositories: tuple[Repository, ...],
+    manifests: dict[str, ManifestRecord],
+    schema_version: int,
+) -> Inventory:
+    return Inventory(
+        registry=parsed["registry"],
+        namespace=parsed.get("namespace", ""),
+        scanned_at=parsed["scanned_at"],
+        repositories=repositories,
+        manifests=manifests,
+        errors=parsed.get("errors", ()),
+        schema_version=schema_version,
+    )
+
+
+def _resolve(
+    link: BlobLink, blobs: Mapping[str, BlobRef], text: Callable[[], bytes], source: str, digest: str, field: str
+) -> BlobRef:
+    """The blob LINK names (a digest of BLOBS), or the descriptor it is; unknown: an InputError."""
+    if not isinstance(link, str):
+        return BlobRef(
+            link["media_type"], link["digest"], link["size_bytes"], link.get("foreign", False), link.get("urls", ())
+        )
+    found = blobs.get(link)
+    if found is None:
+        line = _line_of_key(text(), "manifests", digest)
+        where = f"{source}:{line}" if line else source
+        raise InputError(f"{where}: manifests.{digest}.{field}: {link} is not in blobs.")
+    return found
+
+
+def _tags(tags: Iterable[Tag]) -> tuple[TagRef, ...]:
+    return tuple([TagRef(t["tag"], t["digest"]) for t in tags])
+
+
+def _child_ref(c: Child) -> ChildRef:
+    return ChildRef(c["media_type"], c["digest"], c["size_bytes"], c.get("platform"), c.get("attestation", False))
+
+
+_AT_LINE = re.compile(r" at line (\d+) column \d+$")
+
+
+def _problem(exc: ValidationError, data: bytes, source: str) -> str:
+    """The first problem pydantic found, as `SOURCE[:LINE]: where: what.`"""
+    problems = exc.errors()
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    if first["type"] == "json_invalid":
+        detail = str(first.get("ctx", {}).get("error", first["msg"]))
+        found = _AT_LINE.search(detail)
+        at = int(found.group(1)) if found else 1
+        if detail.startswith("recursion limit exceeded"):
+            return f"{source}:{at}: JSON nested more than {MAX_NESTING} levels deep."
+        return f"{source}:{at}: not valid JSON: {_AT_LINE.sub('', detail)}."
+    if first["type"] == "union_tag_invalid":
+        given = first["input"].get("schema_version") if isinstance(first["input"], dict) else None
+        return f"{source}: schema_version {json.dumps(given)} is not supported (this costcalc reads 1 and 2)."
+    if first["type"] == "union_tag_not_found":
+        return f"{source}: schema_version: Field required."
+    location = [str(part) for part in first["loc"][1:]]  # the first part is the schema's tag
+    line = _line_of_key(data, location[0], location[1]) if len(location) > 1 and location[0] in _KEYED else None
+    where = f"{source}:{line}" if line else source
+    message = first["msg"]
+    if first["type"] == "less_than_equal" and location[-1] == "size_bytes":
+        message = f"{message} (the largest size a descriptor may give)"
+    return f"{where}: {'.'.join(location) or 'file'}: {message}{more}."
+
+
+_KEYED = ("manifests", "blobs")  # tables keyed by digest: the line of the digest's key is known
+
+
+def _line_of_key(data: bytes, table: str, key: str) -> int | None:
+    """The line of KEY's member in the top-level TABLE of DATA, if written plainly."""
+    start = data.find(f'"{table}"'.encode())
+    at = data.find(json.dumps(key).encode() + b":", start) if start >= 0 else -1
+    if at < 0:
+        return None
+    return data.count(b"\n", 0, at) + 1

@@ -1,155 +1,63 @@
-"""The Inventory model (SPEC §3.2): what a scan found, frozen, and how it is built (pure)."""
+"""The Inventory: what a scan found, frozen, its figures on demand, and how it is built (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
-import pydantic.dataclasses
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from costcalc.inventory.figures import Figures
+from costcalc.inventory.records import (
+    DEFAULT_PLATFORM,
+    BlobRef,
+    ChildRef,
+    ManifestRecord,
+    Repository,
+    ScanError,
+    Summary,
+    TagRef,
+    Version,
+    image_bytes,
+)
 
-if TYPE_CHECKING:
-    from costcalc.inventory.figures import Figures
+__all__ = [
+    "DEFAULT_PLATFORM",
+    "SCHEMA_VERSION",
+    "BlobRef",
+    "ChildRef",
+    "Inventory",
+    "ManifestRecord",
+    "Repository",
+    "ScanError",
+    "Summary",
+    "TagRef",
+    "Version",
+    "build_inventory",
+    "image_bytes",
+]
 
-SCHEMA_VERSION = 1
-DEFAULT_PLATFORM = "linux/amd64"
-
-
-ByteCount = Annotated[int, Field(ge=0, strict=True)]  # a size: JSON true is not 1 byte
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-# What an inventory holds many of is a frozen dataclass with slots, not a model: 871,200
-# descriptors, 118,800 records and 100,000 tags in a 100,000-tag inventory. As models (an
-# instance dict and a fields-set each) descriptors took 64 MiB more and reading one field of
-# each took twice as long (0.39-0.40 s against 0.17-0.21 s); records and tags as models took
-# ~80 MiB more and a report on that file ~12 % longer. The JSON, read and written, is the same.
-# (The decorator is spelled out on each class: mypy knows them as dataclasses only through it.)
-@pydantic.dataclasses.dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
-class BlobRef:
-    """A config or layer descriptor as the inventory stores it."""
-
-    media_type: str
-    digest: str
-    size_bytes: ByteCount
-    foreign: bool = False  # non-distributable: fetched from its URLs, not stored by the registry
-
-
-@pydantic.dataclasses.dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
-class ChildRef:
-    """An index entry: a child manifest with its platform, or an attestation."""
-
-    media_type: str
-    digest: str
-    size_bytes: ByteCount
-    platform: str | None = None
-    attestation: bool = False
+SCHEMA_VERSION = 2  # of the inventory file this costcalc writes (it reads 1 and 2)
 
 
-@pydantic.dataclasses.dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
-class ManifestRecord:
-    """One manifest or index, by digest, as reached from some tag."""
-
-    media_type: str
-    size_bytes: ByteCount
-    kind: Literal["image", "artifact"]
-    artifact_type: str | None = None
-    platform: str | None = None
-    created: datetime | None = None
-    config: BlobRef | None = None
-    layers: tuple[BlobRef, ...] = ()
-    children: tuple[ChildRef, ...] = ()
-
-    @property
-    def is_index(self) -> bool:
-        return bool(self.children) or "index" in self.media_type or "list" in self.media_type
-
-
-@pydantic.dataclasses.dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
-class TagRef:
-    tag: str
-    digest: str
-
-
-class Repository(_Frozen):
-    name: str
-    tags: tuple[TagRef, ...] = ()
-
-
-class ScanError(_Frozen):
-    """A repository or tag that could not be read; the scan went on without it."""
-
-    repository: str | None = None
-    tag: str | None = None
-    digest: str | None = None
-    reason: str
-
-
-class Inventory(_Frozen):
+# Frozen, but not slotted: `figures` is memoised in the instance dict (cached_property
+# writes there directly), and there is one Inventory per file, not millions.
+@dataclass(frozen=True)
+class Inventory:
     """What a registry namespace holds, byte for byte: the input of every other command."""
 
-    schema_version: int = SCHEMA_VERSION
     registry: str
-    namespace: str = ""
     scanned_at: datetime
+    namespace: str = ""
     repositories: tuple[Repository, ...] = ()
-    manifests: dict[str, ManifestRecord] = Field(default_factory=dict)
+    manifests: Mapping[str, ManifestRecord] = field(default_factory=dict)
     errors: tuple[ScanError, ...] = ()
-
-    @field_validator("schema_version")
-    @classmethod
-    def _known_schema(cls, value: int) -> int:
-        if value != SCHEMA_VERSION:
-            raise ValueError(f"schema_version {value} is not supported (this costcalc reads {SCHEMA_VERSION})")
-        return value
+    schema_version: int = field(default=SCHEMA_VERSION, compare=False)  # of the file it was read from
 
     @cached_property
     def figures(self) -> Figures:
-        """The derived figures of this inventory (SPEC §2), computed on demand and memoised."""
-        from costcalc.inventory.figures import Figures  # figures imports this module
-
-        return Figures(self)
-
-
-class Summary(_Frozen):
-    """The scan summary figures (SPEC §3.1)."""
-
-    registry: str
-    namespace: str
-    repositories: int
-    tags: int
-    manifests: int
-    blobs: int
-    unique_bytes: int
-    naive_bytes: int
-    per_repository_unique_bytes: int
-    shared_layer_bytes: int
-
-
-class Version(NamedTuple):
-    """A distinct image digest of a repository, with the tags that point to it.
-
-    A named tuple, not a model: derived from the validated inventory (nothing to validate),
-    and a 100,000-tag report makes ~100,000 of them, each built in a fraction of a model's time.
-    """
-
-    digest: str
-    tags: tuple[str, ...]
-    created: datetime | None
-
-
-def image_bytes(record: ManifestRecord) -> int:
-    """Σ of an image manifest's stored layer sizes (compressed, as a pull transfers them).
-
-    A layer listed twice is stored and transferred once, so each digest counts once.
-    """
-    stored = {layer.digest: layer.size_bytes for layer in record.layers if not layer.foreign}
-    return sum(stored.values())
+        """The derived figures of this inventory, computed on demand and memoised."""
+        return Figures(self.repositories, self.manifests, self.registry, self.namespace)
 
 
 def build_inventory(
@@ -159,11 +67,22 @@ def build_inventory(
     tags: Mapping[str, Iterable[tuple[str, str]]],
     manifests: Mapping[str, ManifestRecord],
     errors: Iterable[ScanError] = (),
+    untagged: Mapping[str, Iterable[str]] | None = None,
 ) -> Inventory:
-    """A deterministic Inventory: repositories, tags, manifests and errors in sorted order."""
+    """A deterministic Inventory: repositories, tags, manifests and errors in sorted order.
+
+    UNTAGGED: per repository, the digests of manifests it stores with no tag (a repository
+    named only there is listed too).
+    """
+    untagged = untagged or {}
+    names = sorted(set(tags) | set(untagged))
     repositories = tuple(
-        Repository(name=name, tags=tuple(TagRef(tag=t, digest=d) for t, d in sorted(pairs)))
-        for name, pairs in sorted(tags.items())
+        Repository(
+            name=name,
+            tags=tuple(TagRef(tag=t, digest=d) for t, d in sorted(tags.get(name, ()))),
+            untagged=tuple(sorted(set(untagged.get(name, ())))),
+        )
+        for name in names
     )
     return Inventory(
         registry=registry,

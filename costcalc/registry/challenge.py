@@ -100,8 +100,6 @@ class RegistryAuth(httpx.Auth):
         try:
             while True:
                 key: TokenKey | None = outgoing.extensions.get(_TOKEN_KEY)
-                if key is not None:
-                    await self._refuse_internal_realm(outgoing.url)
                 pending = self._inflight.get(key) if key is not None else None
                 if key is None and outgoing is request and not self._probed:
                     # Until one response has told us how this registry authenticates, let
@@ -123,8 +121,12 @@ class RegistryAuth(httpx.Auth):
                     continue
                 done: asyncio.Event | None = None
                 if key is not None:
+                    # In flight from here on, before any await: a request for the same scope
+                    # arriving meanwhile waits for this token instead of fetching its own.
                     done = self._inflight[key] = asyncio.Event()
                 try:
+                    if key is not None:
+                        await self._refuse_internal_realm(outgoing.url)
                     response = yield outgoing
                     if key is not None or response.status_code == 401:
                         await _aread_bounded(response, MAX_TOKEN_BODY_BYTES)
@@ -337,7 +339,7 @@ class RegistryAuth(httpx.Auth):
         return url.host.lower() in self._names and (url.port or default) == (self._port or default)
 
     def _may_carry_credentials(self, url: httpx.URL) -> bool:
-        # SPEC §7: never send a credential or token over plain HTTP to a non-loopback host.
+        # Never send a credential or token over plain HTTP to a non-loopback host.
         return url.scheme == "https" or is_loopback(url.host)
 
 

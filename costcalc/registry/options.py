@@ -27,3 +27,6 @@ class ScanOptions:
     http1: bool = False
     # A PEM file of extra certificate authorities, trusted beside the system's (`--ca-file`).
     ca_file: Path | None = None
+    # Amazon ECR through its API: the AWS profile and region boto3 uses (`--profile`, `--region`).
+    aws_profile: str | None = None
+    aws_region: str | None = None

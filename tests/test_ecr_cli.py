@@ -1,0 +1,95 @@
+"""`costcalc scan` and `costcalc report` on Amazon ECR targets, end to end against moto's server.
+
+The command runs as a user runs it (a subprocess), with boto3 pointed at the moto server by
+the standard `AWS_ENDPOINT_URL` variable and fake static credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment, start_moto
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMoto]:
+    server = start_moto(tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto(moto_server: RunningMoto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunningMoto:
+    """The server, emptied; the pusher's boto3 sees only fake credentials."""
+    moto_server.reset()
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name, value in aws_environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return moto_server
+
+
+def costcalc(moto: RunningMoto, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(aws_environment(home), AWS_ENDPOINT_URL=moto.url, XDG_CACHE_HOME=str(home / "cache"))
+    return subprocess.run(
+        [sys.executable, "-m", "costcalc", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=home,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_scan_of_an_ecr_target_lists_every_repository_and_keeps_untagged_images(
+    moto: RunningMoto, tmp_path: Path
+) -> None:
+    push = EcrPusher(moto.url)
+    push.repository("team/api")
+    push.repository("team/web")
+    v1 = push.image("team/api", "v1", [b"base" * 500, b"one" * 100])
+    orphan = push.image("team/api", None, [b"base" * 500, b"zero" * 100])
+    web = push.image("team/web", "latest", [b"web" * 300])
+
+    done = costcalc(moto, tmp_path, "scan", f"ecr://{REGION}/team", "-o", "inventory.json", "--quiet")
+
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "inventory.json").read_text(encoding="utf-8"))
+    assert data["registry"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    repositories = {r["name"]: r for r in data["repositories"]}
+    assert set(repositories) == {"team/api", "team/web"}  # listed by the API: no --repo needed
+    assert [t["digest"] for t in repositories["team/api"]["tags"]] == [v1.digest]
+    assert repositories["team/api"]["untagged"] == [orphan.digest]
+    assert [t["digest"] for t in repositories["team/web"]["tags"]] == [web.digest]
+    assert "testing" not in (tmp_path / "inventory.json").read_text(encoding="utf-8")
+
+
+def test_report_on_an_ecr_target_counts_untagged_images_in_storage(moto: RunningMoto, tmp_path: Path) -> None:
+    push = EcrPusher(moto.url)
+    push.repository("solo")
+    tagged = push.image("solo", "v2", [b"shared" * 400, b"new" * 200])
+    orphan = push.image("solo", None, [b"shared" * 400, b"old" * 250])
+
+    done = costcalc(moto, tmp_path, "report", f"ecr://{REGION}", "--format", "json", "--quiet")
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    stored = {**tagged.stored, **orphan.stored}
+    assert report["totals"]["storage_bytes"] == sum(stored.values())
+
+
+def test_a_bad_ecr_region_is_one_sentence(moto: RunningMoto, tmp_path: Path) -> None:
+    done = costcalc(moto, tmp_path, "scan", "ecr://not_a_region")
+    assert done.returncode == 1
+    assert "not an AWS region" in done.stderr and "Traceback" not in done.stderr
