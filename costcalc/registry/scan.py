@@ -246,6 +246,7 @@ class _Scanner:
                 )
                 for c in parsed.children
             ),
+            subject=parsed.subject,
         )
         self.records[digest] = record
         return record
