@@ -18,7 +18,7 @@ from costcalc.cli.lifecycle import current_lifecycle_policies
 from costcalc.cli.options import QuietOption, choose_format, format_option, output_option, with_scan_options
 from costcalc.cli.output import destination
 from costcalc.cli.scan import scan_inputs
-from costcalc.cli.source import load_source
+from costcalc.cli.source import is_file_source, load_source
 from costcalc.registry.options import ScanOptions
 from costcalc.render import DEFAULT_WIDTH, RENDERERS, Layout, render
 
@@ -139,9 +139,10 @@ def report_command(
         if usage_file is not None:
             check_sources(usage_file, books[0])
         wanted = [s for spec in (scenario or []) for s in from_option(spec)]
-        inventory = load_source(source, scan, quiet=quiet)
-        policies = current_lifecycle_policies(wanted, source, inventory, scan)
-        with _collector_paused():
+        # A scan's asyncio machinery makes cycles worth collecting; a file's records do not.
+        with _collector_paused() if is_file_source(source) else contextlib.nullcontext():
+            inventory = load_source(source, scan, quiet=quiet)
+            policies = current_lifecycle_policies(wanted, source, inventory, scan)
             report = build_report(
                 inventory,
                 usage_file,
@@ -205,12 +206,12 @@ def _layout(chosen: str, *, output: Path | None, width: int | None, top: int | N
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while the report is built and rendered.
+    """The cyclic garbage collector off while an inventory file is read, priced and rendered.
 
-    Pricing, projecting and rendering allocate millions of objects and free almost none of them
+    Loading, pricing and rendering allocate millions of objects and free almost none of them
     before the command ends, so collections would walk them again and again to find no garbage;
     reference counting still frees what is dropped. The command is the process, so this is the
-    place that decides it.
+    place that decides it: the library itself never touches the collector.
     """
     collecting = gc.isenabled()
     gc.disable()
@@ -218,7 +219,4 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:
-            # Frozen first: re-enabled as they are, the next allocation would start a collection
-            # over every object made since, only to find no garbage.
-            gc.freeze()
             gc.enable()
