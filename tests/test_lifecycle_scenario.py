@@ -12,8 +12,8 @@ import pytest
 from costcalc.errors import InputError
 from costcalc.inventory.model import Inventory, ManifestRecord, build_inventory
 from costcalc.pricing.book_file import load_book
+from costcalc.render import html, markdown, table
 from costcalc.render import json as json_render
-from costcalc.render import table
 from costcalc.report import build
 from costcalc.scenarios.ecr_lifecycle import current_policies
 from costcalc.scenarios.spec import parse_spec
@@ -101,6 +101,8 @@ def test_a_policy_file_expires_exactly_the_images_ecr_would_and_prices_the_blobs
     assert next(e for e in listed if e["digest"] == m("v1"))["tags"] == ["v1"]
     text = table.render(report)
     assert "Images expired by ecr-lifecycle:" in text and "untagged (rule 1)" in text and "v1 (rule 2)" in text
+    assert f"- app@{m('v1')[:19]}: v1 (rule 2)" in markdown.render(report)
+    assert f"<li>app@{m('old')[:19]}: untagged (rule 1)</li>" in html.render(report)
 
 
 def test_current_policies_apply_each_repository_its_own_and_none_where_it_has_none() -> None:

@@ -12,7 +12,7 @@ Section = tuple[str, list[str]]  # a title and its lines, plain text (each rende
 
 def sections(report: Report) -> list[Section]:
     """The sections REPORT has data for, in the order the renderers print them."""
-    found = [_untagged(report), _measured(report), _recency(report), *_expired(report)]
+    found = [_untagged(report), _measured(report), _recency(report)]
     return [(title, lines) for title, lines in found if lines]
 
 
@@ -87,7 +87,7 @@ def _versions(number: int) -> str:
     return f"{count(number)} version{'' if number == 1 else 's'}"
 
 
-def _expired(report: Report) -> list[Section]:
+def expired_sections(report: Report) -> list[Section]:
     """Per lifecycle scenario (not `combined` repeating one), the first images it expires."""
     found: list[Section] = []
     shown: list[tuple[object, ...]] = []

@@ -191,6 +191,13 @@ def _gains(report: Report) -> list[str]:
     ]
 
 
+def _expired(report: Report) -> list[str]:
+    return [
+        f"<h2>{_e(title)}</h2><ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
+        for title, lines in gains.expired_sections(report)
+    ]
+
+
 def _comparison(report: Report) -> list[str]:
     if not report.comparison:
         return []
@@ -303,6 +310,13 @@ def render(report: Report, *, top: int | None = None) -> str:
             f"{_e(size(inv.unique_bytes, unit))} unique (naive sum {_e(size(inv.naive_bytes, unit))}), "
             f"{_e(size(inv.shared_layer_bytes, unit))} in shared layers.</p>"
         )
-    parts += [*_groups(report, top), *_gains(report), *_comparison(report), *_scenarios(report), *_notes(report)]
+    parts += [
+        *_groups(report, top),
+        *_gains(report),
+        *_comparison(report),
+        *_scenarios(report),
+        *_expired(report),
+        *_notes(report),
+    ]
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p) + "\n"

@@ -138,6 +138,8 @@ def render(report: Report, *, top: int | None = None) -> str:
             ]
             if len(dropped) > TOP_VERSIONS:
                 lines += ["", f"{len(dropped) - TOP_VERSIONS} more in JSON output."]
+        for title, section in gains.expired_sections(report):
+            lines += ["", f"### {title}", ""] + [f"- {cell(line)}" for line in section]
     lines += ["", "## Assumptions", ""] + [f"- {cell(a)}" for a in report.assumptions]
     lines.append(f"- Prices from {', '.join(cell(s) for s in pricing.sources) or 'the price book'}.")
     if report.warnings:

@@ -277,6 +277,8 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
         parts.append(_bullets(scenario_notes))
         for scenario_id, dropped in report.dropped_version_sections():
             parts += _dropped_versions(scenario_id, dropped, unit)
+        for title, lines in gains.expired_sections(report):
+            parts += [_heading(title), _bullets(lines)]
 
     sources = ", ".join(pricing.sources) or "the price book"
     parts += [_heading("Assumptions"), _bullets([*report.assumptions, f"Prices from {sources}."])]
