@@ -12,7 +12,8 @@ from costcalc import __version__
 from costcalc.inventory.model import Summary
 from costcalc.scenarios.retention import VersionBytes
 
-REPORT_SCHEMA_VERSION = 1
+# Raised whenever a key of the JSON report is renamed or changes meaning (README: "The JSON report").
+REPORT_SCHEMA_VERSION = 2
 GroupBy = Literal["repository", "team", "namespace"]
 GROUP_BY: tuple[GroupBy, ...] = ("repository", "team", "namespace")
 
