@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import html as html_lib
 import io
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -443,3 +445,38 @@ def test_csv_group_file_has_only_group_rows_with_whole_bytes(tmp_path: Path) -> 
     for row in rows:
         for column in ("repositories", "tags", "unique_bytes", "attributed_bytes", "image_bytes", "egress_bytes"):
             assert row[column] == "" or row[column].isdigit(), (column, row[column])
+
+
+def test_every_format_prints_the_books_caveats_and_the_lower_bound() -> None:
+    import openpyxl
+
+    from costcalc.render import xlsx as render_xlsx
+
+    base = example_report()  # acme/data/legacy-batch has no pull data: egress is a lower bound
+    r2 = load_book("cloudflare-r2")
+    other = costs.price(costs.measure(load(EXAMPLES / "fleet.json"), example_usage(), r2), r2)
+    report = costs.compare(base, [other])
+    caveats = [("aws-ecr", note) for note in base.pricing.notes] + [("cloudflare-r2", n) for n in r2.notes]
+    assert len(caveats) > len(base.pricing.notes) > 0
+    workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx.render(report)))
+    xlsx_text = "\n".join(
+        str(value) for sheet in workbook.worksheets for line in sheet.iter_rows(values_only=True) for value in line
+    )
+    notes_csv = list(csv.DictReader(io.StringIO(render_csv.render_notes(report))))
+    data = json.loads(render_json.render(report))
+    texts = {
+        "table": render_table.render(report, width=120).replace("\n  ", " "),
+        "markdown": re.sub(r"\\(.)", r"\1", render_markdown.render(report)),  # markup escapes undone
+        "html": html_lib.unescape(render_html.render(report)),
+        "xlsx": xlsx_text,
+        "csv": "\n".join(row["text"] for row in notes_csv),
+    }
+    for name, text in texts.items():
+        flat = " ".join(text.split())
+        for _, note in caveats:
+            assert " ".join(note.split()) in flat, (name, note)
+        assert "lower bound" in text, name
+    assert data["pricing"]["notes"] == list(base.pricing.notes)
+    assert data["comparison"][0]["pricing"]["notes"] == list(r2.notes)
+    assert data["totals"]["egress_complete"] is False
+    assert {(row["applies_to"], row["text"]) for row in notes_csv if row["kind"] == "Price book note"} == set(caveats)

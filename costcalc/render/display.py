@@ -116,3 +116,9 @@ def notes_of(report: Report) -> list[tuple[str, str, str]]:
     for c in report.comparison:
         notes += [("Warning", c.pricing.id, w) for w in c.warnings]
     return notes
+
+
+def book_notes(report: Report) -> list[str]:
+    """The caveats of the report's price book and of every compared book, each led by the book's id."""
+    books = (report.pricing, *(c.pricing for c in report.comparison))
+    return [f"{book.id}: {note}" for book in books for note in book.notes]

@@ -15,6 +15,7 @@ from rich.text import Text
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
+    book_notes,
     count,
     created,
     lower_bound,
@@ -276,6 +277,9 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
 
     sources = ", ".join(pricing.sources) or "the price book"
     parts += [_heading("Assumptions"), _bullets([*report.assumptions, f"Prices from {sources}."])]
+    caveats = book_notes(report)
+    if caveats:
+        parts += [_heading("Price book caveats"), _bullets(caveats)]
     if report.warnings:
         parts += [_heading("Warnings"), _bullets(report.warnings)]
     return parts
