@@ -222,7 +222,7 @@ def test_hostile_names_are_safe_in_every_human_format(tmp_path: Path) -> None:
 def test_control_characters_never_reach_a_colour_terminal(tmp_path: Path) -> None:
     report = small_report(tmp_path)
     hostile = report.rows[0].model_copy(update={"name": "a\x1b]0;owned\x07b"})
-    text = render_table.render(report.model_copy(update={"rows": (hostile,)}), width=100, color=True)
+    text = render_table.render(report.model_copy(update={"rows": (hostile,)}), width=120, color=True)
     assert "\x07" not in text and "]0;owned" in text.replace("\\x1b", "")
 
 
