@@ -384,14 +384,18 @@ class Pusher:
         config_media_type: str = "application/vnd.oci.empty.v1+json",
         config: bytes = b"{}",
         layers: list[tuple[str, bytes]] = (),
+        subject: Pushed | None = None,
     ) -> Pushed:  # type: ignore[assignment]
-        """Push an OCI artifact manifest (artifactType and/or a non-image config media type)."""
+        """Push an OCI artifact manifest (artifactType and/or a non-image config media type),
+        naming SUBJECT as the manifest it refers to (OCI 1.1) when given."""
         config_desc = self.blob(repo, config, config_media_type)
         descriptors = [self.blob(repo, data, mt) for mt, data in layers]
         document: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_MANIFEST}
         if artifact_type:
             document["artifactType"] = artifact_type
         document.update({"config": config_desc, "layers": descriptors})
+        if subject is not None:
+            document["subject"] = {"mediaType": subject.media_type, "digest": subject.digest, "size": len(subject.body)}
         body = canonical(document)
         digest = self.manifest(repo, tag or digest_of(body), body, OCI_MANIFEST)
         return Pushed(digest, OCI_MANIFEST, body, None, config_desc, tuple(descriptors))

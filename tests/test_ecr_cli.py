@@ -93,3 +93,17 @@ def test_a_bad_ecr_region_is_one_sentence(moto: RunningMoto, tmp_path: Path) -> 
     done = costcalc(moto, tmp_path, "scan", "ecr://not_a_region")
     assert done.returncode == 1
     assert "not an AWS region" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_without_boto3_an_ecr_host_is_scanned_as_any_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from costcalc.cli import app
+
+    monkeypatch.setitem(sys.modules, "boto3", None)  # what `import boto3` meets without the extra
+    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    result = CliRunner().invoke(app.app, ["scan", f"{registry}/team", "--repo", "team/a"])
+    assert result.exit_code == 1
+    # the distribution API's path: the registry host itself is asked (and cannot be reached here)
+    assert f"GET https://{registry}/v2/team/a/tags/list" in result.output
+    assert "boto3" not in result.output and "Traceback" not in result.output

@@ -122,6 +122,16 @@ def test_untagged_manifests_and_provider_times_round_trip() -> None:
     assert loaded.figures.repository_bytes == {"n/app": 500 + 5 + 50 + 500 + 6 + 60}
 
 
+def test_a_referrers_subject_round_trips() -> None:
+    signed = replace(image("csig", 2, layer("sig", 9)), subject=d("new"))
+    manifests = {d("new"): image("cnew", 6, layer("l1", 60)), d("sig"): signed}
+    inventory = build_inventory("r", "", when(2), {"n/app": [("v2", d("new")), ("v2-sig", d("sig"))]}, manifests)
+    text = dumps(inventory)
+    assert json.loads(text)["manifests"][d("sig")]["subject"] == d("new")
+    assert "subject" not in json.loads(text)["manifests"][d("new")]
+    assert loads(text).manifests[d("sig")].subject == d("new")
+
+
 _HEAD_1 = '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
 _HEAD_2 = '{"schema_version": 2, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
 _DIGEST = "sha256:" + "a" * 64

@@ -206,3 +206,11 @@ def test_config_gives_platform_and_created() -> None:
     config = parse_config(body, sha256_digest(body))
     assert config.platform == "linux/arm/v7"
     assert config.created is not None and config.created.isoformat() == "2026-03-04T05:06:07.123456+00:00"
+
+
+def test_a_subject_is_read_as_the_digest_it_names_and_a_bad_one_is_refused() -> None:
+    subject = {"mediaType": OCI_MANIFEST, "digest": D3, "size": 321}
+    assert parsed(image(subject=subject)).subject == D3
+    assert parsed(image()).subject is None
+    with pytest.raises(ManifestError, match="subject"):
+        parsed(image(subject={"mediaType": OCI_MANIFEST, "digest": "sha256:nothex", "size": 1}))

@@ -107,3 +107,49 @@ def test_retention_scenario_counts_image_versions_only() -> None:
     assert any("drops 1 of 2 image versions" in a for a in result.assumptions)
     # v1 alone owns its 100 MB layer; its signature's 1 MB follows it
     assert result.bytes_freed == 101 * MB
+
+
+def subject_fleet() -> Inventory:
+    """acme/api: v1 and v2, and an SBOM of v1 that names it as its `subject` under an ordinary
+    tag (`v1-sbom`), created after both: only the `subject` field says what it follows."""
+    v1, v2 = digest("v1"), digest("v2")
+    attached = ManifestRecord(
+        media_type=OCI_MANIFEST,
+        size_bytes=400,
+        kind="image",  # an image config and a tar layer: only the subject marks it
+        created=datetime(2026, 4, 1, tzinfo=UTC),
+        config=BlobRef(media_type="application/vnd.oci.image.config.v1+json", digest=digest("cfg"), size_bytes=2),
+        layers=(BlobRef(media_type="application/vnd.oci.image.layer.v1.tar", digest=digest("sb"), size_bytes=3 * MB),),
+        subject=v1,
+    )
+    return build_inventory(
+        "registry.test",
+        "acme",
+        SCANNED,
+        {"acme/api": [("v1", v1), ("v2", v2), ("v1-sbom", digest("attached"))]},
+        {
+            v1: image(("base", 300 * MB), ("a1", 100 * MB), created="2026-01-01T00:00:00+00:00"),
+            v2: image(("base", 300 * MB), ("a2", 100 * MB), created="2026-02-01T00:00:00+00:00"),
+            digest("attached"): attached,
+        },
+    )
+
+
+def test_a_manifest_naming_a_subject_is_never_a_version_nor_the_default_pull() -> None:
+    inventory = subject_fleet()
+    assert [v.tags for v in image_versions(inventory, "acme/api")] == [("v1",), ("v2",)]
+    (row,) = report.measure(inventory, None, book()).rows
+    assert row.pulled_tag == "v2"  # not the newer v1-sbom
+
+
+def test_retention_keeps_or_drops_a_referrer_with_the_subject_its_manifest_names() -> None:
+    inventory = subject_fleet()
+    plan = retention_plan(inventory, "acme/api", Retention(versions=1))
+    assert plan.kept_tags == {"v2"}
+    assert [v.tags for v in plan.dropped] == [("v1",)]
+    plan = retention_plan(inventory, "acme/api", Retention(versions=1), keep=("v1",))
+    assert plan.kept_tags == {"v1", "v1-sbom", "v2"}
+    built = report.build(inventory, None, [book()], scenarios=[parse_spec("retention:1")])
+    (result,) = built.scenarios
+    # v1's own layer, and the SBOM's layer, config and manifest
+    assert result.bytes_freed == 103 * MB + 2 + 400

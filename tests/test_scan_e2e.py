@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
 import json
 import socket
 import subprocess
@@ -350,28 +349,3 @@ def test_the_scanned_inventory_is_never_formatted_on_the_way_out(
     inventory = run_scan(f"{registry.host}/acme", ScanOptions(use_cache=False))
     assert inventory.figures.summary().tags == 1
     assert formatted == []
-
-
-def test_a_scan_searches_for_no_module_per_request(registry: RunningRegistry, pusher: Pusher) -> None:
-    # A failed import is not cached: each one searches every sys.path entry again. httpcore
-    # (httpx's own transport) imports sniffio for every lock it makes, so without sniffio
-    # installed every request paid for a search (pyproject.toml). After one scan has made its
-    # lazy imports, another must make none.
-    for version in range(8):
-        pusher.image("acme/api", f"v{version}", [BASE, f"api {version}".encode()])
-    target = f"{registry.host}/acme"
-    run_scan(target, ScanOptions(use_cache=False))
-    searched: list[str] = []
-
-    class Recorder(importlib.abc.MetaPathFinder):
-        def find_spec(self, name: str, path: object, target: object = None) -> None:
-            searched.append(name)
-
-    recorder = Recorder()
-    sys.meta_path.insert(0, recorder)
-    try:
-        inventory = run_scan(target, ScanOptions(use_cache=False))
-    finally:
-        sys.meta_path.remove(recorder)
-    assert inventory.figures.summary().tags == 8
-    assert searched == []

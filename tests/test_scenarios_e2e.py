@@ -210,3 +210,37 @@ def test_referrers_follow_their_subject_on_a_real_registry(
         restarted.stop()
     assert result.bytes_freed == before.figures.unique_bytes - after.figures.unique_bytes > 0
     assert v2.digest in {t.digest for r in after.repositories for t in r.tags}
+
+
+def test_a_referrer_found_by_its_subject_field_follows_its_subject_on_a_real_registry(
+    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
+) -> None:
+    """An SBOM pushed under an ordinary tag (`v1-sbom`), after v2, naming v1 as its `subject`:
+    the scan records the subject, the SBOM is neither a version nor the pulled tag, and
+    retention:1 drops it with v1."""
+    v1 = pusher.image("ns/web", "v1", [BASE, b"web one " * 300], created="2026-01-01T00:00:00Z")
+    pusher.image("ns/web", "v2", [BASE, b"web two " * 300], created="2026-02-01T00:00:00Z")
+    sbom = pusher.artifact(
+        "ns/web",
+        "v1-sbom",
+        artifact_type="application/spdx+json",
+        layers=[("application/spdx+json", b"{}" * 500)],
+        subject=v1,
+    )
+    scanned = scan(registry, tmp_path, "subject")
+
+    assert scanned.manifests[sbom.digest].subject == v1.digest
+    price_book = book()
+    baseline = costs.measure(scanned, None, price_book)
+    (row,) = baseline.rows
+    assert row.pulled_tag == "v2"
+    plan = retention_plan(scanned, "ns/web", parse_spec("retention:1").effect)  # type: ignore[arg-type]
+    assert plan.kept_tags == {"v2"}
+    assert [v.tags for v in plan.dropped] == [("v1",)]
+    (result,) = scenario_results(scanned, price_book, baseline, [parse_spec("retention:1")], months=12)
+    # v1's own layer and manifest and config, and the whole SBOM: nothing else reaches them
+    reached_by_v2 = set(
+        scanned.figures.reachable(next(t.digest for t in scanned.repositories[0].tags if t.tag == "v2"))
+    )
+    dropped = {**scanned.figures.reachable(v1.digest), **scanned.figures.reachable(sbom.digest)}
+    assert result.bytes_freed == sum(size for blob, size in dropped.items() if blob not in reached_by_v2)

@@ -24,7 +24,7 @@ from costcalc.cli.output import (
     names_directory,
 )
 from costcalc.cli.scan import scan_inputs
-from costcalc.cli.source import load_source
+from costcalc.cli.source import is_file_source, load_source
 from costcalc.registry.options import ScanOptions
 from costcalc.render import DEFAULT_WIDTH, RENDERERS, Layout, render
 
@@ -156,8 +156,9 @@ def report_command(
         if usage_file is not None:
             check_sources(usage_file, books[0])
         wanted = [s for spec in (scenario or []) for s in from_option(spec)]
-        inventory = load_source(source, scan, quiet=quiet)
-        with _collector_paused():
+        # A scan's asyncio machinery makes cycles worth collecting; a file's records do not.
+        with _collector_paused() if is_file_source(source) else contextlib.nullcontext():
+            inventory = load_source(source, scan, quiet=quiet)
             report = build_report(
                 inventory,
                 usage_file,
@@ -234,12 +235,12 @@ def _layout(chosen: str, *, output: Path | None, width: int | None, top: int | N
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while the report is built and rendered.
+    """The cyclic garbage collector off while an inventory file is read, priced and rendered.
 
-    Pricing, projecting and rendering allocate millions of objects and free almost none of them
+    Loading, pricing and rendering allocate millions of objects and free almost none of them
     before the command ends, so collections would walk them again and again to find no garbage;
     reference counting still frees what is dropped. The command is the process, so this is the
-    place that decides it.
+    place that decides it: the library itself never touches the collector.
     """
     collecting = gc.isenabled()
     gc.disable()
@@ -247,7 +248,4 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:
-            # Frozen first: re-enabled as they are, the next allocation would start a collection
-            # over every object made since, only to find no garbage.
-            gc.freeze()
             gc.enable()

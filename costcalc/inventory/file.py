@@ -76,7 +76,7 @@ def _repository(repository: Repository) -> dict[str, Any]:
 
 def _manifest(record: ManifestRecord, blobs: dict[str, BlobRef]) -> dict[str, Any]:
     entry: dict[str, Any] = {"media_type": record.media_type, "size_bytes": record.size_bytes, "kind": record.kind}
-    for key in ("artifact_type", "platform", "created", "pushed_at", "last_pulled_at"):
+    for key in ("artifact_type", "platform", "created", "pushed_at", "last_pulled_at", "subject"):
         value = getattr(record, key)
         if value is not None:
             entry[key] = value
@@ -231,6 +231,7 @@ def _from_schema_2(parsed: FileV2, text: Callable[[], bytes], source: str) -> In
             tuple(map(_child_ref, m.get("children", ()))),
             m.get("pushed_at"),
             m.get("last_pulled_at"),
+            m.get("subject"),
         )
     repositories = tuple(
         Repository(r["name"], _tags(r.get("tags", ())), r.get("untagged", ())) for r in parsed.get("repositories", ())

@@ -53,6 +53,8 @@ class ManifestRecord:
     children: tuple[ChildRef, ...] = ()
     pushed_at: datetime | None = None  # as a provider's API reports it, when it does
     last_pulled_at: datetime | None = None
+    # The manifest this one refers to (OCI 1.1 `subject`: a signature, an SBOM, an attestation).
+    subject: str | None = None
 
     @property
     def is_index(self) -> bool:
@@ -109,6 +111,7 @@ class Version:
     digest: str
     tags: tuple[str, ...]
     created: datetime | None
+    subject: str | None = None  # set for a referrer: the manifest it refers to
 
 
 def image_bytes(record: ManifestRecord) -> int:

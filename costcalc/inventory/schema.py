@@ -120,6 +120,7 @@ class ManifestV2(TypedDict):
     created: NotRequired[datetime]
     pushed_at: NotRequired[datetime]  # when the provider's API says the manifest was pushed
     last_pulled_at: NotRequired[datetime]  # and last pulled
+    subject: NotRequired[str]  # the manifest a referrer (signature, SBOM) refers to
     config: NotRequired[BlobLink]
     layers: NotRequired[tuple[BlobLink, ...]]
     children: NotRequired[tuple[Child, ...]]

@@ -58,7 +58,8 @@ class VersionFigures(ImageFigures):
             created = record.created if record.created is not None else self.created(digest)
             if record.kind == "image":
                 images.add(digest)
-        return Version(digest, tuple(sorted(tags)) if len(tags) > 1 else tuple(tags), created)
+        subject = record.subject if record is not None else None
+        return Version(digest, tuple(sorted(tags)) if len(tags) > 1 else tuple(tags), created, subject)
 
     def version_delta_bytes(self, repository: str, platform: str | None = None) -> tuple[int, int]:
         """(typical delta bytes, transitions measured) for REPOSITORY on PLATFORM.

@@ -228,6 +228,7 @@ def _manifest_record(parsed: ParsedManifest) -> ManifestRecord:
             )
             for c in parsed.children
         ),
+        subject=parsed.subject,
     )
 
 

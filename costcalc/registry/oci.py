@@ -76,6 +76,7 @@ class ParsedManifest:
     config: Descriptor | None
     layers: tuple[Descriptor, ...]
     children: tuple[Descriptor, ...]
+    subject: str | None = None  # the digest an OCI 1.1 referrer (signature, SBOM, ...) points at
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +237,7 @@ def parse_manifest(body: bytes, digest: str, content_type: str | None = None) ->
     artifact_type = data.get("artifactType")
     if artifact_type is not None and not isinstance(artifact_type, str):
         raise ManifestError(f"{what}: artifactType is not a string.")
+    subject = _descriptor(data["subject"], f"{what}: subject").digest if data.get("subject") is not None else None
     if media_type in INDEX_TYPES:
         children = _descriptor_list(data, "manifests", what, in_index=True)
         if any(child.digest == digest for child in children):
@@ -250,6 +252,7 @@ def parse_manifest(body: bytes, digest: str, content_type: str | None = None) ->
             config=None,
             layers=(),
             children=children,
+            subject=subject,
         )
     if media_type not in MANIFEST_TYPES:
         raise ManifestError(f"{what} has unsupported media type {media_type!r}.")
@@ -276,6 +279,7 @@ def parse_manifest(body: bytes, digest: str, content_type: str | None = None) ->
         config=config,
         layers=layers,
         children=(),
+        subject=subject,
     )
 
 

@@ -246,6 +246,7 @@ class _Scanner:
                 )
                 for c in parsed.children
             ),
+            subject=parsed.subject,
         )
         self.records[digest] = record
         return record
@@ -393,7 +394,7 @@ def run_scan(
     try:
         # The inventory is handed out through SCANNED, not as the task's result: on the way
         # out, asyncio.run() formats its SIGINT handler's repr, which includes the main task's
-        # and so its result's (Python 3.11), the whole inventory (measured: ~0.1 s at 2,000 tags).
+        # and so its result's (Python 3.11): formatting the whole inventory, for nothing.
         asyncio.run(main())
         return scanned[0]
     finally:

@@ -1,4 +1,4 @@
-"""The JSON report (SPEC §3.3): money as exact decimal numbers, written without floats."""
+"""The JSON report: money as exact decimal numbers, written without floats."""
 
 from __future__ import annotations
 
@@ -264,7 +264,7 @@ def version_data(version: VersionBytes) -> dict[str, Any]:
 
 
 def report_data(report: Report) -> dict[str, Any]:
-    """The report as JSON-ready data (money as Number literals), in SPEC §3.3 order."""
+    """The report as JSON-ready data (money as Number literals), in the documented key order."""
     return {
         "schema_version": report.schema_version,
         "generated_at": _time(report.generated_at),

@@ -66,7 +66,8 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
 
     Versions are the repository's distinct image digests ordered by config `created`; the
     tags aliasing one digest live and die together. Artifacts whose tag names an image
-    (`sha256-<hex>.sig`, `.att`, `.sbom`, referrers tag schema) follow that image; other
+    (`sha256-<hex>.sig`, `.att`, `.sbom`, referrers tag schema) or whose manifest names it
+    as its `subject` follow that image; other
     artifacts (Helm charts, standalone artifacts) and tags whose manifest could not be read
     are kept: they are not image versions and nothing says how old they are.
     """
@@ -114,9 +115,12 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
 
 
 def is_referrer(version: Version) -> bool:
-    """True when every tag of VERSION is a referrer tag (`sha256-<hex>`, with or without a
-    suffix): an OCI 1.1 referrers index or a cosign signature follows its subject, whatever
-    its manifest looks like, and is never a version of its own."""
+    """True when VERSION's manifest names a `subject` (OCI 1.1), or every tag of it is a
+    referrer tag (`sha256-<hex>`, with or without a suffix): a signature, an SBOM or a
+    referrers index follows its subject, whatever its manifest looks like, and is never a
+    version of its own."""
+    if version.subject is not None:
+        return True
     tags = version.tags
     if not tags or not tags[0].startswith("sha256-"):  # one tag that is no referrer's settles it
         return False
@@ -126,7 +130,9 @@ def is_referrer(version: Version) -> bool:
 def image_versions(inventory: Inventory, repository: str) -> tuple[Version, ...]:
     """REPOSITORY's image versions, oldest first, without the referrers that look like images."""
     images = inventory.figures.image_versions(repository)
-    referrers = [v for v in images if v.tags and v.tags[0].startswith("sha256-") and is_referrer(v)]
+    referrers = [
+        v for v in images if v.subject is not None or (v.tags and v.tags[0].startswith("sha256-") and is_referrer(v))
+    ]
     if not referrers:
         return images
     return tuple(v for v in images if v not in referrers)
@@ -259,7 +265,10 @@ def _with_matching_tags(versions: Sequence[Version], globs: Sequence[str]) -> li
 
 
 def _subject(version: Version) -> str | None:
-    """The image digest an artifact's tag names (cosign / referrers tag schema), if any."""
+    """The digest an artifact refers to: its manifest's `subject`, else the one its tag names
+    (cosign / referrers tag schema), if any."""
+    if version.subject is not None:
+        return version.subject
     for tag in version.tags:
         match = _SUBJECT_TAG.fullmatch(tag)
         if match:
