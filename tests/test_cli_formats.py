@@ -36,7 +36,7 @@ def looks_like(fmt: str, text: str) -> bool:
         case "json":
             return "rows" in json.loads(text)
         case "csv":
-            return "monthly_cost" in next(csv.reader(io.StringIO(text)))
+            return "attributed_bytes" in next(csv.reader(io.StringIO(text)))
         case "markdown":
             return text.startswith("# ") and "\n| " in text
         case "html":

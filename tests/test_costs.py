@@ -411,4 +411,4 @@ def test_json_and_csv_rows_add_up_to_the_totals_as_printed(tmp_path: Path) -> No
     # = 0.2333333266... -> 0.2333; every row is a whole number of 0.0001 steps
     assert totals["storage_cost"] == Decimal("0.2333")
     rows = list(csv.DictReader(io.StringIO(render_csv.render(r))))
-    assert sum(Decimal(row["monthly_cost"]) for row in rows) == totals["monthly_cost"]
+    assert sum(Decimal(row["monthly_cost_usd"]) for row in rows) == totals["monthly_cost"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import html as html_lib
 import io
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -116,6 +118,12 @@ def test_example_with_scenarios_json_golden(golden: Callable[[str, str], None]) 
     golden("example-report-scenarios.json", render_json.render(example_report_with_scenarios()))
 
 
+@pytest.mark.parametrize("name", ["scenarios.csv", "price_books.csv", "notes.csv"])
+def test_example_with_scenarios_csv_files_golden(golden: Callable[[str, str], None], name: str) -> None:
+    """The CSV files of `-o DIRECTORY` beside the group rows (versions.csv is checked in its own test)."""
+    golden(f"example-report-scenarios-{name}", render_csv.render_files(example_report_with_scenarios())[name])
+
+
 def test_example_report_figures_reconcile() -> None:
     report = example_report()
     assert sum(r.monthly_cost for r in report.rows) == report.totals.monthly_cost
@@ -178,7 +186,9 @@ def test_unknown_egress_is_null_in_json_and_unknown_for_people(tmp_path: Path) -
     assert "| unknown |" in render_markdown.render(report)
     assert "<td class=n>unknown</td>" in render_html.render(report)
     csv_rows = {r["name"]: r for r in csv.DictReader(io.StringIO(render_csv.render(report)))}
-    assert csv_rows["acme/web"]["egress_cost"] == ""
+    web = csv_rows["acme/web"]
+    assert (web["egress_cost_usd"], web["egress_bytes"], web["pulls_per_month"]) == ("", "", "")
+    assert (web["egress_known"], web["egress_partial"]) == ("false", "true")
 
 
 def test_csv_columns_and_formula_neutralisation(tmp_path: Path) -> None:
@@ -186,14 +196,14 @@ def test_csv_columns_and_formula_neutralisation(tmp_path: Path) -> None:
     hostile = report.rows[0].model_copy(update={"name": HOSTILE, "team": "-2+3", "repositories": ("x",)})
     text = render_csv.render(report.model_copy(update={"rows": (hostile, *report.rows[1:])}))
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == list(render_csv.COLUMNS)
+    assert list(rows[0]) == list(render_csv.group_columns("USD"))
     assert rows[0]["name"].startswith("'=HYPERLINK")
     assert "\x1b" not in text and "\\x1b" in rows[0]["name"]
     assert "\\x0d\\x0arow" in rows[0]["name"]  # no raw CR/LF inside a cell
     assert rows[0]["team"] == "'-2+3"
     assert {r["currency"] for r in rows} == {"USD"} and {r["pricing_id"] for r in rows} == {"test-book"}
-    assert sum(Decimal(r["monthly_cost"]) for r in rows) == report.totals.monthly_cost.quantize(Decimal("0.0001"))
-    assert all("$" not in r["monthly_cost"] and "," not in r["monthly_cost"] for r in rows)
+    assert sum(Decimal(r["monthly_cost_usd"]) for r in rows) == report.totals.monthly_cost.quantize(Decimal("0.0001"))
+    assert all("$" not in r["monthly_cost_usd"] and "," not in r["monthly_cost_usd"] for r in rows)
 
 
 def test_hostile_names_are_safe_in_every_human_format(tmp_path: Path) -> None:
@@ -212,7 +222,7 @@ def test_hostile_names_are_safe_in_every_human_format(tmp_path: Path) -> None:
 def test_control_characters_never_reach_a_colour_terminal(tmp_path: Path) -> None:
     report = small_report(tmp_path)
     hostile = report.rows[0].model_copy(update={"name": "a\x1b]0;owned\x07b"})
-    text = render_table.render(report.model_copy(update={"rows": (hostile,)}), width=100, color=True)
+    text = render_table.render(report.model_copy(update={"rows": (hostile,)}), width=120, color=True)
     assert "\x07" not in text and "]0;owned" in text.replace("\\x1b", "")
 
 
@@ -224,10 +234,10 @@ def test_every_format_shows_scenarios(tmp_path: Path) -> None:
     data = json.loads(render_json.render(report), parse_float=Decimal)
     assert data["scenarios"][0]["monthly_savings"] == Decimal("1.5000")
     assert data["scenarios"][0]["horizon_savings"] == Decimal("18.0000")
-    rows = list(csv.DictReader(io.StringIO(render_csv.render(report))))
-    scenario_rows = [r for r in rows if r["section"] == "scenario"]
-    assert [(r["name"], r["monthly_savings"], r["bytes_freed"]) for r in scenario_rows] == [
-        ("alpine", "1.5000", str(3 * 2**30))
+    assert all("alpine" not in r["name"] for r in csv.DictReader(io.StringIO(render_csv.render(report))))
+    scenario_rows = list(csv.DictReader(io.StringIO(render_csv.render_scenarios(report))))
+    assert [(r["scenario"], r["monthly_savings_usd"], r["months"], r["bytes_freed"]) for r in scenario_rows] == [
+        ("alpine", "1.5000", "12", str(3 * 2**30))
     ]
     assert "## Savings projections" in render_markdown.render(report)
     assert "Savings projections" in render_html.render(report)
@@ -290,10 +300,12 @@ def test_retention_versions_in_every_format(tmp_path: Path) -> None:
     dropped_table = html.split("<caption>Largest versions dropped by retention:1</caption>")[1].split("</table>")[0]
     assert dropped_table.count("<tr>") == 1 + 12 and "more in JSON" not in html
     assert "<script>" not in html and "\x1b" not in html
-    # CSV keeps its columns and its one row per scenario
-    rows = list(csv.DictReader(io.StringIO(render_csv.render(report))))
-    assert list(rows[0]) == list(render_csv.COLUMNS)
-    assert [r["name"] for r in rows if r["section"] == "scenario"] == ["retention:1"]
+    # CSV: one row per scenario in its file, and every version in the versions file
+    rows = list(csv.DictReader(io.StringIO(render_csv.render_scenarios(report))))
+    assert [r["scenario"] for r in rows] == ["retention:1"]
+    versions = list(csv.DictReader(io.StringIO(render_csv.render_versions(report))))
+    assert len(versions) == 13 and sum(v["dropped"] == "true" for v in versions) == 12
+    assert {v["scenario"] for v in versions} == {"retention:1"} and "\\x1b" in versions[6]["repository"]
 
 
 def test_version_rows_are_written_as_the_generic_dump_writes_their_dicts() -> None:
@@ -348,7 +360,7 @@ def test_no_scenarios_no_section(tmp_path: Path) -> None:
     report = small_report(tmp_path)
     assert "Savings projections" not in render_table.render(report)
     assert "Savings projections" not in render_markdown.render(report)
-    assert all(r["section"] == "group" for r in csv.DictReader(io.StringIO(render_csv.render(report))))
+    assert render_csv.render_scenarios(report) == ",".join(render_csv.scenario_columns("USD")) + "\r\n"
 
 
 def test_table_top_and_width(tmp_path: Path) -> None:
@@ -410,8 +422,9 @@ def test_team_grouping_has_one_team_column_and_marks_lower_bounds(tmp_path: Path
     job = next(line for line in table.splitlines() if line.startswith("(no team)"))
     assert "unknown" in job and job.rstrip().endswith("+")
     rows = {r["name"]: r for r in csv.DictReader(io.StringIO(render_csv.render(report)))}
-    assert (rows["red"]["egress_partial"], rows["(no team)"]["egress_partial"]) == ("true", "false")
-    assert rows["(no team)"]["egress_cost"] == ""
+    assert (rows["red"]["egress_partial"], rows["red"]["egress_known"]) == ("true", "true")
+    assert (rows["(no team)"]["egress_partial"], rows["(no team)"]["egress_known"]) == ("true", "false")
+    assert rows["(no team)"]["egress_cost_usd"] == "" and rows["red"]["repositories"] == "2"
 
 
 def test_egress_total_is_in_the_book_unit_like_its_classes() -> None:
@@ -423,15 +436,47 @@ def test_egress_total_is_in_the_book_unit_like_its_classes() -> None:
     assert "| Egress (lower bound) | 9,347.30 GiB | 35.70 |" in render_markdown.render(report)
 
 
-def test_csv_scenario_rows_do_not_count_in_the_monthly_cost_column(tmp_path: Path) -> None:
+def test_csv_group_file_has_only_group_rows_with_whole_bytes(tmp_path: Path) -> None:
     report = small_report(tmp_path, scenarios=(scenario(),))
     rows = list(csv.DictReader(io.StringIO(render_csv.render(report))))
-    # SUM over the whole monthly_cost column is the report's monthly total, scenarios or not
-    total = sum((Decimal(r["monthly_cost"]) for r in rows if r["monthly_cost"]), Decimal(0))
-    assert total == report.totals.monthly_cost
-    (alpine,) = [r for r in rows if r["section"] == "scenario"]
-    assert (alpine["monthly_cost"], alpine["projected_monthly_cost"], alpine["monthly_savings"]) == (
-        "",
-        "8.5000",
-        "1.5000",
+    assert [r["name"] for r in rows] == [row.name for row in report.rows]
+    # SUM over the monthly cost column is the report's monthly total; no scenario row is in the sum
+    assert sum(Decimal(r["monthly_cost_usd"]) for r in rows) == report.totals.monthly_cost
+    for row in rows:
+        for column in ("repositories", "tags", "unique_bytes", "attributed_bytes", "image_bytes", "egress_bytes"):
+            assert row[column] == "" or row[column].isdigit(), (column, row[column])
+
+
+def test_every_format_prints_the_books_caveats_and_the_lower_bound() -> None:
+    import openpyxl
+
+    from costcalc.render import xlsx as render_xlsx
+
+    base = example_report()  # acme/data/legacy-batch has no pull data: egress is a lower bound
+    r2 = load_book("cloudflare-r2")
+    other = costs.price(costs.measure(load(EXAMPLES / "fleet.json"), example_usage(), r2), r2)
+    report = costs.compare(base, [other])
+    caveats = [("aws-ecr", note) for note in base.pricing.notes] + [("cloudflare-r2", n) for n in r2.notes]
+    assert len(caveats) > len(base.pricing.notes) > 0
+    workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx.render(report)))
+    xlsx_text = "\n".join(
+        str(value) for sheet in workbook.worksheets for line in sheet.iter_rows(values_only=True) for value in line
     )
+    notes_csv = list(csv.DictReader(io.StringIO(render_csv.render_notes(report))))
+    data = json.loads(render_json.render(report))
+    texts = {
+        "table": render_table.render(report, width=120).replace("\n  ", " "),
+        "markdown": re.sub(r"\\(.)", r"\1", render_markdown.render(report)),  # markup escapes undone
+        "html": html_lib.unescape(render_html.render(report)),
+        "xlsx": xlsx_text,
+        "csv": "\n".join(row["text"] for row in notes_csv),
+    }
+    for name, text in texts.items():
+        flat = " ".join(text.split())
+        for _, note in caveats:
+            assert " ".join(note.split()) in flat, (name, note)
+        assert "lower bound" in text, name
+    assert data["pricing"]["notes"] == list(base.pricing.notes)
+    assert data["comparison"][0]["pricing"]["notes"] == list(r2.notes)
+    assert data["totals"]["egress_complete"] is False
+    assert {(row["applies_to"], row["text"]) for row in notes_csv if row["kind"] == "Price book note"} == set(caveats)

@@ -71,10 +71,11 @@ def test_json_report_shape() -> None:
     assert {"id", "name", "effective_date", "sources", "currency", "unit"} <= set(data["pricing"])
     assert set(data["totals"]) >= {
         "storage_bytes",
-        "billable_storage_gb",
+        "unit",
+        "billable_storage_units",
         "storage_cost",
         "egress_bytes",
-        "egress_gb_by_class",
+        "egress_units_by_class",
         "egress_cost_by_class",
         "egress_cost",
         "monthly_cost",
@@ -96,6 +97,39 @@ def test_json_report_shape() -> None:
         "team",
     }
     assert data["source"] == FLEET and data["inventory"]["repositories"] == 29
+
+
+def test_json_quantities_are_in_the_unit_they_name() -> None:
+    """Billed quantities sit beside their unit, per book: GiB for aws-ecr, GB for cloudflare-r2."""
+    code, stdout, _ = run(
+        "report", FLEET, "--usage", USAGE, "--format", "json", "--pricing", "aws-ecr", "--pricing", "cloudflare-r2"
+    )
+    assert code == 0
+    data = json.loads(stdout, parse_float=Decimal)
+    assert data["schema_version"] == 2
+    assert not [key for key in data["totals"] if key.endswith("_gb") or "_gb_" in key]
+    bytes_per_unit = {"GiB": 2**30, "GB": 10**9}
+    seen = []
+    books = [(data["pricing"], data["totals"])] + [(c["pricing"], c["totals"]) for c in data["comparison"]]
+    for pricing, totals in books:
+        unit = totals["unit"]
+        seen.append(unit)
+        assert unit == pricing["unit"]
+        expected = Decimal(totals["storage_bytes"]) / bytes_per_unit[unit]
+        assert abs(totals["billable_storage_units"] - expected) <= Decimal("0.00005")
+        egress_units = sum(totals["egress_units_by_class"].values())
+        assert abs(egress_units - Decimal(totals["egress_bytes"]) / bytes_per_unit[unit]) <= Decimal("0.0002")
+    assert seen == ["GiB", "GB"]
+    assert data["comparison"][0]["pricing"]["notes"], "cloudflare-r2's caveats are in the JSON"
+
+
+def test_json_rows_flag_unknown_egress() -> None:
+    code, stdout, _ = run("report", FLEET, "--usage", USAGE, "--format", "json")
+    assert code == 0
+    rows = {row["name"]: row for row in json.loads(stdout)["rows"]}
+    unknown, known = rows["acme/data/legacy-batch"], rows["acme/api/gateway"]
+    assert (unknown["egress_known"], unknown["egress_partial"], unknown["egress_cost"]) == (False, True, None)
+    assert (known["egress_known"], known["egress_partial"]) == (True, False)
 
 
 def test_group_by_team_and_top(inventory_file: Path, tmp_path: Path) -> None:

@@ -54,7 +54,12 @@ def diff_command(
         typer.Option("--usage", metavar="FILE", help="Usage file (CSV or TOML) pricing both scans."),
     ] = None,
     pricing: Annotated[
-        str, typer.Option("--pricing", metavar="ID|FILE", help="Price book id or file pricing both scans.")
+        str,
+        typer.Option(
+            "--pricing",
+            metavar="ID|FILE",
+            help="Price book id (see `costcalc pricing list`) or .toml file pricing both scans.",
+        ),
     ] = "aws-ecr",
     months: Annotated[
         int, typer.Option("--months", metavar="N", min=1, max=1200, help="Horizon of the change, in months.")

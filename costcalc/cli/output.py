@@ -1,4 +1,4 @@
-"""Files written with `-o`: checked before a command starts its work, replaced atomically at its end.
+"""Files (and directories of files) written with `-o`: checked before the work, replaced atomically at its end.
 
 What `-o PATH` may replace, and how:
 
@@ -14,6 +14,9 @@ What `-o PATH` may replace, and how:
   is a file the user may not write (a read-only file), as a shell's `>` would refuse it;
 - a new file gets the mode the user's umask gives (0644 under umask 022), like any other tool's.
 
+A result of several files (`report --format csv -o DIRECTORY`) goes to a directory, created
+when missing; each file in it follows the rules above and is replaced atomically on its own.
+
 The new content goes to a temporary file in the destination's directory, which is created when
 the command starts (so a scan learns that `-o` cannot be written before it scans, not after) and
 renamed over the destination only when the whole result is written and flushed to disk: a reader
@@ -27,7 +30,7 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from costcalc.errors import InputError
@@ -222,3 +225,68 @@ def destination(path: Path | None, *, inputs: Inputs = (), overwrite: bool = Tru
     finally:
         if file is not None:
             file.discard()
+
+
+def names_directory(path: str) -> bool:
+    """True when `-o PATH` asks for a directory: PATH ends with a separator, or is one already."""
+    return path.endswith(("/", os.sep)) or Path(path).is_dir()
+
+
+class OutputDirectory:
+    """A directory for a result of several files: each an OutputFile, each replaced atomically.
+
+    The directory is created if missing (and removed again if the command fails before writing
+    into it); the files in it follow every rule of OutputFile, so none of them may be an input.
+    """
+
+    def __init__(self, path: Path, names: Sequence[str], *, inputs: Inputs = ()) -> None:
+        """Check PATH, create it if missing and open NAMES in it for writing. Raises InputError."""
+        self.path = path
+        self._created = _make_directory(path)
+        self._files: dict[str, OutputFile] = {}
+        try:
+            for name in names:
+                self._files[name] = OutputFile(path / name, inputs=inputs)
+        except BaseException:
+            self.discard()
+            raise
+
+    def commit(self, contents: Mapping[str, str | bytes]) -> None:
+        """Write each file's content (CONTENTS has one per name given) and put it in place."""
+        if set(contents) != set(self._files):
+            raise ValueError(f"{self.path}: contents for {sorted(contents)}, files {sorted(self._files)}")
+        for name, file in self._files.items():
+            file.commit(contents[name])
+        self._created = False
+
+    def discard(self) -> None:
+        """Drop the files not yet written, and the directory if this command created it for them."""
+        for file in self._files.values():
+            file.discard()
+        if self._created:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()
+            self._created = False
+
+
+def _make_directory(path: Path) -> bool:
+    """Create PATH (and its missing parents) unless it is a directory already; True if created."""
+    if path.is_dir():
+        return False
+    if path.exists() or path.is_symlink():
+        raise InputError(f"{path}: is not a directory; -o names a directory here (it ends with /).")
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create the directory ({_reason(exc)}).") from None
+    return True
+
+
+@contextlib.contextmanager
+def directory_destination(path: Path, names: Sequence[str], *, inputs: Inputs = ()) -> Iterator[OutputDirectory]:
+    """Check and open `-o DIRECTORY` for NAMES (see OutputDirectory); discard it if the work fails."""
+    directory = OutputDirectory(path, names, inputs=inputs)
+    try:
+        yield directory
+    finally:
+        directory.discard()

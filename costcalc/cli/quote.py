@@ -20,14 +20,21 @@ def quote_command(
     ] = "aws-ecr",
     storage_gb: Annotated[
         str | None,
-        typer.Option("--storage-gb", metavar="N", help="Storage held through the period, in the book's unit."),
+        typer.Option(
+            "--storage-gb",
+            metavar="N",
+            help="Storage held through the period, in the book's unit (GiB or GB: see `costcalc pricing show ID`).",
+        ),
     ] = None,
     egress_gb: Annotated[
         list[str] | None,
         typer.Option(
             "--egress-gb",
             metavar="CLASS=N",
-            help="Volume of an egress class in the period, in the book's unit (repeatable).",
+            help=(
+                "Volume of an egress class in the period, in the book's unit (repeatable); CLASS is one the "
+                "book prices: internet, same-region, cross-region, ..."
+            ),
         ),
     ] = None,
     days: Annotated[

@@ -13,10 +13,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from costcalc.cli.console import ExitCode, say
+from costcalc.cli.console import ExitCode, say, usage_error
 from costcalc.cli.lifecycle import current_lifecycle_policies
 from costcalc.cli.options import QuietOption, choose_format, format_option, output_option, with_scan_options
-from costcalc.cli.output import destination
+from costcalc.cli.output import (
+    Destination,
+    Inputs,
+    OutputDirectory,
+    destination,
+    directory_destination,
+    names_directory,
+)
 from costcalc.cli.scan import scan_inputs
 from costcalc.cli.source import is_file_source, load_source
 from costcalc.registry.options import ScanOptions
@@ -109,7 +116,13 @@ def report_command(
     months: Annotated[
         int, typer.Option("--months", metavar="N", min=1, max=1200, help="Horizon of the projection, in months.")
     ] = 12,
-    output: Annotated[Path | None, output_option("the report")] = None,
+    output: Annotated[
+        str | None,
+        output_option(
+            "the report; with --format csv, -o DIRECTORY (existing, or ending in /) writes one CSV file per "
+            "kind of row (groups, scenarios, price_books, versions, notes)"
+        ),
+    ] = None,
     width: Annotated[
         int | None,
         typer.Option(
@@ -124,7 +137,13 @@ def report_command(
     from costcalc.usage.file import check_sources, load_usage
 
     threshold = parse_amount(fail_above)
-    chosen = choose_format(output_format, output, tuple(RENDERERS))
+    output_path = Path(output) if output is not None else None
+    chosen = choose_format(output_format, output_path, tuple(RENDERERS))
+    # Only CSV writes a directory; for another format an existing directory is refused as before
+    # (it is no regular file), and so is a path ending in / that Path() would make a file name.
+    as_directory = chosen == "csv" and output is not None and names_directory(output)
+    if chosen != "csv" and output is not None and output.endswith(("/", os.sep)):
+        usage_error(f"-o {output}: names a directory; only --format csv writes a directory (of CSV files).")
     inputs: list[tuple[str, Path | str]] = [
         ("SOURCE", source),
         *([("--usage", usage)] if usage is not None else []),
@@ -132,7 +151,7 @@ def report_command(
         *(("--scenario", spec) for spec in scenario or ()),
         *scan_inputs(scan),
     ]
-    with destination(output, inputs=inputs) as result:
+    with _destination(output_path, as_directory, inputs) as result:
         # Every input is read and checked before anything is written.
         usage_file = load_usage(usage) if usage is not None else None
         books = [load_book(ref) for ref in (pricing or ["aws-ecr"])]
@@ -154,7 +173,12 @@ def report_command(
                 source=source,
                 lifecycle_policies=policies,
             )
-            result.write(render(report, chosen, _layout(chosen, output=output, width=width, top=top)))
+            if isinstance(result, OutputDirectory):
+                from costcalc.render.csv import render_files
+
+                result.commit(render_files(report))
+            else:
+                result.write(render(report, chosen, _layout(chosen, output=output_path, width=width, top=top)))
     if not quiet and (output is not None or chosen != "table"):
         for warning in report.warnings:
             say(f"warning: {warning}")
@@ -162,6 +186,17 @@ def report_command(
         currency = report.pricing.currency
         say(f"monthly cost {report.totals.monthly_cost:.2f} {currency} is above --fail-above {threshold} {currency}.")
         raise typer.Exit(ExitCode.THRESHOLD)
+
+
+def _destination(
+    path: Path | None, as_directory: bool, inputs: Inputs
+) -> contextlib.AbstractContextManager[Destination | OutputDirectory]:
+    """Where the report goes: stdout, a file, or (AS_DIRECTORY) the CSV files in directory PATH."""
+    if as_directory and path is not None:
+        from costcalc.render.csv import FILES
+
+        return directory_destination(path, FILES, inputs=inputs)
+    return destination(path, inputs=inputs)
 
 
 def build_report(

@@ -1,42 +1,36 @@
-"""The CSV report: one row per group with the JSON rows' columns, then one row per scenario."""
+"""The CSV report: one kind of row per file (groups, scenarios, price books, versions, notes).
+
+`--format csv` writes the group rows alone (GROUPS); `-o DIRECTORY` writes every file of FILES.
+Every column holds one type: whole numbers for counts and bytes, plain decimals (4 places) for
+money, pulls and percentages, `true`/`false` for flags, ISO dates. A column's name carries its
+unit (`_bytes`, `_units` beside a `unit` column, money in the currency the name ends with, or
+beside a `currency` column where books of several currencies share a file). An unknown value is
+an empty cell, and a flag column says so; a figure is never 0 for unknown.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from costcalc.render.display import exact, integer, safe
-from costcalc.report import Report
+from costcalc.render.display import exact, integer, lower_bound, notes_of, safe
+from costcalc.report import Pricing, Report, Totals
 from costcalc.units import whole_parts
 
-COLUMNS = (
-    "section",
-    "name",
-    "team",
-    "tags",
-    "unique_bytes",
-    "attributed_bytes",
-    "image_bytes",
-    "pulls_per_month",
-    "egress_bytes",
-    "storage_cost",
-    "egress_cost",
-    "egress_partial",
-    "monthly_cost",
-    "currency",
-    "pricing_id",
-    "pricing_effective_date",
-    "projected_monthly_cost",
-    "monthly_savings",
-    "horizon_savings",
-    "savings_pct",
-    "bytes_freed",
-    "measured_egress_bytes",  # from the registry's logs (then egress_bytes is it) ...
-    "modelled_egress_bytes",  # ... and what the model predicts for the same pulls
-)
 # A spreadsheet evaluates a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+GROUPS = "groups.csv"
+SCENARIOS = "scenarios.csv"
+PRICE_BOOKS = "price_books.csv"
+VERSIONS = "versions.csv"
+NOTES = "notes.csv"
+# The files `-o DIRECTORY` writes, every one each time (a file with no rows has its header), so a
+# script that reads them finds the same names whatever the report holds.
+FILES = (GROUPS, SCENARIOS, PRICE_BOOKS, VERSIONS, NOTES)
 
 
 def _text(value: str | None) -> str:
@@ -54,79 +48,226 @@ def _int(value: Decimal | int | None) -> str:
     return "" if value is None else str(integer(value))
 
 
-def render(report: Report) -> str:
-    """REPORT as RFC 4180 CSV: `section` is `group` for the rows and `scenario` for projections.
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
-    Group rows leave the scenario columns blank; scenario rows carry projected_monthly_cost
-    and the savings and leave every group column blank (monthly_cost included), so SUM over a
-    whole column gives the report's totals, with or without a filter on `section`: every figure
-    is exact to 0.0001 and the group rows add up exactly. egress_partial is `true` when some of
-    a group's repositories have no pull data (its egress_cost is then a lower bound; a blank
-    egress_cost is unknown, not zero). The columns stay
-    fixed: a retention scenario's per-version detail (each version's exclusive bytes, dropped
-    or kept) is in the JSON report's `scenarios[].versions`, not here.
-    """
+
+def _document(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    currency, pricing_id = _text(report.pricing.currency), _text(report.pricing.id)
-    effective = report.pricing.effective_date.isoformat()
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _money(name: str, currency: str) -> str:
+    """NAME with the currency as its unit: `monthly_cost_usd`."""
+    return f"{name}_{currency.lower()}"
+
+
+def group_columns(currency: str) -> tuple[str, ...]:
+    return (
+        "name",
+        "team",
+        "repositories",
+        "tags",
+        "unique_bytes",
+        "attributed_bytes",
+        "image_bytes",
+        "pulls_per_month",
+        "egress_bytes",
+        "egress_known",
+        "egress_partial",
+        _money("storage_cost", currency),
+        _money("egress_cost", currency),
+        _money("monthly_cost", currency),
+        "currency",
+        "pricing_id",
+        "measured_egress_bytes",  # from the registry's logs (egress_bytes is then this) ...
+        "modelled_egress_bytes",  # ... and what the model predicts for the same pulls
+    )
+
+
+def render(report: Report) -> str:
+    """The group rows (repositories, teams or namespaces) as RFC 4180 CSV.
+
+    Bytes are whole (fractional shares made whole so that the column adds up to the total);
+    money is exact to 0.0001, so SUM over a money column is the report's total. `egress_known`
+    is false when no repository of the row has pull data: its pulls, egress bytes and egress
+    cost are then empty. `egress_partial` is true when any of them has none: the row's egress
+    and monthly cost are lower bounds. `measured_egress_bytes` and `modelled_egress_bytes` are
+    filled where the usage came from the registry's logs.
+    """
+    currency = report.pricing.currency
     attributed = whole_parts([row.attributed_bytes for row in report.rows])
     egress = whole_parts([row.egress_bytes for row in report.rows])
-    for row, attributed_bytes, egress_bytes in zip(report.rows, attributed, egress, strict=True):
-        writer.writerow(
-            [
-                "group",
-                _text(row.name),
-                _text(row.team),
-                str(row.tags),
-                str(row.unique_bytes),
-                _int(attributed_bytes),
-                _int(row.image_bytes),
-                _num(row.pulls_per_month),
-                _int(egress_bytes),
-                _num(row.storage_cost),
-                _num(row.egress_cost),
-                "true" if row.egress_partial else "false",
-                _num(row.monthly_cost),
-                currency,
-                pricing_id,
-                effective,
-                "",
-                "",
-                "",
-                "",
-                "",
-                _int(row.measured_egress_bytes),
-                _int(row.modelled_egress_bytes),
-            ]
-        )
-    for scenario in report.scenarios:
-        writer.writerow(
-            [
-                "scenario",
-                _text(scenario.id),
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                currency,
-                _text(scenario.pricing_id),
-                effective if scenario.pricing_id == report.pricing.id else "",
-                _num(scenario.monthly_cost),
-                _num(scenario.monthly_savings),
-                _num(scenario.horizon_savings),
-                _num(scenario.savings_pct),
-                _int(scenario.bytes_freed),
-                "",
-                "",
-            ]
-        )
-    return out.getvalue()
+    rows = (
+        [
+            _text(row.name),
+            _text(row.team),
+            str(len(row.repositories)),
+            str(row.tags),
+            str(row.unique_bytes),
+            _int(attributed_bytes),
+            _int(row.image_bytes),
+            _num(row.pulls_per_month),
+            _int(egress_bytes),
+            _flag(row.egress_cost is not None),
+            _flag(lower_bound(row.egress_cost, row.egress_partial)),
+            _num(row.storage_cost),
+            _num(row.egress_cost),
+            _num(row.monthly_cost),
+            _text(currency),
+            _text(report.pricing.id),
+            _int(row.measured_egress_bytes),
+            _int(row.modelled_egress_bytes),
+        ]
+        for row, attributed_bytes, egress_bytes in zip(report.rows, attributed, egress, strict=True)
+    )
+    return _document(group_columns(currency), rows)
+
+
+def scenario_columns(currency: str) -> tuple[str, ...]:
+    return (
+        "scenario",
+        "description",
+        "pricing_id",
+        _money("baseline_monthly_cost", currency),
+        _money("monthly_cost", currency),
+        _money("monthly_savings", currency),
+        "months",
+        _money("horizon_savings", currency),
+        "savings_pct",
+        "bytes_freed",
+    )
+
+
+def render_scenarios(report: Report) -> str:
+    """One row per scenario: projected monthly cost, savings per month and over `months`."""
+    rows = (
+        [
+            _text(s.id),
+            _text(s.description),
+            _text(s.pricing_id),
+            _num(s.baseline_monthly_cost),
+            _num(s.monthly_cost),
+            _num(s.monthly_savings),
+            str(report.totals.months),
+            _num(s.horizon_savings),
+            _num(s.savings_pct),
+            _int(s.bytes_freed),
+        ]
+        for s in report.scenarios
+    )
+    return _document(scenario_columns(report.pricing.currency), rows)
+
+
+PRICE_BOOK_COLUMNS = (
+    "pricing_id",
+    "primary",
+    "name",
+    "provider",
+    "region",
+    "effective_date",
+    "dedup_scope",
+    "storage_bytes",
+    "unit",
+    "billable_storage_units",
+    "egress_bytes",
+    "egress_units",
+    "egress_complete",
+    "currency",
+    "storage_cost",
+    "egress_cost",
+    "monthly_cost",
+    "months",
+    "horizon_cost",
+)
+
+
+def _book_row(pricing: Pricing, totals: Totals, primary: bool) -> list[str]:
+    return [
+        _text(pricing.id),
+        _flag(primary),
+        _text(pricing.name),
+        _text(pricing.provider),
+        _text(pricing.region),
+        pricing.effective_date.isoformat(),
+        _text(pricing.dedup_scope),
+        _int(totals.storage_bytes),
+        _text(pricing.unit),
+        _num(totals.billable_storage_gb),
+        _int(totals.egress_bytes),
+        _num(sum(totals.egress_gb_by_class.values(), Decimal(0))),
+        _flag(totals.egress_complete),
+        _text(pricing.currency),
+        _num(totals.storage_cost),
+        _num(totals.egress_cost),
+        _num(totals.monthly_cost),
+        str(totals.months),
+        _num(totals.horizon_cost),
+    ]
+
+
+def render_price_books(report: Report) -> str:
+    """The report's book (`primary` true: its totals are the report's) and each compared book.
+
+    Books may bill in different units and currencies, so each row names its own: quantities
+    are in the row's `unit`, money in its `currency`. `egress_complete` false means egress,
+    and so the monthly and horizon costs, are lower bounds.
+    """
+    rows = [_book_row(report.pricing, report.totals, True)]
+    rows += [_book_row(c.pricing, c.totals, False) for c in report.comparison]
+    return _document(PRICE_BOOK_COLUMNS, rows)
+
+
+def _created(value: datetime | None) -> str:
+    """A version's creation time in UTC (a config time without offset is UTC), or empty."""
+    if value is None:
+        return ""
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+VERSION_COLUMNS = ("scenario", "repository", "digest", "tags", "created", "exclusive_bytes", "dropped")
+
+
+def render_versions(report: Report) -> str:
+    """Every version a retention scenario looked at: the bytes it alone holds, dropped or kept.
+
+    `tags` are separated by spaces (a tag never contains one); `created` is ISO 8601, empty
+    when the image does not say.
+    """
+    rows = (
+        [
+            _text(s.id),
+            _text(v.repository),
+            _text(v.digest),
+            _text(" ".join(v.tags)),
+            _created(v.created),
+            str(v.exclusive_bytes),
+            _flag(v.dropped),
+        ]
+        for s in report.scenarios
+        for v in s.versions
+    )
+    return _document(VERSION_COLUMNS, rows)
+
+
+NOTE_COLUMNS = ("kind", "applies_to", "text")
+
+
+def render_notes(report: Report) -> str:
+    """Every assumption (a lower-bound egress among them), price-book caveat, source and warning."""
+    return _document(NOTE_COLUMNS, ([_text(k), _text(a), _text(t)] for k, a, t in notes_of(report)))
+
+
+def render_files(report: Report) -> dict[str, str]:
+    """Every file of FILES by name, for `-o DIRECTORY`."""
+    return {
+        GROUPS: render(report),
+        SCENARIOS: render_scenarios(report),
+        PRICE_BOOKS: render_price_books(report),
+        VERSIONS: render_versions(report),
+        NOTES: render_notes(report),
+    }

@@ -5,9 +5,13 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from costcalc.units import format_bytes, round_half_up, whole_bytes
 from costcalc.units import whole_parts as whole_parts  # where renderers have imported it from
+
+if TYPE_CHECKING:
+    from costcalc.report import Report
 
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # control, format, line and paragraph separators
 
@@ -97,3 +101,24 @@ def created(value: datetime | None) -> str:
 def scenario_note(scenario_id: str, note: str) -> str:
     """NOTE labelled with the scenario it belongs to, unless it already names it first."""
     return note if note.startswith(f"{scenario_id}:") else f"{scenario_id}: {note}"
+
+
+def notes_of(report: Report) -> list[tuple[str, str, str]]:
+    """Every assumption, price-book note, source and warning of REPORT as (kind, applies to, text)."""
+    notes = [("Assumption", "report", a) for a in report.assumptions]
+    notes += [("Assumption", s.id, scenario_note(s.id, a)) for s in report.scenarios for a in s.assumptions]
+    for c in report.comparison:
+        notes += [("Assumption", c.pricing.id, a) for a in c.assumptions]
+    for pricing in (report.pricing, *(c.pricing for c in report.comparison)):
+        notes += [("Price book note", pricing.id, n) for n in pricing.notes]
+        notes += [("Source", pricing.id, s) for s in pricing.sources]
+    notes += [("Warning", "report", w) for w in report.warnings]
+    for c in report.comparison:
+        notes += [("Warning", c.pricing.id, w) for w in c.warnings]
+    return notes
+
+
+def book_notes(report: Report) -> list[str]:
+    """The caveats of the report's price book and of every compared book, each led by the book's id."""
+    books = (report.pricing, *(c.pricing for c in report.comparison))
+    return [f"{book.id}: {note}" for book in books for note in book.notes]

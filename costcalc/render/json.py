@@ -9,7 +9,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from costcalc.render.display import exact, integer
+from costcalc.render.display import exact, integer, lower_bound
 from costcalc.report import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 from costcalc.report.recency import PullRecency
 from costcalc.units import whole_parts
@@ -58,6 +58,7 @@ def pricing_data(pricing: Pricing) -> dict[str, Any]:
         "currency": pricing.currency,
         "unit": pricing.unit,
         "dedup_scope": pricing.dedup_scope,
+        "notes": list(pricing.notes),
     }
 
 
@@ -75,13 +76,15 @@ def measured_data(measured: Decimal, modelled: Decimal, difference_pct: Decimal 
     }
 
 
-def totals_data(totals: Totals) -> dict[str, Any]:
+def totals_data(totals: Totals, unit: str) -> dict[str, Any]:
+    """TOTALS as JSON: bytes in `_bytes` keys, billed quantities in `_units` keys, in UNIT (the book's)."""
     data = {
         "storage_bytes": whole(totals.storage_bytes),
-        "billable_storage_gb": quantity(totals.billable_storage_gb),
+        "unit": unit,
+        "billable_storage_units": quantity(totals.billable_storage_gb),
         "storage_cost": money(totals.storage_cost),
         "egress_bytes": whole(totals.egress_bytes),
-        "egress_gb_by_class": {k: quantity(v) for k, v in totals.egress_gb_by_class.items()},
+        "egress_units_by_class": {k: quantity(v) for k, v in totals.egress_gb_by_class.items()},
         "egress_cost_by_class": {k: money(v) for k, v in totals.egress_cost_by_class.items()},
         "egress_cost": money(totals.egress_cost),
         "egress_complete": totals.egress_complete,
@@ -110,7 +113,8 @@ def row_data(row: ReportRow, attributed_bytes: int | None = None, egress_bytes: 
         "egress_bytes": whole(row.egress_bytes) if egress_bytes is None else egress_bytes,
         "storage_cost": money(row.storage_cost),
         "egress_cost": money(row.egress_cost),
-        "egress_partial": row.egress_partial,
+        "egress_known": row.egress_cost is not None,
+        "egress_partial": lower_bound(row.egress_cost, row.egress_partial),
         "monthly_cost": money(row.monthly_cost),
         "team": row.team,
         "repositories": list(row.repositories),
@@ -322,12 +326,12 @@ def report_data(report: Report) -> dict[str, Any]:
         "pricing": pricing_data(report.pricing),
         "assumptions": list(report.assumptions),
         "inventory": report.inventory.model_dump() if report.inventory else None,
-        "totals": totals_data(report.totals),
+        "totals": totals_data(report.totals, report.pricing.unit),
         "rows": rows_data(report.rows),
         "comparison": [
             {
                 "pricing": pricing_data(c.pricing),
-                "totals": totals_data(c.totals),
+                "totals": totals_data(c.totals, c.pricing.unit),
                 "assumptions": list(c.assumptions),
                 "warnings": list(c.warnings),
             }

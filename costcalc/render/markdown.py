@@ -9,6 +9,7 @@ from costcalc.render import gains
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
+    book_notes,
     count,
     created,
     lower_bound,
@@ -104,10 +105,13 @@ def render(report: Report, *, top: int | None = None) -> str:
             (pricing, totals),
             *((c.pricing, c.totals) for c in report.comparison),
         ]:
+            bound = "" if book_totals.egress_complete else " +"
             lines.append(
-                f"| {cell(book.id)} ({book.currency}) | {money(book_totals.monthly_cost)} "
-                f"| {money(book_totals.horizon_cost)} |"
+                f"| {cell(book.id)} ({book.currency}) | {money(book_totals.monthly_cost)}{bound} "
+                f"| {money(book_totals.horizon_cost)}{bound} |"
             )
+        if not all(c.totals.egress_complete for c in report.comparison) or not totals.egress_complete:
+            lines += ["", cell(LOWER_BOUND_NOTE)]
     if report.scenarios:
         lines += [
             "",
@@ -142,6 +146,9 @@ def render(report: Report, *, top: int | None = None) -> str:
             lines += ["", f"### {title}", ""] + [f"- {cell(line)}" for line in section]
     lines += ["", "## Assumptions", ""] + [f"- {cell(a)}" for a in report.assumptions]
     lines.append(f"- Prices from {', '.join(cell(s) for s in pricing.sources) or 'the price book'}.")
+    caveats = book_notes(report)
+    if caveats:
+        lines += ["", "## Price book caveats", ""] + [f"- {cell(note)}" for note in caveats]
     if report.warnings:
         lines += ["", "## Warnings", ""] + [f"- {cell(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"

@@ -16,17 +16,18 @@ from costcalc.render import gains
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
+    book_notes,
     count,
     created,
     lower_bound,
     money,
-    monthly,
     percent,
     safe,
     scenario_note,
     size,
     units,
 )
+from costcalc.render.fit import group_table, left_out_note
 from costcalc.report import Report, VersionBytes
 
 DEFAULT_WIDTH = 120
@@ -103,12 +104,22 @@ def render(
         legacy_windows=False,
         soft_wrap=False,
     )
-    for part in _parts(report, top):
+    for part in _parts(report, top, width or DEFAULT_WIDTH):
         console.print(part)
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
 
 
-def _parts(report: Report, top: int | None) -> list[RenderableType]:
+def _headline(report: Report) -> str:
+    """The totals in one line, so that they are on the first screen before the long tables."""
+    totals, cur = report.totals, report.pricing.currency
+    bound = "" if totals.egress_complete else " (lower bound: egress unknown for some repositories)"
+    return (
+        f"{money(totals.monthly_cost)} {cur} per month, {money(totals.horizon_cost)} {cur} "
+        f"for {totals.months} months{bound}"
+    )
+
+
+def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
     pricing, totals, cur, unit = (
         report.pricing,
         report.totals,
@@ -132,6 +143,7 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
                     safe(report.usage_source) if report.usage_source else "none (egress unknown)",
                 ),
                 ("Grouped by", report.group_by),
+                ("Total", _headline(report)),
             ]
         ),
     ]
@@ -185,33 +197,17 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
     parts += [_heading("Costs"), costs]
 
     shown = report.rows if top is None else report.rows[:top]
-    rows = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     title = {"repository": "Repository", "team": "Team", "namespace": "Namespace"}[report.group_by]
-    rows.add_column(title, overflow="fold", min_width=16)
-    with_team = report.group_by != "team"
-    if with_team:
-        rows.add_column("Team", overflow="fold", max_width=16)
-    for name in ("Tags", "Attributed", "Pulls/mo", "Egress vol/mo", "Storage", "Egress", "Monthly"):
-        rows.add_column(name, justify="right", no_wrap=True)
-    for row in shown:
-        egress = money(row.egress_cost) + (" +" if row.egress_partial else "")
-        rows.add_row(
-            Text(safe(row.name)),
-            *([Text(safe(row.team or ""))] if with_team else []),
-            Text(count(row.tags)),
-            Text(size(row.attributed_bytes, unit)),
-            Text(count(row.pulls_per_month)),
-            Text(size(row.egress_bytes, unit)),
-            Text(money(row.storage_cost)),
-            Text(egress),
-            Text(monthly(row.monthly_cost, row.egress_cost, row.egress_partial)),
-        )
+    # grouped by team, the name is the team
+    rows, left_out = group_table(shown, title=title, with_team=report.group_by != "team", unit=unit, width=width)
     heading = (
         f"Top {len(shown)} of {len(report.rows)} by monthly cost"
         if len(shown) < len(report.rows)
         else f"All {len(report.rows)} by monthly cost"
     )
     parts += [_heading(f"{title} costs, {cur} per month ({heading})"), rows]
+    if left_out:
+        parts.append(left_out_note(left_out, width))
     if any(lower_bound(row.egress_cost, row.egress_partial) for row in shown):
         parts.append(Text(LOWER_BOUND_NOTE))
     displayed = sum(Decimal(money(row.monthly_cost).replace(",", "")) for row in report.rows)
@@ -282,6 +278,9 @@ def _parts(report: Report, top: int | None) -> list[RenderableType]:
 
     sources = ", ".join(pricing.sources) or "the price book"
     parts += [_heading("Assumptions"), _bullets([*report.assumptions, f"Prices from {sources}."])]
+    caveats = book_notes(report)
+    if caveats:
+        parts += [_heading("Price book caveats"), _bullets(caveats)]
     if report.warnings:
         parts += [_heading("Warnings"), _bullets(report.warnings)]
     return parts

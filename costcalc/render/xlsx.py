@@ -10,7 +10,7 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from costcalc.pricing.book import BYTES_PER_UNIT
-from costcalc.render.display import integer, scenario_note, whole_parts
+from costcalc.render.display import integer, notes_of, whole_parts
 from costcalc.render.workbook import Book, Column, bar_chart, cells, headers, naive_utc, number, sum_row, text
 from costcalc.report import NO_TEAM, Report
 
@@ -194,21 +194,6 @@ def _books_sheet(book: Book, report: Report) -> None:
         sheet.write_number(index, 12, totals.months)
         monthly, months = xl_rowcol_to_cell(index, 11), xl_rowcol_to_cell(index, 12)
         sheet.write_formula(index, 13, f"={monthly}*{months}", money, float(totals.horizon_cost))
-
-
-def notes_of(report: Report) -> list[tuple[str, str, str]]:
-    """Every assumption, price-book note, source and warning of REPORT as (kind, applies to, text)."""
-    notes = [("Assumption", "report", a) for a in report.assumptions]
-    notes += [("Assumption", s.id, scenario_note(s.id, a)) for s in report.scenarios for a in s.assumptions]
-    for c in report.comparison:
-        notes += [("Assumption", c.pricing.id, a) for a in c.assumptions]
-    for pricing in (report.pricing, *(c.pricing for c in report.comparison)):
-        notes += [("Price book note", pricing.id, n) for n in pricing.notes]
-        notes += [("Source", pricing.id, s) for s in pricing.sources]
-    notes += [("Warning", "report", w) for w in report.warnings]
-    for c in report.comparison:
-        notes += [("Warning", c.pricing.id, w) for w in c.warnings]
-    return notes
 
 
 def _notes_sheet(book: Book, report: Report) -> None:

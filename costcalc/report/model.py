@@ -14,7 +14,8 @@ from costcalc.report.recency import PullRecency
 from costcalc.scenarios.retention import VersionBytes
 from costcalc.scenarios.state import ExpiredImage
 
-REPORT_SCHEMA_VERSION = 1
+# Raised whenever a key of the JSON report is renamed or changes meaning (README: "The JSON report").
+REPORT_SCHEMA_VERSION = 2
 GroupBy = Literal["repository", "team", "namespace"]
 GROUP_BY: tuple[GroupBy, ...] = ("repository", "team", "namespace")
 
