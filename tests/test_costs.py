@@ -412,3 +412,16 @@ def test_json_and_csv_rows_add_up_to_the_totals_as_printed(tmp_path: Path) -> No
     assert totals["storage_cost"] == Decimal("0.2333")
     rows = list(csv.DictReader(io.StringIO(render_csv.render(r))))
     assert sum(Decimal(row["monthly_cost_usd"]) for row in rows) == totals["monthly_cost"]
+
+
+def test_a_repository_pulled_from_two_classes_is_billed_in_each(tmp_path: Path) -> None:
+    # web's pull = 4.000002 GB; 2 pulls come over the internet, 3 from the same region
+    r = report(
+        tmp_path,
+        "acme/web,,internet,2,,,\nacme/web,,same-region,3,,,\n",
+        internet="tiers = [{ price = 0.10 }]",
+    )
+    assert r.totals.egress_gb_by_class == {"internet": Decimal("8.000004"), "same-region": Decimal("12.000006")}
+    web = rows_by_name(r)["acme/web"]
+    assert web.pulls_per_month == 5
+    assert web.egress_cost == r.totals.egress_cost_by_class["internet"] == Decimal("0.8000")

@@ -47,11 +47,12 @@ def test_the_report_prices_measured_bytes_and_shows_the_model_beside_them(from_l
     api = rows["acme/api"]
     # measured: (1710 + 2320) bytes in 24 hours, x 730 / 24; priced as the row's egress
     assert api["egress_bytes"] == 122579
-    # the model for the same pulls: 60.83 cold pulls x 1,810 bytes (manifest 500, config 10,
-    # layers 900 and 400) + 30.42 warm pulls x 400 bytes (the layer new in v2) = 122,270.3
+    # the model for the same pulls, one usage row per class: (30.42 + 30.42) cold pulls x 1,810
+    # bytes (manifest 500, config 10, layers 900 and 400) + 30.42 warm pulls x 400 bytes (the
+    # layer new in v2) = 122,288.4
     assert api["egress_measured"]["measured_bytes"] == 122579
-    assert api["egress_measured"]["modelled_bytes"] == 122270
-    expected = (Decimal(122579) - Decimal("122270.3")) / Decimal("122270.3") * 100
+    assert api["egress_measured"]["modelled_bytes"] == 122288
+    expected = (Decimal(122579) - Decimal("122288.4")) / Decimal("122288.4") * 100
     assert Decimal(str(api["egress_measured"]["difference_pct"])) == expected.quantize(Decimal("0.0001"))
     web = rows["acme/web"]["egress_measured"]
     assert (web["measured_bytes"], web["modelled_bytes"]) == (46233, 46238)  # 30.42 x 1,520 = 46,238.4
@@ -67,13 +68,13 @@ def test_csv_and_table_carry_both_figures(from_logs: tuple[Path, Path]) -> None:
     rows = {row["name"]: row for row in csv.DictReader(io.StringIO(stdout))}
     assert (rows["acme/api"]["measured_egress_bytes"], rows["acme/api"]["modelled_egress_bytes"]) == (
         "122579",
-        "122270",
+        "122288",
     )
     assert rows["acme/job"]["measured_egress_bytes"] == ""
     code, stdout, _ = run("report", inventory, "--usage", usage, "--width", "200")
     assert code == 0
     assert "Measured vs modelled egress" in stdout
-    assert "acme/api: measured 119.71 KiB/month; the model predicts 119.40 KiB for the same pulls (+0.3 %" in stdout
+    assert "acme/api: measured 119.71 KiB/month; the model predicts 119.42 KiB for the same pulls (+0.2 %" in stdout
 
 
 def test_a_usage_file_without_measured_bytes_has_no_comparison(tmp_path: Path) -> None:

@@ -238,3 +238,43 @@ def test_the_star_row_fills_what_the_winning_row_leaves_blank() -> None:
     # an explicit 0 is a value, not a blank
     assert job.pulls_per_month == 0
     assert u.match("other") == u.rows[0]
+
+
+def test_a_repository_pulled_from_several_places_has_a_row_per_source_class() -> None:
+    usage = loads_csv(
+        "repository,team,source,pulls_per_month,tag\n"
+        "acme/api,red,internet,10,v1\n"
+        "acme/api,red,same-region,200,v1\n"
+        "*,,same-region,1,\n",
+        "u.csv",
+    )
+    rows = usage.matches("acme/api")
+    assert [(row.source, row.pulls_per_month, row.line) for row in rows] == [
+        ("internet", Decimal(10), 2),
+        ("same-region", Decimal(200), 3),
+    ]
+    assert usage.matches("acme/web") == (usage.match("acme/web"),)  # one row: the `*` row
+    assert usage.matches("other") != ()
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "repository,source,pulls_per_month\nacme/api,internet,1\nacme/api,internet,2\n",
+            "u.csv:3: repository: duplicate pattern 'acme/api' with source 'internet' (first on line 2)",
+        ),
+        (
+            "repository,source,pulls_per_month,tag\nacme/api,internet,1,v1\nacme/api,same-region,2,v2\n",
+            "u.csv:3: tag: rows of pattern 'acme/api' differ only by source; tag must be as on line 2",
+        ),
+        (
+            "repository,source,pulls_per_month\nacme/api,internet,1\nacme/api,,2\n",
+            "u.csv:3: source: a repeated pattern needs a source on every row",
+        ),
+    ],
+)
+def test_rows_of_one_pattern_must_differ_by_source_and_only_by_it(text: str, problem: str) -> None:
+    with pytest.raises(InputError) as caught:
+        loads_csv(text, "u.csv")
+    assert problem in caught.value.problems

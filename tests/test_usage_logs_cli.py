@@ -40,7 +40,10 @@ def test_cloudtrail_events_and_an_inventory_make_a_usage_file_the_report_takes(t
     assert usage.read_text(encoding="utf-8").splitlines() == [
         "repository,team,source,pulls_per_month,pulls_per_day,deploys_per_month,nodes,tag,platform,"
         "measured_bytes_per_month",
-        "acme/api,,same-region,60.83,,30.42,1,v2,linux/amd64,122579",  # (1710 + 2320) x 730 / 24
+        # one row per source class: 2320 bytes (a cold and a warm pull) in-region, 1710 (a cold
+        # pull) from the internet; x 730 / 24 = 70566.7 and 52012.5, made whole to add up to 122579
+        "acme/api,,same-region,30.42,,30.42,1,v2,linux/amd64,70567",
+        "acme/api,,internet,30.42,,,,v2,linux/amd64,52012",
         "acme/web,,same-region,30.42,,,,latest,linux/amd64,46233",  # pulled by digest: the tag from the inventory
     ]
     assert (
@@ -48,11 +51,14 @@ def test_cloudtrail_events_and_an_inventory_make_a_usage_file_the_report_takes(t
         "month); 5550 bytes served, 168813 per month" in stderr  # 168812.5, half up
     )
     assert f"costcalc: warning: 1 unreadable lines skipped; the first:\ncostcalc:   {TRAIL}:1: Records[8]" in stderr
-    assert "acme/api: pulled from several source classes (internet 1 pulls, same-region 2 pulls)" in stderr
+    assert "several source classes" not in stderr  # each class has its own row
     code, report, stderr = run("report", inventory, "--usage", usage, "--format", "json")
     assert code == 0, stderr
-    rows = {row["name"]: row for row in json.loads(report)["rows"]}
-    assert rows["acme/api"]["pulls_per_month"] == pytest.approx(60.83 + 30.42)  # cold, and warm on one node
+    data = json.loads(report)
+    rows = {row["name"]: row for row in data["rows"]}
+    assert rows["acme/api"]["pulls_per_month"] == pytest.approx(30.42 * 3)  # two cold, one warm on one node
+    # the internet class is billed as internet egress, the in-region one as same-region
+    assert data["totals"]["egress_units_by_class"].keys() == {"internet", "same-region"}
     assert rows["acme/web"]["pulls_per_month"] == pytest.approx(30.42)
 
 

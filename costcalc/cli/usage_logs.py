@@ -172,13 +172,6 @@ def _notes(
     if bad.count:
         notes.append(f"warning: {bad.count} unreadable lines skipped; the first:")
         notes += [f"  {example}" for example in bad.examples]
-    for usage in repositories:
-        if len(usage.classes) > 1:
-            shares = ", ".join(f"{part.source} {part.pulls} pulls" for part in usage.classes)
-            notes.append(
-                f"warning: {usage.repository}: pulled from several source classes ({shares}); a usage row has "
-                f"one class, so all are written as {usage.source} (--format json lists each)."
-            )
     unknown = sum(usage.total("unknown_size_requests") for usage in repositories)
     if unknown:
         hint = "they are not in the inventory" if have_sizes else "give --inventory for their sizes"

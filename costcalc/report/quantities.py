@@ -101,17 +101,29 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
             egress: dict[str, Decimal] | None = None
             modelled_egress: Decimal | None = None
             if match is not None and match.has_pull_data:
-                cold = match.pulls_per_month or zero
-                warm = (match.deploys_per_month or zero) * (match.nodes or zero)
-                pulls = cold + warm
-                if match.source is None:
-                    default_source.append(name)
-                modelled = cold * pull + warm * delta
-                measured = match.measured_bytes_per_month
-                egress = {match.source or DEFAULT_SOURCE: modelled if measured is None else measured}
-                if measured is not None:
-                    modelled_egress = modelled
-                if warm and transitions == 0:
+                # one usage row per source class the repository is pulled from
+                pulls = zero
+                egress = {}
+                measured_parts = 0
+                modelled_total = zero
+                any_warm = False
+                parts = usage.matches(name) if usage is not None else (match,)
+                for part in parts:
+                    cold = part.pulls_per_month or zero
+                    warm = (part.deploys_per_month or zero) * (part.nodes or zero)
+                    pulls += cold + warm
+                    any_warm = any_warm or bool(warm)
+                    if part.source is None and name not in default_source:
+                        default_source.append(name)
+                    modelled = cold * pull + warm * delta
+                    measured = part.measured_bytes_per_month
+                    source_class = part.source or DEFAULT_SOURCE
+                    egress[source_class] = egress.get(source_class, zero) + (modelled if measured is None else measured)
+                    modelled_total += modelled
+                    measured_parts += measured is not None
+                if measured_parts == len(parts):  # compared only where every class was measured
+                    modelled_egress = modelled_total
+                if any_warm and transitions == 0:
                     single_version.append(name)
             else:
                 reason = (

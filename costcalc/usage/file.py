@@ -174,19 +174,34 @@ def _build(
     key_lines: Mapping[tuple[int, str], int],
 ) -> Usage:
     rows: list[UsageRow] = []
-    first_line: dict[str, int] = {}
+    # A pattern may have one row per source class (a repository pulled from several places);
+    # its team, tag and platform are the pattern's, so its rows must not disagree on them.
+    first: dict[str, tuple[int, UsageRecord]] = {}
+    classes: dict[tuple[str, str | None], int] = {}
     for start, record in records:
         pattern = record.repository
-        if pattern in first_line:
-            line = key_lines.get((start, "repository"), start)
-            problems.append(
-                (
-                    line,
-                    f"{source}:{line}: repository: duplicate pattern {pattern!r} (first on line {first_line[pattern]})",
-                )
-            )
+        line = key_lines.get((start, "repository"), start)
+        if (pattern, record.source) in classes:
+            earlier = classes[(pattern, record.source)]
+            what = f"pattern {pattern!r}" + (f" with source {record.source!r}" if record.source else "")
+            problems.append((line, f"{source}:{line}: repository: duplicate {what} (first on line {earlier})"))
             continue
-        first_line[pattern] = start
+        if pattern in first:
+            first_start, first_record = first[pattern]
+            for field in ("team", "tag", "platform"):
+                if getattr(record, field) != getattr(first_record, field):
+                    problems.append(
+                        (
+                            line,
+                            f"{source}:{line}: {field}: rows of pattern {pattern!r} differ only by source; "
+                            f"{field} must be as on line {first_start}",
+                        )
+                    )
+            if record.source is None or first_record.source is None:
+                problems.append((line, f"{source}:{line}: source: a repeated pattern needs a source on every row"))
+        else:
+            first[pattern] = (start, record)
+        classes[(pattern, record.source)] = start
         values = record.model_dump(exclude={"repository"}, exclude_none=True)
         per_day = record.pulls_per_day
         if per_day is not None:

@@ -107,6 +107,28 @@ class Usage(BaseModel):
             update |= {"deploys_per_month": default.deploys_per_month, "nodes": default.nodes}
         return best.model_copy(update=update) if update else best
 
+    def matches(self, repository: str) -> tuple[UsageRow, ...]:
+        """The rows REPOSITORY's pulls come from: the most specific row (see `match`), then the
+        rows of the same pattern for other source classes (a repository pulled both over the
+        internet and in-region has one row per class), each completed from the `*` row alike."""
+        best = self.match(repository)
+        if best is None:
+            return ()
+        siblings = [row for row in self.rows if row.pattern == best.pattern and row.line != best.line]
+        if not siblings:
+            return (best,)
+        default = next((row for row in self.rows if row.pattern == "*"), None)
+        return (best, *(self._completed(row, default) for row in siblings))
+
+    @staticmethod
+    def _completed(row: UsageRow, default: UsageRow | None) -> UsageRow:
+        if default is None or default is row:
+            return row
+        update: dict[str, Any] = {}
+        if row.source is None and default.source is not None:
+            update["source"] = default.source
+        return row.model_copy(update=update) if update else row
+
     def unmatched(self, repositories: Iterable[str]) -> tuple[UsageRow, ...]:
         """Rows whose pattern matches none of REPOSITORIES (a `*` row never counts as unmatched)."""
         names = list(repositories)

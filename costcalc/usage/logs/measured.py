@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
+from costcalc.units import whole_parts
 from costcalc.usage.file import COLUMNS, HOURS_PER_MONTH, MEASURED_COLUMNS
 
 _CELL = Decimal("0.01")
@@ -86,31 +87,35 @@ def bytes_per_month(size_bytes: int, period_hours: Decimal) -> int:
 
 
 def usage_csv(measurement: Measurement, period_hours: Decimal) -> str:
-    """A usage file (the columns `costcalc report --usage` reads): one row per repository.
+    """A usage file (the columns `costcalc report --usage` reads): one row per repository and
+    source class, most bytes first.
 
-    Cold pulls are `pulls_per_month`; warm pulls are `deploys_per_month` on one node each. A
-    usage row has one source class: the class that took the most bytes (the JSON output keeps
-    every class). `measured_bytes_per_month` is what was served, all classes together; it is
-    blank where some downloads have no size (a partial figure would understate the traffic)."""
+    Cold pulls are `pulls_per_month`; warm pulls are `deploys_per_month` on one node each.
+    `measured_bytes_per_month` is what the class was served; it is blank where some of its
+    downloads have no size (a partial figure would understate the traffic)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, COLUMNS + MEASURED_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for usage in measurement.repositories:
-        warm = usage.total("warm_pulls")
-        writer.writerow(
-            {
-                "repository": usage.repository,
-                "source": usage.source,
-                "pulls_per_month": _cell(per_month(usage.total("cold_pulls"), period_hours)),
-                "deploys_per_month": _cell(per_month(warm, period_hours)) if warm else "",
-                "nodes": "1" if warm else "",
-                "tag": usage.tag or "",
-                "platform": usage.platform or "",
-                "measured_bytes_per_month": ""
-                if usage.total("unknown_size_requests")
-                else str(bytes_per_month(usage.total("served_bytes"), period_hours)),
-            }
+        ordered = sorted(usage.classes, key=lambda part: (-part.served_bytes, -part.pulls, part.source))
+        # whole bytes per class that add up to the repository's rounded total
+        measured = whole_parts(
+            [None if part.unknown_size_requests else per_month(part.served_bytes, period_hours) for part in ordered]
         )
+        for part, measured_bytes in zip(ordered, measured, strict=True):
+            warm = part.warm_pulls
+            writer.writerow(
+                {
+                    "repository": usage.repository,
+                    "source": part.source,
+                    "pulls_per_month": _cell(per_month(part.cold_pulls, period_hours)),
+                    "deploys_per_month": _cell(per_month(warm, period_hours)) if warm else "",
+                    "nodes": "1" if warm else "",
+                    "tag": usage.tag or "",
+                    "platform": usage.platform or "",
+                    "measured_bytes_per_month": "" if measured_bytes is None else str(measured_bytes),
+                }
+            )
     return out.getvalue()
 
 
