@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 # The scenario forms, for --help; tests/test_cli_help.py checks it names every preset.
 SCENARIO_FORMS = (
     "alpine, multistage, distroless, target:SIZE, ratio:R, measured:REPO:BEFORE=AFTER, "
-    "retention:N, retention:DAYSd, colocate:P, provider:ID"
+    "retention:N, retention:DAYSd, colocate:P, provider:ID, rebase:FROM=TO"
 )
 
 
@@ -84,6 +84,14 @@ def report_command(
             help=f"Savings scenario (repeatable): {SCENARIO_FORMS}, or a TOML file of scenarios.",
         ),
     ] = None,
+    bases: Annotated[
+        str | None,
+        typer.Option(
+            "--bases",
+            metavar="FILE|TARGET",
+            help="Base images (an inventory file, or a TARGET scanned now) to find in the layers and name in rebase:.",
+        ),
+    ] = None,
     keep: Annotated[
         list[str] | None,
         typer.Option("--keep", metavar="GLOB", help="Tags retention scenarios always keep (GLOB, repeatable)."),
@@ -125,6 +133,7 @@ def report_command(
     chosen = choose_format(output_format, output, tuple(RENDERERS))
     inputs: list[tuple[str, Path | str]] = [
         ("SOURCE", source),
+        *([("--bases", bases)] if bases is not None else []),
         *([("--usage", usage)] if usage is not None else []),
         *(("--pricing", ref) for ref in pricing or ()),
         *(("--scenario", spec) for spec in scenario or ()),
@@ -140,6 +149,7 @@ def report_command(
         # A scan's asyncio machinery makes cycles worth collecting; a file's records do not.
         with _collector_paused() if is_file_source(source) else contextlib.nullcontext():
             inventory = load_source(source, scan, quiet=quiet)
+            base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
             report = build_report(
                 inventory,
                 usage_file,
@@ -149,6 +159,7 @@ def report_command(
                 months=months,
                 keep=tuple(keep or ()),
                 source=source,
+                bases=base_images,
             )
             result.write(render(report, chosen, _layout(chosen, output=output, width=width, top=top)))
     if not quiet and (output is not None or chosen != "table"):
@@ -170,6 +181,7 @@ def build_report(
     months: int,
     keep: tuple[str, ...],
     source: str,
+    bases: Inventory | None = None,
 ) -> Report:
     """The one call into the core: usage -> quantities -> prices -> comparison -> scenarios."""
     from datetime import UTC, datetime
@@ -186,6 +198,7 @@ def build_report(
         months=months,
         source=source,
         generated_at=datetime.now(UTC).replace(microsecond=0),
+        bases=bases,
     )
 
 

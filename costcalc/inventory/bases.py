@@ -15,7 +15,7 @@ from typing import Literal
 
 from costcalc.errors import InputError, InvalidReference
 from costcalc.inventory.model import Inventory
-from costcalc.inventory.records import BlobRef
+from costcalc.inventory.records import DEFAULT_PLATFORM, BlobRef
 from costcalc.reference import parse_image_reference
 
 Origin = Literal["bases", "inventory", "shared"]
@@ -34,7 +34,9 @@ class PlatformImage:
 
     @property
     def reference(self) -> str:
-        return f"{self.repository}:{self.tags[0]}" if self.tags else f"{self.repository}@{self.digest}"
+        """REPOSITORY:TAG (its first tag), with the platform when it is not linux/amd64."""
+        name = f"{self.repository}:{self.tags[0]}" if self.tags else f"{self.repository}@{self.digest}"
+        return name if self.platform == DEFAULT_PLATFORM else f"{name} [{self.platform}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,9 @@ class BaseImage:
     def name(self) -> str:
         if self.references:
             return self.references[0]
-        return f"{self.top_layer} ({len(self.layers)} layers)"
+        algorithm, _, hex_digest = self.top_layer.partition(":")
+        count = len(self.layers)
+        return f"{algorithm}:{hex_digest[:12]} ({count} layer{'' if count == 1 else 's'})"
 
     @property
     def top_layer(self) -> str:
@@ -90,6 +94,8 @@ class _Trie:
         self.children: dict[tuple[int, str], int] = {}
         self.first_repository: list[str] = [""]
         self.shared: list[bool] = [False]  # images of two or more repositories pass through it
+        self.branches: list[int] = [0]  # children, plus one when an image ends at it
+        self.ends: set[int] = set()
 
     def add(self, repository: str, layers: Iterable[BlobRef]) -> None:
         node = 0
@@ -100,9 +106,18 @@ class _Trie:
                 child = self.children[key] = len(self.first_repository)
                 self.first_repository.append(repository)
                 self.shared.append(False)
+                self.branches.append(0)
+                self.branches[node] += 1
             elif self.first_repository[child] != repository:
                 self.shared[child] = True
             node = child
+        if node not in self.ends:
+            self.ends.add(node)
+            self.branches[node] += 1
+
+    def forks(self, node: int) -> bool:
+        """True when layer lists part ways at NODE (two children, or one and an image ending there)."""
+        return self.branches[node] >= 2
 
     def path(self, layers: Iterable[BlobRef]) -> list[int]:
         """The nodes LAYERS walk through (shorter when they leave the trie)."""
@@ -152,7 +167,9 @@ def find_bases(inventory: Inventory, bases: Inventory | None = None) -> tuple[Ba
             if chosen is not None:
                 break
         if chosen is None:
-            shared = [index for index in range(depth - 1) if trie.shared[nodes[index]]]
+            # where images of two or more repositories part ways: a prefix all of them extend
+            # alike is no base of its own
+            shared = [index for index in range(depth - 1) if trie.shared[nodes[index]] and trie.forks(nodes[index])]
             if not shared:
                 continue
             chosen = shared[-1]
@@ -181,22 +198,24 @@ def _references(candidates: Iterable[tuple[Origin, PlatformImage]]) -> tuple[str
 
 def stored_base_bytes(
     inventory: Inventory, found: Iterable[BaseImage], dedup_scope: Literal["registry", "repository"]
-) -> dict[str, int]:
-    """Per base name: the bytes INVENTORY stores of its layers under DEDUP_SCOPE (once in the
+) -> tuple[int, ...]:
+    """Per base of FOUND, in its order: the bytes INVENTORY stores of its layers under DEDUP_SCOPE (once in the
     registry, or once in each repository holding them)."""
     found = list(found)
     wanted = {layer.digest for base in found for layer in base.layers if not layer.foreign}
     holders: Counter[str] = Counter()
     for blobs in inventory.figures.repository_blobs.values():
         holders.update(wanted.intersection(blobs))
-    stored: dict[str, int] = {}
+    stored: list[int] = []
     for base in found:
         sizes = {layer.digest: layer.size_bytes for layer in base.layers if not layer.foreign}
-        stored[base.name] = sum(
-            size * (min(holders[digest], 1) if dedup_scope == "registry" else holders[digest])
-            for digest, size in sizes.items()
+        stored.append(
+            sum(
+                size * (min(holders[digest], 1) if dedup_scope == "registry" else holders[digest])
+                for digest, size in sizes.items()
+            )
         )
-    return stored
+    return tuple(stored)
 
 
 def resolve(reference: str, inventory: Inventory, bases: Inventory | None = None) -> dict[str, tuple[BlobRef, ...]]:

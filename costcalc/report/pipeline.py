@@ -7,6 +7,7 @@ from datetime import datetime
 
 from costcalc.inventory.model import Inventory
 from costcalc.pricing.book import PriceBook
+from costcalc.report.bases import base_rows
 from costcalc.report.model import GroupBy, Report
 from costcalc.report.priced import compare, price
 from costcalc.report.quantities import measure, measure_usage
@@ -26,12 +27,15 @@ def build(
     months: int = 12,
     source: str = "",
     generated_at: datetime | None = None,
+    bases: Inventory | None = None,
 ) -> Report:
     """The report of INVENTORY with USAGE priced on BOOKS[0], compared with BOOKS[1:], with SCENARIOS.
 
     Usage is matched once (what no book changes); each book measures storage under its own
     dedup scope and prices it; the first book's report carries the others' totals as its
     comparison and the scenarios, projected from the first book's quantities and priced.
+    BASES (`--bases`) names base images the inventory's images are built on, and rebase
+    scenarios may name them.
     """
     if not books:
         raise ValueError("a report needs at least one price book")
@@ -45,7 +49,8 @@ def build(
         for quantities, book in zip(measured, books, strict=True)
     ]
     report = compare(priced[0], priced[1:])
+    report = report.model_copy(update={"bases": base_rows(inventory, measured[0], books[0], bases)})
     if scenarios:
-        results = scenario_results(inventory, books[0], measured[0], scenarios, months=months, keep=keep)
+        results = scenario_results(inventory, books[0], measured[0], scenarios, months=months, keep=keep, bases=bases)
         report = report.model_copy(update={"scenarios": results})
     return report

@@ -97,6 +97,7 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
             deltas, transitions = figures.version_delta_bytes(name, platform)
             delta = Decimal(deltas) if deltas or transitions else pull
             pulls: Decimal | None = None
+            cold: Decimal | None = None
             egress: dict[str, Decimal] | None = None
             if match is not None and match.has_pull_data:
                 cold = match.pulls_per_month or zero
@@ -129,6 +130,8 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
                     egress_bytes_by_class=egress,
                     pulled_tag=tag,
                     platform=platform,
+                    cold_pulls_per_month=cold,
+                    nodes=match.nodes if match is not None and match.has_pull_data else None,
                 )
             )
     if inventory.errors:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from costcalc.inventory.model import Inventory
 from costcalc.pricing.book import PriceBook
+from costcalc.report.migration import migration
 from costcalc.report.model import ScenarioResult, ScenarioRow
 from costcalc.report.priced import monthly_cost_by_repository
 from costcalc.scenarios.projection import Projection, project
@@ -22,6 +23,7 @@ def scenario_results(
     *,
     months: int,
     keep: Sequence[str] = (),
+    bases: Inventory | None = None,
 ) -> tuple[ScenarioResult, ...]:
     """Each scenario projected from BASELINE (measured on BOOK), priced, and compared with it.
 
@@ -33,7 +35,7 @@ def scenario_results(
     baseline_costs = monthly_cost_by_repository(baseline, book)
     results = [
         _result(projection, baseline, baseline_costs, months)
-        for projection in project(inventory, book, baseline, scenarios, keep=keep)
+        for projection in project(inventory, book, baseline, scenarios, keep=keep, bases=bases)
     ]
     if len(results) > 2:  # the singles, then `combined`
         results[-1] = _explain_combined(results[-1], results[:-1])
@@ -87,4 +89,5 @@ def _result(
         assumptions=projection.assumptions,
         rows=rows,
         versions=projection.versions,
+        **migration(projection),
     )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from costcalc.errors import InputError
+from costcalc.inventory.bases import resolve
 from costcalc.inventory.model import Inventory
 from costcalc.pricing import book_file
 from costcalc.pricing.book import PriceBook
 from costcalc.scenarios.quantities import Quantities, RowQuantities
+from costcalc.scenarios.rebase import Layers, rebase
 from costcalc.scenarios.retention import Retention, VersionBytes
 from costcalc.scenarios.retention_effect import RetentionCache, retain
 from costcalc.scenarios.shrink import SIZE_EFFECTS, preset, shrink
@@ -20,6 +22,7 @@ from costcalc.scenarios.spec import (
     MeasuredRatio,
     Preset,
     Provider,
+    Rebase,
     Scenario,
     ShrinkByRatio,
     ShrinkToSize,
@@ -40,6 +43,7 @@ class _Step:
     scenario: Scenario
     ratio: Decimal | None = None
     book: PriceBook | None = None
+    layers: tuple[Layers, Layers] | None = None  # rebase: FROM's and TO's layers per platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,8 @@ class Projection:
     quantities: Quantities
     assumptions: tuple[str, ...]  # the scenario's standing assumptions, then its steps' notes
     versions: tuple[VersionBytes, ...]  # retention: every version looked at, oldest first
+    # rebase: per repository and egress class, the one-time migration transfer (None: no rebase)
+    migration: Mapping[str, Mapping[str, Decimal]] | None = None
 
 
 def project(
@@ -61,13 +67,14 @@ def project(
     scenarios: Sequence[Scenario],
     *,
     keep: Sequence[str] = (),
+    bases: Inventory | None = None,
 ) -> tuple[Projection, ...]:
     """Each scenario applied alone to BASELINE, then `combined` (in order) for two or more.
 
     BASELINE is what the report measured on BOOK (pulls and egress bytes already folded in:
     a provider scenario keeps them and prices them on its own book). Nothing is priced here.
     """
-    steps = [_resolve(scenario, inventory) for scenario in scenarios]
+    steps = [_resolve(scenario, inventory, bases) for scenario in scenarios]
     for step in steps:
         if step.book is not None and step.book.currency != book.currency:
             raise InputError(
@@ -81,7 +88,9 @@ def project(
     cache: RetentionCache = {}
     alone = [_apply(start, step, keep, cache) for step in steps]
     projections = [
-        _projection(step.scenario.id, step.scenario.description, end, step.scenario.assumptions)
+        _projection(
+            step.scenario.id, step.scenario.description, end, step.scenario.assumptions, None, [step.scenario.effect]
+        )
         for step, end in zip(steps, alone, strict=True)
     ]
     if len(steps) >= 2:
@@ -113,7 +122,8 @@ def project(
         description = (
             "All scenarios applied in order: " if len(sizes) <= 1 else "Scenarios applied together: "
         ) + ", then ".join(ids)
-        projections.append(_projection("combined", description, state, (), said))
+        effects = [step.scenario.effect for step in steps]
+        projections.append(_projection("combined", description, state, (), said, effects))
     return tuple(projections)
 
 
@@ -147,7 +157,12 @@ def _strongest(start: State, sized: Sequence[tuple[_Step, State]]) -> State:
 
 
 def _projection(
-    scenario_id: str, description: str, end: State, assumptions: tuple[str, ...], said: set[str] | None = None
+    scenario_id: str,
+    description: str,
+    end: State,
+    assumptions: tuple[str, ...],
+    said: set[str] | None = None,
+    effects: Sequence[object] = (),
 ) -> Projection:
     return Projection(
         id=scenario_id,
@@ -156,11 +171,18 @@ def _projection(
         quantities=end.quantities,
         assumptions=(*assumptions, *(n for n in end.notes if said is None or n not in said)),
         versions=end.versions,
+        migration=end.migration if any(isinstance(e, Rebase) for e in effects) else None,
     )
 
 
-def _resolve(scenario: Scenario, inventory: Inventory) -> _Step:
+def _resolve(scenario: Scenario, inventory: Inventory, bases: Inventory | None = None) -> _Step:
     effect = scenario.effect
+    if isinstance(effect, Rebase):
+        try:
+            layers = (resolve(effect.source, inventory, bases), resolve(effect.target, inventory, bases))
+        except InputError as exc:
+            raise InputError(f"{scenario.origin}: {exc}") from None
+        return _Step(scenario=scenario, layers=layers)
     if isinstance(effect, MeasuredRatio):
         return _Step(scenario=scenario, ratio=measured_ratio(inventory, effect, scenario.origin))
     if isinstance(effect, Provider):
@@ -231,7 +253,10 @@ def _apply(state: State, step: _Step, keep: Sequence[str], cache: RetentionCache
         case Provider():
             assert step.book is not None  # resolved by _resolve
             state = _reprice(state, step.book, scenario.id)
-    return State(state.inventory, state.book, state.quantities, (*state.notes, *notes), state.versions)
+        case Rebase():
+            assert step.layers is not None  # resolved by _resolve
+            state = rebase(state, scope, *step.layers, (effect.source, effect.target), scenario.id)
+    return with_rows(state, state.quantities.rows, notes)
 
 
 def _colocate(state: State, scope: frozenset[str], percent: Decimal, scenario: Scenario) -> State:

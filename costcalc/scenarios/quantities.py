@@ -29,6 +29,8 @@ class RowQuantities(_Frozen):
     egress_bytes_by_class: dict[str, Decimal] | None  # per month; None = unknown (no pull data)
     pulled_tag: str | None = None
     platform: str | None = None
+    cold_pulls_per_month: Decimal | None = None  # of pulls_per_month, those fetching the whole image
+    nodes: Decimal | None = None  # that deploy it (each holds the previous version)
 
 
 class Quantities(_Frozen):

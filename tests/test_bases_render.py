@@ -1,0 +1,41 @@
+"""The "Base images" section of the example report, in every format (goldens), and its figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from costcalc.inventory.file import load
+from costcalc.pricing.book_file import load_book
+from costcalc.render import Layout, render
+from costcalc.report import Report, measure
+from costcalc.report.bases import base_rows
+from tests.test_render import EXAMPLES, example_report, example_usage
+
+
+def example_with_bases() -> Report:
+    book = load_book("aws-ecr")
+    inventory = load(EXAMPLES / "fleet.json")
+    bases = base_rows(inventory, measure(inventory, example_usage(), book), book)
+    return example_report().model_copy(update={"bases": bases})
+
+
+def test_the_example_fleets_bases_are_prefixes_its_repositories_share() -> None:
+    report = example_with_bases()
+    assert report.bases, "the example fleet's Node.js and Python services share base layers"
+    inventory = load(EXAMPLES / "fleet.json")
+    stored = inventory.figures.per_repository_unique_bytes  # aws-ecr stores a layer in each repository
+    for base in report.bases:
+        assert base.origin == "shared" and len(base.repositories) >= 2
+        assert base.stored_share_pct == Decimal(base.stored_bytes) / stored * 100
+        assert base.egress_share_pct is not None and 0 <= base.egress_share_pct <= 100
+    # a repository's pulled image counts under one base at most
+    assert sum((b.egress_share_pct or Decimal(0) for b in report.bases), Decimal(0)) <= 100
+
+
+def test_example_bases_goldens(golden: Callable[[str, str], None]) -> None:
+    report = example_with_bases()
+    for name, output_format in (("txt", "table"), ("md", "markdown"), ("html", "html"), ("json", "json")):
+        document = render(report, output_format, Layout(width=120))
+        assert isinstance(document, str)
+        golden(f"example-report-bases.{name}", document)
