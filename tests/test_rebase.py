@@ -154,3 +154,42 @@ def test_a_base_in_neither_inventory_is_named_in_the_error() -> None:
         InputError, match=r"^--scenario 'rebase:acme/base:big=library/slim:2': library/slim:2: no image"
     ):
         scenario_results(apps(BIG, "big"), book(), costs.measure(apps(BIG, "big"), None, book()), [spec], months=1)
+
+
+GBYTES = 10**9
+
+
+def test_the_cost_model_worked_example() -> None:
+    """docs/cost-model.md, "Base images and rebasing": every figure of its worked example."""
+    node = (layer("node-os", GBYTES // 2), layer("node-runtime", 3 * GBYTES // 10))
+    slim = (layer("slim-os", 6 * GBYTES // 100), layer("slim-runtime", 4 * GBYTES // 100))
+    own = {"api1": 5, "api2": 6, "web1": 7}
+    manifests = {d("node20"): image("cnode", 0, *node, size=0)}
+    for name, hundredths in own.items():
+        manifests[d(name)] = image(f"c{name}", 0, *node, layer(name, hundredths * GBYTES // 100), size=0)
+    tags = {
+        "acme/node": [("20", d("node20"))],
+        "acme/api": [("v1", d("api1")), ("v2", d("api2")), ("latest", d("api2"))],
+        "acme/web": [("v1", d("web1")), ("latest", d("web1"))],
+    }
+    inventory = build_inventory("r.example", "acme", when(3), tags, manifests)
+    mirror = build_inventory("m.example", "", when(3), {"node": [("20-slim", d("s"))]}, {d("s"): image("cs", 0, *slim)})
+    use = loads_csv("repository,pulls_per_month,deploys_per_month,nodes\nacme/api,100,30,5\nacme/web,10,,\n", "u.csv")
+    built = costs.build(
+        inventory, use, [book()], scenarios=[parse_spec("rebase:acme/node:20=node:20-slim")], bases=mirror
+    )
+    (base,) = built.bases
+    assert (base.name, base.size_bytes, base.repositories) == (
+        "acme/node:20",
+        8 * GBYTES // 10,
+        ("acme/api", "acme/web"),
+    )
+    assert len(base.versions) == 3
+    assert round(base.stored_share_pct, 1) == Decimal("81.6")
+    assert base.egress_bytes == 88 * GBYTES and round(base.egress_share_pct or 0, 1) == Decimal("84.9")
+    assert built.totals.egress_bytes == Decimal("103.7") * GBYTES
+    assert built.totals.monthly_cost == Decimal("9.431")
+    (scenario,) = built.scenarios
+    assert scenario.bytes_freed == Decimal("0.70") * GBYTES
+    assert (scenario.monthly_cost, scenario.monthly_savings) == (Decimal("2.431"), Decimal("7.000"))
+    assert (scenario.migration_bytes, scenario.migration_cost) == (GBYTES // 2, Decimal("0.045"))
