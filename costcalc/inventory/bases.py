@@ -15,7 +15,7 @@ from typing import Literal
 
 from costcalc.errors import InputError, InvalidReference
 from costcalc.inventory.model import Inventory
-from costcalc.inventory.records import DEFAULT_PLATFORM, BlobRef
+from costcalc.inventory.records import DEFAULT_PLATFORM, BlobRef, ManifestRecord
 from costcalc.reference import parse_image_reference
 
 Origin = Literal["bases", "inventory", "shared"]
@@ -72,64 +72,95 @@ class BaseImage:
 
 def platform_images(inventory: Inventory) -> Iterator[PlatformImage]:
     """Every platform image the inventory's tags reach, once per (repository, tagged digest)."""
-    figures = inventory.figures
-    manifests = inventory.manifests
     for repo in inventory.repositories:
         tags: dict[str, list[str]] = {}
         for tag in repo.tags:
             tags.setdefault(tag.digest, []).append(tag.tag)
         for digest, names in tags.items():
-            for platform in sorted(figures.platforms(digest)):
-                image_digest = figures.platform_manifest(digest, platform)
-                record = manifests.get(image_digest) if image_digest is not None else None
-                if record is None or not record.layers:
-                    continue
-                yield PlatformImage(repo.name, tuple(sorted(names)), digest, platform, record.layers)
+            for platform, record in _platform_records(inventory, digest):
+                if record.layers:
+                    yield PlatformImage(repo.name, tuple(sorted(names)), digest, platform, record.layers)
+
+
+def _platform_records(inventory: Inventory, digest: str) -> list[tuple[str, ManifestRecord]]:
+    """(platform, image manifest) of tagged DIGEST, by platform, as figures.platforms() sees them."""
+    manifests = inventory.manifests
+    record = manifests.get(digest)
+    if record is None or record.kind == "artifact":
+        return []
+    if not record.children:
+        return [(record.platform or "unknown", record)]
+    found: dict[str, ManifestRecord] = {}
+    for child in record.children:  # a flat index, as nearly every one is: no walk, no image bytes
+        child_record = manifests.get(child.digest)
+        if child.attestation or child_record is None or child_record.kind == "artifact":
+            continue
+        if child_record.children:  # a nested index: the figures' own walk
+            return _walked(inventory, digest)
+        found.setdefault(child.platform or child_record.platform or "unknown", child_record)
+    return sorted(found.items(), key=lambda item: item[0])
+
+
+def _walked(inventory: Inventory, digest: str) -> list[tuple[str, ManifestRecord]]:
+    figures = inventory.figures
+    result = []
+    for platform in sorted(figures.platforms(digest)):
+        image_digest = figures.platform_manifest(digest, platform)
+        record = inventory.manifests.get(image_digest) if image_digest is not None else None
+        if record is not None:
+            result.append((platform, record))
+    return result
 
 
 class _Trie:
-    """Layer-list prefixes as nodes: node 0 is the empty list, a child is (parent, layer digest)."""
+    """Layer-list prefixes as nodes: node 0 is the empty list, a child is (parent, layer digest).
+
+    Nodes are numbered as they are made, so a parent's number is always below its children's.
+    """
 
     def __init__(self) -> None:
         self.children: dict[tuple[int, str], int] = {}
+        self.parent: list[int] = [0]
+        self.depth: list[int] = [0]  # layers in the prefix
         self.first_repository: list[str] = [""]
         self.shared: list[bool] = [False]  # images of two or more repositories pass through it
-        self.branches: list[int] = [0]  # children, plus one when an image ends at it
-        self.ends: set[int] = set()
+        self.kids: list[int] = [0]
+        self.ends: set[int] = set()  # where an image's layer list ends
 
-    def add(self, repository: str, layers: Iterable[BlobRef]) -> None:
+    def add(self, repository: str, layers: Iterable[BlobRef]) -> int:
+        """The node of LAYERS (its prefixes added where missing), with REPOSITORY passing through."""
         node = 0
+        children, first, shared = self.children, self.first_repository, self.shared
         for layer in layers:
             key = (node, layer.digest)
-            child = self.children.get(key)
+            child = children.get(key)
             if child is None:
-                child = self.children[key] = len(self.first_repository)
-                self.first_repository.append(repository)
-                self.shared.append(False)
-                self.branches.append(0)
-                self.branches[node] += 1
-            elif self.first_repository[child] != repository:
-                self.shared[child] = True
+                child = children[key] = len(first)
+                first.append(repository)
+                shared.append(False)
+                self.parent.append(node)
+                self.depth.append(self.depth[node] + 1)
+                self.kids.append(0)
+                self.kids[node] += 1
+            elif first[child] != repository:
+                shared[child] = True
             node = child
-        if node not in self.ends:
-            self.ends.add(node)
-            self.branches[node] += 1
+        self.ends.add(node)
+        return node
 
     def forks(self, node: int) -> bool:
         """True when layer lists part ways at NODE (two children, or one and an image ending there)."""
-        return self.branches[node] >= 2
+        return self.kids[node] + (node in self.ends) >= 2
 
-    def path(self, layers: Iterable[BlobRef]) -> list[int]:
-        """The nodes LAYERS walk through (shorter when they leave the trie)."""
-        nodes: list[int] = []
+    def find(self, layers: Iterable[BlobRef]) -> int | None:
+        """The node of LAYERS, or None when no image's layer list starts with them."""
         node = 0
         for layer in layers:
             found = self.children.get((node, layer.digest))
             if found is None:
-                break
-            nodes.append(found)
+                return None
             node = found
-        return nodes
+        return node
 
 
 def find_bases(inventory: Inventory, bases: Inventory | None = None) -> tuple[BaseImage, ...]:
@@ -138,47 +169,43 @@ def find_bases(inventory: Inventory, bases: Inventory | None = None) -> tuple[Ba
     another repository. Largest first (bytes x repositories built on it), then by name."""
     images = list(platform_images(inventory))
     trie = _Trie()
-    for image in images:
-        trie.add(image.repository, image.layers)
-    # named candidates by the node their whole layer list ends at (if it is some image's prefix)
+    ends = [trie.add(image.repository, image.layers) for image in images]
+    # named candidates by their node: any image of BASES whose layers start some image's, and
+    # the inventory's images that other images extend
     named: dict[int, list[tuple[Origin, PlatformImage]]] = {}
-    candidates: list[tuple[Origin, PlatformImage]] = [("inventory", image) for image in images]
-    if bases is not None:
-        candidates = [("bases", image) for image in platform_images(bases)] + candidates
-    for origin, candidate in candidates:
-        nodes = trie.path(candidate.layers)
-        if len(nodes) == len(candidate.layers):
-            named.setdefault(nodes[-1], []).append((origin, candidate))
+    for candidate in platform_images(bases) if bases is not None else ():
+        node = trie.find(candidate.layers)
+        if node:
+            named.setdefault(node, []).append(("bases", candidate))
+    for image, node in zip(images, ends, strict=True):
+        if trie.kids[node]:
+            named.setdefault(node, []).append(("inventory", image))
+    # per node, the deepest named node and the deepest shared fork at or above it (0: none),
+    # in one pass: a parent is numbered before its children
+    parent = trie.parent
+    nearest_named = [0] * len(parent)
+    nearest_fork = [0] * len(parent)
+    for node in range(1, len(parent)):
+        above = parent[node]
+        nearest_named[node] = node if node in named else nearest_named[above]
+        nearest_fork[node] = node if trie.shared[node] and trie.forks(node) else nearest_fork[above]
     built: dict[int, list[PlatformImage]] = {}
     origin_of: dict[int, Origin] = {}
     layers_of: dict[int, tuple[BlobRef, ...]] = {}
-    for image in images:
-        nodes = trie.path(image.layers)
-        depth = len(nodes)
-        chosen: int | None = None  # the index in NODES of the base's top layer
-        chosen_origin: Origin = "shared"
-        for index in range(depth - 1, -1, -1):
-            for origin, candidate in named.get(nodes[index], ()):
-                # an image of the inventory is a base of another repository's images only, and
-                # of images that add layers to it (the same layers are the same image)
-                if origin == "bases" or (candidate.repository != image.repository and index < depth - 1):
-                    chosen, chosen_origin = index, origin
-                    break
-            if chosen is not None:
-                break
-        if chosen is None:
+    for image, end in zip(images, ends, strict=True):
+        chosen, origin = _named_base(image, end, named, nearest_named, parent)
+        if not chosen:
             # where images of two or more repositories part ways: a prefix all of them extend
             # alike is no base of its own
-            shared = [index for index in range(depth - 1) if trie.shared[nodes[index]] and trie.forks(nodes[index])]
-            if not shared:
+            chosen, origin = nearest_fork[parent[end]], "shared"
+            if not chosen:
                 continue
-            chosen = shared[-1]
-        node = nodes[chosen]
-        layers_of[node] = image.layers[: chosen + 1]
-        current = origin_of.get(node)
-        if current is None or _ORIGIN_ORDER[chosen_origin] < _ORIGIN_ORDER[current]:
-            origin_of[node] = chosen_origin
-        built.setdefault(node, []).append(image)
+        if chosen not in layers_of:
+            layers_of[chosen] = image.layers[: trie.depth[chosen]]
+        current = origin_of.get(chosen)
+        if current is None or _ORIGIN_ORDER[origin] < _ORIGIN_ORDER[current]:
+            origin_of[chosen] = origin
+        built.setdefault(chosen, []).append(image)
     found = [
         BaseImage(
             origin=origin_of[node],
@@ -189,6 +216,29 @@ def find_bases(inventory: Inventory, bases: Inventory | None = None) -> tuple[Ba
         for node, members in built.items()
     ]
     return tuple(sorted(found, key=lambda b: (-b.size_bytes * len(b.repositories), b.name)))
+
+
+def _named_base(
+    image: PlatformImage,
+    end: int,
+    named: Mapping[int, list[tuple[Origin, PlatformImage]]],
+    nearest: list[int],
+    parent: list[int],
+) -> tuple[int, Origin]:
+    """The node of IMAGE's longest named base and how it is named ((0, "shared") for none).
+
+    A --bases image may have all of IMAGE's layers; an image of the inventory must be shorter
+    (the same layers are the same image) and of another repository (a version is no base).
+    """
+    if any(origin == "bases" for origin, _ in named.get(end, ())):
+        return end, "bases"
+    node = nearest[parent[end]]
+    while node:
+        origins = {o for o, c in named[node] if o == "bases" or c.repository != image.repository}
+        if origins:
+            return node, "bases" if "bases" in origins else "inventory"
+        node = nearest[parent[node]]
+    return 0, "shared"
 
 
 def _references(candidates: Iterable[tuple[Origin, PlatformImage]]) -> tuple[str, ...]:
