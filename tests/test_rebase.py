@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +195,34 @@ def test_the_cost_model_worked_example() -> None:
     assert scenario.bytes_freed == Decimal("0.70") * GBYTES
     assert (scenario.monthly_cost, scenario.monthly_savings) == (Decimal("2.431"), Decimal("7.000"))
     assert (scenario.migration_bytes, scenario.migration_cost) == (GBYTES // 2, Decimal("0.045"))
+
+
+def test_the_command_line_takes_a_bases_file_and_a_rebase_from_a_scenario_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from costcalc.cli.app import app
+    from costcalc.inventory.file import dumps
+
+    fleet, bases = tmp_path / "fleet.json", tmp_path / "bases.json"
+    fleet.write_text(dumps(apps(BIG, "big")), encoding="utf-8")
+    bases.write_text(dumps(mirror()), encoding="utf-8")
+    scenarios = tmp_path / "scenarios.toml"
+    scenarios.write_text(
+        '[[scenarios]]\nspec = "rebase:acme/base:big=library/slim:1"\nrepositories = ["acme/api"]\n', encoding="utf-8"
+    )
+    runner = CliRunner()
+    args = ["report", str(fleet), "--bases", str(bases), "--scenario", str(scenarios), "--format", "json"]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.stderr
+    report = json.loads(done.stdout)
+    (scenario,) = report["scenarios"]
+    # aws-ecr stores a layer once in each repository: acme/api holds the slim base, not the big one
+    assert scenario["bytes_freed"] == 90_000_000 - 8_000_000
+    assert [b["name"] for b in report["bases"]] == ["acme/base:big"]
+
+    missing = runner.invoke(app, ["report", str(fleet), "--bases", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 1
+    assert f"{tmp_path / 'nope.json'}: no such inventory file" in missing.stderr
+    unknown = runner.invoke(app, ["report", str(fleet), "--scenario", "rebase:acme/base:big=library/slim:1"])
+    assert unknown.exit_code == 1
+    assert "library/slim:1: no image with layers of that name in the inventory (pass --bases" in unknown.stderr
