@@ -298,18 +298,10 @@ def report_data(report: Report) -> dict[str, Any]:
 
 
 def bases_data(report: Report) -> list[dict[str, Any]]:
-    """The "Base images" section: bytes as integers, shares as numbers."""
+    """The "Base images" section: bytes as integers, shares as numbers, names as strings."""
     return [
-        {
-            "name": base.name,
-            "origin": base.origin,
-            "references": list(base.references),
-            "top_layer": base.top_layer,
-            "layers": base.layers,
-            "size_bytes": base.size_bytes,
-            "repositories": list(base.repositories),
-            "versions": list(base.versions),
-            "stored_bytes": base.stored_bytes,
+        base.model_dump()
+        | {
             "stored_share_pct": quantity(base.stored_share_pct),
             "egress_bytes": whole(base.egress_bytes),
             "egress_share_pct": quantity(base.egress_share_pct),

@@ -115,8 +115,9 @@ def rebase(
     moved = sum((sum(by_class.values(), Decimal(0)) for by_class in migration.values()), Decimal(0))
     notes = [
         f"{scenario_id}: {changed} image {'manifest' if changed == 1 else 'manifests'} built on {names[0]} "
-        f"rebuilt on {names[1]}; storage measured again under {dedup} dedup frees "
-        f"{format_bytes(freed, unit, trim=True)} ({whole_bytes(freed):,} bytes; negative: it grows).",
+        f"rebuilt on {names[1]}; storage measured again under {dedup} dedup "
+        f"{'frees' if freed >= 0 else 'adds'} {format_bytes(abs(freed), unit, trim=True)} "
+        f"({whole_bytes(abs(freed)):,} bytes).",
         f"{scenario_id}: one-time migration transfer: {format_bytes(moved, unit, trim=True)} "
         f"({whole_bytes(moved):,} bytes), each node of a repository fetching {names[1]}'s new layers once "
         "(counted per repository: nodes shared by several repositories fetch them once, so this is an upper "
