@@ -226,3 +226,14 @@ def test_the_command_line_takes_a_bases_file_and_a_rebase_from_a_scenario_file(t
     unknown = runner.invoke(app, ["report", str(fleet), "--scenario", "rebase:acme/base:big=library/slim:1"])
     assert unknown.exit_code == 1
     assert "library/slim:1: no image with layers of that name in the inventory (pass --bases" in unknown.stderr
+
+
+def test_combined_with_a_size_change_composes_and_keeps_the_migration_apart() -> None:
+    inventory, price_book = apps(BIG, "big"), book()
+    baseline = costs.measure(inventory, usage(), price_book)
+    specs = [parse_spec("rebase:acme/base:big=library/slim:1"), parse_spec("ratio:0.5"), parse_spec("retention:1")]
+    *singles, combined = scenario_results(inventory, price_book, baseline, specs, months=12, bases=mirror())
+    assert combined.monthly_savings > max(s.monthly_savings for s in singles)
+    assert combined.savings_pct < 100
+    assert combined.migration_bytes == singles[0].migration_bytes == 32_000_000
+    assert singles[1].migration_bytes is None  # ratio: no base changes, nothing fetched once

@@ -88,22 +88,25 @@ def rebase(
             old_image = inventory.figures.platforms(digest).get(row.platform, 0)
             new_image = projected.figures.platforms(digest).get(row.platform, 0)
             if new_image != old_image:
-                pull_change = Decimal(
-                    projected.figures.pull_bytes(digest, row.platform)
-                    - inventory.figures.pull_bytes(digest, row.platform)
+                # manifests and configs keep their size, so a pull changes by the image bytes; after
+                # an earlier size change (in `combined`) the image changes by the same ratio
+                image = row.image_bytes
+                projected_image = (
+                    Decimal(new_image) if image == old_image else image * new_image / old_image if old_image else image
                 )
-                update["image_bytes"] = row.image_bytes + new_image - old_image
-                update["pull_bytes"] = row.pull_bytes + pull_change
+                change = projected_image - image
+                update["image_bytes"] = projected_image
+                update["pull_bytes"] = row.pull_bytes + change
                 # a deploy fetches only what changed between versions; with a single version
                 # the report takes it to fetch the whole image, so it changes like a cold pull
                 _, transitions = inventory.figures.version_delta_bytes(name, row.platform)
                 changed_pulls = row.cold_pulls_per_month
                 if transitions == 0:
-                    update["delta_bytes"] = row.delta_bytes + pull_change
+                    update["delta_bytes"] = row.delta_bytes + change
                     changed_pulls = row.pulls_per_month
                 egress = row.egress_bytes_by_class
                 if egress is not None and changed_pulls:
-                    update["egress_bytes_by_class"] = _spread(egress, changed_pulls * pull_change)
+                    update["egress_bytes_by_class"] = _spread(egress, changed_pulls * change)
                 fetched = _new_layer_bytes(inventory, projected, digest, row.platform)
                 if egress is not None and row.nodes and fetched:
                     migration[name] = _spread({c: Decimal(0) for c in egress}, row.nodes * fetched, weights=egress)
