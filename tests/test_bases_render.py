@@ -39,3 +39,24 @@ def test_example_bases_goldens(golden: Callable[[str, str], None]) -> None:
         document = render(report, output_format, Layout(width=120))
         assert isinstance(document, str)
         golden(f"example-report-bases.{name}", document)
+
+
+def test_the_workbook_has_a_base_images_sheet_of_numbers() -> None:
+    import io
+
+    import openpyxl
+
+    from costcalc.render import xlsx
+
+    report = example_with_bases()
+    workbook = openpyxl.load_workbook(io.BytesIO(xlsx.render(report)))
+    assert "Base images" in workbook.sheetnames
+    sheet = workbook["Base images"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:5] == ["Base", "Found as", "Top layer", "Layers", "Size"]
+    first = report.bases[0]
+    row = [cell.value for cell in sheet[2]]
+    assert row[0] == first.name and row[2] == first.top_layer
+    assert (row[4], row[5]) == (first.size_bytes, first.stored_bytes)
+    assert row[9] == ", ".join(first.repositories) and row[10] == len(first.versions)
+    assert sheet.max_row == len(report.bases) + 1

@@ -43,7 +43,7 @@ def explanation(report: Report) -> str:
         "shares with another repository. Stored share: the base's layers as stored under "
         f"{report.pricing.dedup_scope} dedup, of all stored bytes; egress share: cold pulls of images built "
         "on it x its size, of the month's egress (a deploy on a node that holds the base fetches none of it). "
-        "JSON and the workbook list the repositories and versions built on each base."
+        "JSON lists the repositories and versions built on each base, the workbook the repositories."
     )
 
 
