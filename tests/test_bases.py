@@ -113,3 +113,31 @@ def test_a_hundred_thousand_tags_on_a_few_bases_are_found_in_one_walk_each() -> 
     # the bases themselves share their first layer three ways, and no image names it
     shared = sorted((base.layers[0].digest, base.repositories) for base in found if base.origin == "shared")
     assert shared == [(d(f"os{k}"), tuple(sorted(f"base/b{n}" for n in range(20) if n % 3 == k))) for k in range(3)]
+
+
+def test_a_multi_platform_base_is_one_base_per_platform() -> None:
+    from costcalc.inventory.model import ChildRef, ManifestRecord
+    from tests.inventory_builders import INDEX, MANIFEST
+
+    def index(*children: tuple[str, str]) -> ManifestRecord:
+        refs = tuple(ChildRef(media_type=MANIFEST, digest=d(name), size_bytes=500, platform=p) for name, p in children)
+        return ManifestRecord(media_type=INDEX, size_bytes=300, kind="image", children=refs)
+
+    arm = "linux/arm64"
+    manifests = {
+        d("node"): index(("node-amd", "linux/amd64"), ("node-arm", arm)),
+        d("node-amd"): image("cna", 5, layer("os-amd", 900)),
+        d("node-arm"): image("cnr", 5, layer("os-arm", 800), platform=arm),
+        d("app"): index(("app-amd", "linux/amd64"), ("app-arm", arm)),
+        d("app-amd"): image("caa", 5, layer("os-amd", 900), layer("app-amd", 10)),
+        d("app-arm"): image("car", 5, layer("os-arm", 800), layer("app-arm", 10), platform=arm),
+    }
+    inventory = build_inventory(
+        "r.example", "", when(3), {"library/node": [("20", d("node"))], "acme/app": [("1", d("app"))]}, manifests
+    )
+    names = {base.name: [(i.repository, i.platform) for i in base.images] for base in find_bases(inventory)}
+    assert names == {
+        "library/node:20": [("acme/app", "linux/amd64")],
+        f"library/node:20 [{arm}]": [("acme/app", arm)],
+    }
+    assert set(resolve("library/node:20", inventory)) == {"linux/amd64", arm}
