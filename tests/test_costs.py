@@ -15,6 +15,7 @@ from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_i
 from costcalc.pricing.book import PriceBook
 from costcalc.pricing.book_file import load_book
 from costcalc.report import Report, measure, price
+from costcalc.report.bases import base_rows
 from costcalc.report.priced import monthly_cost_by_repository, namespace_of
 from costcalc.scenarios.spec import parse_spec
 from costcalc.units import MONEY_QUANTUM, allocate
@@ -314,7 +315,8 @@ def test_build_is_every_stage_in_one_call(tmp_path: Path) -> None:
     built = costs.build(inv, u, [first, second], group_by="team", months=6, source="inv.json")
     primary = price(measure(inv, u, first), first, group_by="team", months=6, source="inv.json")
     other = price(measure(inv, u, second, substitute_classes=True), second, group_by="team", months=6)
-    assert built == costs.compare(primary, [other])
+    bases = base_rows(inv, measure(inv, u, first), first)
+    assert built == costs.compare(primary, [other]).model_copy(update={"bases": bases})
     assert built.scenarios == ()
     with_scenarios = costs.build(inv, u, [first], scenarios=[parse_spec("ratio:0.5")])
     (scenario,) = with_scenarios.scenarios

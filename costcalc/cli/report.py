@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 # The scenario forms, for --help; tests/test_cli_help.py checks it names every preset.
 SCENARIO_FORMS = (
     "alpine, multistage, distroless, target:SIZE, ratio:R, measured:REPO:BEFORE=AFTER, "
-    "retention:N, retention:DAYSd, colocate:P, provider:ID, ecr-lifecycle:FILE|current"
+    "retention:N, retention:DAYSd, colocate:P, provider:ID, ecr-lifecycle:FILE|current, rebase:FROM=TO"
 )
 
 
@@ -91,6 +91,14 @@ def report_command(
             "--scenario",
             metavar="SPEC|FILE",
             help=f"Savings scenario (repeatable): {SCENARIO_FORMS}, or a TOML file of scenarios.",
+        ),
+    ] = None,
+    bases: Annotated[
+        str | None,
+        typer.Option(
+            "--bases",
+            metavar="FILE|TARGET",
+            help="Base images (an inventory file, or a TARGET scanned now) to find in the layers and name in rebase:.",
         ),
     ] = None,
     keep: Annotated[
@@ -146,6 +154,7 @@ def report_command(
         usage_error(f"-o {output}: names a directory; only --format csv writes a directory (of CSV files).")
     inputs: list[tuple[str, Path | str]] = [
         ("SOURCE", source),
+        *([("--bases", bases)] if bases is not None else []),
         *([("--usage", usage)] if usage is not None else []),
         *(("--pricing", ref) for ref in pricing or ()),
         *(("--scenario", spec) for spec in scenario or ()),
@@ -162,6 +171,7 @@ def report_command(
         with _collector_paused() if is_file_source(source) else contextlib.nullcontext():
             inventory = load_source(source, scan, quiet=quiet)
             policies = current_lifecycle_policies(wanted, source, inventory, scan)
+            base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
             report = build_report(
                 inventory,
                 usage_file,
@@ -172,6 +182,7 @@ def report_command(
                 keep=tuple(keep or ()),
                 source=source,
                 lifecycle_policies=policies,
+                bases=base_images,
             )
             if isinstance(result, OutputDirectory):
                 from costcalc.render.csv import render_files
@@ -210,6 +221,7 @@ def build_report(
     keep: tuple[str, ...],
     source: str,
     lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
+    bases: Inventory | None = None,
 ) -> Report:
     """The one call into the core: usage -> quantities -> prices -> comparison -> scenarios."""
     from datetime import UTC, datetime
@@ -227,6 +239,7 @@ def build_report(
         source=source,
         generated_at=datetime.now(UTC).replace(microsecond=0),
         lifecycle_policies=lifecycle_policies,
+        bases=bases,
     )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
-from costcalc.render import gains
+from costcalc.render import bases, gains
 from costcalc.render.chart import CHART_CSS, bar_chart
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
@@ -250,6 +250,9 @@ def _scenarios(report: Report) -> list[str]:
             for s in report.scenarios
         ]
         parts.append(_table("Savings projections", header, rows, 2))
+        migration = bases.migration_lines(report)
+        if migration:
+            parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in migration) + "</ul>")
     for scenario_id, dropped in report.dropped_version_sections():
         rows = [[v.repository, ", ".join(v.tags), created(v.created), size(v.exclusive_bytes, unit)] for v in dropped]
         parts.append(
@@ -257,6 +260,9 @@ def _scenarios(report: Report) -> list[str]:
                 f"Largest versions dropped by {scenario_id}", ["Repository", "Tags", "Created", "Exclusive"], rows, 3
             )
         )
+    if report.bases:
+        parts.append(_table(bases.TITLE, bases.HEADER, bases.cells(report), bases.NUMERIC_FROM))
+        parts.append(f"<p>{_e(bases.explanation(report))}</p>")
     return parts
 
 

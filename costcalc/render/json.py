@@ -161,6 +161,12 @@ def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | N
         # written row by row from a template as dump() reaches them (no dict per version):
         # a retention scenario lists every version of 100,000 tags
         "versions": VersionRows(scenario.versions if versions is None else versions),
+        # rebase only: the one-time transfer when nodes fetch the new base, apart from the month
+        **(
+            {"migration_bytes": whole(scenario.migration_bytes), "migration_cost": money(scenario.migration_cost)}
+            if scenario.migration_bytes is not None
+            else {}
+        ),
     }
     if scenario.expired:  # ecr-lifecycle: the images it expires and the rule that expires each
         data["expired"] = [
@@ -338,9 +344,23 @@ def report_data(report: Report) -> dict[str, Any]:
             for c in report.comparison
         ],
         "scenarios": scenarios_data(report.scenarios),
+        "bases": bases_data(report),
         "warnings": list(report.warnings),
         **({"pull_recency": [recency_data(r) for r in report.pull_recency]} if report.pull_recency else {}),
     }
+
+
+def bases_data(report: Report) -> list[dict[str, Any]]:
+    """The "Base images" section: bytes as integers, shares as numbers, names as strings."""
+    return [
+        base.model_dump()
+        | {
+            "stored_share_pct": quantity(base.stored_share_pct),
+            "egress_bytes": whole(base.egress_bytes),
+            "egress_share_pct": quantity(base.egress_share_pct),
+        }
+        for base in report.bases
+    ]
 
 
 def render(report: Report) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from costcalc.render import gains
+from costcalc.render import bases, gains
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -127,6 +127,7 @@ def render(report: Report, *, top: int | None = None) -> str:
             )
         lines += [""] + [f"- {cell(s.id)}: {cell(s.description)}" for s in report.scenarios]
         lines += [f"- {cell(scenario_note(s.id, a))}" for s in report.scenarios for a in s.assumptions]
+        lines += [f"- {cell(line)}" for line in bases.migration_lines(report)]
         for scenario_id, dropped in report.dropped_version_sections():
             lines += [
                 "",
@@ -144,6 +145,11 @@ def render(report: Report, *, top: int | None = None) -> str:
                 lines += ["", f"{len(dropped) - TOP_VERSIONS} more in JSON output."]
         for title, section in gains.expired_sections(report):
             lines += ["", f"### {title}", ""] + [f"- {cell(line)}" for line in section]
+    if report.bases:
+        align = ["---" if i < bases.NUMERIC_FROM else "---:" for i in range(len(bases.HEADER))]
+        lines += ["", f"## {bases.TITLE}", "", f"| {' | '.join(bases.HEADER)} |", f"| {' | '.join(align)} |"]
+        lines += [f"| {' | '.join(cell(c) for c in row)} |" for row in bases.cells(report)]
+        lines += ["", cell(bases.explanation(report))]
     lines += ["", "## Assumptions", ""] + [f"- {cell(a)}" for a in report.assumptions]
     lines.append(f"- Prices from {', '.join(cell(s) for s in pricing.sources) or 'the price book'}.")
     caveats = book_notes(report)

@@ -12,7 +12,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.render import gains
+from costcalc.render import bases, gains
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -270,11 +270,26 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
             )
         parts += [_heading("Savings projections"), savings]
         scenario_notes = [scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions]
-        parts.append(_bullets(scenario_notes))
+        parts.append(_bullets([*scenario_notes, *bases.migration_lines(report)]))
         for scenario_id, dropped in report.dropped_version_sections():
             parts += _dropped_versions(scenario_id, dropped, unit)
         for title, lines in gains.expired_sections(report):
             parts += [_heading(title), _bullets(lines)]
+
+    if report.bases:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for index, name in enumerate(bases.HEADER):
+            numeric = index >= bases.NUMERIC_FROM
+            table.add_column(
+                name,
+                justify="right" if numeric else "left",
+                no_wrap=numeric,
+                overflow="fold",
+                min_width=30 if index == 0 else None,
+            )
+        for cells in bases.cells(report):
+            table.add_row(*(Text(c) for c in cells))
+        parts += [_heading(bases.TITLE), table, _bullets([bases.explanation(report)])]
 
     sources = ", ".join(pricing.sources) or "the price book"
     parts += [_heading("Assumptions"), _bullets([*report.assumptions, f"Prices from {sources}."])]

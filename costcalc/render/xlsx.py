@@ -12,6 +12,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from costcalc.pricing.book import BYTES_PER_UNIT
 from costcalc.render.display import integer, notes_of, whole_parts
 from costcalc.render.workbook import Book, Column, bar_chart, cells, headers, naive_utc, number, sum_row, text
+from costcalc.render.xlsx_bases import bases_sheet
 from costcalc.report import NO_TEAM, Report
 
 CHART_ROWS = 20  # bars a chart shows: the largest groups (rows are sorted by cost, largest first)
@@ -290,6 +291,7 @@ def render(report: Report) -> bytes:
         _scenarios_sheet(book, report)
         savings = bar_chart(book, "Monthly savings by scenario", "Scenarios", len(report.scenarios), 5, cur)
         summary.insert_chart(2, 13, savings)
+    bases_sheet(book, report)
     _books_sheet(book, report)
     _notes_sheet(book, report)
     book.workbook.close()

@@ -108,6 +108,23 @@ class Comparison(_Frozen):
     warnings: tuple[str, ...] = ()
 
 
+class BaseImageRow(_Frozen):
+    """A base image found in the layers, what is built on it, and its share of bytes and egress."""
+
+    name: str  # its first reference, or "<top layer digest> (N layers)" for a shared prefix
+    origin: str  # "bases" (--bases), "inventory" (an image of the inventory), "shared" (a prefix no image names)
+    references: tuple[str, ...]
+    top_layer: str
+    layers: int
+    size_bytes: int  # its layers, each once: what one cold pull of it transfers
+    repositories: tuple[str, ...]  # built on it
+    versions: tuple[str, ...]  # REPOSITORY:TAG (or @DIGEST) of each image built on it
+    stored_bytes: int  # of its layers, as stored under the book's dedup scope
+    stored_share_pct: Decimal  # of the inventory's stored bytes under that scope
+    egress_bytes: Decimal | None  # of its layers in a month's cold pulls; None = no pull data
+    egress_share_pct: Decimal | None  # of the month's egress bytes
+
+
 class ScenarioRow(_Frozen):
     repository: str
     baseline_monthly_cost: Decimal
@@ -133,6 +150,10 @@ class ScenarioResult(_Frozen):
     versions: Annotated[tuple[VersionBytes, ...], SkipValidation] = ()
     # ecr-lifecycle: every image the policy expires, by repository, oldest push first
     expired: Annotated[tuple[ExpiredImage, ...], SkipValidation] = ()
+    # rebase: what every node fetches once when it deploys the rebased images, apart from the
+    # monthly figures (None for scenarios that change no base)
+    migration_bytes: Decimal | None = None
+    migration_cost: Decimal | None = None
 
     def dropped_by_size(self) -> tuple[VersionBytes, ...]:
         """The dropped versions, most exclusive bytes first; ties keep `versions` order."""
@@ -159,6 +180,7 @@ class Report(_Frozen):
     comparison: tuple[Comparison, ...] = ()
     scenarios: tuple[ScenarioResult, ...] = ()
     pull_recency: tuple[PullRecency, ...] = ()  # per repository, when the inventory records pull times
+    bases: tuple[BaseImageRow, ...] = ()  # largest first
 
     def dropped_version_sections(self) -> tuple[tuple[str, tuple[VersionBytes, ...]], ...]:
         """Per scenario that drops versions: its id and dropped versions, largest first.

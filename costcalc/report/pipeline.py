@@ -7,6 +7,7 @@ from datetime import datetime
 
 from costcalc.inventory.model import Inventory
 from costcalc.pricing.book import PriceBook
+from costcalc.report.bases import base_rows
 from costcalc.report.model import GroupBy, Report
 from costcalc.report.priced import compare, price
 from costcalc.report.quantities import measure, measure_usage
@@ -29,6 +30,7 @@ def build(
     source: str = "",
     generated_at: datetime | None = None,
     lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
+    bases: Inventory | None = None,
 ) -> Report:
     """The report of INVENTORY with USAGE priced on BOOKS[0], compared with BOOKS[1:], with SCENARIOS.
 
@@ -36,6 +38,8 @@ def build(
     dedup scope and prices it; the first book's report carries the others' totals as its
     comparison and the scenarios, projected from the first book's quantities and priced.
     LIFECYCLE_POLICIES: each repository's ECR lifecycle policy, for `ecr-lifecycle:current`.
+    BASES (`--bases`) names base images the inventory's images are built on, and rebase
+    scenarios may name them.
     """
     if not books:
         raise ValueError("a report needs at least one price book")
@@ -52,9 +56,17 @@ def build(
     recency = pull_recency(inventory)
     if recency:
         report = report.model_copy(update={"pull_recency": recency})
+    report = report.model_copy(update={"bases": base_rows(inventory, measured[0], books[0], bases)})
     if scenarios:
         results = scenario_results(
-            inventory, books[0], measured[0], scenarios, months=months, keep=keep, lifecycle_policies=lifecycle_policies
+            inventory,
+            books[0],
+            measured[0],
+            scenarios,
+            months=months,
+            keep=keep,
+            lifecycle_policies=lifecycle_policies,
+            bases=bases,
         )
         report = report.model_copy(update={"scenarios": results})
     return report

@@ -98,11 +98,12 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
             deltas, transitions = figures.version_delta_bytes(name, platform)
             delta = Decimal(deltas) if deltas or transitions else pull
             pulls: Decimal | None = None
+            cold_total: Decimal | None = None  # of the pulls, those fetching the whole image
             egress: dict[str, Decimal] | None = None
             modelled_egress: Decimal | None = None
             if match is not None and match.has_pull_data:
                 # one usage row per source class the repository is pulled from
-                pulls = zero
+                pulls = cold_total = zero
                 egress = {}
                 measured_parts = 0
                 modelled_total = zero
@@ -112,6 +113,7 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
                     cold = part.pulls_per_month or zero
                     warm = (part.deploys_per_month or zero) * (part.nodes or zero)
                     pulls += cold + warm
+                    cold_total += cold
                     any_warm = any_warm or bool(warm)
                     if part.source is None and name not in default_source:
                         default_source.append(name)
@@ -148,6 +150,8 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
                     pulled_tag=tag,
                     platform=platform,
                     modelled_egress_bytes=modelled_egress,
+                    cold_pulls_per_month=cold_total,
+                    nodes=match.nodes if match is not None and match.has_pull_data else None,
                 )
             )
     if inventory.errors:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from costcalc.inventory.model import Inventory
 from costcalc.pricing.book import PriceBook
+from costcalc.report.migration import migration
 from costcalc.report.model import ScenarioResult, ScenarioRow
 from costcalc.report.priced import monthly_cost_by_repository
 from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy
@@ -24,6 +25,7 @@ def scenario_results(
     months: int,
     keep: Sequence[str] = (),
     lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
+    bases: Inventory | None = None,
 ) -> tuple[ScenarioResult, ...]:
     """Each scenario projected from BASELINE (measured on BOOK), priced, and compared with it.
 
@@ -36,7 +38,7 @@ def scenario_results(
     results = [
         _result(projection, baseline, baseline_costs, months)
         for projection in project(
-            inventory, book, baseline, scenarios, keep=keep, lifecycle_policies=lifecycle_policies
+            inventory, book, baseline, scenarios, keep=keep, lifecycle_policies=lifecycle_policies, bases=bases
         )
     ]
     if len(results) > 2:  # the singles, then `combined`
@@ -92,4 +94,5 @@ def _result(
         rows=rows,
         versions=projection.versions,
         expired=projection.expired,
+        **migration(projection),
     )

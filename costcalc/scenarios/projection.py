@@ -8,12 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from costcalc.errors import InputError
+from costcalc.inventory.bases import resolve
 from costcalc.inventory.model import Inventory
 from costcalc.pricing import book_file
 from costcalc.pricing.book import PriceBook
 from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy, load_policy
 from costcalc.scenarios.lifecycle_effect import Policies, expire
 from costcalc.scenarios.quantities import Quantities, RowQuantities
+from costcalc.scenarios.rebase import Layers, rebase
 from costcalc.scenarios.retention import Retention, VersionBytes
 from costcalc.scenarios.retention_effect import RetentionCache, retain
 from costcalc.scenarios.shrink import SIZE_EFFECTS, preset, shrink
@@ -23,6 +25,7 @@ from costcalc.scenarios.spec import (
     MeasuredRatio,
     Preset,
     Provider,
+    Rebase,
     Scenario,
     ShrinkByRatio,
     ShrinkToSize,
@@ -44,6 +47,7 @@ class _Step:
     ratio: Decimal | None = None
     book: PriceBook | None = None
     policies: Policies | None = None  # an ecr-lifecycle scenario's policy (or each repository's)
+    layers: tuple[Layers, Layers] | None = None  # rebase: FROM's and TO's layers per platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,8 @@ class Projection:
     assumptions: tuple[str, ...]  # the scenario's standing assumptions, then its steps' notes
     versions: tuple[VersionBytes, ...]  # retention: every version looked at, oldest first
     expired: tuple[ExpiredImage, ...] = ()  # ecr-lifecycle: every image it expires
+    # rebase: per repository and egress class, the one-time migration transfer (None: no rebase)
+    migration: Mapping[str, Mapping[str, Decimal]] | None = None
 
 
 def project(
@@ -67,6 +73,7 @@ def project(
     *,
     keep: Sequence[str] = (),
     lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
+    bases: Inventory | None = None,
 ) -> tuple[Projection, ...]:
     """Each scenario applied alone to BASELINE, then `combined` (in order) for two or more.
 
@@ -75,7 +82,7 @@ def project(
     LIFECYCLE_POLICIES are each repository's ECR lifecycle policy (None: it has none), as the
     caller read them, for `ecr-lifecycle:current`.
     """
-    steps = [_resolve(scenario, inventory, lifecycle_policies) for scenario in scenarios]
+    steps = [_resolve(scenario, inventory, lifecycle_policies, bases) for scenario in scenarios]
     for step in steps:
         if step.book is not None and step.book.currency != book.currency:
             raise InputError(
@@ -89,7 +96,9 @@ def project(
     cache: RetentionCache = {}
     alone = [_apply(start, step, keep, cache) for step in steps]
     projections = [
-        _projection(step.scenario.id, step.scenario.description, end, step.scenario.assumptions)
+        _projection(
+            step.scenario.id, step.scenario.description, end, step.scenario.assumptions, None, [step.scenario.effect]
+        )
         for step, end in zip(steps, alone, strict=True)
     ]
     if len(steps) >= 2:
@@ -121,7 +130,8 @@ def project(
         description = (
             "All scenarios applied in order: " if len(sizes) <= 1 else "Scenarios applied together: "
         ) + ", then ".join(ids)
-        projections.append(_projection("combined", description, state, (), said))
+        effects = [step.scenario.effect for step in steps]
+        projections.append(_projection("combined", description, state, (), said, effects))
     return tuple(projections)
 
 
@@ -155,7 +165,12 @@ def _strongest(start: State, sized: Sequence[tuple[_Step, State]]) -> State:
 
 
 def _projection(
-    scenario_id: str, description: str, end: State, assumptions: tuple[str, ...], said: set[str] | None = None
+    scenario_id: str,
+    description: str,
+    end: State,
+    assumptions: tuple[str, ...],
+    said: set[str] | None = None,
+    effects: Sequence[object] = (),
 ) -> Projection:
     return Projection(
         id=scenario_id,
@@ -165,11 +180,15 @@ def _projection(
         assumptions=(*assumptions, *(n for n in end.notes if said is None or n not in said)),
         versions=end.versions,
         expired=end.expired,
+        migration=end.migration if any(isinstance(e, Rebase) for e in effects) else None,
     )
 
 
 def _resolve(
-    scenario: Scenario, inventory: Inventory, lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None
+    scenario: Scenario,
+    inventory: Inventory,
+    lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
+    bases: Inventory | None = None,
 ) -> _Step:
     effect = scenario.effect
     if isinstance(effect, EcrLifecycle):
@@ -184,6 +203,12 @@ def _resolve(
                 "report's source is not an ECR registry."
             )
         return _Step(scenario=scenario, policies=lifecycle_policies)
+    if isinstance(effect, Rebase):
+        try:
+            layers = (resolve(effect.source, inventory, bases), resolve(effect.target, inventory, bases))
+        except InputError as exc:
+            raise InputError(f"{scenario.origin}: {exc}") from None
+        return _Step(scenario=scenario, layers=layers)
     if isinstance(effect, MeasuredRatio):
         return _Step(scenario=scenario, ratio=measured_ratio(inventory, effect, scenario.origin))
     if isinstance(effect, Provider):
@@ -257,7 +282,10 @@ def _apply(state: State, step: _Step, keep: Sequence[str], cache: RetentionCache
         case EcrLifecycle():
             assert step.policies is not None  # resolved by _resolve
             state = expire(state, scope, step.policies, scenario.id)
-    return State(state.inventory, state.book, state.quantities, (*state.notes, *notes), state.versions, state.expired)
+        case Rebase():
+            assert step.layers is not None  # resolved by _resolve
+            state = rebase(state, scope, *step.layers, (effect.source, effect.target), scenario.id)
+    return with_rows(state, state.quantities.rows, notes)
 
 
 def _colocate(state: State, scope: frozenset[str], percent: Decimal, scenario: Scenario) -> State:

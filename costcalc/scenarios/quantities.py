@@ -34,6 +34,8 @@ class RowQuantities(_Frozen):
     # where the usage row gives measured bytes: egress_bytes_by_class holds them, and this is
     # what the model (cold pulls x pull bytes + warm pulls x delta bytes) predicts for the same pulls
     modelled_egress_bytes: Decimal | None = None
+    cold_pulls_per_month: Decimal | None = None  # of pulls_per_month, those fetching the whole image
+    nodes: Decimal | None = None  # that deploy it (each holds the previous version)
 
 
 class Quantities(_Frozen):

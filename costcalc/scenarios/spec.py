@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costcalc.errors import InputError
-from costcalc.reference import REPOSITORY_RE, TAG_RE
+from costcalc.errors import InputError, InvalidReference
+from costcalc.reference import REPOSITORY_RE, TAG_RE, parse_image_reference
 from costcalc.scenarios.retention import MAX_DAYS, MAX_VERSIONS, Retention
 from costcalc.units import ARITHMETIC, exact_size, format_bytes, parse_size, plain
 
@@ -23,10 +23,10 @@ PRESETS: Mapping[str, tuple[int, str]] = {
     "distroless": (78_000_000, "on a distroless base image"),
 }
 
-KINDS = ("target", "ratio", "measured", "retention", "colocate", "provider", "ecr-lifecycle")
+KINDS = ("target", "ratio", "measured", "retention", "colocate", "provider", "ecr-lifecycle", "rebase")
 _FORMS = (
     "alpine, multistage, distroless, target:SIZE, ratio:R, measured:REPO:BEFORE=AFTER, "
-    "retention:N, retention:DAYSd, colocate:P, provider:ID or ecr-lifecycle:FILE|current"
+    "retention:N, retention:DAYSd, colocate:P, provider:ID, ecr-lifecycle:FILE|current or rebase:FROM=TO"
 )
 CURRENT_POLICIES = "current"  # ecr-lifecycle:current: each repository's own policy, read from ECR
 # Ratios and percentages carry at most this many decimals: finer steps change no printed
@@ -100,8 +100,16 @@ class EcrLifecycle(_Frozen):
         return self.policy == CURRENT_POLICIES
 
 
+class Rebase(_Frozen):
+    """Images built on base image FROM rebuilt on TO: TO's layers in place of FROM's, their own kept."""
+
+    kind: Literal["rebase"] = "rebase"
+    source: str  # FROM, an image reference (REPO:TAG, REPO@DIGEST, HOST/REPO:TAG)
+    target: str  # TO
+
+
 Effect = Annotated[
-    Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider | EcrLifecycle,
+    Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider | EcrLifecycle | Rebase,
     Field(discriminator="kind"),
 ]
 
@@ -143,7 +151,9 @@ def parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenari
     kind, colon, argument = spec.partition(":")
     kind = kind.lower()
     argument = argument.strip()
-    effect: Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider | EcrLifecycle
+    effect: (
+        Preset | ShrinkToSize | ShrinkByRatio | MeasuredRatio | Retention | Colocate | Provider | EcrLifecycle | Rebase
+    )
     assumptions: tuple[str, ...]
     if kind in PRESETS and not colon:
         size, how = PRESETS[kind]
@@ -222,6 +232,17 @@ def parse(text: str, origin: str, repositories: tuple[str, ...] = ()) -> Scenari
             "one rule or none, imageCountMoreThan keeps the newest by push time (the image's creation "
             "time where the inventory has no push time), sinceImagePushed counts days to the scan.",
         )
+    elif kind == "rebase" and colon:
+        effect = rebase_effect(argument)
+        description = f"Images built on {effect.source} rebuilt on {effect.target}"
+        assumptions = (
+            f"An image is built on {effect.source} when its layers start with {effect.source}'s (per "
+            f"platform); rebuilt on {effect.target}, it has {effect.target}'s layers in their place and keeps "
+            "its own layers, manifest and config sizes. Storage is measured again from the projected "
+            "blobs; a cold pull changes by the difference of the two bases' bytes; a deploy on a node "
+            "that holds the previous version still fetches only the layers that changed, once the node "
+            f"has fetched {effect.target}'s layers (the one-time migration transfer, shown apart).",
+        )
     else:
         raise SpecProblem(f"unknown scenario; expected {_FORMS}")
     if repositories:
@@ -262,6 +283,23 @@ def _measured(argument: str) -> MeasuredRatio:
     if before == after:
         raise SpecProblem("measured needs two different tags")
     return MeasuredRatio(repository=repository, before=before, after=after)
+
+
+def rebase_effect(argument: str) -> Rebase:
+    """FROM=TO, each an image reference with an optional registry host."""
+    source, equals, target = (part.strip() for part in argument.partition("="))
+    if not equals or not source or not target:
+        raise SpecProblem("rebase needs FROM=TO, e.g. rebase:library/node:20=library/node:20-slim")
+    for reference in (source, target):
+        first, slash, rest = reference.partition("/")
+        hosted = slash and ("." in first or ":" in first or first == "localhost")
+        try:
+            parse_image_reference(rest if hosted else reference)
+        except InvalidReference:
+            raise SpecProblem(f"{shown(reference)!r} is not an image reference (REPO:TAG or REPO@DIGEST)") from None
+    if source == target:
+        raise SpecProblem("rebase needs two different images")
+    return Rebase(source=source, target=target)
 
 
 def _retention(argument: str) -> Retention:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 from fnmatch import fnmatchcase
 
 from costcalc.inventory.model import Inventory
@@ -32,6 +33,8 @@ class State:
     notes: tuple[str, ...] = ()
     versions: tuple[VersionBytes, ...] = ()  # what retention steps dropped and kept
     expired: tuple[ExpiredImage, ...] = ()  # what lifecycle steps expired
+    # rebase steps: per repository and egress class, the bytes fetched once (not monthly)
+    migration: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
 
 
 def scope(names: Iterable[str], globs: Sequence[str]) -> tuple[frozenset[str], list[str]]:
@@ -53,6 +56,7 @@ def with_rows(
     book: PriceBook | None = None,
     versions: Iterable[VersionBytes] = (),
     expired: Iterable[ExpiredImage] = (),
+    migration: Mapping[str, Mapping[str, Decimal]] | None = None,
 ) -> State:
     """STATE with new ROWS, NOTES appended, EXPIRED added, and (when given) its inventory, book or
     versions replaced."""
@@ -65,6 +69,14 @@ def with_rows(
         merged = {(v.repository, v.digest): v for v in state.versions}
         merged.update({(v.repository, v.digest): v for v in added})
         merged_versions = tuple(merged.values())
+    merged_migration = state.migration
+    if migration:
+        moved: dict[str, dict[str, Decimal]] = {name: dict(c) for name, c in state.migration.items()}
+        for name, by_class in migration.items():
+            into = moved.setdefault(name, {})
+            for cls, amount in by_class.items():
+                into[cls] = into.get(cls, Decimal(0)) + amount
+        merged_migration = moved
     return State(
         inventory=inventory or state.inventory,
         book=book or state.book,
@@ -72,6 +84,7 @@ def with_rows(
         notes=(*state.notes, *notes),
         versions=merged_versions,
         expired=(*state.expired, *expired),
+        migration=merged_migration,
     )
 
 
