@@ -1,12 +1,14 @@
-"""Shared fixtures: a real distribution registry per test (fails, never skips, if missing)."""
+"""Shared fixtures: a real distribution registry per test, and moto's ECR server (fail, never skip, if missing)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.motoserver import RunningMoto, aws_environment, start_moto
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
 
@@ -54,3 +56,24 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         assert text == path.read_bytes().decode("utf-8"), f"{name} differs: run pytest --update-golden"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMoto]:
+    """One moto server (Amazon ECR's API on loopback) for the whole run."""
+    server = start_moto(tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto(moto_server: RunningMoto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunningMoto:
+    """The moto server, emptied, with only fake credentials in the environment."""
+    moto_server.reset()
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name, value in aws_environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return moto_server

@@ -15,11 +15,9 @@ Where moto is not ECR, the tests follow ECR's documentation and say so:
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -36,29 +34,9 @@ from costcalc.registry.ecr_scan import scan_ecr
 from costcalc.registry.options import ScanOptions
 from costcalc.registry.scan import ScanEvent
 from costcalc.scenarios.ecr_lifecycle import expired_inventory, lifecycle_plan, parse_policy
-from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment, start_moto
+from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment
 
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
-
-
-@pytest.fixture(scope="module")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMoto]:
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def moto(moto_server: RunningMoto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunningMoto:
-    """The module's moto server, emptied, with only fake credentials in the environment."""
-    moto_server.reset()
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    for name, value in aws_environment(tmp_path).items():
-        monkeypatch.setenv(name, value)
-    return moto_server
 
 
 @pytest.fixture

@@ -10,32 +10,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment, start_moto
-
-
-@pytest.fixture(scope="module")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMoto]:
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def moto(moto_server: RunningMoto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunningMoto:
-    """The server, emptied; the pusher's boto3 sees only fake credentials."""
-    moto_server.reset()
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    for name, value in aws_environment(tmp_path).items():
-        monkeypatch.setenv(name, value)
-    return moto_server
+from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment
 
 
 def costcalc(moto: RunningMoto, home: Path, *args: str) -> subprocess.CompletedProcess[str]:

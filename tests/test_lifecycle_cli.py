@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.motoserver import REGION, EcrPusher, RunningMoto
-from tests.test_ecr_cli import costcalc, moto, moto_server
-
-__all__ = ["moto", "moto_server"]  # the fixtures, shared with the ECR CLI tests
+from tests.test_ecr_cli import costcalc
 
 KEEP_ONE_V: dict[str, Any] = {
     "rules": [

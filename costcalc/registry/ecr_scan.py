@@ -18,15 +18,15 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, Unreachable
-from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, ScanError, build_inventory
+from costcalc.inventory.model import Inventory, ManifestRecord, ScanError, build_inventory
 from costcalc.reference import Target, is_valid_digest, is_valid_repository, validate_repository
 from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.ecr import BATCH_SIZE, Connection, EcrTarget, OnCall, connect, parse_ecr_target
 from costcalc.registry.listing import read_repos_file, select
-from costcalc.registry.oci import MANIFEST_ACCEPT, Descriptor, ParsedManifest, parse_manifest
+from costcalc.registry.oci import MANIFEST_ACCEPT, parse_manifest
 from costcalc.registry.options import ScanOptions
 from costcalc.registry.responses import sanitize
-from costcalc.registry.scan import Progress, ScanEvent
+from costcalc.registry.scan import Progress, ScanEvent, manifest_record
 
 MAX_INDEX_DEPTH = 8  # as the registry scan: real indexes nest once at most
 _COUNTS = ("repositories_listed", "repositories_done", "tags_total", "tags_done", "manifests_fetched", "bytes_seen")
@@ -193,43 +193,13 @@ class _Scan:
             return
         if not from_cache and self.cache is not None:
             self.cache.put(digest, body, "manifest", media_type)
-        self.records[digest] = _manifest_record(parsed)
+        self.records[digest] = manifest_record(parsed)
         self.emit(bytes_seen=parsed.size_bytes + sum(d.size_bytes for d in parsed.layers))
 
     def _fail(self, name: str, digest: str, reason: str) -> None:
         if digest not in self.failed:
             self.failed[digest] = reason
             self.errors.append(ScanError(repository=name, digest=digest, reason=reason))
-
-
-def _manifest_record(parsed: ParsedManifest) -> ManifestRecord:
-    def blob(descriptor: Descriptor) -> BlobRef:
-        return BlobRef(
-            media_type=descriptor.media_type,
-            digest=descriptor.digest,
-            size_bytes=descriptor.size_bytes,
-            foreign=descriptor.foreign,
-        )
-
-    return ManifestRecord(
-        media_type=parsed.media_type,
-        size_bytes=parsed.size_bytes,
-        kind=parsed.kind,
-        artifact_type=parsed.artifact_type,
-        config=blob(parsed.config) if parsed.config else None,
-        layers=tuple(blob(layer) for layer in parsed.layers),
-        children=tuple(
-            ChildRef(
-                media_type=c.media_type,
-                digest=c.digest,
-                size_bytes=c.size_bytes,
-                platform=c.platform,
-                attestation=c.attestation,
-            )
-            for c in parsed.children
-        ),
-        subject=parsed.subject,
-    )
 
 
 def _utc(value: object) -> datetime | None:

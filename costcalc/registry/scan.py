@@ -23,7 +23,7 @@ from costcalc.reference import Target, parse_target
 from costcalc.registry import listing
 from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.client import RegistryClient
-from costcalc.registry.oci import IMAGE_CONFIG_TYPES, Descriptor, parse_config, parse_manifest
+from costcalc.registry.oci import IMAGE_CONFIG_TYPES, Descriptor, ParsedManifest, parse_config, parse_manifest
 from costcalc.registry.options import ScanOptions as ScanOptions
 from costcalc.registry.responses import sanitize
 
@@ -227,27 +227,7 @@ class _Scanner:
                 return None
             platform, created = config.platform, config.created
         await asyncio.gather(*children)
-        record = ManifestRecord(
-            media_type=parsed.media_type,
-            size_bytes=parsed.size_bytes,
-            kind=parsed.kind,
-            artifact_type=parsed.artifact_type,
-            platform=platform,
-            created=created,
-            config=_blob(parsed.config) if parsed.config else None,
-            layers=tuple(_blob(layer) for layer in parsed.layers),
-            children=tuple(
-                ChildRef(
-                    media_type=c.media_type,
-                    digest=c.digest,
-                    size_bytes=c.size_bytes,
-                    platform=c.platform,
-                    attestation=c.attestation,
-                )
-                for c in parsed.children
-            ),
-            subject=parsed.subject,
-        )
+        record = manifest_record(parsed, platform=platform, created=created)
         self.records[digest] = record
         return record
 
@@ -284,6 +264,33 @@ class _Config:
 def _check_size(what: str, body: bytes, size_bytes: int | None) -> None:
     if size_bytes is not None and len(body) != size_bytes:
         raise ManifestError(f"{what} is {len(body)} bytes, but the descriptor naming it says {size_bytes}.")
+
+
+def manifest_record(
+    parsed: ParsedManifest, *, platform: str | None = None, created: datetime | None = None
+) -> ManifestRecord:
+    """The inventory's record of a verified manifest (PLATFORM and CREATED from its config)."""
+    return ManifestRecord(
+        media_type=parsed.media_type,
+        size_bytes=parsed.size_bytes,
+        kind=parsed.kind,
+        artifact_type=parsed.artifact_type,
+        platform=platform,
+        created=created,
+        config=_blob(parsed.config) if parsed.config else None,
+        layers=tuple(_blob(layer) for layer in parsed.layers),
+        children=tuple(
+            ChildRef(
+                media_type=c.media_type,
+                digest=c.digest,
+                size_bytes=c.size_bytes,
+                platform=c.platform,
+                attestation=c.attestation,
+            )
+            for c in parsed.children
+        ),
+        subject=parsed.subject,
+    )
 
 
 def _blob(descriptor: Descriptor) -> BlobRef:
