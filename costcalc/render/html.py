@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
-from costcalc.render import bases, gains
+from costcalc.render import bases, findings
 from costcalc.render.chart import CHART_CSS, bar_chart
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
@@ -184,17 +184,17 @@ def _groups(report: Report, top: int | None) -> list[str]:
     return parts
 
 
-def _gains(report: Report) -> list[str]:
+def _findings(report: Report) -> list[str]:
     return [
         f"<h2>{_e(title)}</h2><ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
-        for title, lines in gains.sections(report)
+        for title, lines in findings.sections(report)
     ]
 
 
 def _expired(report: Report) -> list[str]:
     return [
         f"<h2>{_e(title)}</h2><ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
-        for title, lines in gains.expired_sections(report)
+        for title, lines in findings.expired_sections(report)
     ]
 
 
@@ -318,7 +318,7 @@ def render(report: Report, *, top: int | None = None) -> str:
         )
     parts += [
         *_groups(report, top),
-        *_gains(report),
+        *_findings(report),
         *_comparison(report),
         *_scenarios(report),
         *_expired(report),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from costcalc.render import bases, gains
+from costcalc.render import bases, findings
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -91,7 +91,7 @@ def render(report: Report, *, top: int | None = None) -> str:
         )
     if any(lower_bound(row.egress_cost, row.egress_partial) for row in shown):
         lines += ["", cell(LOWER_BOUND_NOTE)]
-    for title, section in gains.sections(report):
+    for title, section in findings.sections(report):
         lines += ["", f"## {title}", ""] + [f"- {cell(line)}" for line in section]
     if report.comparison:
         lines += [
@@ -143,7 +143,7 @@ def render(report: Report, *, top: int | None = None) -> str:
             ]
             if len(dropped) > TOP_VERSIONS:
                 lines += ["", f"{len(dropped) - TOP_VERSIONS} more in JSON output."]
-        for title, section in gains.expired_sections(report):
+        for title, section in findings.expired_sections(report):
             lines += ["", f"### {title}", ""] + [f"- {cell(line)}" for line in section]
     if report.bases:
         align = ["---" if i < bases.NUMERIC_FROM else "---:" for i in range(len(bases.HEADER))]

@@ -12,7 +12,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.render import bases, gains
+from costcalc.render import bases, findings
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -215,7 +215,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
         # a footnote, not an adjustment: the exact values do add up (koku-ui #216)
         parts.append(Text("Rows are rounded one by one: their displayed sum may differ from the total by a few cents."))
 
-    for title, lines in gains.sections(report):
+    for title, lines in findings.sections(report):
         parts += [_heading(title), _bullets(lines)]
 
     if report.comparison:
@@ -273,7 +273,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
         parts.append(_bullets([*scenario_notes, *bases.migration_lines(report)]))
         for scenario_id, dropped in report.dropped_version_sections():
             parts += _dropped_versions(scenario_id, dropped, unit)
-        for title, lines in gains.expired_sections(report):
+        for title, lines in findings.expired_sections(report):
             parts += [_heading(title), _bullets(lines)]
 
     if report.bases:
