@@ -17,6 +17,7 @@ from rich.text import Text
 from costcalc.render import json as report_json
 from costcalc.render.display import exact, money, safe, size
 from costcalc.render.html import CONTENT_SECURITY_POLICY
+from costcalc.render.json_writer import dump
 from costcalc.render.markdown import cell
 from costcalc.report.diff import Change, Diff
 
@@ -195,7 +196,7 @@ def render_json(diff: Diff) -> str:
         "teams": [_change_data(c) for c in diff.teams],
         "warnings": list(diff.warnings),
     }
-    return report_json.dump(data) + "\n"
+    return dump(data) + "\n"
 
 
 def _csv_text(value: str | None) -> str:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from costcalc.render.display import exact, integer, lower_bound
+from costcalc.render.json_writer import Number, Prewritten, dump, pad
+from costcalc.render.json_writer import string as _string
 from costcalc.report import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 from costcalc.report.recency import PullRecency
 from costcalc.units import whole_parts
-
-_string = encode_basestring_ascii  # the C encoder json.dumps uses for str (ensure_ascii)
-
-
-class Number:
-    """A JSON number literal, written as-is (json.dumps would go through float)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
 
 
 def money(value: Decimal | None) -> Number | None:
@@ -203,7 +192,7 @@ def scenarios_data(scenarios: Sequence[ScenarioResult]) -> list[dict[str, Any]]:
     return data
 
 
-class VersionRows:
+class VersionRows(Prewritten):
     """Version entries for dump(): each written from one template string, no dict per version.
 
     What `[version_data(v) for v in VERSIONS]` dumps to, byte for byte.
@@ -225,7 +214,7 @@ class VersionRows:
         if not self.versions:
             blocks.append("[]")
             return
-        item, key, tag = _pad(depth + 1), _pad(depth + 2), _pad(depth + 3)
+        item, key, tag = pad(depth + 1), pad(depth + 2), pad(depth + 3)
         template = (
             "{"
             + key
@@ -269,7 +258,7 @@ class VersionRows:
             if len(rows) >= _ROWS:
                 blocks.append(separator.join(rows) + separator)
                 rows.clear()
-        blocks.append(separator.join(rows) + _pad(depth) + "]")
+        blocks.append(separator.join(rows) + pad(depth) + "]")
 
 
 _ROWS = 2048  # version rows joined per block
@@ -366,100 +355,3 @@ def bases_data(report: Report) -> list[dict[str, Any]]:
 def render(report: Report) -> str:
     """REPORT as an indented JSON document (UTF-8 text, non-ASCII escaped, control characters escaped)."""
     return dump(report_data(report)) + "\n"
-
-
-def dump(value: Any, indent: int = 0) -> str:
-    """VALUE as JSON with 2-space indentation; Number objects are written verbatim.
-
-    The text is what `json.dumps(value, indent=2)` writes (ASCII, `": "` and `","`
-    separators), with Number literals in place of floats, built in one pass into a list of
-    chunks: strings go through the C string encoder of the json module.
-    """
-    chunks: list[str] = []
-    blocks: list[str] = []
-    _emit(value, indent, chunks, blocks)
-    blocks.append("".join(chunks))
-    return "".join(blocks)
-
-
-# A large report is some millions of small chunks, which take several times the memory of
-# their text: every container that ends with more than this many pending is joined in a block.
-_BLOCK = 1 << 14
-
-
-def _pad(depth: int) -> str:
-    return _PADS[depth] if depth < len(_PADS) else "\n" + "  " * depth
-
-
-_PADS = tuple("\n" + "  " * depth for depth in range(32))
-
-
-def _flush_if_large(chunks: list[str], blocks: list[str]) -> None:
-    """Join CHUNKS into a block of BLOCKS once there are more than _BLOCK (see there why)."""
-    if len(chunks) > _BLOCK:
-        blocks.append("".join(chunks))
-        chunks.clear()
-
-
-def _emit(value: Any, depth: int, chunks: list[str], blocks: list[str]) -> None:
-    out = chunks.append
-    kind = type(value)
-    if kind is Number:
-        out(value.text)
-        return
-    if kind is VersionRows:
-        blocks.append("".join(chunks))
-        chunks.clear()
-        value.write(depth, blocks)
-        return
-    if kind is dict or isinstance(value, Mapping):
-        if not value:
-            out("{}")
-            return
-        separator = "{" + _pad(depth + 1)
-        following = "," + separator[1:]
-        for key, item in value.items():
-            # scalars inline (the bulk of a report), containers and anything else recursively
-            item_kind = type(item)
-            if item_kind is str:
-                text = _string(item)
-            elif item_kind is Number:
-                text = item.text
-            elif item_kind is bool:
-                text = "true" if item else "false"
-            elif item_kind is int:
-                text = int.__repr__(item)
-            elif item is None:
-                text = "null"
-            else:
-                out(separator + _string(str(key)) + ": ")
-                _emit(item, depth + 1, chunks, blocks)
-                separator = following
-                continue
-            out(separator + _string(str(key)) + ": " + text)
-            separator = following
-        out(_pad(depth) + "}")
-        _flush_if_large(chunks, blocks)
-        return
-    if kind is list or (isinstance(value, Sequence) and kind is not str):
-        if not value:
-            out("[]")
-            return
-        separator = "[" + _pad(depth + 1)
-        following = "," + separator[1:]
-        for item in value:
-            item_kind = type(item)
-            if item_kind is str:
-                out(separator + _string(item))
-            elif item_kind is Number:
-                out(separator + item.text)
-            else:
-                out(separator)
-                _emit(item, depth + 1, chunks, blocks)
-            separator = following
-        out(_pad(depth) + "]")
-        _flush_if_large(chunks, blocks)
-        return
-    if isinstance(value, Decimal | float):
-        raise TypeError("money and quantities must be wrapped in Number before dumping")
-    out(json.dumps(value))

@@ -15,7 +15,7 @@ from typing import Any
 from costcalc import units
 from costcalc.pricing.book import ARITHMETIC, PriceBook, TierCharge, TieredRate
 from costcalc.pricing.quote import Quote
-from costcalc.render.json import Number, dump
+from costcalc.render.json_writer import Number, dump
 
 
 def book_list_json(books: Sequence[PriceBook]) -> str:
@@ -95,7 +95,7 @@ def number(value: Decimal) -> Decimal:
 def dumps(value: Any) -> str:
     """VALUE as indented JSON; Decimals become JSON numbers in positional notation.
 
-    The report's writer (render/json.py `dump`) does the writing; this only turns Decimals
+    The report's writer (render/json_writer.py `dump`) does the writing; this only turns Decimals
     into its verbatim Number literals and dates into ISO strings.
     """
     return dump(_literals(value)) + "\n"
