@@ -12,6 +12,7 @@ from costcalc.render.display import (
     book_notes,
     count,
     created,
+    growth_line,
     lower_bound,
     money,
     monthly,
@@ -64,6 +65,8 @@ def render(report: Report, *, top: int | None = None) -> str:
         f"| **Total for {totals.months} months** | | **{money(totals.horizon_cost)}** |",
         "",
     ]
+    if (growth := growth_line(report)) is not None:
+        lines += [growth, ""]
     if report.inventory is not None:
         inv = report.inventory
         lines += [

@@ -19,6 +19,7 @@ from costcalc.render.display import (
     book_notes,
     count,
     created,
+    growth_line,
     lower_bound,
     money,
     percent,
@@ -144,6 +145,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
                 ),
                 ("Grouped by", report.group_by),
                 ("Total", _headline(report)),
+                *((("Growth", line),) if (line := growth_line(report)) else ()),
             ]
         ),
     ]
