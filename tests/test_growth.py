@@ -117,3 +117,22 @@ def test_no_dates_no_growth(tmp_path: Path) -> None:
     assert {m.storage_bytes for m in report.monthly} == {report.totals.storage_bytes}
     assert report.totals.horizon_cost == report.totals.monthly_cost * 3
     assert "acme/app (no dates)" in " ".join(report.assumptions)
+
+
+def test_the_worked_example_of_the_cost_model(tmp_path: Path) -> None:
+    """docs/cost-model.md, "The horizon": 4 versions on 1, 11, 21, 31 August, 3 GB, 0.5 GB each."""
+    august = datetime(2026, 8, 1, tzinfo=UTC)
+    manifests = {
+        d(f"v{i}"): image(
+            f"cv{i}", 0, layer("base", GB), layer(f"v{i}", GB // 2), size=0, created=august + timedelta(days=10 * i)
+        )
+        for i in range(4)
+    }
+    tags = {"acme/app": [(f"v{i}", d(f"v{i}")) for i in range(4)]}
+    inventory = build_inventory("r.example", "acme", august + timedelta(days=40), tags, manifests)
+    report = build(inventory, None, [write_book(tmp_path)], months=3, scenarios=[parse_spec("retention:5")])
+    assert [m.storage_cost for m in report.monthly] == [Decimal("0.3000"), Decimal("0.4521"), Decimal("0.6042")]
+    assert report.totals.horizon_cost == Decimal("1.3563")
+    (kept,) = report.scenarios
+    assert [m.storage_cost for m in kept.monthly] == [Decimal("0.3000"), Decimal("0.3500"), Decimal("0.3500")]
+    assert kept.horizon_savings == Decimal("0.3563")
