@@ -140,6 +140,7 @@ def scenario_columns(currency: str) -> tuple[str, ...]:
         _money("horizon_savings", currency),
         "savings_pct",
         "bytes_freed",
+        "transfer_hours_saved",
     )
 
 
@@ -157,6 +158,7 @@ def render_scenarios(report: Report) -> str:
             _num(s.horizon_savings),
             _num(s.savings_pct),
             _int(s.bytes_freed),
+            _num(s.transfer_hours_saved),
         ]
         for s in report.scenarios
     )

@@ -98,6 +98,11 @@ def created(value: datetime | None) -> str:
     return value.date().isoformat()
 
 
+def hours(value: Decimal | None) -> str:
+    """Transfer hours for people: one decimal, half-up; `unknown` for None."""
+    return "unknown" if value is None else f"{round_half_up(value, 1):,.1f} h"
+
+
 def growth_line(report: Report) -> str | None:
     """The horizon in one sentence: storage from month 1 to the last, the months priced one by one."""
     if not report.monthly:

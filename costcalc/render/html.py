@@ -13,6 +13,7 @@ from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     count,
     created,
+    hours,
     lower_bound,
     money,
     monthly,
@@ -249,6 +250,7 @@ def _scenarios(report: Report) -> list[str]:
             f"Saves {months} mo",
             "Savings",
             "Bytes freed",
+            "Time saved/mo",
         ]
         rows = [
             [
@@ -259,6 +261,7 @@ def _scenarios(report: Report) -> list[str]:
                 money(s.horizon_savings),
                 percent(s.savings_pct),
                 size(s.bytes_freed, unit),
+                hours(s.transfer_hours_saved),
             ]
             for s in report.scenarios
         ]

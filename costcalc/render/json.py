@@ -148,6 +148,7 @@ def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | N
         "horizon_savings": money(scenario.horizon_savings),
         "savings_pct": quantity(scenario.savings_pct),
         "bytes_freed": whole(scenario.bytes_freed),
+        "transfer_hours_saved": quantity(scenario.transfer_hours_saved),
         "assumptions": list(scenario.assumptions),
         "rows": [
             {

@@ -13,6 +13,7 @@ from costcalc.render.display import (
     count,
     created,
     growth_line,
+    hours,
     lower_bound,
     money,
     monthly,
@@ -120,13 +121,15 @@ def render(report: Report, *, top: int | None = None) -> str:
             "",
             "## Savings projections",
             "",
-            f"| Scenario | Monthly {cur} | Saves/mo | Saves {totals.months} mo | Savings | Bytes freed |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            f"| Scenario | Monthly {cur} | Saves/mo | Saves {totals.months} mo | Savings | Bytes freed "
+            "| Time saved/mo |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for s in report.scenarios:
             lines.append(
                 f"| {cell(s.id)} | {money(s.monthly_cost)} | {money(s.monthly_savings)} "
-                f"| {money(s.horizon_savings)} | {percent(s.savings_pct)} | {size(s.bytes_freed, unit)} |"
+                f"| {money(s.horizon_savings)} | {percent(s.savings_pct)} | {size(s.bytes_freed, unit)} "
+                f"| {hours(s.transfer_hours_saved)} |"
             )
         lines += [""] + [f"- {cell(s.id)}: {cell(s.description)}" for s in report.scenarios]
         lines += [f"- {cell(scenario_note(s.id, a))}" for s in report.scenarios for a in s.assumptions]

@@ -20,6 +20,7 @@ from costcalc.render.display import (
     count,
     created,
     growth_line,
+    hours,
     lower_bound,
     money,
     percent,
@@ -258,6 +259,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
             f"Saves {totals.months} mo {cur}",
             "Savings",
             "Bytes freed",
+            "Time saved/mo",
         ):
             savings.add_column(name, justify="right", no_wrap=True)
         for scenario in report.scenarios:
@@ -269,6 +271,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
                 Text(money(scenario.horizon_savings)),
                 Text(percent(scenario.savings_pct)),
                 Text(size(scenario.bytes_freed, unit)),
+                Text(hours(scenario.transfer_hours_saved)),
             )
         parts += [_heading("Savings projections"), savings]
         scenario_notes = [scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions]

@@ -175,6 +175,7 @@ class ScenarioResult(_Frozen):
     migration_bytes: Decimal | None = None
     migration_cost: Decimal | None = None
     monthly: tuple[MonthCost, ...] = ()  # its month-by-month series over --months
+    transfer_hours_saved: Decimal | None = None  # a month of pulls and pushes, at --bandwidth per node
 
     def dropped_by_size(self) -> tuple[VersionBytes, ...]:
         """The dropped versions, most exclusive bytes first; ties keep `versions` order."""

@@ -14,6 +14,7 @@ from costcalc.report.priced import compare, price
 from costcalc.report.quantities import measure, measure_usage
 from costcalc.report.recency import pull_recency
 from costcalc.report.savings import scenario_results
+from costcalc.report.transfer import DEFAULT_BANDWIDTH_BITS, bandwidth_assumption
 from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy
 from costcalc.scenarios.spec import Scenario
 from costcalc.usage.file import Usage
@@ -32,6 +33,7 @@ def build(
     generated_at: datetime | None = None,
     lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
     bases: Inventory | None = None,
+    bandwidth_bits_per_second: int = DEFAULT_BANDWIDTH_BITS,
 ) -> Report:
     """The report of INVENTORY with USAGE priced on BOOKS[0], compared with BOOKS[1:], with SCENARIOS.
 
@@ -40,7 +42,8 @@ def build(
     comparison and the scenarios, projected from the first book's quantities and priced.
     LIFECYCLE_POLICIES: each repository's ECR lifecycle policy, for `ecr-lifecycle:current`.
     BASES (`--bases`) names base images the inventory's images are built on, and rebase
-    scenarios may name them.
+    scenarios may name them. BANDWIDTH_BITS_PER_SECOND (per node) turns the bytes a scenario
+    saves into transfer hours.
     """
     if not books:
         raise ValueError("a report needs at least one price book")
@@ -87,8 +90,10 @@ def build(
             lifecycle_policies=lifecycle_policies,
             bases=bases,
             growth=by_repository,
+            bandwidth_bits_per_second=bandwidth_bits_per_second,
         )
-        report = report.model_copy(update={"scenarios": results})
+        assumptions = (*report.assumptions, bandwidth_assumption(bandwidth_bits_per_second))
+        report = report.model_copy(update={"scenarios": results, "assumptions": assumptions})
     return report
 
 

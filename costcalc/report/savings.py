@@ -11,6 +11,7 @@ from costcalc.report.growth import DAYS_PER_MONTH, horizon_cost, monthly_series
 from costcalc.report.migration import migration
 from costcalc.report.model import MonthCost, RepositoryGrowth, ScenarioResult, ScenarioRow
 from costcalc.report.priced import monthly_cost_by_repository
+from costcalc.report.transfer import DEFAULT_BANDWIDTH_BITS, hours_saved
 from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy
 from costcalc.scenarios.projection import Projection, project
 from costcalc.scenarios.quantities import Quantities
@@ -30,6 +31,7 @@ def scenario_results(
     lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
     bases: Inventory | None = None,
     growth: Mapping[str, RepositoryGrowth] | None = None,
+    bandwidth_bits_per_second: int = DEFAULT_BANDWIDTH_BITS,
 ) -> tuple[ScenarioResult, ...]:
     """Each scenario projected from BASELINE (measured on BOOK), priced, and compared with it.
 
@@ -43,7 +45,9 @@ def scenario_results(
     baseline_costs = monthly_cost_by_repository(baseline, book)
     baseline_series = _series(book, baseline, baseline_costs, grows, months)
     results = [
-        _result(projection, baseline, baseline_costs, baseline_series, months, grows, scenarios)
+        _result(
+            projection, baseline, baseline_costs, baseline_series, months, grows, scenarios, bandwidth_bits_per_second
+        )
         for projection in project(
             inventory, book, baseline, scenarios, keep=keep, lifecycle_policies=lifecycle_policies, bases=bases
         )
@@ -137,6 +141,7 @@ def _result(
     months: int,
     growth: Mapping[str, RepositoryGrowth],
     scenarios: Sequence[Scenario],
+    bits_per_second: int,
 ) -> ScenarioResult:
     projected_costs = monthly_cost_by_repository(projection.quantities, projection.book)
     series = _series(
@@ -145,9 +150,10 @@ def _result(
         projected_costs,
         growth,
         months,
-        size_ratio=_size_ratio(baseline, projection.quantities),
+        size_ratio=(ratio := _size_ratio(baseline, projection.quantities)),
         room=_room(projection, scenarios, growth),
     )
+    hours = hours_saved(baseline, projection.quantities, growth, ratio, bits_per_second)
     baseline_total = sum(baseline_costs.values(), Decimal(0))
     monthly = sum(projected_costs.values(), Decimal(0))
     savings = baseline_total - monthly
@@ -177,5 +183,6 @@ def _result(
         versions=projection.versions,
         expired=projection.expired,
         monthly=series,
+        transfer_hours_saved=hours,
         **migration(projection),
     )
