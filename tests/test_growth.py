@@ -65,10 +65,11 @@ def test_storage_grows_month_by_month_and_the_horizon_is_the_sum(tmp_path: Path)
     rate = 3 * MONTH_DAYS / 30
     today = Decimal(GB + 4 * GB // 2 + GB)  # app's base and four own layers, once's layer
     assert [m.month for m in report.monthly] == [1, 2, 3, 4]
-    assert report.monthly[0].storage_bytes == today
-    assert report.monthly[0].monthly_cost == report.totals.monthly_cost
+    assert report.totals.storage_bytes == today
+    # month 1 starts from today's inventory and is priced on its average: half a month's growth
+    assert report.monthly[0].monthly_cost > report.totals.monthly_cost
     for month in report.monthly:
-        expected = today + rate * (month.month - 1) * GB // 2
+        expected = today + rate * (month.month - Decimal("0.5")) * GB // 2
         assert abs(month.storage_bytes - expected) < 1
         # each month on the book's tiers: 4 GB at 1.00, the rest at 0.50
         gb = to_units(month.storage_bytes, "GB")
@@ -85,9 +86,9 @@ def test_retention_stops_growth_and_its_saving_grows_with_the_horizon(tmp_path: 
     for months in (3, 12):
         report = build(app_inventory(), None, [book], months=months, scenarios=[parse_spec("retention:5")])
         (kept,) = report.scenarios
-        # today it holds 4 of 5: it grows by one version, then stays
-        assert kept.monthly[0].storage_bytes == report.monthly[0].storage_bytes
-        assert kept.monthly[-1].storage_bytes == report.monthly[0].storage_bytes + GB // 2
+        # today it holds 4 of 5: it grows by one version in month 1 (half of it on average), then stays
+        assert kept.monthly[0].storage_bytes == report.totals.storage_bytes + GB // 4
+        assert kept.monthly[-1].storage_bytes == report.totals.storage_bytes + GB // 2
         assert kept.horizon_savings == sum(m.monthly_cost for m in report.monthly) - sum(
             m.monthly_cost for m in kept.monthly
         )
@@ -131,8 +132,8 @@ def test_the_worked_example_of_the_cost_model(tmp_path: Path) -> None:
     tags = {"acme/app": [(f"v{i}", d(f"v{i}")) for i in range(4)]}
     inventory = build_inventory("r.example", "acme", august + timedelta(days=40), tags, manifests)
     report = build(inventory, None, [write_book(tmp_path)], months=3, scenarios=[parse_spec("retention:5")])
-    assert [m.storage_cost for m in report.monthly] == [Decimal("0.3000"), Decimal("0.4521"), Decimal("0.6042")]
-    assert report.totals.horizon_cost == Decimal("1.3563")
+    assert [m.storage_cost for m in report.monthly] == [Decimal("0.3760"), Decimal("0.5281"), Decimal("0.6802")]
+    assert report.totals.horizon_cost == Decimal("1.5843")
     (kept,) = report.scenarios
-    assert [m.storage_cost for m in kept.monthly] == [Decimal("0.3000"), Decimal("0.3500"), Decimal("0.3500")]
-    assert kept.horizon_savings == Decimal("0.3563")
+    assert [m.storage_cost for m in kept.monthly] == [Decimal("0.3250"), Decimal("0.3500"), Decimal("0.3500")]
+    assert kept.horizon_savings == Decimal("0.5593")

@@ -21,8 +21,10 @@ GROWTH_ASSUMPTION = (
     f"measured from its image versions' config `created` times over the last {RATE_WINDOW_DAYS} "
     "days before its newest version, or over all its history when that is shorter; each new "
     "version adds the repository's typical version delta (the bytes of layers new in a version). "
-    "Month 1 holds today's inventory; storage grows linearly from there, every month is priced "
-    "on its own with the book's tiers and the horizon total is the sum of the months. Egress "
+    "Month 1 starts from today's inventory and storage grows linearly from there; each month is "
+    "priced on its average storage (the mean of its start and end: providers bill GB-hours "
+    "averaged over the month, Docker Hub says so outright), with the book's tiers, and the "
+    "horizon total is the sum of the months, so month 1 includes half a month's growth. Egress "
     "stays as today's. Retention scenarios stop a repository growing once it holds the versions "
     "they keep; size scenarios make each new version smaller by the ratio they give its image."
 )
@@ -89,21 +91,29 @@ def monthly_series(
     """
     ratio = size_ratio or {}
     cap = room or {}
+    growing = [
+        (growth[row.repository], cap.get(row.repository), ratio.get(row.repository, Decimal(1)))
+        for row in rows
+        if row.repository in growth and growth[row.repository].versions_per_month
+    ]
+
+    def added(elapsed: int) -> Decimal:
+        """The bytes pushed in ELAPSED months from today."""
+        total = Decimal(0)
+        for rate, limit, scale in growing:
+            pushes = rate.versions_per_month * elapsed
+            if limit is not None:
+                pushes = min(pushes, max(limit, Decimal(0)))
+            total += pushes * rate.bytes_per_version * scale
+        return total
+
     series = []
     with localcontext(ARITHMETIC):
         today = sum((row.storage_bytes for row in rows), Decimal(0))
         for month in range(1, months + 1):
-            added = Decimal(0)
-            for row in rows:
-                rate = growth[row.repository].versions_per_month if row.repository in growth else Decimal(0)
-                if not rate:
-                    continue
-                pushes = rate * (month - 1)
-                if row.repository in cap:
-                    pushes = min(pushes, max(cap[row.repository], Decimal(0)))
-                per_version = growth[row.repository].bytes_per_version * ratio.get(row.repository, Decimal(1))
-                added += pushes * per_version
-            storage = today + added
+            # storage is billed as the month's average (GB-hours over the month's hours): under
+            # linear growth the mean of the month's start and end
+            storage = today + (added(month - 1) + added(month)) / 2
             storage_cost = money(book.storage_cost(to_units(storage, book.unit)))
             series.append(
                 MonthCost(

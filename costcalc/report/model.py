@@ -136,10 +136,10 @@ class RepositoryGrowth(_Frozen):
 
 
 class MonthCost(_Frozen):
-    """One month of the projection over --months: month 1 holds today's inventory."""
+    """One month of the projection over --months: month 1 starts from today's inventory."""
 
     month: int  # 1..months
-    storage_bytes: Decimal  # the bytes priced for the month
+    storage_bytes: Decimal  # the month's average storage (mean of its start and end): what is priced
     storage_cost: Decimal
     egress_cost: Decimal  # as today's (growth adds versions, not pulls)
     monthly_cost: Decimal
