@@ -136,7 +136,7 @@ def report_command(
         str | None,
         output_option(
             "the report; with --format csv, -o DIRECTORY (existing, or ending in /) writes one CSV file per "
-            "kind of row (groups, scenarios, price_books, versions, notes)"
+            "kind of row (groups, scenarios, monthly, price_books, versions, notes)"
         ),
     ] = None,
     width: Annotated[
