@@ -103,6 +103,10 @@ def _size_ratio(baseline: Quantities, projected: Quantities) -> dict[str, Decima
 
 
 COMBINED = "combined"
+LIFECYCLE_GROWTH = (
+    "Growth under the policy is projected as the baseline's: the images its rules would expire "
+    "as new ones are pushed are not projected, so its horizon saving counts what it expires today."
+)
 
 
 def _room(
@@ -154,6 +158,9 @@ def _result(
         room=_room(projection, scenarios, growth),
     )
     hours = hours_saved(baseline, projection.quantities, growth, ratio, bits_per_second)
+    assumptions = projection.assumptions
+    if projection.expired:
+        assumptions = (*assumptions, LIFECYCLE_GROWTH)
     baseline_total = sum(baseline_costs.values(), Decimal(0))
     monthly = sum(projected_costs.values(), Decimal(0))
     savings = baseline_total - monthly
@@ -178,7 +185,7 @@ def _result(
         horizon_savings=horizon_cost(baseline_series) - horizon_cost(series),
         savings_pct=savings / baseline_total * 100 if baseline_total else Decimal(0),
         bytes_freed=storage_before - storage_after,
-        assumptions=projection.assumptions,
+        assumptions=assumptions,
         rows=rows,
         versions=projection.versions,
         expired=projection.expired,
