@@ -109,6 +109,35 @@ def parse_size(text: str) -> int:
     return size
 
 
+_BANDWIDTH = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<prefix>[kmgt]?)(?:bit/s|bps)", re.IGNORECASE)
+_BANDWIDTH_PREFIXES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+BANDWIDTH_UNITS_TEXT = "kbit/s, Mbit/s, Gbit/s or Tbit/s (or kbps, Mbps, Gbps)"
+
+
+def parse_bandwidth(text: str) -> int:
+    """Bits per second of a rate such as `1Gbit/s`, `500Mbit/s` or `10Gbps` (decimal prefixes).
+
+    Raises ValueError with one clause naming the units.
+    """
+    text = text.strip()
+    match = _BANDWIDTH.fullmatch(text)
+    if match is None:
+        shown = repr(text if len(text) <= 40 else f"{text[:40]}...")
+        raise ValueError(f"{shown} is not a bandwidth; write a number and a unit: {BANDWIDTH_UNITS_TEXT}, e.g. 1Gbit/s")
+    bits = whole_bytes(Decimal(match.group("number")) * _BANDWIDTH_PREFIXES[match.group("prefix").lower()])
+    if bits <= 0:
+        raise ValueError("the bandwidth must be at least 1 bit/s")
+    return bits
+
+
+def format_bandwidth(bits_per_second: int) -> str:
+    """BITS_PER_SECOND in the largest decimal unit it fills: `1 Gbit/s`, `250 Mbit/s`."""
+    for prefix, step in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if bits_per_second >= step:
+            return f"{plain(Decimal(bits_per_second) / step, 3)} {prefix}bit/s"
+    return f"{bits_per_second} bit/s"
+
+
 def format_bytes(size: Decimal | int, unit: str = "GB", *, trim: bool = False) -> str:
     """SIZE for people, in the unit family of a price book's UNIT: decimal (MB, GB) for a GB
     book, binary (MiB, GiB) for a GiB book; two decimals rounded half-up with thousands

@@ -91,7 +91,7 @@ def test_pricing_show_json_of_a_custom_file(tmp_path: Path) -> None:
     assert (book["id"], book["extends"], book["path"]) == ("negotiated", "aws-ecr", str(path))
     assert book["discount_pct"] == 10
     assert book["egress"]["internet"] == {
-        "free": 100,
+        "free": 0,
         "tiers": [
             {"up_to": 10240, "price": Decimal("0.09")},
             {"up_to": 51200, "price": Decimal("0.085")},
@@ -149,13 +149,13 @@ def test_quote_table() -> None:
         app, ["quote", "--pricing", "aws-ecr", "--storage-gb", "500", "--egress-gb", "internet=20000"]
     )
     assert result.exit_code == 0, result.output
-    assert "1,792.7000" in result.stdout  # 50.00 + 1742.70
+    assert "1,801.2000" in result.stdout  # 50.00 + 1751.20 (no share of AWS's free transfer)
     assert "Assumptions:" in result.stdout
 
 
 def test_quote_aws_ecr_a_worked_case() -> None:
-    # 1,000 GiB x 0.10 = 100.00. 60,000 GiB out: 100 free, 10,240 x 0.09 = 921.60,
-    # 40,960 x 0.085 = 3,481.60, the remaining 8,700 x 0.07 = 609.00: 5,012.20.
+    # 1,000 GiB x 0.10 = 100.00. 60,000 GiB out (none of AWS's shared free 100 GiB assumed):
+    # 10,240 x 0.09 = 921.60, 40,960 x 0.085 = 3,481.60, the remaining 8,800 x 0.07 = 616.00: 5,019.20.
     args = ["quote", "--pricing", "aws-ecr", "--storage-gb", "1000", "--egress-gb", "internet=60000"]
     result = runner.invoke(app, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -163,12 +163,11 @@ def test_quote_aws_ecr_a_worked_case() -> None:
     storage, egress = quote["components"]
     assert storage["cost"] == "100.0000"
     assert [(line["quantity"], line["price"], line["cost"]) for line in egress["tiers"]] == [
-        ("100", "0", "0.0000"),
         ("10240", "0.09", "921.6000"),
         ("40960", "0.085", "3481.6000"),
-        ("8700", "0.07", "609.0000"),
+        ("8800", "0.07", "616.0000"),
     ]
-    assert (egress["cost"], quote["total"]) == ("5012.2000", "5112.2000")
+    assert (egress["cost"], quote["total"]) == ("5019.2000", "5119.2000")
 
 
 def test_quote_azure_premium_for_ten_days() -> None:

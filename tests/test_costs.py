@@ -316,7 +316,15 @@ def test_build_is_every_stage_in_one_call(tmp_path: Path) -> None:
     primary = price(measure(inv, u, first), first, group_by="team", months=6, source="inv.json")
     other = price(measure(inv, u, second, substitute_classes=True), second, group_by="team", months=6)
     bases = base_rows(inv, measure(inv, u, first), first)
-    assert built == costs.compare(primary, [other]).model_copy(update={"bases": bases})
+    staged = costs.compare(primary, [other]).model_copy(update={"bases": bases})
+    # build() adds the growth projection on top of the staged report, and nothing else
+    grown = {"growth": built.growth, "monthly": built.monthly, "assumptions": built.assumptions}
+    totals = staged.totals.model_copy(update={"horizon_cost": sum(m.monthly_cost for m in built.monthly)})
+    assert len(built.monthly) == 6 and built.monthly[0].monthly_cost >= staged.totals.monthly_cost
+    assert built.model_copy(update={"comparison": staged.comparison}) == staged.model_copy(
+        update={**grown, "totals": totals}
+    )
+    assert built.assumptions[: len(staged.assumptions)] == staged.assumptions
     assert built.scenarios == ()
     with_scenarios = costs.build(inv, u, [first], scenarios=[parse_spec("ratio:0.5")])
     (scenario,) = with_scenarios.scenarios

@@ -39,7 +39,7 @@ def test_the_example_at_80_columns(golden: Callable[[str, str], None]) -> None:
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80
     # the total is on the first screen, before the long tables
-    assert any(line.startswith("Total       37.53 USD per month, 450.41 USD for 12 months") for line in lines[:24])
+    assert any(line.startswith("Total       46.53 USD per month, 576.24 USD for 12 months") for line in lines[:24])
     header = next(line for line in lines if line.startswith("Repository ") and "costs," not in line)
     assert header.split()[-4:] == ["Attributed", "Storage", "Egress", "Monthly"] and " Team " in header
     row = next(line for line in lines if line.startswith("acme/paym…d-scoring"))

@@ -41,6 +41,8 @@ def test_without_scenarios_or_teams_one_chart_and_no_saving() -> None:
     report = example_report()
     rows = tuple(r.model_copy(update={"team": None}) for r in report.rows)
     page = render_html.render(report.model_copy(update={"rows": rows}))
-    assert page.count('<figure class="chart"') == 1 and 'id="chart-savings"' not in page
+    # the cost by repository, and storage over time (the example fleet grows)
+    assert page.count('<figure class="chart"') == 2 and 'id="chart-savings"' not in page
+    assert 'id="chart-storage-months"' in page
     assert "not projected" in page
-    assert len(re.findall(r"<rect ", page)) == render_html.CHART_BARS
+    assert len(re.findall(r"<rect ", page)) == render_html.CHART_BARS + len(report.monthly)

@@ -111,11 +111,11 @@ def test_report_page_fits_and_draws_its_charts(width: int, tmp_path: Path) -> No
     assert probe["scrollWidth"] <= probe["innerWidth"]
     assert probe["fetched"] == 0
     assert probe["title"] == "Registry cost: registry.example.com/acme"
-    assert probe["charts"] == 3  # by team, by repository, savings by scenario
+    assert probe["charts"] == 4  # by team, by repository, savings by scenario, storage over time
     teams = len({r.team for r in report.rows})
-    assert len(probe["bars"]) == teams + render_html.CHART_BARS + len(report.scenarios)
+    assert len(probe["bars"]) == teams + render_html.CHART_BARS + len(report.scenarios) + len(report.monthly)
     assert max(probe["bars"]) > 50 and min(probe["bars"]) >= 0
-    assert probe["headline"][0] == "37.53 USD" and probe["headline"][1] == "450.41 USD"
+    assert probe["headline"][0] == "46.53 USD" and probe["headline"][1] == "576.24 USD"
     assert probe["tables"] == 4  # costs, repositories, scenarios, versions retention:5 drops (combined: the same)
 
 

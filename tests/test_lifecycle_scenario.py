@@ -91,6 +91,8 @@ def test_a_policy_file_expires_exactly_the_images_ecr_would_and_prices_the_blobs
     assert scenario.bytes_freed == Decimal((10 + 500 + 5 * GB) + (10 + 500 + 3 * GB))
     assert scenario.monthly_savings > 0
     assert [r.monthly_savings > 0 for r in scenario.rows] == [True, False]  # app, web
+    # its growth is the baseline's, and it says so
+    assert any("Growth under the policy is projected as the baseline's" in a for a in scenario.assumptions)
 
     data = json.loads(json_render.render(report))
     listed = data["scenarios"][0]["expired"]

@@ -211,13 +211,13 @@ def test_extends_overrides_one_table_and_inherits_the_rest(tmp_path: Path) -> No
     book, parent = load_book(str(child)), load_book("aws-ecr")
     assert (book.id, book.extends, book.name) == ("negotiated", "aws-ecr", parent.name)
     assert book.sources == parent.sources and book.storage == parent.storage
-    assert book.egress["internet"].free == 100  # tables merge key by key
+    assert book.egress["internet"].free == parent.egress["internet"].free == 0  # tables merge key by key
     assert book.egress["same-region"] == parent.egress["same-region"]
     assert book.egress["cross-region"] == parent.egress["cross-region"]
-    # 10340 out: 100 free + 10240 x 0.08 = 819.20 (aws-ecr: 921.60)
-    assert book.egress_cost("internet", D(10340)) == D("819.20")
-    # 10440 out: 819.20 + 100 x 0.05
-    assert book.egress_cost("internet", D(10440)) == D("824.20")
+    # 10240 out: 10240 x 0.08 = 819.20 (aws-ecr: 921.60)
+    assert book.egress_cost("internet", D(10240)) == D("819.20")
+    # 10340 out: 819.20 + 100 x 0.05
+    assert book.egress_cost("internet", D(10340)) == D("824.20")
 
 
 def test_extends_a_relative_path_through_two_levels(tmp_path: Path) -> None:
@@ -243,10 +243,10 @@ def test_discount_applies_to_every_charge_as_one_line(tmp_path: Path) -> None:
     assert book.storage_breakdown(D(500))[-1] == TierCharge(
         label="discount 10%", quantity=D("50.00"), price=D("-0.1"), cost=D("-5.000")
     )
-    # 20000 out: 921.60 + 9660 x 0.085 = 1742.70, less 10 % = 1568.43
-    assert book.egress_cost("internet", D(20000)) == D("1568.43")
-    assert book.egress_cost("internet", D(50)) == 0  # nothing to discount: no line
-    assert len(book.egress_breakdown("internet", D(50))) == 1
+    # 20000 out: 921.60 + 9760 x 0.085 = 1751.20, less 10 % = 1576.08
+    assert book.egress_cost("internet", D(20000)) == D("1576.08")
+    assert book.egress_cost("internet", D(0)) == 0  # nothing to discount: no line
+    assert book.egress_breakdown("internet", D(0)) == ()
 
 
 # Each kind of bad input -> the exact FILE:LINE: field: problem text. Each case replaces OLD

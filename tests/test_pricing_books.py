@@ -125,12 +125,13 @@ def test_aws_ecr() -> None:
     assert (book.unit, book.dedup_scope) == ("GiB", "repository")
     storage, egress = quote(book, "500", {"internet": "20000", "same-region": "5000", "cross-region": "300"})
     assert storage == D("50.00")  # 500 GiB x $0.10
-    # 20,000 GiB out: 100 free, 10,240 x 0.09 = 921.60, 9,660 x 0.085 = 821.10
-    assert egress["internet"] == D("1742.70")
+    # 20,000 GiB out, none of the account's shared free 100 GiB assumed the registry's:
+    # 10,240 x 0.09 = 921.60, 9,760 x 0.085 = 829.60
+    assert egress["internet"] == D("1751.20")
     assert egress["same-region"] == 0  # ECR to EC2 in one region is free
     assert egress["cross-region"] == D("6.00")  # 300 x $0.02 inter-Region
     # Infracost's golden: 157,000 GB beyond the free tier = 921.60 + 3,481.60 + 7,168.00 + 170.00
-    assert book.egress_cost("internet", D(157100)) == D("11741.20")
+    assert book.egress_cost("internet", D(157000)) == D("11741.20")
 
 
 def test_aws_ecr_public() -> None:
@@ -223,7 +224,7 @@ def test_s3_self_hosted() -> None:
     assert book.storage_cost(D(102400)) == D("2304.00")
     # 600 TiB = 614,400 GiB: 1,177.60 + 460,800 x 0.022 = 10,137.60 + 102,400 x 0.021 = 2,150.40
     assert book.storage_cost(D(614400)) == D("13465.60")
-    assert book.egress_cost("internet", D(20000)) == D("1742.70")  # AWS data transfer, as aws-ecr
+    assert book.egress_cost("internet", D(20000)) == D("1751.20")  # AWS data transfer, as aws-ecr
 
 
 def test_cloudflare_r2() -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from costcalc.errors import InputError
+from costcalc.pricing.book import PriceBook
 from costcalc.pricing.book_file import load_book
 from costcalc.pricing.quote import build_quote, parse_egress, parse_quantity
 from costcalc.render.pricing_json import dumps, money, number, quote_json
@@ -21,10 +23,10 @@ def test_a_month_of_storage_and_egress_on_aws_ecr() -> None:
     assert quote.period_hours == 730
     assert [(c.name, c.quantity, c.unit, c.cost) for c in quote.components] == [
         ("storage", D(500), "GiB", D("50.00")),  # 500 x 0.10
-        ("egress internet", D(20000), "GiB", D("1742.70")),  # 100 free, 921.60, 821.10
+        ("egress internet", D(20000), "GiB", D("1751.20")),  # 921.60, 829.60: no free share assumed
     ]
-    assert [line.label for line in quote.components[1].tiers] == ["free 100", "first 10240", "next 40960"]
-    assert quote.total == D("1792.70")
+    assert [line.label for line in quote.components[1].tiers] == ["first 10240", "next 40960"]
+    assert quote.total == D("1801.20")
     assert "The period is one month of 730 hours." in quote.assumptions
 
 
@@ -65,11 +67,31 @@ def test_egress_allowances_are_whole_billing_months(days: str, billing_months: i
     assert egress.tiers[0].quantity == 10 * billing_months  # the free part of every billing month
 
 
-def test_a_year_gets_twelve_months_of_allowances_and_tiers() -> None:
+def ecr_with_free_share(tmp_path: Path, free: str = "100") -> PriceBook:
+    """aws-ecr with the registry given FREE GiB of the account's shared free transfer."""
+    path = tmp_path / "my-ecr.toml"
+    path.write_text(f'id = "my-ecr"\nextends = "aws-ecr"\n[egress.internet]\nfree = {free}\n', encoding="utf-8")
+    return load_book(str(path))
+
+
+def test_aws_free_transfer_is_none_of_the_registrys_unless_a_book_gives_it(tmp_path: Path) -> None:
+    # AWS's pricing calculator: 50 GB of ECR storage and 1 TB out = 5.00 + 1,024 x 0.09 = 97.16;
+    # the account's 100 GB free transfer is shared by all its services and not counted.
+    quote = build_quote(load_book("aws-ecr"), storage=D(50), egress=[("internet", D(1024))])
+    assert quote.total == D("97.16")
+    assert any("none of it" in note for note in load_book("aws-ecr").notes)
+    # a custom book that gives the registry the whole allowance: (1,024 - 100) x 0.09 + 5.00
+    assert build_quote(ecr_with_free_share(tmp_path), storage=D(50), egress=[("internet", D(1024))]).total == D("88.16")
+    half = build_quote(ecr_with_free_share(tmp_path, "50"), storage=D(50), egress=[("internet", D(1024))])
+    assert half.total == D("92.66")  # 974 x 0.09 + 5.00
+
+
+def test_a_year_gets_twelve_months_of_allowances_and_tiers(tmp_path: Path) -> None:
     # 365 days = 8,760 hours = 12 months of 730 hours: 1,200,000 GiB is 100,000 a month.
     # A month: 100 free, 10,240 x 0.09 = 921.60, 40,960 x 0.085 = 3,481.60, 48,700 x 0.07 = 3,409.00
     # = 7,812.20; x 12 = 93,746.40 (tiering the year's volume as one month would give 63,886.20).
-    quote = build_quote(load_book("aws-ecr"), storage=D(1000), egress=[("internet", D(1200000))], days=D(365))
+    book = ecr_with_free_share(tmp_path)
+    quote = build_quote(book, storage=D(1000), egress=[("internet", D(1200000))], days=D(365))
     storage, egress = quote.components
     assert storage.cost == D("1200")  # 1,000 GiB x 0.10 x 12
     assert egress.cost == D("93746.40")
@@ -104,7 +126,7 @@ def test_a_class_given_twice_is_tiered_on_its_total() -> None:
     quote = build_quote(load_book("aws-ecr"), egress=[("internet", D(60)), ("internet", D(60))])
     (component,) = quote.components
     assert component.quantity == 120
-    assert component.cost == D("1.80")  # 20 above the 100 free x 0.09
+    assert component.cost == D("10.80")  # 120 x 0.09: no share of AWS's free transfer assumed
 
 
 def test_a_plan_book_without_storage_says_where_the_fee_went() -> None:
@@ -198,7 +220,7 @@ def test_quote_table_lists_tiers_total_assumptions_and_sources() -> None:
         "Period: 730 hours (30.4167 days)",
         "first 10240",
         "921.6000",
-        "1,792.7000",
+        "1,801.2000",
         "Assumptions:",
         "- Quantities are in GiB (2^30 bytes), the unit aws-ecr bills in.",
         "- https://aws.amazon.com/ecr/pricing/",

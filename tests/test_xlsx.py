@@ -61,6 +61,7 @@ def test_repository_sheet_holds_numbers_with_formats_and_sum_totals() -> None:
         "Repositories",
         "Teams",
         "Scenarios",
+        "Monthly",
         "Price books compared",
         "Assumptions & sources",
     ]
@@ -105,8 +106,13 @@ def test_summary_refers_to_the_totals_and_holds_their_values() -> None:
     assert sheet.cell(monthly, 2).value == f"='Repositories'!$L${total}"
     assert exact(values.cell(monthly, 2).value) == report.totals.monthly_cost
     horizon = labels["Cost over 12 months"]
-    assert sheet.cell(horizon, 2).value == f"=B{monthly}*B{monthly + 1}"
+    # the horizon is the Monthly sheet's total: the sum of the months, each grown and priced
+    assert sheet.cell(horizon, 2).value == f"='Monthly'!$E${len(report.monthly) + 2}"
     assert exact(values.cell(horizon, 2).value) == report.totals.horizon_cost
+    months = formulas["Monthly"]
+    assert months.cell(len(report.monthly) + 2, 5).value == f"=SUM(E2:E{len(report.monthly) + 1})"
+    column = [exact(cached["Monthly"].cell(row, 5).value) for row in range(2, len(report.monthly) + 2)]
+    assert column == [m.monthly_cost for m in report.monthly] and sum(column) == report.totals.horizon_cost
     assert values.cell(labels["Price book"], 2).value.startswith("aws-ecr (")
     assert values.cell(labels["Scanned at (UTC)"], 2).value == report.scanned_at.replace(tzinfo=None)  # type: ignore[union-attr]
     assert values.cell(labels["Generated at (UTC)"], 2).value == report.generated_at.replace(tzinfo=None)  # type: ignore[union-attr]
@@ -142,7 +148,8 @@ def test_scenarios_price_books_and_every_note() -> None:
         assert scenarios.cell(index, column(scenarios, "Bytes freed")).number_format == '#,##0 "B"'
     books = formulas["Price books compared"]
     assert books.cell(2, 1).value == "aws-ecr"
-    assert books.cell(2, column(books, "Horizon cost")).value == "=L2*M2"
+    # the months grow: the horizon is their sum, a number (monthly x months would be wrong)
+    assert exact(books.cell(2, column(books, "Horizon cost")).value) == report.totals.horizon_cost
     texts = [row[2] for row in cached["Assumptions & sources"].iter_rows(min_row=2, values_only=True)]
     for expected in (*report.pricing.notes, *report.pricing.sources, *report.assumptions, *report.warnings):
         assert expected in texts
@@ -154,6 +161,16 @@ def test_charts_plot_cost_by_team_and_savings_by_scenario() -> None:
     assert chart_ranges(render_xlsx.render(report)) == [
         [f"Teams!$A$2:$A${teams + 1}", f"Teams!$E$2:$E${teams + 1}"],
         [f"Scenarios!$A$2:$A${len(report.scenarios) + 1}", f"Scenarios!$F$2:$F${len(report.scenarios) + 1}"],
+        # the monthly costs over the horizon: the baseline (E), then each scenario (F, G, H)
+        [
+            ref
+            for col in "EFGH"[: 1 + len(report.scenarios)]
+            for ref in (
+                f"Monthly!${col}$1",
+                f"Monthly!$A$2:$A${len(report.monthly) + 1}",
+                f"Monthly!${col}$2:${col}${len(report.monthly) + 1}",
+            )
+        ],
     ]
 
 

@@ -124,11 +124,19 @@ def report_command(
     months: Annotated[
         int, typer.Option("--months", metavar="N", min=1, max=1200, help="Horizon of the projection, in months.")
     ] = 12,
+    bandwidth: Annotated[
+        str,
+        typer.Option(
+            "--bandwidth",
+            metavar="RATE",
+            help="Transfer rate per node for the time scenarios save (e.g. 1Gbit/s, 500Mbit/s).",
+        ),
+    ] = "1Gbit/s",
     output: Annotated[
         str | None,
         output_option(
             "the report; with --format csv, -o DIRECTORY (existing, or ending in /) writes one CSV file per "
-            "kind of row (groups, scenarios, price_books, versions, notes)"
+            "kind of row (groups, scenarios, monthly, price_books, versions, notes)"
         ),
     ] = None,
     width: Annotated[
@@ -145,6 +153,7 @@ def report_command(
     from costcalc.usage.file import check_sources, load_usage
 
     threshold = parse_amount(fail_above)
+    bits_per_second = _bandwidth(bandwidth)
     output_path = Path(output) if output is not None else None
     chosen = choose_format(output_format, output_path, tuple(RENDERERS))
     # Only CSV writes a directory; for another format an existing directory is refused as before
@@ -183,6 +192,7 @@ def report_command(
                 source=source,
                 lifecycle_policies=policies,
                 bases=base_images,
+                bandwidth_bits_per_second=bits_per_second,
             )
             if isinstance(result, OutputDirectory):
                 from costcalc.render.csv import render_files
@@ -222,6 +232,7 @@ def build_report(
     source: str,
     lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
     bases: Inventory | None = None,
+    bandwidth_bits_per_second: int = 10**9,
 ) -> Report:
     """The one call into the core: usage -> quantities -> prices -> comparison -> scenarios."""
     from datetime import UTC, datetime
@@ -240,7 +251,18 @@ def build_report(
         generated_at=datetime.now(UTC).replace(microsecond=0),
         lifecycle_policies=lifecycle_policies,
         bases=bases,
+        bandwidth_bits_per_second=bandwidth_bits_per_second,
     )
+
+
+def _bandwidth(text: str) -> int:
+    """--bandwidth in bits per second; a bad rate is a usage error of one sentence."""
+    from costcalc.units import parse_bandwidth
+
+    try:
+        return parse_bandwidth(text)
+    except ValueError as problem:
+        usage_error(f"--bandwidth: {problem}.")
 
 
 def _layout(chosen: str, *, output: Path | None, width: int | None, top: int | None) -> Layout:

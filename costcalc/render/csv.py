@@ -1,4 +1,4 @@
-"""The CSV report: one kind of row per file (groups, scenarios, price books, versions, notes).
+"""The CSV report: one kind of row per file (groups, scenarios, monthly series, price books, versions, notes).
 
 `--format csv` writes the group rows alone (GROUPS); `-o DIRECTORY` writes every file of FILES.
 Every column holds one type: whole numbers for counts and bytes, plain decimals (4 places) for
@@ -28,9 +28,10 @@ SCENARIOS = "scenarios.csv"
 PRICE_BOOKS = "price_books.csv"
 VERSIONS = "versions.csv"
 NOTES = "notes.csv"
+MONTHLY = "monthly.csv"
 # The files `-o DIRECTORY` writes, every one each time (a file with no rows has its header), so a
 # script that reads them finds the same names whatever the report holds.
-FILES = (GROUPS, SCENARIOS, PRICE_BOOKS, VERSIONS, NOTES)
+FILES = (GROUPS, SCENARIOS, MONTHLY, PRICE_BOOKS, VERSIONS, NOTES)
 
 
 def _text(value: str | None) -> str:
@@ -139,6 +140,7 @@ def scenario_columns(currency: str) -> tuple[str, ...]:
         _money("horizon_savings", currency),
         "savings_pct",
         "bytes_freed",
+        "transfer_hours_saved",
     )
 
 
@@ -156,10 +158,43 @@ def render_scenarios(report: Report) -> str:
             _num(s.horizon_savings),
             _num(s.savings_pct),
             _int(s.bytes_freed),
+            _num(s.transfer_hours_saved),
         ]
         for s in report.scenarios
     )
     return _document(scenario_columns(report.pricing.currency), rows)
+
+
+BASELINE = "baseline"
+
+
+def monthly_columns(currency: str) -> tuple[str, ...]:
+    return (
+        "series",
+        "month",
+        "storage_bytes",
+        _money("storage_cost", currency),
+        _money("egress_cost", currency),
+        _money("monthly_cost", currency),
+    )
+
+
+def render_monthly(report: Report) -> str:
+    """One row per month of the horizon: the baseline's (series `baseline`), then each scenario's."""
+    series = [(BASELINE, report.monthly), *((s.id, s.monthly) for s in report.scenarios)]
+    rows = (
+        [
+            _text(name),
+            str(m.month),
+            _int(m.storage_bytes),
+            _num(m.storage_cost),
+            _num(m.egress_cost),
+            _num(m.monthly_cost),
+        ]
+        for name, months in series
+        for m in months
+    )
+    return _document(monthly_columns(report.pricing.currency), rows)
 
 
 PRICE_BOOK_COLUMNS = (
@@ -267,6 +302,7 @@ def render_files(report: Report) -> dict[str, str]:
     return {
         GROUPS: render(report),
         SCENARIOS: render_scenarios(report),
+        MONTHLY: render_monthly(report),
         PRICE_BOOKS: render_price_books(report),
         VERSIONS: render_versions(report),
         NOTES: render_notes(report),

@@ -98,6 +98,24 @@ def created(value: datetime | None) -> str:
     return value.date().isoformat()
 
 
+def hours(value: Decimal | None) -> str:
+    """Transfer hours for people: one decimal, half-up; `unknown` for None."""
+    return "unknown" if value is None else f"{round_half_up(value, 1):,.1f} h"
+
+
+def growth_line(report: Report) -> str | None:
+    """The horizon in one sentence: storage from month 1 to the last, the months priced one by one."""
+    if not report.monthly:
+        return None
+    first, last = report.monthly[0], report.monthly[-1]
+    unit = report.pricing.unit
+    return (
+        f"Storage grows from {size(first.storage_bytes, unit)} in month 1 to {size(last.storage_bytes, unit)} "
+        f"in month {last.month} at each repository's push rate; each month is priced on its own and "
+        "the horizon total is their sum (month by month in the JSON and CSV)."
+    )
+
+
 def scenario_note(scenario_id: str, note: str) -> str:
     """NOTE labelled with the scenario it belongs to, unless it already names it first."""
     return note if note.startswith(f"{scenario_id}:") else f"{scenario_id}: {note}"

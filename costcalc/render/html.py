@@ -13,6 +13,7 @@ from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     count,
     created,
+    hours,
     lower_bound,
     money,
     monthly,
@@ -26,6 +27,7 @@ from costcalc.report import NO_TEAM, Report
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 CHART_BARS = 15  # bars in the cost chart: the largest groups (the table below lists every row)
+CHART_MONTHS = 36  # bars in the storage-over-time chart: the first months of a long horizon
 
 _STYLE = (
     "*{box-sizing:border-box}"
@@ -85,7 +87,11 @@ def _headline(report: Report) -> str:
     bound = "" if totals.egress_complete else " (lower bound: egress of some repositories unknown)"
     cards = [
         _card("Monthly cost", f"{money(totals.monthly_cost)} {cur}", f"storage and egress{bound}"),
-        _card(f"Cost over {totals.months} months", f"{money(totals.horizon_cost)} {cur}", "at today's monthly cost"),
+        _card(
+            f"Cost over {totals.months} months",
+            f"{money(totals.horizon_cost)} {cur}",
+            "month by month, storage growing",
+        ),
     ]
     if report.scenarios:
         best = max(report.scenarios, key=lambda s: s.monthly_savings)
@@ -129,6 +135,14 @@ def _charts(report: Report) -> str:
         caption = f"Monthly savings by scenario ({cur})"
         bars3 = [(s.id, s.monthly_savings, money(s.monthly_savings)) for s in report.scenarios]
         charts.append(bar_chart("chart-savings", caption, bars3))
+    if len(report.monthly) > 1 and report.monthly[-1].storage_bytes != report.monthly[0].storage_bytes:
+        shown_months = report.monthly[:CHART_MONTHS]
+        more = (
+            f", first {len(shown_months)} of {len(report.monthly)}" if len(shown_months) < len(report.monthly) else ""
+        )
+        unit = report.pricing.unit
+        bars4 = [(f"Month {m.month}", m.storage_bytes, size(m.storage_bytes, unit)) for m in shown_months]
+        charts.append(bar_chart("chart-storage-months", f"Storage over time{more}", bars4))
     return f'<div class="charts">{"".join(charts)}</div>' if charts else ""
 
 
@@ -236,6 +250,7 @@ def _scenarios(report: Report) -> list[str]:
             f"Saves {months} mo",
             "Savings",
             "Bytes freed",
+            "Time saved/mo",
         ]
         rows = [
             [
@@ -246,6 +261,7 @@ def _scenarios(report: Report) -> list[str]:
                 money(s.horizon_savings),
                 percent(s.savings_pct),
                 size(s.bytes_freed, unit),
+                hours(s.transfer_hours_saved),
             ]
             for s in report.scenarios
         ]

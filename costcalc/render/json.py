@@ -10,7 +10,7 @@ from typing import Any
 from costcalc.render.display import exact, integer, lower_bound
 from costcalc.render.json_writer import Number, Prewritten, dump, pad
 from costcalc.render.json_writer import string as _string
-from costcalc.report import Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
+from costcalc.report import MonthCost, Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 from costcalc.report.recency import PullRecency
 from costcalc.units import whole_parts
 
@@ -137,6 +137,7 @@ def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | N
         "horizon_savings": money(scenario.horizon_savings),
         "savings_pct": quantity(scenario.savings_pct),
         "bytes_freed": whole(scenario.bytes_freed),
+        "transfer_hours_saved": quantity(scenario.transfer_hours_saved),
         "assumptions": list(scenario.assumptions),
         "rows": [
             {
@@ -149,6 +150,7 @@ def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | N
         ],
         # written row by row from a template as dump() reaches them (no dict per version):
         # a retention scenario lists every version of 100,000 tags
+        "monthly": monthly_data(scenario.monthly),
         "versions": VersionRows(scenario.versions if versions is None else versions),
         # rebase only: the one-time transfer when nodes fetch the new base, apart from the month
         **(
@@ -306,6 +308,20 @@ def recency_data(recency: PullRecency) -> dict[str, Any]:
     }
 
 
+def monthly_data(months: Sequence[MonthCost]) -> list[dict[str, Any]]:
+    """A month-by-month series: whole bytes, money as numbers."""
+    return [
+        {
+            "month": m.month,
+            "storage_bytes": whole(m.storage_bytes),
+            "storage_cost": money(m.storage_cost),
+            "egress_cost": money(m.egress_cost),
+            "monthly_cost": money(m.monthly_cost),
+        }
+        for m in months
+    ]
+
+
 def report_data(report: Report) -> dict[str, Any]:
     """The report as JSON-ready data (money as Number literals), in the documented key order."""
     return {
@@ -334,6 +350,17 @@ def report_data(report: Report) -> dict[str, Any]:
         ],
         "scenarios": scenarios_data(report.scenarios),
         "bases": bases_data(report),
+        "growth": [
+            {
+                "repository": g.repository,
+                "versions": g.versions,
+                "versions_per_month": quantity(g.versions_per_month),
+                "bytes_per_version": whole(g.bytes_per_version),
+                "basis": g.basis,
+            }
+            for g in report.growth
+        ],
+        "monthly": monthly_data(report.monthly),
         "warnings": list(report.warnings),
         **({"pull_recency": [recency_data(r) for r in report.pull_recency]} if report.pull_recency else {}),
     }

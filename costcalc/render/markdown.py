@@ -12,6 +12,8 @@ from costcalc.render.display import (
     book_notes,
     count,
     created,
+    growth_line,
+    hours,
     lower_bound,
     money,
     monthly,
@@ -64,6 +66,8 @@ def render(report: Report, *, top: int | None = None) -> str:
         f"| **Total for {totals.months} months** | | **{money(totals.horizon_cost)}** |",
         "",
     ]
+    if (growth := growth_line(report)) is not None:
+        lines += [growth, ""]
     if report.inventory is not None:
         inv = report.inventory
         lines += [
@@ -117,13 +121,15 @@ def render(report: Report, *, top: int | None = None) -> str:
             "",
             "## Savings projections",
             "",
-            f"| Scenario | Monthly {cur} | Saves/mo | Saves {totals.months} mo | Savings | Bytes freed |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            f"| Scenario | Monthly {cur} | Saves/mo | Saves {totals.months} mo | Savings | Bytes freed "
+            "| Time saved/mo |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for s in report.scenarios:
             lines.append(
                 f"| {cell(s.id)} | {money(s.monthly_cost)} | {money(s.monthly_savings)} "
-                f"| {money(s.horizon_savings)} | {percent(s.savings_pct)} | {size(s.bytes_freed, unit)} |"
+                f"| {money(s.horizon_savings)} | {percent(s.savings_pct)} | {size(s.bytes_freed, unit)} "
+                f"| {hours(s.transfer_hours_saved)} |"
             )
         lines += [""] + [f"- {cell(s.id)}: {cell(s.description)}" for s in report.scenarios]
         lines += [f"- {cell(scenario_note(s.id, a))}" for s in report.scenarios for a in s.assumptions]

@@ -19,6 +19,8 @@ from costcalc.render.display import (
     book_notes,
     count,
     created,
+    growth_line,
+    hours,
     lower_bound,
     money,
     percent,
@@ -144,6 +146,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
                 ),
                 ("Grouped by", report.group_by),
                 ("Total", _headline(report)),
+                *((("Growth", line),) if (line := growth_line(report)) else ()),
             ]
         ),
     ]
@@ -256,6 +259,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
             f"Saves {totals.months} mo {cur}",
             "Savings",
             "Bytes freed",
+            "Time saved/mo",
         ):
             savings.add_column(name, justify="right", no_wrap=True)
         for scenario in report.scenarios:
@@ -267,6 +271,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
                 Text(money(scenario.horizon_savings)),
                 Text(percent(scenario.savings_pct)),
                 Text(size(scenario.bytes_freed, unit)),
+                Text(hours(scenario.transfer_hours_saved)),
             )
         parts += [_heading("Savings projections"), savings]
         scenario_notes = [scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions]

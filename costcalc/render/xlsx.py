@@ -13,6 +13,7 @@ from costcalc.pricing.book import BYTES_PER_UNIT
 from costcalc.render.display import integer, notes_of, whole_parts
 from costcalc.render.workbook import Book, Column, bar_chart, cells, headers, naive_utc, number, sum_row, text
 from costcalc.render.xlsx_bases import bases_sheet
+from costcalc.render.xlsx_monthly import horizon_cell, monthly_sheet
 from costcalc.report import NO_TEAM, Report
 
 CHART_ROWS = 20  # bars a chart shows: the largest groups (rows are sorted by cost, largest first)
@@ -193,8 +194,8 @@ def _books_sheet(book: Book, report: Report) -> None:
         sheet.write_boolean(index, 10, totals.egress_complete)
         sheet.write_number(index, 11, float(totals.monthly_cost), money)
         sheet.write_number(index, 12, totals.months)
-        monthly, months = xl_rowcol_to_cell(index, 11), xl_rowcol_to_cell(index, 12)
-        sheet.write_formula(index, 13, f"={monthly}*{months}", money, float(totals.horizon_cost))
+        # the months grow: the horizon is their sum (the Monthly sheet's total), not monthly x months
+        sheet.write_number(index, 13, float(totals.horizon_cost), money)
 
 
 def _notes_sheet(book: Book, report: Report) -> None:
@@ -245,7 +246,8 @@ def _summary_sheet(book: Book, report: Report, monthly_cell: str) -> Any:
     sheet.write_number(row, 1, totals.months)
     row += 1
     text(sheet, row, 0, f"Cost over {totals.months} months", book.bold)
-    formula = f"={xl_rowcol_to_cell(monthly_row, 1)}*{xl_rowcol_to_cell(row - 1, 1)}"
+    horizon = horizon_cell(report)
+    formula = f"={horizon}" if horizon else f"={xl_rowcol_to_cell(monthly_row, 1)}*{xl_rowcol_to_cell(row - 1, 1)}"
     sheet.write_formula(row, 1, formula, book.totals["money"], float(totals.horizon_cost))
     row += 1
     for label, amount in (("Storage per month", totals.storage_cost), ("Egress per month", totals.egress_cost)):
@@ -291,6 +293,7 @@ def render(report: Report) -> bytes:
         _scenarios_sheet(book, report)
         savings = bar_chart(book, "Monthly savings by scenario", "Scenarios", len(report.scenarios), 5, cur)
         summary.insert_chart(2, 13, savings)
+    monthly_sheet(book, report)
     bases_sheet(book, report)
     _books_sheet(book, report)
     _notes_sheet(book, report)

@@ -125,6 +125,26 @@ class BaseImageRow(_Frozen):
     egress_share_pct: Decimal | None  # of the month's egress bytes
 
 
+class RepositoryGrowth(_Frozen):
+    """How fast one repository grows: its push rate and the bytes each new version adds."""
+
+    repository: str
+    versions: int  # image versions it holds today
+    versions_per_month: Decimal  # 0 when the rate cannot be measured (see basis)
+    bytes_per_version: Decimal  # the typical version delta: layers new in a version
+    basis: str  # "last 90 days", "all history (N days)", "one version", "no dates"
+
+
+class MonthCost(_Frozen):
+    """One month of the projection over --months: month 1 starts from today's inventory."""
+
+    month: int  # 1..months
+    storage_bytes: Decimal  # the month's average storage (mean of its start and end): what is priced
+    storage_cost: Decimal
+    egress_cost: Decimal  # as today's (growth adds versions, not pulls)
+    monthly_cost: Decimal
+
+
 class ScenarioRow(_Frozen):
     repository: str
     baseline_monthly_cost: Decimal
@@ -154,6 +174,8 @@ class ScenarioResult(_Frozen):
     # monthly figures (None for scenarios that change no base)
     migration_bytes: Decimal | None = None
     migration_cost: Decimal | None = None
+    monthly: tuple[MonthCost, ...] = ()  # its month-by-month series over --months
+    transfer_hours_saved: Decimal | None = None  # a month of pulls and pushes, at --bandwidth per node
 
     def dropped_by_size(self) -> tuple[VersionBytes, ...]:
         """The dropped versions, most exclusive bytes first; ties keep `versions` order."""
@@ -181,6 +203,8 @@ class Report(_Frozen):
     scenarios: tuple[ScenarioResult, ...] = ()
     pull_recency: tuple[PullRecency, ...] = ()  # per repository, when the inventory records pull times
     bases: tuple[BaseImageRow, ...] = ()  # largest first
+    growth: tuple[RepositoryGrowth, ...] = ()  # per repository, by name
+    monthly: tuple[MonthCost, ...] = ()  # the baseline month by month; totals.horizon_cost is their sum
 
     def dropped_version_sections(self) -> tuple[tuple[str, tuple[VersionBytes, ...]], ...]:
         """Per scenario that drops versions: its id and dropped versions, largest first.
