@@ -60,3 +60,20 @@ def test_the_workbook_has_a_base_images_sheet_of_numbers() -> None:
     assert (row[4], row[5]) == (first.size_bytes, first.stored_bytes)
     assert row[9] == ", ".join(first.repositories) and row[10] == len(first.versions)
     assert sheet.max_row == len(report.bases) + 1
+
+
+def test_the_csv_directory_has_a_base_images_file(golden: Callable[[str, str], None]) -> None:
+    import csv
+    import io
+
+    from costcalc.render.csv import BASES, render_files
+
+    report = example_with_bases()
+    text = render_files(report)[BASES]
+    golden("example-report-bases.csv", text)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["base"] for row in rows] == [base.name for base in report.bases]
+    assert [int(row["stored_bytes"]) for row in rows] == [base.stored_bytes for base in report.bases]
+    assert all(
+        row["repositories"].split(";") == list(base.repositories) for row, base in zip(rows, report.bases, strict=True)
+    )

@@ -244,3 +244,24 @@ def test_a_referrer_found_by_its_subject_field_follows_its_subject_on_a_real_reg
     )
     dropped = {**scanned.figures.reachable(v1.digest), **scanned.figures.reachable(sbom.digest)}
     assert result.bytes_freed == sum(size for blob, size in dropped.items() if blob not in reached_by_v2)
+
+
+def test_retentions_horizon_saving_grows_with_the_horizon_on_a_real_registry(
+    registry: RunningRegistry, pusher: Pusher, tmp_path: Path
+) -> None:
+    """Eight versions pushed ten days apart (three a month), each with a layer of its own: the
+    baseline keeps growing, retention:2 holds two versions, so the saving per month widens and
+    the horizon saving grows faster than the horizon."""
+    for n in range(8):
+        created = f"2026-{9 + (n * 10) // 30:02d}-{1 + (n * 10) % 30:02d}T00:00:00Z"
+        pusher.image("ns/svc", f"v{n}", [BASE, f"service build {n} ".encode() * 4000], created=created)
+    scanned = scan(registry, tmp_path, "growth")
+
+    saving = {}
+    for months in (6, 12, 24):
+        report = costs.build(scanned, None, [book()], scenarios=[parse_spec("retention:2")], months=months)
+        (result,) = report.scenarios
+        assert report.totals.horizon_cost == sum(m.monthly_cost for m in report.monthly)
+        saving[months] = result.horizon_savings
+    assert 0 < saving[6] < saving[12] < saving[24]
+    assert saving[24] / 24 > saving[6] / 6  # a wider gap every month, not the same saving x N

@@ -1,4 +1,5 @@
-"""The CSV report: one kind of row per file (groups, scenarios, monthly series, price books, versions, notes).
+"""The CSV report: one kind of row per file (groups, scenarios, monthly series, base images, price books,
+versions, notes).
 
 `--format csv` writes the group rows alone (GROUPS); `-o DIRECTORY` writes every file of FILES.
 Every column holds one type: whole numbers for counts and bytes, plain decimals (4 places) for
@@ -29,9 +30,10 @@ PRICE_BOOKS = "price_books.csv"
 VERSIONS = "versions.csv"
 NOTES = "notes.csv"
 MONTHLY = "monthly.csv"
+BASES = "bases.csv"
 # The files `-o DIRECTORY` writes, every one each time (a file with no rows has its header), so a
 # script that reads them finds the same names whatever the report holds.
-FILES = (GROUPS, SCENARIOS, MONTHLY, PRICE_BOOKS, VERSIONS, NOTES)
+FILES = (GROUPS, SCENARIOS, MONTHLY, BASES, PRICE_BOOKS, VERSIONS, NOTES)
 
 
 def _text(value: str | None) -> str:
@@ -197,6 +199,44 @@ def render_monthly(report: Report) -> str:
     return _document(monthly_columns(report.pricing.currency), rows)
 
 
+BASE_COLUMNS = (
+    "base",
+    "found_as",
+    "top_layer",
+    "layers",
+    "size_bytes",
+    "repositories",
+    "versions",
+    "stored_bytes",
+    "stored_share_pct",
+    "egress_bytes",
+    "egress_known",
+    "egress_share_pct",
+)
+
+
+def render_bases(report: Report) -> str:
+    """One row per base image found in the layers, largest first; its repositories `;`-separated."""
+    rows = (
+        [
+            _text(base.name),
+            _text(base.origin),
+            _text(base.top_layer),
+            str(base.layers),
+            str(base.size_bytes),
+            _text(";".join(base.repositories)),
+            str(len(base.versions)),
+            str(base.stored_bytes),
+            _num(base.stored_share_pct),
+            _int(base.egress_bytes),
+            "true" if base.egress_bytes is not None else "false",
+            _num(base.egress_share_pct),
+        ]
+        for base in report.bases
+    )
+    return _document(BASE_COLUMNS, rows)
+
+
 PRICE_BOOK_COLUMNS = (
     "pricing_id",
     "primary",
@@ -303,6 +343,7 @@ def render_files(report: Report) -> dict[str, str]:
         GROUPS: render(report),
         SCENARIOS: render_scenarios(report),
         MONTHLY: render_monthly(report),
+        BASES: render_bases(report),
         PRICE_BOOKS: render_price_books(report),
         VERSIONS: render_versions(report),
         NOTES: render_notes(report),
