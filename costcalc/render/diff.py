@@ -54,7 +54,7 @@ def headline(diff: Diff) -> str:
         verb = "does not change"
     return (
         f"Monthly cost {verb}, from {money(diff.monthly_cost_before)} to {money(diff.monthly_cost_after)} {cur} "
-        f"({signed(diff.horizon_change)} {cur} over {diff.months} months)."
+        f"({signed(diff.horizon_change)} {cur} over {diff.months} months at this rate)."
     )
 
 
