@@ -39,7 +39,25 @@ class Pricing(_Frozen):
     notes: tuple[str, ...] = ()
 
 
-class Totals(_Frozen):
+class _UntaggedAndMeasured(_Frozen):
+    """What totals and rows both carry: untagged images, and egress measured from logs."""
+
+    untagged_images: int = 0  # manifests stored with no tag (billed: part of storage)
+    untagged_bytes: Decimal = Decimal(0)  # the part of the stored bytes only they reach
+    untagged_cost: Decimal = Decimal(0)  # the part of the storage cost that is theirs
+    # egress measured from logs, and the model's prediction for the same pulls (None: not measured)
+    measured_egress_bytes: Decimal | None = None
+    modelled_egress_bytes: Decimal | None = None
+
+    @property
+    def egress_model_difference_pct(self) -> Decimal | None:
+        """How far the model is from the measured bytes, in % of the modelled (+: more was served)."""
+        if self.measured_egress_bytes is None or not self.modelled_egress_bytes:
+            return None
+        return (self.measured_egress_bytes - self.modelled_egress_bytes) / self.modelled_egress_bytes * 100
+
+
+class Totals(_UntaggedAndMeasured):
     """Report totals: sums of the unrounded row values; egress classes as the book prices them."""
 
     storage_bytes: Decimal
@@ -53,22 +71,9 @@ class Totals(_Frozen):
     monthly_cost: Decimal
     horizon_cost: Decimal
     months: int
-    untagged_images: int = 0  # manifests stored with no tag (billed: part of storage)
-    untagged_bytes: Decimal = Decimal(0)  # the part of storage_bytes only they reach
-    untagged_cost: Decimal = Decimal(0)  # the part of storage_cost that is theirs
-    # egress measured from logs, and the model's prediction for the same pulls (None: not measured)
-    measured_egress_bytes: Decimal | None = None
-    modelled_egress_bytes: Decimal | None = None
-
-    @property
-    def egress_model_difference_pct(self) -> Decimal | None:
-        """How far the model is from the measured bytes, in % of the modelled (+: more was served)."""
-        if self.measured_egress_bytes is None or not self.modelled_egress_bytes:
-            return None
-        return (self.measured_egress_bytes - self.modelled_egress_bytes) / self.modelled_egress_bytes * 100
 
 
-class ReportRow(_Frozen):
+class ReportRow(_UntaggedAndMeasured):
     """One group (repository, team or namespace) of a report."""
 
     name: str
@@ -84,19 +89,6 @@ class ReportRow(_Frozen):
     egress_cost: Decimal | None  # None = no member has pull data (unknown, never 0)
     egress_partial: bool  # some members have no pull data: egress_cost is a lower bound
     monthly_cost: Decimal
-    untagged_images: int = 0  # the members' manifests stored with no tag
-    untagged_bytes: Decimal = Decimal(0)  # the part of attributed_bytes only they reach
-    untagged_cost: Decimal = Decimal(0)  # the part of storage_cost that is theirs
-    # egress measured from logs, and the model's prediction for the same pulls (None: not measured)
-    measured_egress_bytes: Decimal | None = None
-    modelled_egress_bytes: Decimal | None = None
-
-    @property
-    def egress_model_difference_pct(self) -> Decimal | None:
-        """How far the model is from the measured bytes, in % of the modelled (+: more was served)."""
-        if self.measured_egress_bytes is None or not self.modelled_egress_bytes:
-            return None
-        return (self.measured_egress_bytes - self.modelled_egress_bytes) / self.modelled_egress_bytes * 100
 
 
 class Comparison(_Frozen):
