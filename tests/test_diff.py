@@ -196,11 +196,67 @@ def test_command_errors_are_one_sentence(tmp_path: Path) -> None:
     assert str(missing) in result.stderr and "Traceback" not in result.stderr
     report = tmp_path / "report.json"
     assert CliRunner().invoke(app, ["report", str(FLEET), "--format", "json", "-q", "-o", str(report)]).exit_code == 0
-    given_report = invoke(str(report))
+    given_report = invoke(str(report))  # an inventory against a report
     assert given_report.exit_code == 1
     assert given_report.stderr.strip() == (
-        f"costcalc: error: {report}: this is a report, not an inventory: diff compares the tags and blobs "
-        "of two inventories (costcalc scan TARGET -o FILE)."
+        "costcalc: error: OLD and NEW must both be inventories, or both report JSONs."
     )
     bad = invoke(str(FLEET), "--fail-above-increase", "lots")
     assert bad.exit_code == 2 and "'lots' is not a number" in bad.stderr
+
+
+def report_json(tmp_path: Path, inventory: Path, name: str, *extra: str) -> Path:
+    out = tmp_path / name
+    done = CliRunner().invoke(app, ["report", str(inventory), "--format", "json", "-q", "-o", str(out), *extra])
+    assert done.exit_code == 0, done.output
+    return out
+
+
+def test_two_report_jsons_diff_on_what_they_hold(tmp_path: Path) -> None:
+    later = changed_fleet(tmp_path)
+    old = report_json(tmp_path, FLEET, "old.json", "--usage", str(USAGE))
+    new = report_json(tmp_path, later, "new.json", "--usage", str(USAGE))
+    result = CliRunner().invoke(app, ["diff", str(old), str(new), "--format", "json", "-q"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout, parse_float=Decimal)
+    totals_old = json.loads(old.read_text(encoding="utf-8"), parse_float=Decimal)["totals"]["monthly_cost"]
+    totals_new = json.loads(new.read_text(encoding="utf-8"), parse_float=Decimal)["totals"]["monthly_cost"]
+    assert data["totals"]["monthly_change"] == totals_new - totals_old
+    # the same figures as the diff of the two inventories, where a report holds them
+    inventories = json.loads(
+        CliRunner()
+        .invoke(app, ["diff", str(FLEET), str(later), "--usage", str(USAGE), "--format", "json", "-q"])
+        .stdout,
+        parse_float=Decimal,
+    )
+    assert data["added_repositories"] == inventories["added_repositories"] == ["acme/ml/ranker"]
+    assert data["removed_repositories"] == inventories["removed_repositories"] == [DROPPED]
+    rows = {r["name"]: r for r in data["repositories"]}
+    full = {r["name"]: r for r in inventories["repositories"]}
+    for name, row in rows.items():
+        expected = full[name]
+        assert (row["status"], row["tags_before"], row["tags_after"], row["monthly_change"]) == (
+            expected["status"],
+            expected["tags_before"],
+            expected["tags_after"],
+            expected["monthly_change"],
+        )
+        # what a report does not list is unknown, never 0
+        assert row["tags_added_count"] is None and row["versions_added"] is None and row["bytes_added"] is None
+    assert any("list no tags or blobs" in w for w in data["warnings"])
+    table = CliRunner().invoke(app, ["diff", str(old), str(new), "-q"])
+    assert table.exit_code == 0 and "unknown" in table.stdout
+
+
+def test_report_jsons_of_other_books_or_groupings_are_refused(tmp_path: Path) -> None:
+    old = report_json(tmp_path, FLEET, "old.json")
+    other_book = report_json(tmp_path, FLEET, "gcp.json", "--pricing", "gcp-artifact-registry")
+    by_team = report_json(tmp_path, FLEET, "team.json", "--usage", str(USAGE), "--group-by", "team")
+    for new, message in (
+        (other_book, "a diff compares reports priced on one book"),
+        (by_team, "diff needs reports grouped by repository"),
+    ):
+        result = CliRunner().invoke(app, ["diff", str(old), str(new)])
+        assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
+    with_usage = CliRunner().invoke(app, ["diff", str(old), str(old), "--usage", str(USAGE)])
+    assert with_usage.exit_code == 1 and "--usage does not apply" in with_usage.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -264,3 +265,18 @@ def test_an_empty_namespace_gives_a_workbook_without_charts() -> None:
     assert chart_ranges(data) == [] and "Teams" not in formulas.sheetnames
     assert total_row(formulas["Repositories"]) == 2
     assert cached["Repositories"].cell(2, column(formulas["Repositories"], MONTHLY)).value == 0
+
+
+def test_the_example_workbook_golden(golden: Callable[[str, str], None]) -> None:
+    """Every sheet's cells (values, formulas and number formats) and every chart's ranges, as text."""
+    data = render_xlsx.render(example_report_with_scenarios())
+    formulas, _ = workbooks(data)
+    lines = []
+    for sheet in formulas.worksheets:
+        lines.append(f"== {sheet.title}")
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.value is not None:
+                    lines.append(f"{cell.coordinate}: {cell.value!r} [{cell.number_format}]")
+    lines += [f"chart: {', '.join(ranges)}" for ranges in chart_ranges(data)]
+    golden("example-report-scenarios.xlsx.txt", "\n".join(lines) + "\n")

@@ -17,38 +17,44 @@ from costcalc.errors import InputError
 
 if TYPE_CHECKING:
     from costcalc.inventory.model import Inventory
+    from costcalc.report.diff_reports import ReportFile
 
 DIFF_FORMATS = ("table", "json", "csv", "markdown", "html")
 
 
-def _inventory(path: Path) -> Inventory:
-    """PATH as an inventory; a report JSON given instead is named as such (it lacks the tags and blobs)."""
+def _source(path: Path) -> Inventory | ReportFile:
+    """PATH as an inventory, or as a report JSON (which lists no tags or blobs, only their totals)."""
     from costcalc.inventory.file import load
+    from costcalc.report.diff_reports import load_report
 
     try:
         return load(path)
     except InputError:
-        if _is_report(path):
-            raise InputError(
-                f"{path}: this is a report, not an inventory: diff compares the tags and blobs of two "
-                "inventories (costcalc scan TARGET -o FILE)."
-            ) from None
-        raise
+        if not _looks_like_report(path):
+            raise
+    return load_report(path)
 
 
-def _is_report(path: Path) -> bool:
-    import json
-
+def _looks_like_report(path: Path) -> bool:
+    """True when PATH begins as `costcalc report --format json` writes (a bounded peek, any file)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
         return False
-    return isinstance(data, dict) and "totals" in data and "rows" in data
+    return head.lstrip().startswith(b"{") and b'"tool_version"' in head and b'"group_by"' in head
 
 
 def diff_command(
-    old: Annotated[Path, typer.Argument(metavar="OLD", help="The earlier inventory file (costcalc scan -o).")],
-    new: Annotated[Path, typer.Argument(metavar="NEW", help="The later inventory file of the same namespace.")],
+    old: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OLD", help="The earlier inventory (costcalc scan -o), or report JSON (report --format json)."
+        ),
+    ],
+    new: Annotated[
+        Path, typer.Argument(metavar="NEW", help="The later inventory, or report JSON, of the same namespace.")
+    ],
     usage: Annotated[
         Path | None,
         typer.Option("--usage", metavar="FILE", help="Usage file (CSV or TOML) pricing both scans."),
@@ -89,6 +95,7 @@ def diff_command(
     from costcalc.pricing.book_file import load_book
     from costcalc.render import diff as render_diff
     from costcalc.report.diff import compare
+    from costcalc.report.diff_reports import ReportFile, compare_reports
     from costcalc.usage.file import check_sources, load_usage
 
     threshold = parse_amount(fail_above_increase)
@@ -101,15 +108,22 @@ def diff_command(
         book = load_book(pricing)
         if usage_file is not None:
             check_sources(usage_file, book)
-        before, after = _inventory(old), _inventory(new)
-        now = datetime.now(UTC).replace(microsecond=0)
-        reports = [
-            costs.price(
-                costs.measure(inventory, usage_file, book), book, months=months, source=str(path), generated_at=now
-            )
-            for inventory, path in ((before, old), (after, new))
-        ]
-        diff = compare(before, after, reports[0], reports[1])
+        before, after = _source(old), _source(new)
+        if isinstance(before, ReportFile) and isinstance(after, ReportFile):
+            if usage is not None:
+                raise InputError("OLD and NEW are report JSONs, priced already: --usage does not apply to them.")
+            diff = compare_reports(before, after)
+        elif isinstance(before, ReportFile) or isinstance(after, ReportFile):
+            raise InputError("OLD and NEW must both be inventories, or both report JSONs.")
+        else:
+            now = datetime.now(UTC).replace(microsecond=0)
+            reports = [
+                costs.price(
+                    costs.measure(inventory, usage_file, book), book, months=months, source=str(path), generated_at=now
+                )
+                for inventory, path in ((before, old), (after, new))
+            ]
+            diff = compare(before, after, reports[0], reports[1])
         if chosen == "table":
             terminal = output is None and sys.stdout.isatty()
             result.write(render_diff.render_table(diff, width=width or (Console().width if terminal else 120)))

@@ -35,7 +35,9 @@ def _when(value: datetime | None) -> str:
     return "unknown" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _plus_minus(added: int, removed: int) -> str:
+def _plus_minus(added: int | None, removed: int | None) -> str:
+    if added is None or removed is None:
+        return "unknown"  # two report JSONs list no tags or blobs
     return f"+{added:,} -{removed:,}"
 
 
@@ -103,7 +105,9 @@ def _cells(diff: Diff, change: Change, with_team: bool) -> list[str]:
         *([change.team or ""] if with_team else []),
         _plus_minus(change.tags_added_count, change.tags_removed_count),
         _plus_minus(change.versions_added, change.versions_removed),
-        f"+{size(change.bytes_added, unit)} -{size(change.bytes_removed, unit)}",
+        "unknown"
+        if change.bytes_added is None or change.bytes_removed is None
+        else f"+{size(change.bytes_added, unit)} -{size(change.bytes_removed, unit)}",
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -33,14 +34,15 @@ class Change(_Frozen):
     tags_after: int
     tags_added: tuple[str, ...]  # repository rows name them; team rows leave them empty
     tags_removed: tuple[str, ...]
-    tags_added_count: int
-    tags_removed_count: int
-    versions_added: int  # image or artifact digests no tag pointed to before
-    versions_removed: int
+    # None: unknown, when the diff compares two report JSONs (they list no tags or blobs)
+    tags_added_count: int | None
+    tags_removed_count: int | None
+    versions_added: int | None  # image or artifact digests no tag pointed to before
+    versions_removed: int | None
     stored_bytes_before: int  # distinct blobs the repository's tags reach
     stored_bytes_after: int
-    bytes_added: int  # blobs reachable now and not before
-    bytes_removed: int
+    bytes_added: int | None  # blobs reachable now and not before
+    bytes_removed: int | None
     monthly_cost_before: Decimal
     monthly_cost_after: Decimal
     monthly_change: Decimal
@@ -105,7 +107,7 @@ def compare(old: Inventory, new: Inventory, old_report: Report, new_report: Repo
         pricing=new_report.pricing,
         months=new_report.totals.months,
         repositories=rows,
-        teams=_team_changes(rows) if any(r.team for r in rows) else (),
+        teams=team_changes(rows) if any(r.team for r in rows) else (),
         added_repositories=tuple(sorted(names_new - names_old)),
         removed_repositories=tuple(sorted(names_old - names_new)),
         monthly_cost_before=before,
@@ -176,7 +178,17 @@ def _repository_changes(old: Inventory, new: Inventory, old_report: Report, new_
     return tuple(changes)
 
 
-def _team_changes(rows: tuple[Change, ...]) -> tuple[Change, ...]:
+def _known_sum(values: Iterable[int | None]) -> int | None:
+    """The sum of VALUES, or None (unknown) when any of them is."""
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+def team_changes(rows: tuple[Change, ...]) -> tuple[Change, ...]:
     """Repository changes summed per team (repositories without one under `(no team)`)."""
     members: dict[str, list[Change]] = defaultdict(list)
     for row in rows:
@@ -203,14 +215,14 @@ def _team_changes(rows: tuple[Change, ...]) -> tuple[Change, ...]:
                 tags_after=sum(r.tags_after for r in group),
                 tags_added=(),
                 tags_removed=(),
-                tags_added_count=sum(r.tags_added_count for r in group),
-                tags_removed_count=sum(r.tags_removed_count for r in group),
-                versions_added=sum(r.versions_added for r in group),
-                versions_removed=sum(r.versions_removed for r in group),
+                tags_added_count=_known_sum(r.tags_added_count for r in group),
+                tags_removed_count=_known_sum(r.tags_removed_count for r in group),
+                versions_added=_known_sum(r.versions_added for r in group),
+                versions_removed=_known_sum(r.versions_removed for r in group),
                 stored_bytes_before=sum(r.stored_bytes_before for r in group),
                 stored_bytes_after=sum(r.stored_bytes_after for r in group),
-                bytes_added=sum(r.bytes_added for r in group),
-                bytes_removed=sum(r.bytes_removed for r in group),
+                bytes_added=_known_sum(r.bytes_added for r in group),
+                bytes_removed=_known_sum(r.bytes_removed for r in group),
                 monthly_cost_before=before,
                 monthly_cost_after=after,
                 monthly_change=after - before,
