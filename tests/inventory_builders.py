@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
+from costcalc.pricing.book import PriceBook, Tier, TieredRate
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -57,3 +59,20 @@ def small_fleet() -> Inventory:
         "acme/job": [("latest", d("job1"))],
     }
     return build_inventory("r.example", "acme", when(3), tags, manifests)
+
+
+def flat_book(dedup: str = "registry") -> PriceBook:
+    """A price book of round figures: $0.10 per GB-month stored, $0.09 per GB of internet egress."""
+    return PriceBook(
+        id="flat",
+        name="flat",
+        provider="test",
+        region="here",
+        currency="USD",
+        unit="GB",
+        dedup_scope=dedup,  # type: ignore[arg-type]
+        effective_date=date(2026, 11, 1),
+        sources=("https://example.test",),
+        storage=TieredRate(tiers=(Tier(price=Decimal("0.10")),)),
+        egress={"internet": TieredRate(tiers=(Tier(price=Decimal("0.09")),))},
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,31 +11,18 @@ import pytest
 from costcalc import report as costs
 from costcalc.errors import InputError
 from costcalc.inventory.model import Inventory, build_inventory
-from costcalc.pricing.book import PriceBook, Tier, TieredRate
+from costcalc.pricing.book import PriceBook
 from costcalc.render import Layout, render
 from costcalc.report.savings import scenario_results
 from costcalc.scenarios.spec import Rebase, parse_spec
 from costcalc.usage.file import Usage, loads_csv
-from tests.inventory_builders import d, image, layer, when
+from tests.inventory_builders import d, flat_book, image, layer, when
 
 BIG = (layer("big-os", 50_000_000), layer("big-runtime", 40_000_000))
 SMALL = (layer("slim-os", 5_000_000), layer("slim-runtime", 3_000_000))
 
 
-def book(dedup: str = "registry") -> PriceBook:
-    return PriceBook(
-        id="flat",
-        name="flat",
-        provider="test",
-        region="here",
-        currency="USD",
-        unit="GB",
-        dedup_scope=dedup,  # type: ignore[arg-type]
-        effective_date=date(2026, 11, 1),
-        sources=("https://example.test",),
-        storage=TieredRate(tiers=(Tier(price=Decimal("0.10")),)),
-        egress={"internet": TieredRate(tiers=(Tier(price=Decimal("0.09")),))},
-    )
+book = flat_book
 
 
 def apps(base: tuple[object, ...], base_tag: str) -> Inventory:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import pytest
 from costcalc import report as costs
 from costcalc.inventory import file as inventory_file
 from costcalc.inventory import model as inventory
-from costcalc.pricing.book import PriceBook, Tier, TieredRate
 from costcalc.report.savings import scenario_results
 from costcalc.scenarios.projection import measured_ratio
 from costcalc.scenarios.retention import exclusive_version_bytes, retention_plan
 from costcalc.scenarios.spec import parse_spec
+from tests.inventory_builders import flat_book
 from tests.registryd import Pusher, RunningRegistry, start_registry
 
 pytestmark = pytest.mark.registry
@@ -28,20 +27,7 @@ BASE = b"debian-ish base layer shared by every version and by ns/web " * 200
 COSIGN = "application/vnd.dev.cosign.simplesigning.v1+json"
 
 
-def book(dedup: str = "registry") -> PriceBook:
-    return PriceBook(
-        id="flat",
-        name="flat",
-        provider="test",
-        region="here",
-        currency="USD",
-        unit="GB",
-        dedup_scope=dedup,  # type: ignore[arg-type]
-        effective_date=date(2026, 11, 1),
-        sources=("https://example.test",),
-        storage=TieredRate(tiers=(Tier(price=Decimal("0.10")),)),
-        egress={"internet": TieredRate(tiers=(Tier(price=Decimal("0.09")),))},
-    )
+book = flat_book
 
 
 def scan(registry: RunningRegistry, tmp_path: Path, name: str) -> inventory.Inventory:

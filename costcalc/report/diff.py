@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -92,9 +92,6 @@ def compare(old: Inventory, new: Inventory, old_report: Report, new_report: Repo
     if old_report.pricing != new_report.pricing or old_report.totals.months != new_report.totals.months:
         raise ValueError("diff needs both reports priced on the same book and horizon")
     rows = _repository_changes(old, new, old_report, new_report)
-    before, after = old_report.totals.monthly_cost, new_report.totals.monthly_cost
-    names_old = {r.name for r in old.repositories}
-    names_new = {r.name for r in new.repositories}
     return Diff(
         registry=new.registry,
         namespace=new.namespace,
@@ -106,16 +103,42 @@ def compare(old: Inventory, new: Inventory, old_report: Report, new_report: Repo
         usage_source=new_report.usage_source,
         pricing=new_report.pricing,
         months=new_report.totals.months,
-        repositories=rows,
-        teams=team_changes(rows) if any(r.team for r in rows) else (),
-        added_repositories=tuple(sorted(names_new - names_old)),
-        removed_repositories=tuple(sorted(names_old - names_new)),
-        monthly_cost_before=before,
-        monthly_cost_after=after,
-        monthly_change=after - before,
         egress_complete=old_report.totals.egress_complete and new_report.totals.egress_complete,
         warnings=tuple(dict.fromkeys((*old_report.warnings, *new_report.warnings))),
+        **summed(
+            rows,
+            {r.name for r in old.repositories},
+            {r.name for r in new.repositories},
+            old_report.totals.monthly_cost,
+            new_report.totals.monthly_cost,
+        ),
     )
+
+
+def summed(
+    rows: tuple[Change, ...], names_old: set[str], names_new: set[str], before: Decimal, after: Decimal
+) -> dict[str, Any]:
+    """The Diff fields that follow from its repository ROWS, the names on each side and the totals."""
+    return {
+        "repositories": rows,
+        "teams": team_changes(rows) if any(r.team for r in rows) else (),
+        "added_repositories": tuple(sorted(names_new - names_old)),
+        "removed_repositories": tuple(sorted(names_old - names_new)),
+        "monthly_cost_before": before,
+        "monthly_cost_after": after,
+        "monthly_change": after - before,
+    }
+
+
+def status_of(in_old: bool, in_new: bool, content_changed: bool, cost_before: Decimal, cost_after: Decimal) -> Status:
+    """A repository's status: added, removed, changed (its content), repriced (its cost only) or unchanged."""
+    if not in_old:
+        return "added"
+    if not in_new:
+        return "removed"
+    if content_changed:
+        return "changed"
+    return "repriced" if cost_before != cost_after else "unchanged"
 
 
 def _repository_changes(old: Inventory, new: Inventory, old_report: Report, new_report: Report) -> tuple[Change, ...]:
@@ -137,17 +160,8 @@ def _repository_changes(old: Inventory, new: Inventory, old_report: Report, new_
         bytes_added = sum(size for digest, size in after_blobs.items() if digest not in before_blobs)
         bytes_removed = sum(size for digest, size in before_blobs.items() if digest not in after_blobs)
         moved = any(before_tags[t] != after_tags[t] for t in before_tags.keys() & after_tags.keys())
-        status: Status
-        if name not in tags_old:
-            status = "added"
-        elif name not in tags_new:
-            status = "removed"
-        elif added or removed or moved or bytes_added or bytes_removed:
-            status = "changed"
-        elif cost_before != cost_after:
-            status = "repriced"
-        else:
-            status = "unchanged"
+        content_changed = bool(added or removed or moved or bytes_added or bytes_removed)
+        status = status_of(name in tags_old, name in tags_new, content_changed, cost_before, cost_after)
         team = (row_new.team if row_new else None) or (row_old.team if row_old else None)
         partial = any(r is not None and (r.egress_cost is None or r.egress_partial) for r in (row_old, row_new))
         changes.append(

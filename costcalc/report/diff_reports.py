@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from costcalc.errors import InputError
-from costcalc.report.diff import Change, Diff, Status, team_changes
+from costcalc.report.diff import Change, Diff, status_of, summed
 from costcalc.report.model import Pricing
 
 # A report JSON is small next to its inventory; this bounds the read of anything else.
@@ -110,8 +110,6 @@ def compare_reports(old: ReportFile, new: ReportFile) -> Diff:
     if old.totals.months != new.totals.months:
         raise InputError(f"OLD covers {old.totals.months} months and NEW {new.totals.months}: make them alike.")
     rows = _changes(old, new)
-    names_old, names_new = {r.name for r in old.rows}, {r.name for r in new.rows}
-    before, after = old.totals.monthly_cost, new.totals.monthly_cost
     return Diff(
         registry=new.registry,
         namespace=new.namespace,
@@ -123,15 +121,15 @@ def compare_reports(old: ReportFile, new: ReportFile) -> Diff:
         usage_source=new.usage_source,
         pricing=new.pricing,
         months=new.totals.months,
-        repositories=rows,
-        teams=team_changes(rows) if any(r.team for r in rows) else (),
-        added_repositories=tuple(sorted(names_new - names_old)),
-        removed_repositories=tuple(sorted(names_old - names_new)),
-        monthly_cost_before=before,
-        monthly_cost_after=after,
-        monthly_change=after - before,
         egress_complete=old.totals.egress_complete and new.totals.egress_complete,
         warnings=(_UNKNOWN_DETAIL, *dict.fromkeys((*old.warnings, *new.warnings))),
+        **summed(
+            rows,
+            {r.name for r in old.rows},
+            {r.name for r in new.rows},
+            old.totals.monthly_cost,
+            new.totals.monthly_cost,
+        ),
     )
 
 
@@ -147,17 +145,8 @@ def _changes(old: ReportFile, new: ReportFile) -> tuple[Change, ...]:
         tags_after = row_new.tags if row_new else 0
         bytes_before = row_old.unique_bytes if row_old else 0
         bytes_after = row_new.unique_bytes if row_new else 0
-        status: Status
-        if row_old is None:
-            status = "added"
-        elif row_new is None:
-            status = "removed"
-        elif tags_before != tags_after or bytes_before != bytes_after:
-            status = "changed"
-        elif cost_before != cost_after:
-            status = "repriced"
-        else:
-            status = "unchanged"
+        content_changed = tags_before != tags_after or bytes_before != bytes_after
+        status = status_of(row_old is not None, row_new is not None, content_changed, cost_before, cost_after)
         team = (row_new.team if row_new else None) or (row_old.team if row_old else None)
         partial = any(r is not None and (not r.egress_known or r.egress_partial) for r in (row_old, row_new))
         changes.append(
