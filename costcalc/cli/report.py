@@ -7,14 +7,13 @@ import enum
 import gc
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from costcalc.cli.console import ExitCode, say, usage_error
-from costcalc.cli.lifecycle import current_lifecycle_policies
 from costcalc.cli.options import QuietOption, choose_format, format_option, output_option, with_scan_options
 from costcalc.cli.output import (
     Destination,
@@ -26,18 +25,16 @@ from costcalc.cli.output import (
 )
 from costcalc.cli.scan import scan_inputs
 from costcalc.cli.source import is_file_source, load_source
+from costcalc.errors import InputError
 from costcalc.registry.options import ScanOptions
 from costcalc.render import DEFAULT_WIDTH, RENDERERS, Layout, render
 
 if TYPE_CHECKING:
+    from datetime import timedelta
     from decimal import Decimal
 
-    from costcalc.inventory.model import Inventory
-    from costcalc.pricing.book import PriceBook
+    from costcalc.cli.fleet import Mapped
     from costcalc.report import Report
-    from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy
-    from costcalc.scenarios.spec import Scenario
-    from costcalc.usage.file import Usage
 
 # The scenario forms, for --help; tests/test_cli_help.py checks it names every preset.
 SCENARIO_FORMS = (
@@ -50,6 +47,7 @@ class GroupBy(enum.StrEnum):
     REPOSITORY = "repository"
     TEAM = "team"
     NAMESPACE = "namespace"
+    REGISTRY = "registry"
 
 
 def parse_amount(value: str | None) -> Decimal | None:
@@ -69,28 +67,39 @@ def parse_amount(value: str | None) -> Decimal | None:
 
 @with_scan_options
 def report_command(
-    source: Annotated[
-        str, typer.Argument(metavar="SOURCE", help="An inventory file, or a scan TARGET (HOST[:PORT][/NAMESPACE]).")
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="SOURCE...",
+            help="Inventory files, directories of them, or scan TARGETs (HOST[:PORT][/NAMESPACE]); inventories "
+            "of one registry are merged, each registry is priced on its own.",
+        ),
     ],
     scan: ScanOptions,
     usage: Annotated[
-        Path | None,
-        typer.Option("--usage", metavar="FILE", help="Usage file (CSV or TOML) with pulls per repository."),
+        list[str] | None,
+        typer.Option(
+            "--usage",
+            metavar="[GLOB=]FILE",
+            help="Usage file (CSV or TOML) with pulls per repository; GLOB=FILE: for the registries GLOB matches.",
+        ),
     ] = None,
     pricing: Annotated[
         list[str] | None,
         typer.Option(
             "--pricing",
-            metavar="ID|FILE",
-            help="Price book id (see `costcalc pricing list`) or .toml file; repeat to compare; default aws-ecr.",
+            metavar="[GLOB=]ID|FILE",
+            help="Price book id (see `costcalc pricing list`) or .toml file; repeat to compare; default aws-ecr. "
+            "GLOB=BOOK prices the registries GLOB matches (e.g. 'ghcr.io=github-packages').",
         ),
     ] = None,
     scenario: Annotated[
         list[str] | None,
         typer.Option(
             "--scenario",
-            metavar="SPEC|FILE",
-            help=f"Savings scenario (repeatable): {SCENARIO_FORMS}, or a TOML file of scenarios.",
+            metavar="[GLOB=]SPEC|FILE",
+            help=f"Savings scenario (repeatable): {SCENARIO_FORMS}, or a TOML file of scenarios; "
+            "GLOB=SPEC applies it to the registries GLOB matches only.",
         ),
     ] = None,
     bases: Annotated[
@@ -105,9 +114,9 @@ def report_command(
         list[str] | None,
         typer.Option("--keep", metavar="GLOB", help="Tags retention scenarios always keep (GLOB, repeatable)."),
     ] = None,
-    group_by: Annotated[GroupBy, typer.Option("--group-by", help="Rows per repository, team or namespace.")] = (
-        GroupBy.REPOSITORY
-    ),
+    group_by: Annotated[
+        GroupBy, typer.Option("--group-by", help="Rows per repository, team, namespace or registry.")
+    ] = (GroupBy.REPOSITORY),
     top: Annotated[
         int | None,
         typer.Option("--top", metavar="N", min=1, help="Rows shown in table/markdown/html (all in JSON/CSV)."),
@@ -145,12 +154,25 @@ def report_command(
             "--width", metavar="COLUMNS", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
         ),
     ] = None,
+    max_age: Annotated[
+        str | None,
+        typer.Option(
+            "--max-age",
+            metavar="AGE",
+            help="Warn about inventories scanned longer ago than AGE (36h, 7d, 2w); with --strict, refuse them.",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 1, writing nothing, if an inventory is older than --max-age or its scan skipped something.",
+        ),
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Price an inventory (or a scan) with pull data and price books: storage, egress, totals, savings."""
-    from costcalc.pricing.book_file import load_book
-    from costcalc.scenarios.file import from_option
-    from costcalc.usage.file import check_sources, load_usage
+    from costcalc.cli import fleet
 
     threshold = parse_amount(fail_above)
     bits_per_second = _bandwidth(bandwidth)
@@ -161,38 +183,37 @@ def report_command(
     as_directory = chosen == "csv" and output is not None and names_directory(output)
     if chosen != "csv" and output is not None and output.endswith(("/", os.sep)):
         usage_error(f"-o {output}: names a directory; only --format csv writes a directory (of CSV files).")
+    given = fleet.expand_sources(sources)
+    pricing_map = fleet.split_mapping(pricing or [])
+    usage_map = fleet.split_mapping(usage or [])
+    scenario_map = fleet.split_mapping(scenario or [], is_plain=fleet.is_scenario_spec)
+    oldest = fleet.parse_max_age(max_age)
     inputs: list[tuple[str, Path | str]] = [
-        ("SOURCE", source),
+        *(("SOURCE", source) for source in given),
         *([("--bases", bases)] if bases is not None else []),
-        *([("--usage", usage)] if usage is not None else []),
-        *(("--pricing", ref) for ref in pricing or ()),
-        *(("--scenario", spec) for spec in scenario or ()),
+        *(("--usage", Path(ref)) for ref in (*usage_map.everywhere, *(v for _, v in usage_map.scoped))),
+        *(("--pricing", ref) for ref in (*pricing_map.everywhere, *(v for _, v in pricing_map.scoped))),
+        *(("--scenario", spec) for spec in (*scenario_map.everywhere, *(v for _, v in scenario_map.scoped))),
         *scan_inputs(scan),
     ]
     with _destination(output_path, as_directory, inputs) as result:
-        # Every input is read and checked before anything is written.
-        usage_file = load_usage(usage) if usage is not None else None
-        books = [load_book(ref) for ref in (pricing or ["aws-ecr"])]
-        if usage_file is not None:
-            check_sources(usage_file, books[0])
-        wanted = [s for spec in (scenario or []) for s in from_option(spec)]
         # A scan's asyncio machinery makes cycles worth collecting; a file's records do not.
-        with _collector_paused() if is_file_source(source) else contextlib.nullcontext():
-            inventory = load_source(source, scan, quiet=quiet)
-            policies = current_lifecycle_policies(wanted, source, inventory, scan)
-            base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
+        files_only = all(is_file_source(source) for source in given)
+        with _collector_paused() if files_only else contextlib.nullcontext():
             report = build_report(
-                inventory,
-                usage_file,
-                books,
-                wanted,
+                given,
+                scan,
+                pricing_map,
+                usage_map,
+                scenario_map,
+                quiet=quiet,
+                bases=bases,
                 group_by=group_by,
                 months=months,
                 keep=tuple(keep or ()),
-                source=source,
-                lifecycle_policies=policies,
-                bases=base_images,
                 bandwidth_bits_per_second=bits_per_second,
+                max_age=oldest,
+                strict=strict,
             )
             if isinstance(result, OutputDirectory):
                 from costcalc.render.csv import render_files
@@ -209,6 +230,59 @@ def report_command(
         raise typer.Exit(ExitCode.THRESHOLD)
 
 
+def build_report(
+    sources: Sequence[str],
+    scan: ScanOptions,
+    pricing: Mapped,
+    usage: Mapped,
+    scenarios: Mapped,
+    *,
+    quiet: bool,
+    bases: str | None,
+    group_by: GroupBy,
+    months: int,
+    keep: tuple[str, ...],
+    bandwidth_bits_per_second: int,
+    max_age: timedelta | None,
+    strict: bool,
+) -> Report:
+    """Every input read and checked, merged per registry, priced and added up (nothing written yet)."""
+    from datetime import UTC, datetime
+
+    from costcalc.cli import fleet
+    from costcalc.inventory.merge import Fleet
+    from costcalc.report.fleet import MixedCurrencies, build_fleet
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    # One inventory at a time is read and folded in, so a fleet of many files never holds them all.
+    loaded = Fleet()
+    for source in sources:
+        loaded.add(source, load_source(source, scan, quiet=quiet))
+    registries = loaded.registries()
+    summaries = [given for registry in registries for given in registry.inputs]
+    problems = fleet.strict_problems(summaries, now, max_age) if strict else []
+    if problems:
+        raise InputError(f"--strict: {'; '.join(problems)}.")
+    members, warnings = fleet.members(registries, pricing=pricing, usage=usage, scenarios=scenarios, scan=scan)
+    base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
+    try:
+        report = build_fleet(
+            members,
+            group_by=group_by.value,
+            months=months,
+            keep=keep,
+            generated_at=now,
+            bases=base_images,
+            bandwidth_bits_per_second=bandwidth_bits_per_second,
+            max_age=max_age,
+        )
+    except MixedCurrencies as problem:
+        raise InputError(f"{problem}") from None
+    if warnings:
+        report = report.model_copy(update={"warnings": (*report.warnings, *warnings)})
+    return report
+
+
 def _destination(
     path: Path | None, as_directory: bool, inputs: Inputs
 ) -> contextlib.AbstractContextManager[Destination | OutputDirectory]:
@@ -218,41 +292,6 @@ def _destination(
 
         return directory_destination(path, FILES, inputs=inputs)
     return destination(path, inputs=inputs)
-
-
-def build_report(
-    inventory: Inventory,
-    usage_file: Usage | None,
-    books: Sequence[PriceBook],
-    wanted: Sequence[Scenario],
-    *,
-    group_by: GroupBy,
-    months: int,
-    keep: tuple[str, ...],
-    source: str,
-    lifecycle_policies: Mapping[str, LifecyclePolicy | None] | None = None,
-    bases: Inventory | None = None,
-    bandwidth_bits_per_second: int = 10**9,
-) -> Report:
-    """The one call into the core: usage -> quantities -> prices -> comparison -> scenarios."""
-    from datetime import UTC, datetime
-
-    from costcalc.report import build
-
-    return build(
-        inventory,
-        usage_file,
-        books,
-        scenarios=wanted,
-        keep=keep,
-        group_by=group_by.value,
-        months=months,
-        source=source,
-        generated_at=datetime.now(UTC).replace(microsecond=0),
-        lifecycle_policies=lifecycle_policies,
-        bases=bases,
-        bandwidth_bits_per_second=bandwidth_bits_per_second,
-    )
 
 
 def _bandwidth(text: str) -> int:

@@ -200,7 +200,9 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
     parts += [_heading("Costs"), costs]
 
     shown = report.rows if top is None else report.rows[:top]
-    title = {"repository": "Repository", "team": "Team", "namespace": "Namespace"}[report.group_by]
+    title = {"repository": "Repository", "team": "Team", "namespace": "Namespace", "registry": "Registry"}[
+        report.group_by
+    ]
     # grouped by team, the name is the team
     rows, left_out = group_table(shown, title=title, with_team=report.group_by != "team", unit=unit, width=width)
     heading = (

@@ -17,7 +17,7 @@ from costcalc.render.xlsx_monthly import horizon_cell, monthly_sheet
 from costcalc.report import NO_TEAM, Report
 
 CHART_ROWS = 20  # bars a chart shows: the largest groups (rows are sorted by cost, largest first)
-_GROUP_SHEETS = {"repository": "Repositories", "team": "Teams", "namespace": "Namespaces"}
+_GROUP_SHEETS = {"repository": "Repositories", "team": "Teams", "namespace": "Namespaces", "registry": "Registries"}
 _TEXT_WIDTH = 100
 
 

@@ -1,5 +1,7 @@
 """The report: one function, build(), from inventory, usage and price books to a finished Report."""
 
+from costcalc.report.fleet import MixedCurrencies, build_fleet
+from costcalc.report.fleet_members import Member, ScopedScenario
 from costcalc.report.model import (
     GROUP_BY,
     Comparison,
@@ -24,6 +26,8 @@ __all__ = [
     "NO_TEAM",
     "Comparison",
     "GroupBy",
+    "Member",
+    "MixedCurrencies",
     "MonthCost",
     "Pricing",
     "Quantities",
@@ -33,9 +37,11 @@ __all__ = [
     "RowQuantities",
     "ScenarioResult",
     "ScenarioRow",
+    "ScopedScenario",
     "Totals",
     "VersionBytes",
     "build",
+    "build_fleet",
     "compare",
     "measure",
     "measure_usage",

@@ -16,8 +16,8 @@ from costcalc.scenarios.state import ExpiredImage
 
 # Raised whenever a key of the JSON report is renamed or changes meaning (README: "The JSON report").
 REPORT_SCHEMA_VERSION = 2
-GroupBy = Literal["repository", "team", "namespace"]
-GROUP_BY: tuple[GroupBy, ...] = ("repository", "team", "namespace")
+GroupBy = Literal["repository", "team", "namespace", "registry"]
+GROUP_BY: tuple[GroupBy, ...] = ("repository", "team", "namespace", "registry")
 
 
 class _Frozen(BaseModel):
@@ -174,6 +174,48 @@ class ScenarioResult(_Frozen):
         return tuple(sorted((v for v in self.versions if v.dropped), key=lambda v: -v.exclusive_bytes))
 
 
+class FleetInput(_Frozen):
+    """One inventory a fleet report merged: where it came from, what it covers, how fresh it is."""
+
+    source: str  # the file (or scan target) given on the command line
+    registry: str
+    namespace: str
+    scanned_at: datetime
+    repositories: int
+    tags: int
+    errors: int  # repositories or tags its scan skipped
+    stale: bool = False  # scanned longer ago than --max-age
+
+
+class RegistryTotals(_Frozen):
+    """One registry of a fleet: its inputs' namespaces, the book it is priced on, its month."""
+
+    registry: str
+    namespaces: tuple[str, ...]
+    pricing_id: str
+    dedup_scope: str
+    repositories: int
+    tags: int
+    storage_bytes: Decimal  # stored once per the book's dedup scope, within this registry only
+    storage_cost: Decimal
+    egress_cost: Decimal
+    egress_complete: bool
+    monthly_cost: Decimal
+    horizon_cost: Decimal
+
+
+class BookTotals(_Frozen):
+    """The registries of a fleet priced on one book, and their sum."""
+
+    pricing: Pricing
+    registries: tuple[str, ...]
+    storage_bytes: Decimal
+    storage_cost: Decimal
+    egress_cost: Decimal
+    monthly_cost: Decimal
+    horizon_cost: Decimal
+
+
 class Report(_Frozen):
     """A finished report : everything a renderer shows, nothing it has to compute."""
 
@@ -197,6 +239,11 @@ class Report(_Frozen):
     bases: tuple[BaseImageRow, ...] = ()  # largest first
     growth: tuple[RepositoryGrowth, ...] = ()  # per repository, by name
     monthly: tuple[MonthCost, ...] = ()  # the baseline month by month; totals.horizon_cost is their sum
+    # a fleet (several inventories): each input, each registry's totals and each book's; empty
+    # for the report of one inventory
+    inputs: tuple[FleetInput, ...] = ()
+    registries: tuple[RegistryTotals, ...] = ()
+    price_books: tuple[BookTotals, ...] = ()
 
     def dropped_version_sections(self) -> tuple[tuple[str, tuple[VersionBytes, ...]], ...]:
         """Per scenario that drops versions: its id and dropped versions, largest first.

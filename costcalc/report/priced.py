@@ -38,7 +38,7 @@ def price(
             }
         )
     groups: dict[str, list[int]] = defaultdict(list)
-    key = _group_key(group_by, quantities.namespace)
+    key = _group_key(group_by, quantities.registry, quantities.namespace)
     for index, row in enumerate(rows):
         groups[key(row)].append(index)
     report_rows = []
@@ -202,7 +202,9 @@ def _priced(quantities: Quantities, book: PriceBook, months: int) -> tuple[list[
     return storage_costs, egress_costs, totals
 
 
-def _group_key(group_by: GroupBy, namespace: str) -> Callable[[RowQuantities], str]:
+def _group_key(group_by: GroupBy, registry: str, namespace: str) -> Callable[[RowQuantities], str]:
+    if group_by == "registry":
+        return lambda row: registry
     if group_by == "team":
         return lambda row: row.team or NO_TEAM
     if group_by == "namespace":
