@@ -104,8 +104,8 @@ def render(report: Report, *, top: int | None = None) -> str:
             f"{size(inv.shared_layer_bytes, unit)} in shared layers.",
             "",
         ]
-    for section in fleet.sections(report):
-        lines += _section(section)
+    for fleet_section in fleet.sections(report):
+        lines += _section(fleet_section)
     shown = report.rows if top is None else report.rows[:top]
     with_team = report.group_by != "team"  # grouped by team, the name is the team
     lines += [
