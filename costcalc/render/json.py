@@ -14,6 +14,7 @@ from costcalc.render.json_values import pricing_data as pricing_data
 from costcalc.render.json_values import quantity as quantity
 from costcalc.render.json_values import time as _time
 from costcalc.render.json_values import whole as whole
+from costcalc.render.json_writer import Number as Number
 from costcalc.render.json_writer import Prewritten, dump, pad
 from costcalc.render.json_writer import string as _string
 from costcalc.report import MonthCost, Report, ReportRow, ScenarioResult, Totals, VersionBytes
