@@ -199,7 +199,7 @@ def test_xlsx_fleet_sheet_sums_with_formulas_to_the_reports_totals(fleet: Report
     header = [c.value for c in sheet[1]]
     monthly = header.index("Monthly cost") + 1
     assert [sheet.cell(r, 1).value for r in (2, 3, 4)] == ["ghcr.io", "registry.example.com", "Total"]
-    assert sheet.cell(4, monthly).value == f"=SUM(J2:J3)"
+    assert sheet.cell(4, monthly).value == "=SUM(J2:J3)"
     assert Decimal(str(values.cell(4, monthly).value)) == fleet.totals.monthly_cost
     stored = header.index("Stored bytes") + 1
     assert values.cell(4, stored).value == fleet.totals.storage_bytes
