@@ -134,9 +134,10 @@ def render_table(diff: Diff, *, width: int = 120) -> str:
     parts: list[RenderableType] = [Text(f"costcalc diff: {safe(_target(diff))}", style="bold"), Text(headline(diff))]
     if diff.registries:
         table = Table(title=diff_fleet.title(diff), title_justify="left", box=box.SIMPLE_HEAD)
+        widest = min(24, max(len(r.registry) for r in diff.registries))
         for index, (name, numeric) in enumerate(diff_fleet.columns(diff)):
             if index == 0:
-                table.add_column(name, overflow="fold", min_width=min(24, max(len(r.registry) for r in diff.registries)))
+                table.add_column(name, overflow="fold", min_width=widest)
             elif index < 4:  # money: never cut
                 table.add_column(name, justify="right", no_wrap=True)
             else:
