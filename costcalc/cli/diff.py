@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -9,9 +11,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from costcalc.cli.console import ExitCode, say
+from costcalc.cli.console import ExitCode, say, usage_error
 from costcalc.cli.options import QuietOption, choose_format, format_option, output_option
-from costcalc.cli.output import destination
+from costcalc.cli.output import (
+    Destination,
+    Inputs,
+    OutputDirectory,
+    destination,
+    directory_destination,
+    names_directory,
+)
 from costcalc.cli.report import parse_amount
 from costcalc.errors import InputError
 
@@ -20,6 +29,17 @@ if TYPE_CHECKING:
     from costcalc.report.diff_reports import ReportFile
 
 DIFF_FORMATS = ("table", "json", "csv", "markdown", "html")
+
+
+def _destination(
+    path: Path | None, as_directory: bool, inputs: Inputs
+) -> contextlib.AbstractContextManager[Destination | OutputDirectory]:
+    """Where the diff goes: stdout, a file, or (AS_DIRECTORY) its CSV files in directory PATH."""
+    if as_directory and path is not None:
+        from costcalc.render.diff import CSV_FILES
+
+        return directory_destination(path, CSV_FILES, inputs=inputs)
+    return destination(path, inputs=inputs)
 
 
 def _source(path: Path) -> Inventory | ReportFile:
@@ -79,7 +99,10 @@ def diff_command(
             help="Exit 3 if the monthly cost rises by more than AMOUNT, in the book's currency (output still written).",
         ),
     ] = None,
-    output: Annotated[Path | None, output_option("the diff")] = None,
+    output: Annotated[
+        str | None,
+        output_option("the diff; with --format csv, -o DIRECTORY/ writes repositories.csv and registries.csv"),
+    ] = None,
     width: Annotated[
         int | None,
         typer.Option(
@@ -99,11 +122,16 @@ def diff_command(
     from costcalc.usage.file import check_sources, load_usage
 
     threshold = parse_amount(fail_above_increase)
-    chosen = choose_format(output_format, output, DIFF_FORMATS)
+    output_path = Path(output) if output is not None else None
+    chosen = choose_format(output_format, output_path, DIFF_FORMATS)
     inputs: list[tuple[str, Path | str]] = [("OLD", old), ("NEW", new), ("--pricing", pricing)]
     if usage is not None:
         inputs.append(("--usage", usage))
-    with destination(output, inputs=inputs) as result:
+    # a path ending in / names a directory, which Path() would make a file name
+    as_directory = chosen == "csv" and output is not None and names_directory(output)
+    if chosen != "csv" and output is not None and output.endswith(("/", os.sep)):
+        usage_error(f"-o {output}: names a directory; only --format csv writes a directory (of CSV files).")
+    with _destination(output_path, as_directory, inputs) as result:
         usage_file = load_usage(usage) if usage is not None else None
         book = load_book(pricing)
         if usage_file is not None:
@@ -124,7 +152,9 @@ def diff_command(
                 for inventory, path in ((before, old), (after, new))
             ]
             diff = compare(before, after, reports[0], reports[1])
-        if chosen == "table":
+        if isinstance(result, OutputDirectory):
+            result.commit(render_diff.render_csv_files(diff))
+        elif chosen == "table":
             terminal = output is None and sys.stdout.isatty()
             result.write(render_diff.render_table(diff, width=width or (Console().width if terminal else 120)))
         else:
@@ -138,6 +168,11 @@ def diff_command(
     if not quiet:
         for warning in diff.warnings:
             say(f"warning: {warning}")
+        if chosen == "csv" and diff.registries and not as_directory:
+            say(
+                "note: this CSV holds the repositories; -o DIRECTORY/ writes registries.csv (the registries "
+                "compared) beside them."
+            )
     if threshold is not None and diff.monthly_change > threshold:
         currency = diff.pricing.currency
         say(

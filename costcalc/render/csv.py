@@ -1,5 +1,5 @@
 """The CSV report: one kind of row per file (groups, scenarios, monthly series, base images, price books,
-versions, notes).
+registries, inputs, versions, notes).
 
 `--format csv` writes the group rows alone (GROUPS); `-o DIRECTORY` writes every file of FILES.
 Every column holds one type: whole numbers for counts and bytes, plain decimals (4 places) for
@@ -11,18 +11,18 @@ an empty cell, and a flag column says so; a figure is never 0 for unknown.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 
-from costcalc.render.display import exact, integer, lower_bound, notes_of, safe
-from costcalc.report import Pricing, Report, Totals
+from costcalc.render.csv_cells import document as _document
+from costcalc.render.csv_cells import flag as _flag
+from costcalc.render.csv_cells import integer as _int
+from costcalc.render.csv_cells import money_column as _money
+from costcalc.render.csv_cells import number as _num
+from costcalc.render.csv_cells import text as _text
+from costcalc.render.csv_fleet import render_inputs, render_price_books, render_registries
+from costcalc.render.display import lower_bound, notes_of
+from costcalc.report import Report
 from costcalc.units import whole_parts
-
-# A spreadsheet evaluates a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 GROUPS = "groups.csv"
 SCENARIOS = "scenarios.csv"
@@ -31,41 +31,12 @@ VERSIONS = "versions.csv"
 NOTES = "notes.csv"
 MONTHLY = "monthly.csv"
 BASES = "bases.csv"
+REGISTRIES = "registries.csv"
+INPUTS = "inputs.csv"
 # The files `-o DIRECTORY` writes, every one each time (a file with no rows has its header), so a
-# script that reads them finds the same names whatever the report holds.
-FILES = (GROUPS, SCENARIOS, MONTHLY, BASES, PRICE_BOOKS, VERSIONS, NOTES)
-
-
-def _text(value: str | None) -> str:
-    if value is None:
-        return ""
-    text = safe(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
-def _num(value: Decimal | None) -> str:
-    return "" if value is None else exact(value, 4)
-
-
-def _int(value: Decimal | int | None) -> str:
-    return "" if value is None else str(integer(value))
-
-
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _document(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _money(name: str, currency: str) -> str:
-    """NAME with the currency as its unit: `monthly_cost_usd`."""
-    return f"{name}_{currency.lower()}"
+# script that reads them finds the same names whatever the report holds, and a directory written
+# again for a report of one inventory keeps no registries.csv of an earlier fleet.
+FILES = (GROUPS, SCENARIOS, MONTHLY, BASES, PRICE_BOOKS, REGISTRIES, INPUTS, VERSIONS, NOTES)
 
 
 def group_columns(currency: str) -> tuple[str, ...]:
@@ -237,65 +208,6 @@ def render_bases(report: Report) -> str:
     return _document(BASE_COLUMNS, rows)
 
 
-PRICE_BOOK_COLUMNS = (
-    "pricing_id",
-    "primary",
-    "name",
-    "provider",
-    "region",
-    "effective_date",
-    "dedup_scope",
-    "storage_bytes",
-    "unit",
-    "billable_storage_units",
-    "egress_bytes",
-    "egress_units",
-    "egress_complete",
-    "currency",
-    "storage_cost",
-    "egress_cost",
-    "monthly_cost",
-    "months",
-    "horizon_cost",
-)
-
-
-def _book_row(pricing: Pricing, totals: Totals, primary: bool) -> list[str]:
-    return [
-        _text(pricing.id),
-        _flag(primary),
-        _text(pricing.name),
-        _text(pricing.provider),
-        _text(pricing.region),
-        pricing.effective_date.isoformat(),
-        _text(pricing.dedup_scope),
-        _int(totals.storage_bytes),
-        _text(pricing.unit),
-        _num(totals.billable_storage_gb),
-        _int(totals.egress_bytes),
-        _num(sum(totals.egress_gb_by_class.values(), Decimal(0))),
-        _flag(totals.egress_complete),
-        _text(pricing.currency),
-        _num(totals.storage_cost),
-        _num(totals.egress_cost),
-        _num(totals.monthly_cost),
-        str(totals.months),
-        _num(totals.horizon_cost),
-    ]
-
-
-def render_price_books(report: Report) -> str:
-    """The report's book (`primary` true: its totals are the report's) and each compared book.
-
-    Books may bill in different units and currencies, so each row names its own: quantities
-    are in the row's `unit`, money in its `currency`. `egress_complete` false means egress,
-    and so the monthly and horizon costs, are lower bounds.
-    """
-    rows = [_book_row(report.pricing, report.totals, True)]
-    rows += [_book_row(c.pricing, c.totals, False) for c in report.comparison]
-    return _document(PRICE_BOOK_COLUMNS, rows)
-
-
 def _created(value: datetime | None) -> str:
     """A version's creation time in UTC (a config time without offset is UTC), or empty."""
     if value is None:
@@ -345,6 +257,8 @@ def render_files(report: Report) -> dict[str, str]:
         MONTHLY: render_monthly(report),
         BASES: render_bases(report),
         PRICE_BOOKS: render_price_books(report),
+        REGISTRIES: render_registries(report),
+        INPUTS: render_inputs(report),
         VERSIONS: render_versions(report),
         NOTES: render_notes(report),
     }

@@ -14,6 +14,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from costcalc.render import diff_fleet
 from costcalc.render import json as report_json
 from costcalc.render.display import exact, money, safe, size
 from costcalc.render.html import CONTENT_SECURITY_POLICY
@@ -22,6 +23,9 @@ from costcalc.render.markdown import cell
 from costcalc.report.diff import Change, Diff
 
 DIFF_SCHEMA_VERSION = 1
+REPOSITORIES_CSV = "repositories.csv"
+REGISTRIES_CSV = "registries.csv"  # the registries of two fleets (a header alone for one namespace)
+CSV_FILES = (REPOSITORIES_CSV, REGISTRIES_CSV)  # what `diff --format csv -o DIRECTORY/` writes
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would evaluate these (CSV injection)
 
 
@@ -65,7 +69,9 @@ def _context(diff: Diff) -> list[str]:
     lines = [
         f"Old: {diff.old_source or 'inventory'}, scanned {_when(diff.old_scanned_at)}; "
         f"new: {diff.new_source or 'inventory'}, scanned {_when(diff.new_scanned_at)}.",
-        f"Both priced on {p.id} ({p.name}, effective {p.effective_date}) with usage from "
+        diff_fleet.priced_line(diff)
+        if diff.registries
+        else f"Both priced on {p.id} ({p.name}, effective {p.effective_date}) with usage from "
         f"{diff.usage_source or 'no usage file (egress unknown)'}.",
     ]
     if not diff.egress_complete:
@@ -126,6 +132,19 @@ def render_table(diff: Diff, *, width: int = 120) -> str:
     out = io.StringIO()
     console = Console(file=out, width=width, no_color=True, highlight=False, emoji=False, markup=False)
     parts: list[RenderableType] = [Text(f"costcalc diff: {safe(_target(diff))}", style="bold"), Text(headline(diff))]
+    if diff.registries:
+        table = Table(title=diff_fleet.title(diff), title_justify="left", box=box.SIMPLE_HEAD)
+        widest = min(24, max(len(r.registry) for r in diff.registries))
+        for index, (name, numeric) in enumerate(diff_fleet.columns(diff)):
+            if index == 0:
+                table.add_column(name, overflow="fold", min_width=widest)
+            elif index < 4:  # money: never cut
+                table.add_column(name, justify="right", no_wrap=True)
+            else:
+                table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+        for r in diff.registries:
+            table.add_row(*(safe(c) for c in diff_fleet.cells(diff, r, signed(r.monthly_change))))
+        parts.append(table)
     for title, first, rows, unchanged, with_team in _sections(diff):
         table = Table(
             title=f"{title} ({len(rows)} changed, {unchanged} unchanged)", title_justify="left", box=box.SIMPLE_HEAD
@@ -194,6 +213,7 @@ def render_json(diff: Diff) -> str:
             "horizon_change": report_json.money(diff.horizon_change),
             "egress_complete": diff.egress_complete,
         },
+        **diff_fleet.json_data(diff),
         "added_repositories": list(diff.added_repositories),
         "removed_repositories": list(diff.removed_repositories),
         "repositories": [_change_data(c) for c in diff.repositories],
@@ -261,6 +281,11 @@ def render_csv(diff: Diff) -> str:
     return out.getvalue()
 
 
+def render_csv_files(diff: Diff) -> dict[str, str]:
+    """Every file of CSV_FILES by name, for `diff --format csv -o DIRECTORY/`."""
+    return {REPOSITORIES_CSV: render_csv(diff), REGISTRIES_CSV: diff_fleet.render_csv(diff)}
+
+
 def _markdown_table(header: list[tuple[str, bool]], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(cell(h) for h, _ in header) + " |"]
     lines.append("|" + "|".join("---:" if numeric else "---" for _, numeric in header) + "|")
@@ -271,6 +296,9 @@ def _markdown_table(header: list[tuple[str, bool]], rows: list[list[str]]) -> li
 def render_markdown(diff: Diff) -> str:
     """DIFF as GitHub-flavoured Markdown, ready to post as a pull-request comment."""
     lines = [f"### Registry cost change: {cell(_target(diff))}", "", f"**{cell(headline(diff))}**", ""]
+    if diff.registries:
+        registry_rows = [diff_fleet.cells(diff, r, signed(r.monthly_change)) for r in diff.registries]
+        lines += [f"{diff_fleet.title(diff)}:", "", *_markdown_table(diff_fleet.columns(diff), registry_rows), ""]
     for title, first, rows, unchanged, with_team in _sections(diff):
         if not rows:
             lines += [f"{title}: no change ({unchanged} unchanged).", ""]
@@ -298,6 +326,22 @@ def _e(text: str) -> str:
     return escape(safe(text), quote=True)
 
 
+def _html_table(caption: str, columns: list[tuple[str, bool]], rows: list[list[str]]) -> str:
+    head = "".join(f"<th{' class=n' if numeric else ''}>{_e(h)}</th>" for h, numeric in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{' class=n' if numeric else ''}>{_e(v)}</td>" for (_, numeric), v in zip(columns, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="scroll"><table><caption>{_e(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
 def render_html(diff: Diff) -> str:
     """DIFF as one self-contained HTML page (inline CSS, no scripts), every value escaped."""
     trend = "up" if diff.monthly_change > 0 else "down" if diff.monthly_change < 0 else ""
@@ -310,23 +354,13 @@ def render_html(diff: Diff) -> str:
         f"<h1>Registry cost change: {_e(_target(diff))}</h1>",
         f'<p class="{trend}"><strong>{_e(headline(diff))}</strong></p>',
     ]
+    if diff.registries:
+        cells = [diff_fleet.cells(diff, r, signed(r.monthly_change)) for r in diff.registries]
+        parts.append(_html_table(diff_fleet.title(diff), diff_fleet.columns(diff), cells))
     for title, first, rows, unchanged, with_team in _sections(diff):
-        columns = _columns(diff, first, with_team)
-        head = "".join(f"<th{' class=n' if numeric else ''}>{_e(h)}</th>" for h, numeric in columns)
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td{' class=n' if numeric else ''}>{_e(v)}</td>"
-                for (_, numeric), v in zip(columns, _cells(diff, c, with_team), strict=True)
-            )
-            + "</tr>"
-            for c in rows
-        )
         caption = f"{title} ({len(rows)} changed, {unchanged} unchanged)"
-        parts.append(
-            f'<div class="scroll"><table><caption>{_e(caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-        )
+        cells = [_cells(diff, c, with_team) for c in rows]
+        parts.append(_html_table(caption, _columns(diff, first, with_team), cells))
     parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in _context(diff)) + "</ul>")
     if diff.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in diff.warnings) + "</ul>")

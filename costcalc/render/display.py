@@ -11,7 +11,7 @@ from costcalc.units import format_bytes, round_half_up, whole_bytes
 from costcalc.units import whole_parts as whole_parts  # where renderers have imported it from
 
 if TYPE_CHECKING:
-    from costcalc.report import Report
+    from costcalc.report import Pricing, Report
 
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})  # control, format, line and paragraph separators
 
@@ -127,7 +127,7 @@ def notes_of(report: Report) -> list[tuple[str, str, str]]:
     notes += [("Assumption", s.id, scenario_note(s.id, a)) for s in report.scenarios for a in s.assumptions]
     for c in report.comparison:
         notes += [("Assumption", c.pricing.id, a) for a in c.assumptions]
-    for pricing in (report.pricing, *(c.pricing for c in report.comparison)):
+    for pricing in priced_on(report):
         notes += [("Price book note", pricing.id, n) for n in pricing.notes]
         notes += [("Source", pricing.id, s) for s in pricing.sources]
     notes += [("Warning", "report", w) for w in report.warnings]
@@ -138,5 +138,10 @@ def notes_of(report: Report) -> list[tuple[str, str, str]]:
 
 def book_notes(report: Report) -> list[str]:
     """The caveats of the report's price book and of every compared book, each led by the book's id."""
-    books = (report.pricing, *(c.pricing for c in report.comparison))
-    return [f"{book.id}: {note}" for book in books for note in book.notes]
+    return [f"{book.id}: {note}" for book in priced_on(report) for note in book.notes]
+
+
+def priced_on(report: Report) -> tuple[Pricing, ...]:
+    """Every book behind REPORT: a fleet's own books (not their summary), then the compared books."""
+    own = tuple(book.pricing for book in report.price_books) or (report.pricing,)
+    return (*own, *(c.pricing for c in report.comparison))

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from costcalc.render.display import count, money, monthly, safe, size
+from costcalc.render.fleet import Section
 from costcalc.report import ReportRow
 
 ELLIPSIS = "…"
@@ -115,3 +116,36 @@ def group_table(
 def left_out_note(left_out: Sequence[str], width: int) -> RenderableType:
     """One line naming the columns a WIDTH-column table left out, and how to see them."""
     return Text(f"Not shown at {width} columns: {', '.join(left_out)} (a wider --width, or --format csv, shows them).")
+
+
+def section_table(section: Section, width: int) -> tuple[Table, tuple[str, ...]]:
+    """SECTION as a table of at most WIDTH columns, leaving out its optional columns (in their
+    order) while it would not fit; returns it and the headers of the columns left out."""
+    lines = [section.header, *section.rows, *([section.total] if section.total else [])]
+    widths = [max(cell_len(line[col]) for line in lines) for col in range(len(section.header))]
+    # a text column may fold down to NAME_MIN; numbers never fold
+    needed = [min(w, NAME_MIN) if col < section.numeric_from else w for col, w in enumerate(widths)]
+    kept = list(range(len(section.header)))
+    left_out: list[str] = []
+    for header in section.optional:
+        if sum(needed[col] for col in kept) + _GAP * (len(kept) - 1) <= width:
+            break
+        col = section.header.index(header)
+        kept.remove(col)
+        left_out.append(header)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in kept:
+        numeric = col >= section.numeric_from
+        table.add_column(
+            section.header[col],
+            justify="right" if numeric else "left",
+            no_wrap=numeric,
+            overflow="fold",
+            min_width=None if numeric else min(widths[col], NAME_MIN),
+        )
+    for row in section.rows:
+        table.add_row(*(Text(row[col]) for col in kept))
+    if section.total is not None:
+        table.add_section()
+        table.add_row(*(Text(section.total[col], style="bold") for col in kept))
+    return table, tuple(left_out)

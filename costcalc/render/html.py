@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
-from costcalc.render import bases, findings
+from costcalc.render import bases, findings, fleet
 from costcalc.render.chart import CHART_CSS, bar_chart
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
@@ -18,6 +18,7 @@ from costcalc.render.display import (
     money,
     monthly,
     percent,
+    priced_on,
     safe,
     scenario_note,
     size,
@@ -75,6 +76,28 @@ def _table(caption: str, header: list[str], rows: list[list[str]], numeric_from:
     )
 
 
+def _section(section: fleet.Section) -> str:
+    """A fleet section: its table with the total line as the table's foot, then its notes."""
+    cls = [" class=n" if i >= section.numeric_from else "" for i in range(len(section.header))]
+    head = "".join(f"<th{c}>{_e(h)}</th>" for c, h in zip(cls, section.header, strict=True))
+    body = "".join(
+        "<tr>" + "".join(f"<td{c}>{_e(v)}</td>" for c, v in zip(cls, row, strict=True)) + "</tr>"
+        for row in section.rows
+    )
+    foot = (
+        "<tfoot><tr>"
+        + "".join(f"<th{c}>{_e(v)}</th>" for c, v in zip(cls, section.total, strict=True))
+        + "</tr></tfoot>"
+        if section.total is not None
+        else ""
+    )
+    notes = "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in section.notes) + "</ul>" if section.notes else ""
+    return (
+        f'<div class="scroll"><table><caption>{_e(section.title)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table></div>{notes}"
+    )
+
+
 def _card(key: str, value: str, detail: str) -> str:
     return (
         f'<div class="card"><div class="k">{_e(key)}</div><div class="n">{_e(value)}</div>'
@@ -125,6 +148,14 @@ def _charts(report: Report) -> str:
         bars = sorted(by_team.items(), key=lambda item: (-item[1], item[0]))
         caption = f"Monthly cost by team ({cur})"
         charts.append(bar_chart("chart-cost", caption, [(t, v, money(v)) for t, v in bars]))
+    if len(report.registries) > 1 and report.group_by != "registry":
+        caption = f"Monthly cost by registry ({cur})"
+        ranked = sorted(report.registries, key=lambda r: (-r.monthly_cost, r.registry))
+        charts.append(
+            bar_chart(
+                "chart-cost-registries", caption, [(r.registry, r.monthly_cost, money(r.monthly_cost)) for r in ranked]
+            )
+        )
     if report.rows:
         shown = report.rows[:CHART_BARS]
         more = f", largest {len(shown)} of {len(report.rows)}" if len(shown) < len(report.rows) else ""
@@ -289,10 +320,9 @@ def _link(text: str) -> str:
 
 
 def _notes(report: Report) -> list[str]:
-    pricing = report.pricing
     notes = [*report.assumptions, *(scenario_note(s.id, a) for s in report.scenarios for a in s.assumptions)]
     parts = ["<h2>Assumptions</h2><ul>" + "".join(f"<li>{_e(a)}</li>" for a in notes) + "</ul>"]
-    for book in (pricing, *(c.pricing for c in report.comparison)):
+    for book in priced_on(report):
         items = [f"<li>{_e(n)}</li>" for n in book.notes]
         items += [f"<li>Source: {_link(s)}</li>" for s in book.sources]
         parts.append(f"<h2>Price book {_e(book.id)}: notes and sources</h2><ul>{''.join(items)}</ul>")
@@ -308,8 +338,15 @@ def render(report: Report, *, top: int | None = None) -> str:
     meta = [
         f"Scanned {_when(report.scanned_at)}",
         f"generated {_when(report.generated_at)} by costcalc {report.tool_version}",
-        f"price book {pricing.id} ({pricing.name}), effective {pricing.effective_date}, "
-        f"{pricing.currency} per {pricing.unit}, dedup {pricing.dedup_scope}",
+        *(
+            [f"{', '.join(b.registries)}: price book {fleet.book_line(b.pricing)}" for b in report.price_books]
+            + [fleet.currency_line(report)]
+            if fleet.several_books(report)
+            else [
+                f"price book {pricing.id} ({pricing.name}), effective {pricing.effective_date}, "
+                f"{pricing.currency} per {pricing.unit}, dedup {pricing.dedup_scope}"
+            ]
+        ),
         f"usage: {report.usage_source or 'none (egress unknown)'}",
     ]
     parts = [
@@ -333,6 +370,7 @@ def render(report: Report, *, top: int | None = None) -> str:
             f"{_e(size(inv.shared_layer_bytes, unit))} in shared layers.</p>"
         )
     parts += [
+        *(_section(section) for section in fleet.sections(report)),
         *_groups(report, top),
         *_findings(report),
         *_comparison(report),

@@ -7,48 +7,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from costcalc.render.display import exact, integer, lower_bound
-from costcalc.render.json_writer import Number, Prewritten, dump, pad
+from costcalc.render.display import lower_bound
+from costcalc.render.json_fleet import fleet_data
+from costcalc.render.json_values import money as money
+from costcalc.render.json_values import pricing_data as pricing_data
+from costcalc.render.json_values import quantity as quantity
+from costcalc.render.json_values import time as _time
+from costcalc.render.json_values import whole as whole
+from costcalc.render.json_writer import Number as Number
+from costcalc.render.json_writer import Prewritten, dump, pad
 from costcalc.render.json_writer import string as _string
-from costcalc.report import MonthCost, Pricing, Report, ReportRow, ScenarioResult, Totals, VersionBytes
+from costcalc.report import MonthCost, Report, ReportRow, ScenarioResult, Totals, VersionBytes
 from costcalc.report.recency import PullRecency
 from costcalc.units import whole_parts
-
-
-def money(value: Decimal | None) -> Number | None:
-    return None if value is None else Number(exact(value, 4))
-
-
-def quantity(value: Decimal | None) -> Number | None:
-    return None if value is None else Number(exact(value, 4))
-
-
-def whole(value: Decimal | int | None) -> int | None:
-    return None if value is None else integer(value)
-
-
-def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    utc = value.astimezone(UTC)
-    if utc.year < 1000:  # strftime's %Y does not pad to 4 digits; isoformat does
-        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"  # the same text, faster
-
-
-def pricing_data(pricing: Pricing) -> dict[str, Any]:
-    return {
-        "id": pricing.id,
-        "name": pricing.name,
-        "provider": pricing.provider,
-        "region": pricing.region,
-        "effective_date": pricing.effective_date.isoformat(),
-        "sources": list(pricing.sources),
-        "currency": pricing.currency,
-        "unit": pricing.unit,
-        "dedup_scope": pricing.dedup_scope,
-        "notes": list(pricing.notes),
-    }
 
 
 def untagged_data(images: int, untagged_bytes: Decimal, cost: Decimal) -> dict[str, Any]:
@@ -338,6 +309,8 @@ def report_data(report: Report) -> dict[str, Any]:
         "assumptions": list(report.assumptions),
         "inventory": report.inventory.model_dump() if report.inventory else None,
         "totals": totals_data(report.totals, report.pricing.unit),
+        # a fleet only: its registries, its books and the inventories it merged
+        **fleet_data(report),
         "rows": rows_data(report.rows),
         "comparison": [
             {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from costcalc.render import bases, findings
+from costcalc.render import bases, findings, fleet
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -34,6 +34,35 @@ def cell(text: str) -> str:
     return _SPECIAL_RE.sub(r"\\\1", safe(text))
 
 
+def _books_header(report: Report) -> str:
+    """The price book sentence; with several books, each book with the registries it prices."""
+    pricing = report.pricing
+    if not fleet.several_books(report):
+        return (
+            f"Price book **{cell(pricing.id)}** ({cell(pricing.name)}), effective {pricing.effective_date}, "
+            f"{pricing.currency} per {pricing.unit}, dedup {pricing.dedup_scope}."
+        )
+    books = "; ".join(
+        f"{cell(', '.join(book.registries))} on **{cell(book.pricing.id)}** ({cell(book.pricing.name)}), "
+        f"effective {book.pricing.effective_date}, per {book.pricing.unit}, dedup {cell(book.pricing.dedup_scope)}"
+        for book in report.price_books
+    )
+    return f"Price books: {books}. Currency: {cell(fleet.currency_line(report))}."
+
+
+def _section(section: fleet.Section) -> list[str]:
+    """A fleet section as a Markdown table, its total line in bold, then its notes."""
+    align = ["---" if i < section.numeric_from else "---:" for i in range(len(section.header))]
+    lines = [f"## {cell(section.title)}", "", f"| {' | '.join(cell(h) for h in section.header)} |"]
+    lines += [f"| {' | '.join(align)} |"]
+    lines += [f"| {' | '.join(cell(c) for c in row)} |" for row in section.rows]
+    if section.total is not None:
+        lines.append(f"| {' | '.join(f'**{cell(c)}**' if c else '' for c in section.total)} |")
+    if section.notes:
+        lines += [""] + [f"- {cell(note)}" for note in section.notes]
+    return [*lines, ""]
+
+
 def render(report: Report, *, top: int | None = None) -> str:
     """REPORT as GitHub-flavoured Markdown; TOP limits the group table."""
     pricing, totals, cur, unit = (
@@ -46,8 +75,7 @@ def render(report: Report, *, top: int | None = None) -> str:
     lines = [
         f"# Registry cost: {cell(target)}",
         "",
-        f"Price book **{cell(pricing.id)}** ({cell(pricing.name)}), effective {pricing.effective_date}, "
-        f"{cur} per {unit}, dedup {pricing.dedup_scope}. "
+        f"{_books_header(report)} "
         f"Usage: {cell(report.usage_source) if report.usage_source else 'none (egress unknown)'}.",
         "",
         "| | Quantity | " + cur + " |",
@@ -76,6 +104,8 @@ def render(report: Report, *, top: int | None = None) -> str:
             f"{size(inv.shared_layer_bytes, unit)} in shared layers.",
             "",
         ]
+    for fleet_section in fleet.sections(report):
+        lines += _section(fleet_section)
     shown = report.rows if top is None else report.rows[:top]
     with_team = report.group_by != "team"  # grouped by team, the name is the team
     lines += [
@@ -157,7 +187,7 @@ def render(report: Report, *, top: int | None = None) -> str:
         lines += [f"| {' | '.join(cell(c) for c in row)} |" for row in bases.cells(report)]
         lines += ["", cell(bases.explanation(report))]
     lines += ["", "## Assumptions", ""] + [f"- {cell(a)}" for a in report.assumptions]
-    lines.append(f"- Prices from {', '.join(cell(s) for s in pricing.sources) or 'the price book'}.")
+    lines += [f"- {cell(line)}" for line in fleet.sources_lines(report)]
     caveats = book_notes(report)
     if caveats:
         lines += ["", "## Price book caveats", ""] + [f"- {cell(note)}" for note in caveats]

@@ -12,7 +12,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.render import bases, findings
+from costcalc.render import bases, findings, fleet
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -29,7 +29,7 @@ from costcalc.render.display import (
     size,
     units,
 )
-from costcalc.render.fit import group_table, left_out_note
+from costcalc.render.fit import group_table, left_out_note, section_table
 from costcalc.report import Report, VersionBytes
 
 DEFAULT_WIDTH = 120
@@ -111,6 +111,32 @@ def render(
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
 
 
+def _book_header(report: Report) -> list[tuple[str, str]]:
+    """The header's price book line; with several books, one line per book and the currency apart."""
+    books = fleet.header_books(report)
+    if books:
+        return [("Price books", "\n".join(safe(line) for line in books)), ("Currency", fleet.currency_line(report))]
+    pricing = report.pricing
+    return [
+        (
+            "Price book",
+            f"{safe(pricing.id)} ({safe(pricing.name)}), effective {pricing.effective_date}, "
+            f"{pricing.currency}, unit {pricing.unit}, dedup {pricing.dedup_scope}",
+        )
+    ]
+
+
+def _fleet_section(section: fleet.Section, width: int) -> list[RenderableType]:
+    """A fleet section fitted to WIDTH: its table, the total line set apart, then its notes."""
+    table, left_out = section_table(section, width)
+    parts: list[RenderableType] = [_heading(section.title), table]
+    if left_out:
+        parts.append(left_out_note(left_out, width))
+    if section.notes:
+        parts.append(_bullets(list(section.notes)))
+    return parts
+
+
 def _headline(report: Report) -> str:
     """The totals in one line, so that they are on the first screen before the long tables."""
     totals, cur = report.totals, report.pricing.currency
@@ -135,11 +161,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
             [
                 ("Source", safe(report.source) or "-"),
                 ("Scanned", _time(report.scanned_at)),
-                (
-                    "Price book",
-                    f"{safe(pricing.id)} ({safe(pricing.name)}), effective {pricing.effective_date}, "
-                    f"{cur}, unit {unit}, dedup {pricing.dedup_scope}",
-                ),
+                *_book_header(report),
                 (
                     "Usage",
                     safe(report.usage_source) if report.usage_source else "none (egress unknown)",
@@ -198,6 +220,8 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
         Text(money(totals.horizon_cost), style="bold"),
     )
     parts += [_heading("Costs"), costs]
+    for section in fleet.sections(report):
+        parts += _fleet_section(section, width)
 
     shown = report.rows if top is None else report.rows[:top]
     title = {"repository": "Repository", "team": "Team", "namespace": "Namespace", "registry": "Registry"}[
@@ -298,8 +322,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
             table.add_row(*(Text(c) for c in cells))
         parts += [_heading(bases.TITLE), table, _bullets([bases.explanation(report)])]
 
-    sources = ", ".join(pricing.sources) or "the price book"
-    parts += [_heading("Assumptions"), _bullets([*report.assumptions, f"Prices from {sources}."])]
+    parts += [_heading("Assumptions"), _bullets([*report.assumptions, *fleet.sources_lines(report)])]
     caveats = book_notes(report)
     if caveats:
         parts += [_heading("Price book caveats"), _bullets(caveats)]

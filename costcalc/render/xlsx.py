@@ -10,9 +10,11 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from costcalc.pricing.book import BYTES_PER_UNIT
+from costcalc.render import fleet
 from costcalc.render.display import integer, notes_of, whole_parts
 from costcalc.render.workbook import Book, Column, bar_chart, cells, headers, naive_utc, number, sum_row, text
 from costcalc.render.xlsx_bases import bases_sheet
+from costcalc.render.xlsx_fleet import fleet_sheet
 from costcalc.render.xlsx_monthly import horizon_cell, monthly_sheet
 from costcalc.report import NO_TEAM, Report
 
@@ -206,12 +208,27 @@ def _notes_sheet(book: Book, report: Report) -> None:
         cells(book, sheet, index, columns, list(note))
 
 
+def _book_facts(report: Report) -> list[tuple[str, object]]:
+    """The Summary's price book lines; with several books, each with its registries and date."""
+    pricing = report.pricing
+    if not fleet.several_books(report):
+        return [
+            ("Price book", f"{pricing.id} ({pricing.name})"),
+            ("Price book effective", pricing.effective_date.isoformat()),
+            ("Currency and unit", f"{pricing.currency} per {pricing.unit}, dedup {pricing.dedup_scope}"),
+        ]
+    return [
+        *((f"Price book of {', '.join(b.registries)}", fleet.book_line(b.pricing)) for b in report.price_books),
+        ("Currency and unit", fleet.currency_line(report)),
+    ]
+
+
 def _summary_sheet(book: Book, report: Report, monthly_cell: str) -> Any:
     """The headline figures; MONTHLY_CELL is the group sheet's total, which the summary refers to."""
     sheet = book.workbook.add_worksheet("Summary")
     sheet.set_column(0, 0, 30)
     sheet.set_column(1, 1, 44)
-    pricing, totals = report.pricing, report.totals
+    totals = report.totals
     target = f"{report.registry}/{report.namespace}" if report.namespace else report.registry
     text(sheet, 0, 0, f"Registry cost: {target}", book.title)
     facts: list[tuple[str, object]] = [
@@ -220,9 +237,7 @@ def _summary_sheet(book: Book, report: Report, monthly_cell: str) -> Any:
         ("Source", report.source),
         ("Scanned at (UTC)", report.scanned_at),
         ("Generated at (UTC)", report.generated_at),
-        ("Price book", f"{pricing.id} ({pricing.name})"),
-        ("Price book effective", pricing.effective_date.isoformat()),
-        ("Currency and unit", f"{pricing.currency} per {pricing.unit}, dedup {pricing.dedup_scope}"),
+        *_book_facts(report),
         ("Usage", report.usage_source or "none (egress unknown)"),
         ("Tool version", report.tool_version),
     ]
@@ -271,7 +286,8 @@ def _summary_sheet(book: Book, report: Report, monthly_cell: str) -> Any:
 
 
 def render(report: Report) -> bytes:
-    """REPORT as an .xlsx workbook: Summary, groups, Teams, Scenarios, Price books, Assumptions & sources."""
+    """REPORT as an .xlsx workbook: Summary, Fleet (a fleet only), groups, Teams, Scenarios, Monthly, Base
+    images, Price books, Assumptions & sources."""
     buffer = io.BytesIO()
     book = Book(buffer, report.pricing.currency, report.pricing.unit, report.generated_at)
     group_name = _GROUP_SHEETS[report.group_by]
@@ -279,6 +295,7 @@ def render(report: Report) -> bytes:
     monthly_col = 11 if report.group_by != "team" else 10
     monthly_cell = f"'{group_name}'!{xl_rowcol_to_cell(len(report.rows) + 1, monthly_col, True, True)}"
     summary = _summary_sheet(book, report, monthly_cell)
+    fleet_sheet(book, report)
     name, _, money_col = _group_sheet(book, report)
     assert money_col == monthly_col
     cur = report.pricing.currency

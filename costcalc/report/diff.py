@@ -49,6 +49,24 @@ class Change(_Frozen):
     egress_partial: bool  # egress of some repository in the row is unknown, before or after
 
 
+class RegistryChange(_Frozen):
+    """What changed in one registry of a fleet (two fleet report JSONs): its size and its month."""
+
+    registry: str
+    status: Status
+    pricing_id: str  # the book it is priced on (the same before and after)
+    repositories_before: int
+    repositories_after: int
+    tags_before: int
+    tags_after: int
+    stored_bytes_before: int  # stored under its book's dedup scope, within the registry
+    stored_bytes_after: int
+    monthly_cost_before: Decimal
+    monthly_cost_after: Decimal
+    monthly_change: Decimal
+    egress_partial: bool  # its egress is a lower bound, before or after
+
+
 class Diff(_Frozen):
     """OLD and NEW, of the same namespace, priced with the same usage and price book."""
 
@@ -71,6 +89,8 @@ class Diff(_Frozen):
     monthly_change: Decimal  # = after - before, exactly the difference of the two reports' totals
     egress_complete: bool  # both reports know every repository's egress
     warnings: tuple[str, ...]
+    # two fleet report JSONs: every registry of either, largest cost change first (else empty)
+    registries: tuple[RegistryChange, ...] = ()
 
     @property
     def horizon_change(self) -> Decimal:

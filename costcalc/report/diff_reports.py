@@ -1,4 +1,5 @@
-"""Two report JSONs of one namespace -> a Diff of what they hold: per-repository tags, bytes, cost (pure).
+"""Two report JSONs of one namespace, or of two fleets -> a Diff of what they hold: per-repository tags,
+bytes, cost, and for fleets per registry (pure).
 
 A report JSON (`costcalc report --format json`) carries each repository's tag count, distinct
 stored bytes and monthly cost, but not the tags or blobs themselves: the tags, versions and
@@ -16,7 +17,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from costcalc.errors import InputError
-from costcalc.report.diff import Change, Diff, status_of, summed
+from costcalc.inventory.merge import registry_name
+from costcalc.report.diff import Change, Diff, RegistryChange, status_of, summed
 from costcalc.report.model import Pricing
 
 # A report JSON is small next to its inventory; this bounds the read of anything else.
@@ -46,6 +48,19 @@ class _Totals(_Loose):
     monthly_cost: Decimal
     months: int
     egress_complete: bool
+    storage_bytes: int = 0
+
+
+class _Registry(_Loose):
+    """A fleet report's registry entry (`registries`), as a diff compares it."""
+
+    registry: str
+    pricing_id: str
+    repositories: int
+    tags: int
+    storage_bytes: int
+    egress_complete: bool
+    monthly_cost: Decimal
 
 
 class ReportFile(_Loose):
@@ -63,6 +78,7 @@ class ReportFile(_Loose):
     totals: _Totals
     rows: tuple[_Row, ...]
     warnings: tuple[str, ...] = ()
+    registries: tuple[_Registry, ...] = ()  # a fleet report's (several inventories), else empty
 
 
 def is_report_json(data: object) -> bool:
@@ -94,22 +110,20 @@ def load_report(path: Path) -> ReportFile:
 
 
 def compare_reports(old: ReportFile, new: ReportFile) -> Diff:
-    """The Diff of two report JSONs of one namespace, grouped by repository and priced on one book."""
-    where_old = f"{old.registry}/{old.namespace}".rstrip("/")
-    where_new = f"{new.registry}/{new.namespace}".rstrip("/")
-    if where_old != where_new:
-        raise InputError(f"OLD reports on {where_old} but NEW on {where_new}: a diff compares one namespace.")
+    """The Diff of two report JSONs grouped by repository: of one namespace priced on one book, or
+    of two fleets (either one a fleet report), each registry in both priced on one book."""
+    fleet = bool(old.registries or new.registries)
+    if not fleet:
+        _check_one_namespace(old, new)
     for report, which in ((old, "OLD"), (new, "NEW")):
         if report.group_by != "repository":
             raise InputError(f"{which} is grouped by {report.group_by}; diff needs reports grouped by repository.")
-    if (old.pricing.id, old.pricing.currency) != (new.pricing.id, new.pricing.currency):
-        raise InputError(
-            f"OLD is priced on {old.pricing.id} ({old.pricing.currency}) and NEW on {new.pricing.id} "
-            f"({new.pricing.currency}): a diff compares reports priced on one book."
-        )
+    if fleet:
+        _check_books(old, new)
     if old.totals.months != new.totals.months:
         raise InputError(f"OLD covers {old.totals.months} months and NEW {new.totals.months}: make them alike.")
-    rows = _changes(old, new)
+    rows_old, rows_new = _named_rows(old, new) if fleet else (old.rows, new.rows)
+    rows = _changes(rows_old, rows_new)
     return Diff(
         registry=new.registry,
         namespace=new.namespace,
@@ -123,19 +137,118 @@ def compare_reports(old: ReportFile, new: ReportFile) -> Diff:
         months=new.totals.months,
         egress_complete=old.totals.egress_complete and new.totals.egress_complete,
         warnings=(_UNKNOWN_DETAIL, *dict.fromkeys((*old.warnings, *new.warnings))),
+        registries=_registry_changes(old, new) if fleet else (),
         **summed(
             rows,
-            {r.name for r in old.rows},
-            {r.name for r in new.rows},
+            {r.name for r in rows_old},
+            {r.name for r in rows_new},
             old.totals.monthly_cost,
             new.totals.monthly_cost,
         ),
     )
 
 
-def _changes(old: ReportFile, new: ReportFile) -> tuple[Change, ...]:
-    rows_old = {r.name: r for r in old.rows}
-    rows_new = {r.name: r for r in new.rows}
+def _check_one_namespace(old: ReportFile, new: ReportFile) -> None:
+    where_old = f"{old.registry}/{old.namespace}".rstrip("/")
+    where_new = f"{new.registry}/{new.namespace}".rstrip("/")
+    if where_old != where_new:
+        raise InputError(f"OLD reports on {where_old} but NEW on {where_new}: a diff compares one namespace.")
+    if (old.pricing.id, old.pricing.currency) != (new.pricing.id, new.pricing.currency):
+        raise InputError(
+            f"OLD is priced on {old.pricing.id} ({old.pricing.currency}) and NEW on {new.pricing.id} "
+            f"({new.pricing.currency}): a diff compares reports priced on one book."
+        )
+
+
+def _check_books(old: ReportFile, new: ReportFile) -> None:
+    """Two fleets: one currency, and each registry in both priced on the same book."""
+    if old.pricing.currency != new.pricing.currency:
+        raise InputError(
+            f"OLD is priced in {old.pricing.currency} and NEW in {new.pricing.currency}: costcalc does not "
+            "convert currencies."
+        )
+    books_new = {r.registry: r.pricing_id for r in registries_of(new)}
+    for registry in registries_of(old):
+        book = books_new.get(registry.registry)
+        if book is not None and book != registry.pricing_id:
+            raise InputError(
+                f"{registry.registry} is priced on {registry.pricing_id} in OLD and on {book} in NEW: a diff "
+                "compares each registry priced on one book."
+            )
+
+
+def registries_of(report: ReportFile) -> tuple[_Registry, ...]:
+    """A fleet report's registries, or the one registry of a one-inventory report (its totals)."""
+    if report.registries:
+        return report.registries
+    return (
+        _Registry(
+            registry=registry_name(report.registry),
+            pricing_id=report.pricing.id,
+            repositories=len(report.rows),
+            tags=sum(r.tags for r in report.rows),
+            storage_bytes=report.totals.storage_bytes,
+            egress_complete=report.totals.egress_complete,
+            monthly_cost=report.totals.monthly_cost,
+        ),
+    )
+
+
+def _named_rows(old: ReportFile, new: ReportFile) -> tuple[tuple[_Row, ...], tuple[_Row, ...]]:
+    """Both sides' rows named alike: a report of one registry names its repositories without the
+    `REGISTRY/` a report of several registries puts before them, so when the other side has
+    several, its rows get that prefix too."""
+    several = [len(registries_of(report)) > 1 for report in (old, new)]
+
+    def named(report: ReportFile) -> tuple[_Row, ...]:
+        if len(registries_of(report)) > 1 or not any(several):
+            return report.rows
+        prefix = f"{registries_of(report)[0].registry}/"
+        return tuple(row.model_copy(update={"name": prefix + row.name}) for row in report.rows)
+
+    return named(old), named(new)
+
+
+def _size(registry: _Registry | None) -> tuple[int, int, int]:
+    """What a registry holds: a change in any of it is a changed registry, not a repriced one."""
+    return (registry.repositories, registry.tags, registry.storage_bytes) if registry else (0, 0, 0)
+
+
+def _registry_changes(old: ReportFile, new: ReportFile) -> tuple[RegistryChange, ...]:
+    before = {r.registry: r for r in registries_of(old)}
+    after = {r.registry: r for r in registries_of(new)}
+    changes = []
+    for name in sorted(before.keys() | after.keys()):
+        was, now = before.get(name), after.get(name)
+        cost_before = was.monthly_cost if was else Decimal(0)
+        cost_after = now.monthly_cost if now else Decimal(0)
+        status = status_of(was is not None, now is not None, _size(was) != _size(now), cost_before, cost_after)
+        either = now or was
+        assert either is not None
+        changes.append(
+            RegistryChange(
+                registry=name,
+                status=status,
+                pricing_id=either.pricing_id,
+                repositories_before=was.repositories if was else 0,
+                repositories_after=now.repositories if now else 0,
+                tags_before=was.tags if was else 0,
+                tags_after=now.tags if now else 0,
+                stored_bytes_before=was.storage_bytes if was else 0,
+                stored_bytes_after=now.storage_bytes if now else 0,
+                monthly_cost_before=cost_before,
+                monthly_cost_after=cost_after,
+                monthly_change=cost_after - cost_before,
+                egress_partial=any(r is not None and not r.egress_complete for r in (was, now)),
+            )
+        )
+    changes.sort(key=lambda c: (-abs(c.monthly_change), c.registry))
+    return tuple(changes)
+
+
+def _changes(old: tuple[_Row, ...], new: tuple[_Row, ...]) -> tuple[Change, ...]:
+    rows_old = {r.name: r for r in old}
+    rows_new = {r.name: r for r in new}
     changes = []
     for name in sorted(rows_old.keys() | rows_new.keys()):
         row_old, row_new = rows_old.get(name), rows_new.get(name)

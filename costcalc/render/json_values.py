@@ -1,0 +1,47 @@
+"""Values as the JSON report writes them: money and quantities as exact numbers, bytes whole, UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from costcalc.render.display import exact, integer
+from costcalc.render.json_writer import Number
+from costcalc.report.model import Pricing
+
+
+def money(value: Decimal | None) -> Number | None:
+    return None if value is None else Number(exact(value, 4))
+
+
+def quantity(value: Decimal | None) -> Number | None:
+    return None if value is None else Number(exact(value, 4))
+
+
+def whole(value: Decimal | int | None) -> int | None:
+    return None if value is None else integer(value)
+
+
+def time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    utc = value.astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y does not pad to 4 digits; isoformat does
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"  # the same text, faster
+
+
+def pricing_data(pricing: Pricing) -> dict[str, Any]:
+    return {
+        "id": pricing.id,
+        "name": pricing.name,
+        "provider": pricing.provider,
+        "region": pricing.region,
+        "effective_date": pricing.effective_date.isoformat(),
+        "sources": list(pricing.sources),
+        "currency": pricing.currency,
+        "unit": pricing.unit,
+        "dedup_scope": pricing.dedup_scope,
+        "notes": list(pricing.notes),
+    }
