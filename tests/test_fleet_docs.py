@@ -371,3 +371,41 @@ def test_the_cronjobs_run_their_commands_against_real_registries(registries: Reg
     assert (claim / "reports" / "fleet.xlsx").read_bytes().startswith(b"PK")
     assert any((claim / "cache" / "platform").iterdir())  # each scan keeps its own cache on the volume
     assert_no_secret_in(node, registries)
+
+
+def sh_block_after(path: Path, heading: str) -> str:
+    """The first ```sh block after HEADING in PATH."""
+    text = path.read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
+    return text.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("page", "heading", "usage"),
+    [(DOC, "## The commands", "costs/usage.csv"), (ROOT / "README.md", "### A whole fleet", "usage.csv")],
+)
+def test_the_fleet_commands_of_the_pages_run(
+    registries: Registries, tmp_path: Path, page: Path, heading: str, usage: str
+) -> None:
+    """The commands as printed, credentials from Docker's config.json (found through DOCKER_CONFIG)."""
+    script = registries.localize(sh_block_after(page, heading))
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    auths = {
+        r.host: json.loads(registries.docker_config(r))["auths"][r.host] for r in (registries.first, registries.second)
+    }
+    (docker / "config.json").write_text(json.dumps({"auths": auths}), encoding="utf-8")
+    workspace = tmp_path / "workspace"
+    (workspace / usage).parent.mkdir(parents=True)
+    (workspace / usage).write_text(usage_csv(), encoding="utf-8")
+    env = {**clean_environment(tmp_path / "home"), "DOCKER_CONFIG": str(docker)}
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert_fleet(fleet_of(workspace / "fleet.json"), registries)
