@@ -46,7 +46,7 @@ def help_text(*command: str) -> str:
             ["report"],
             [
                 "--format [table|json|csv|markdown|html|xlsx]",
-                "--group-by <repository|team|namespace>",
+                "--group-by <repository|team|namespace|registry>",
                 "alpine, multistage, distroless, target:SIZE, ratio:R, measured:REPO:BEFORE=AFTER",
                 "retention:N, retention:DAYSd, colocate:P, provider:ID",
             ],

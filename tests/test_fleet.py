@@ -21,7 +21,9 @@ MB = 10**6
 def namespace(registry: str, name: str, *, day: int = 3, extra: str = "") -> Inventory:
     """Two repositories under NAME, both on the 900 MB layer `base` every namespace shares."""
     manifests = {
-        d(f"{name}-api{extra}"): image(f"c{name}api{extra}", 10, layer("base", 900 * MB), layer(f"{name}-api{extra}", 300 * MB)),
+        d(f"{name}-api{extra}"): image(
+            f"c{name}api{extra}", 10, layer("base", 900 * MB), layer(f"{name}-api{extra}", 300 * MB)
+        ),
         d(f"{name}-web"): image(f"c{name}web", 20, layer("base", 900 * MB), layer(f"{name}-web", 100 * MB)),
     }
     tags = {

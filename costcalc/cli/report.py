@@ -70,7 +70,7 @@ def report_command(
     sources: Annotated[
         list[str],
         typer.Argument(
-            metavar="SOURCE...",
+            metavar="SOURCE",
             help="Inventory files, directories of them, or scan TARGETs (HOST[:PORT][/NAMESPACE]); inventories "
             "of one registry are merged, each registry is priced on its own.",
         ),
@@ -171,7 +171,8 @@ def report_command(
     ] = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Price an inventory (or a scan) with pull data and price books: storage, egress, totals, savings."""
+    """Price inventories (files, directories of them, or scans) with pull data and price books: storage, egress,
+    totals, savings; several registries are each priced on their own book and added up."""
     from costcalc.cli import fleet
 
     threshold = parse_amount(fail_above)
