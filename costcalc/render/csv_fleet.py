@@ -69,8 +69,7 @@ def _pricing_cells(pricing: Pricing, primary: bool) -> list[str]:
 
 
 def _fleet_book_row(book: BookTotals, report: Report) -> list[str]:
-    """One of several books of a fleet: its registries' sums (their egress volumes are in no total
-    the report keeps per book, so those cells are empty)."""
+    """One of several books of a fleet: its registries' sums."""
     complete = all(r.egress_complete for r in report.registries if r.registry in book.registries)
     pricing = book.pricing
     return [
@@ -78,8 +77,8 @@ def _fleet_book_row(book: BookTotals, report: Report) -> list[str]:
         integer(book.storage_bytes),
         text(pricing.unit),
         number(to_units(book.storage_bytes, pricing.unit)),
-        "",
-        "",
+        integer(book.egress_bytes),
+        number(book.egress_gb),
         flag(complete),
         text(pricing.currency),
         number(book.storage_cost),

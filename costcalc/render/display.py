@@ -145,3 +145,15 @@ def priced_on(report: Report) -> tuple[Pricing, ...]:
     """Every book behind REPORT: a fleet's own books (not their summary), then the compared books."""
     own = tuple(book.pricing for book in report.price_books) or (report.pricing,)
     return (*own, *(c.pricing for c in report.comparison))
+
+
+def report_target(report: Report) -> str:
+    """What a report covers, for its title: REGISTRY/NAMESPACE, or a fleet's registries."""
+    if len(report.registries) > 1:
+        names = ", ".join(registry.registry for registry in report.registries)
+        return f"a fleet of {len(report.registries)} registries ({names})"
+    if report.registries:
+        (registry,) = report.registries
+        namespaces = ", ".join(namespace or "(root)" for namespace in registry.namespaces)
+        return f"{registry.registry} (namespaces {namespaces})"
+    return f"{report.registry}/{report.namespace}" if report.namespace else report.registry

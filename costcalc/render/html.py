@@ -19,6 +19,7 @@ from costcalc.render.display import (
     monthly,
     percent,
     priced_on,
+    report_target,
     safe,
     scenario_note,
     size,
@@ -334,7 +335,7 @@ def _notes(report: Report) -> list[str]:
 def render(report: Report, *, top: int | None = None) -> str:
     """REPORT as a standalone HTML document: headline, charts, then every table; TOP limits the group table."""
     pricing = report.pricing
-    target = f"{report.registry}/{report.namespace}" if report.namespace else report.registry
+    target = report_target(report)
     meta = [
         f"Scanned {_when(report.scanned_at)}",
         f"generated {_when(report.generated_at)} by costcalc {report.tool_version}",

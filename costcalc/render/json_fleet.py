@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from costcalc.render.json_values import money, pricing_data, time
+from costcalc.render.json_values import money, pricing_data, quantity, time
 from costcalc.report.model import Report
 from costcalc.units import whole_parts
 
@@ -16,6 +16,7 @@ def fleet_data(report: Report) -> dict[str, Any]:
         return {}
     registry_bytes = whole_parts([r.storage_bytes for r in report.registries])
     book_bytes = whole_parts([b.storage_bytes for b in report.price_books])
+    book_egress = whole_parts([b.egress_bytes for b in report.price_books])
     return {
         "registries": [
             {
@@ -39,12 +40,14 @@ def fleet_data(report: Report) -> dict[str, Any]:
                 "pricing": pricing_data(b.pricing),
                 "registries": list(b.registries),
                 "storage_bytes": stored,
+                "egress_bytes": egress,
+                "egress_gb": quantity(b.egress_gb),
                 "storage_cost": money(b.storage_cost),
                 "egress_cost": money(b.egress_cost),
                 "monthly_cost": money(b.monthly_cost),
                 "horizon_cost": money(b.horizon_cost),
             }
-            for b, stored in zip(report.price_books, book_bytes, strict=True)
+            for b, stored, egress in zip(report.price_books, book_bytes, book_egress, strict=True)
         ],
         "inputs": [
             {

@@ -18,6 +18,7 @@ from costcalc.render.display import (
     money,
     monthly,
     percent,
+    report_target,
     safe,
     scenario_note,
     size,
@@ -71,7 +72,7 @@ def render(report: Report, *, top: int | None = None) -> str:
         report.pricing.currency,
         report.pricing.unit,
     )
-    target = f"{report.registry}/{report.namespace}" if report.namespace else report.registry
+    target = report_target(report)
     lines = [
         f"# Registry cost: {cell(target)}",
         "",

@@ -24,6 +24,7 @@ from costcalc.render.display import (
     lower_bound,
     money,
     percent,
+    report_target,
     safe,
     scenario_note,
     size,
@@ -154,7 +155,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
         report.pricing.currency,
         report.pricing.unit,
     )
-    target = f"{report.registry}/{report.namespace}" if report.namespace else report.registry
+    target = report_target(report)
     parts: list[RenderableType] = [
         Text(f"costcalc report: {safe(target)}", style="bold"),
         _grid(

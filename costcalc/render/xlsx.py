@@ -11,7 +11,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from costcalc.pricing.book import BYTES_PER_UNIT
 from costcalc.render import fleet
-from costcalc.render.display import integer, notes_of, whole_parts
+from costcalc.render.display import integer, notes_of, report_target, whole_parts
 from costcalc.render.workbook import Book, Column, bar_chart, cells, headers, naive_utc, number, sum_row, text
 from costcalc.render.xlsx_bases import bases_sheet
 from costcalc.render.xlsx_fleet import fleet_sheet
@@ -229,7 +229,7 @@ def _summary_sheet(book: Book, report: Report, monthly_cell: str) -> Any:
     sheet.set_column(0, 0, 30)
     sheet.set_column(1, 1, 44)
     totals = report.totals
-    target = f"{report.registry}/{report.namespace}" if report.namespace else report.registry
+    target = report_target(report)
     text(sheet, 0, 0, f"Registry cost: {target}", book.title)
     facts: list[tuple[str, object]] = [
         ("Registry", report.registry),

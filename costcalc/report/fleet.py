@@ -217,6 +217,7 @@ def _fleet_pricing(books: Sequence[Pricing]) -> Pricing:
     if len(distinct) == 1:
         return distinct[0]
     units = {book.unit for book in distinct}
+    scopes = {book.dedup_scope for book in distinct}  # "mixed": each registry's book says (price_books)
     return Pricing(
         id="+".join(book.id for book in distinct),
         name=f"{len(distinct)} price books, one per registry (see the price books section)",
@@ -224,7 +225,7 @@ def _fleet_pricing(books: Sequence[Pricing]) -> Pricing:
         region=", ".join(dict.fromkeys(book.region for book in distinct)),
         currency=distinct[0].currency,
         unit=units.pop() if len(units) == 1 else "GB",
-        dedup_scope="per registry's book",
+        dedup_scope=scopes.pop() if len(scopes) == 1 else "mixed",
         effective_date=min(book.effective_date for book in distinct),
         sources=tuple(dict.fromkeys(s for book in distinct for s in book.sources)),
         notes=tuple(dict.fromkeys(n for book in distinct for n in book.notes)),

@@ -106,6 +106,8 @@ def book_totals(members: Sequence[Member], reports: Sequence[Report]) -> tuple[B
             pricing=pricing,
             registries=tuple(m.registry.registry for m, _ in pairs),
             storage_bytes=total(r.totals.storage_bytes for _, r in pairs),
+            egress_bytes=total(r.totals.egress_bytes for _, r in pairs),
+            egress_gb=total(gb for _, r in pairs for gb in r.totals.egress_gb_by_class.values()),
             storage_cost=total(r.totals.storage_cost for _, r in pairs),
             egress_cost=total(r.totals.egress_cost for _, r in pairs),
             monthly_cost=total(r.totals.monthly_cost for _, r in pairs),

@@ -210,6 +210,8 @@ class BookTotals(_Frozen):
     pricing: Pricing
     registries: tuple[str, ...]
     storage_bytes: Decimal
+    egress_bytes: Decimal
+    egress_gb: Decimal  # the egress in the book's unit, every class together
     storage_cost: Decimal
     egress_cost: Decimal
     monthly_cost: Decimal
