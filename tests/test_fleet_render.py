@@ -171,7 +171,8 @@ def test_csv_files_list_registries_inputs_and_each_book_with_its_registries(flee
     ]
     assert sum(Decimal(b["horizon_cost"]) for b in books) == fleet.totals.horizon_cost
     assert books[1]["unit"] == "GiB" and int(books[1]["egress_bytes"]) > 0
-    assert sum(int(b["egress_bytes"]) for b in books) == int(fleet.totals.egress_bytes)
+    # each book's bytes rounded on their own: within half a byte of its exact share
+    assert abs(sum(int(b["egress_bytes"]) for b in books) - fleet.totals.egress_bytes) <= Decimal(len(books)) / 2
     inputs = rows(files["inputs.csv"])
     assert sorted((i["source"], i["registry"], i["errors"], i["stale"]) for i in inputs) == [
         ("examples/fleet.json", "registry.example.com", "0", "false"),
