@@ -233,6 +233,7 @@ def measure_fleet(workdir: Path, name: str, shape: Shape, repeats: int) -> dict[
         "seconds": round(median.seconds, 3),
         "seconds_of_runs": [round(r.seconds, 3) for r in runs],
         "cpu_seconds": round(median.cpu_seconds, 3),
+        "cpu_seconds_of_runs": [round(r.cpu_seconds, 3) for r in runs],
         "max_rss_bytes": max(r.max_rss_bytes for r in runs),
         "max_rss_bytes_of_runs": [r.max_rss_bytes for r in runs],
         "microseconds_per_tag": round(median.seconds / tags * 1e6, 2),
@@ -310,16 +311,23 @@ def fleet_targets(fleet: dict[str, Any], add: Callable[[str, object, str, bool |
     linear = fleet["linearity"]
     runs = linear["runs"]
     largest = runs[-1]
-    sizes = " / ".join(f"{run['microseconds_per_tag']}" for run in runs)
-    ratio = linear["last_to_first_slope_ratio"]
+    span = f"{runs[0]['tags']:,}..{largest['tags']:,} tags, {largest['inventories']} inventories"
+    # In CPU seconds: a run on the largest fleet lasts a minute and reads 1.6 GB of files, so its
+    # wall time also holds the shared machine's other work and page cache it dropped meanwhile.
+    ratio = linear["last_to_first_cpu_slope_ratio"]
     add(
-        f"fleet report time linear in tags ({runs[0]['tags']:,}..{largest['tags']:,} tags,"
-        f" {largest['inventories']} inventories; µs/tag {sizes})",
+        f"fleet report CPU time linear in tags ({span}; CPU µs/tag"
+        f" {' / '.join(str(run['cpu_microseconds_per_tag']) for run in runs)})",
         f"slope ratio {ratio}",
         f"<= {LINEAR_SLOPE_RATIO}",
         ratio is not None and ratio <= LINEAR_SLOPE_RATIO,
     )
-    add("(context) the same in CPU seconds", f"slope ratio {linear['last_to_first_cpu_slope_ratio']}", "-", None)
+    add(
+        f"(context) the same in wall time (µs/tag {' / '.join(str(run['microseconds_per_tag']) for run in runs)})",
+        f"slope ratio {linear['last_to_first_slope_ratio']}",
+        "-",
+        None,
+    )
     add(
         f"(context) fleet report on {largest['tags']:,} tags, {largest['inventories']} inventories",
         f"{largest['seconds']:.1f} s, {largest['cpu_seconds']:.1f} CPU-s, {largest['max_rss_bytes'] / MIB:.0f} MiB",
