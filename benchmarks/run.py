@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.fleet import FleetTruth, push_aliases, push_fleet
+from benchmarks.fleet_reports import fleet_report_figures
 from benchmarks.measure import REPEATS, ROOT, ProxyProcess, child_env, costcalc, machine, measure, profile_text
 from benchmarks.reports import linearity, report_figures
 from benchmarks.scans import median_run, minimum_check, replay_figures, scan_figures
@@ -137,6 +138,28 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
         figures["report"] = report
         if report_profile is not None and report_profile.exists():
             (results_dir / "report.profile.txt").write_text(profile_text(report_profile))
+        say("costcalc report on synthetic fleets of many inventories")
+        figures["fleet_report"] = fleet_report_figures(workdir / "fleets", args.tiny, say)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    figures["targets"] = targets(figures)
+    return figures
+
+
+def fleet_only(args: argparse.Namespace) -> dict[str, object]:
+    """Only `costcalc report` on synthetic fleets of many inventories (--fleet-only): no registry."""
+    workdir = Path(tempfile.mkdtemp(prefix="costcalc-bench-"))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "costcalc")], check=True)
+    figures: dict[str, object] = {
+        "schema": 1,
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(),
+        "parameters": {"tiny": args.tiny, "fleet_only": True},
+    }
+    try:
+        say = (lambda _: None) if args.quiet else (lambda text: print(f"[bench] {text}", file=sys.stderr))
+        figures["fleet_report"] = fleet_report_figures(workdir, args.tiny, say)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     figures["targets"] = targets(figures)
@@ -299,8 +322,11 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true", help="also write cProfile stats of a cold scan and of the largest report"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--fleet-only", action="store_true", help="only the report on fleets of many inventories (no registry)"
+    )
     args = parser.parse_args(argv)
-    figures = benchmark(args)
+    figures = fleet_only(args) if args.fleet_only else benchmark(args)
     args.out.write_text(json.dumps(figures, indent=1) + "\n")
     print(table(figures))
     print(f"\nfigures written to {args.out}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.fleet_reports import fleet_rows, fleet_targets
+
 
 def targets(figures: dict[str, object]) -> list[dict[str, object]]:
     """The issue's targets, each a measured value, a threshold and pass/fail."""
@@ -109,6 +111,9 @@ def targets(figures: dict[str, object]) -> list[dict[str, object]]:
     report = figures.get("report")
     if isinstance(report, dict) and report["runs"]:
         add_report_targets(report, add)
+    fleet = figures.get("fleet_report")
+    if isinstance(fleet, dict):
+        fleet_targets(fleet, add)
     return rows
 
 
@@ -296,6 +301,10 @@ def table(figures: dict[str, object]) -> str:
                 mib(run["max_rss_bytes"]),
                 cpu=str(run["cpu_seconds"]),
             )
+    fleet = figures.get("fleet_report")
+    if isinstance(fleet, dict):
+        for name, seconds, rss, cpu_seconds in fleet_rows(fleet):
+            row(name, seconds, "-", "-", "-", mib(rss), cpu=str(cpu_seconds))
     refaults = refault_line(figures)
     if refaults:
         lines += ["", refaults]

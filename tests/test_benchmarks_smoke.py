@@ -149,3 +149,27 @@ def test_the_tools_of_today_ran_through_the_same_proxy(figures: dict) -> None:
     assert speedups["cold scan vs skopeo loop"] == f"{skopeo['seconds'] / cold_seconds:.1f}x faster"
     dxf_line = "(context) cold scan vs python-dxf manifest loop (which fetches no config)"
     assert speedups[dxf_line] == f"{dxf['seconds'] / cold_seconds:.1f}x faster"
+
+
+@pytest.mark.registry
+def test_the_fleet_report_is_measured_on_fleets_of_many_inventories(figures: dict) -> None:
+    fleet = figures["fleet_report"]
+    runs = [*fleet["linearity"]["runs"], *fleet["inventories"]["runs"], *fleet["manifests"]["runs"]]
+    for run in runs:
+        assert run["seconds"] > 0 and run["cpu_seconds"] > 0 and run["max_rss_bytes"] > 0, run["name"]
+        # the report counted every tag and manifest the fleet's files hold
+        assert (run["reported_tags"], run["reported_manifests"]) == (run["tags"], run["manifests"]), run["name"]
+    linear = fleet["linearity"]["runs"]
+    assert [run["tags"] for run in linear] == [1_000, 2_000, 4_000]
+    assert {run["inventories"] for run in linear} == {5} and {run["registries"] for run in linear} == {5}
+    assert len(fleet["linearity"]["marginal_seconds_per_1000_tags"]) == 2
+    # one fleet written as 1 and as 5 files: the same tags, manifests and blobs
+    split = fleet["inventories"]["runs"]
+    assert [run["inventories"] for run in split] == [1, 5]
+    assert len({(run["tags"], run["manifests"], run["blobs"]) for run in split}) == 1
+    # the same tags with twice the distinct manifests
+    fewer, more = fleet["manifests"]["runs"]
+    assert fewer["tags"] == more["tags"] and more["manifests"] == 2 * fewer["manifests"]
+    named = {t["target"] for t in figures["targets"]}
+    assert any(name.startswith("fleet report CPU time linear in tags") for name in named)
+    assert any(name.startswith("fleet report peak RSS, 1,000 tags as 5 vs 1 inventories") for name in named)
