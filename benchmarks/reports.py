@@ -21,6 +21,20 @@ SCENARIOS = ("alpine", "retention:5")
 # in a fresh interpreter of its own, as the report runs in one.
 JSON_LOAD = "import json, sys\nwith open(sys.argv[1], 'rb') as file:\n    json.load(file)\n"
 
+# The floor under any load that validates the whole file with pydantic: the file's bytes
+# parsed by pydantic-core into the tree it validates from, with nothing built from it (every
+# key but one ignored). Its peak RSS is the bytes and that tree.
+PYDANTIC_PARSE = (
+    "import sys\n"
+    "from pydantic import ConfigDict, TypeAdapter, with_config\n"
+    "from typing_extensions import TypedDict\n"
+    "@with_config(ConfigDict(extra='ignore'))\n"
+    "class Head(TypedDict):\n"
+    "    schema_version: int\n"
+    "with open(sys.argv[1], 'rb') as file:\n"
+    "    TypeAdapter(Head).validate_json(file.read())\n"
+)
+
 
 def write_synthetic_inventory(tags: int, path: Path, *, schema_1: bool = False) -> int:
     """Write a synthetic inventory of TAGS tags to PATH in a child process; its manifest count.
@@ -81,6 +95,8 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
         run = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
         loads = [measure([sys.executable, "-c", JSON_LOAD, str(path)], env=child_env(), cwd=ROOT) for _ in runs]
         json_load = sorted(loads, key=lambda r: r.seconds)[len(loads) // 2]
+        parses = [measure([sys.executable, "-c", PYDANTIC_PARSE, str(path)], env=child_env(), cwd=ROOT) for _ in runs]
+        parse = sorted(parses, key=lambda r: r.seconds)[len(parses) // 2]
         rows.append(
             {
                 "tags": tags,
@@ -96,6 +112,9 @@ def report_figures(workdir: Path, sizes: Sequence[int], profile: Path | None) ->
                 "json_load_seconds_of_runs": [round(r.seconds, 3) for r in loads],
                 "json_load_max_rss_bytes": max(r.max_rss_bytes for r in loads),
                 "json_load_cpu_seconds": round(json_load.cpu_seconds, 2),
+                "pydantic_parse_seconds": round(parse.seconds, 3),
+                "pydantic_parse_cpu_seconds": round(parse.cpu_seconds, 2),
+                "pydantic_parse_max_rss_bytes": max(r.max_rss_bytes for r in parses),
             }
         )
         if profile is not None and tags == max(sizes):

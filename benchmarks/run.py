@@ -117,20 +117,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
     # would compile costcalc's modules from source (~0.05 s each).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "costcalc")], check=True)
     try:
-        with registry(workdir / "registry") as running:
-            base_url = running.url
-            say(f"pushing {sizes.repos} x {sizes.tags} tags to {base_url}")
-            started = time.perf_counter()
-            truth = asyncio.run(push_fleet(base_url, "bench", sizes.repos, sizes.tags))
-            narrow = asyncio.run(push_aliases(base_url, "narrow", sizes.memory_repos, 10, 1))
-            wide = asyncio.run(push_aliases(base_url, "wide", sizes.memory_repos, 10, 10))
-            figures["fleet"] = {**truth.as_dict(), "push_seconds": round(time.perf_counter() - started, 3)}
-            proxy = ProxyProcess(running.host, delay)
-            try:
-                pid = running.process.pid
-                figures.update(scans(proxy, pid, workdir, truth, narrow, wide, sizes, delay, args, say))
-            finally:
-                proxy.stop()
+        if not args.report_only:
+            scan_part(args, sizes, workdir, figures, say)
         say("costcalc report on synthetic inventories")
         report_profile = workdir / "report.prof" if args.profile else None
         report = report_figures(workdir, sizes.report_tags, report_profile)
@@ -138,8 +126,9 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
         figures["report"] = report
         if report_profile is not None and report_profile.exists():
             (results_dir / "report.profile.txt").write_text(profile_text(report_profile))
-        say("costcalc report on synthetic fleets of many inventories")
-        figures["fleet_report"] = fleet_report_figures(workdir / "fleets", args.tiny, say)
+        if not args.report_only:
+            say("costcalc report on synthetic fleets of many inventories")
+            figures["fleet_report"] = fleet_report_figures(workdir / "fleets", args.tiny, say)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     figures["targets"] = targets(figures)
@@ -164,6 +153,31 @@ def fleet_only(args: argparse.Namespace) -> dict[str, object]:
         shutil.rmtree(workdir, ignore_errors=True)
     figures["targets"] = targets(figures)
     return figures
+
+
+def scan_part(
+    args: argparse.Namespace,
+    sizes: Sizes,
+    workdir: Path,
+    figures: dict[str, object],
+    say: Callable[[str], None],
+) -> None:
+    """The fleet pushed to a real registry, then every scan and tool through the proxy."""
+    delay = args.delay_ms
+    with registry(workdir / "registry") as running:
+        base_url = running.url
+        say(f"pushing {sizes.repos} x {sizes.tags} tags to {base_url}")
+        started = time.perf_counter()
+        truth = asyncio.run(push_fleet(base_url, "bench", sizes.repos, sizes.tags))
+        narrow = asyncio.run(push_aliases(base_url, "narrow", sizes.memory_repos, 10, 1))
+        wide = asyncio.run(push_aliases(base_url, "wide", sizes.memory_repos, 10, 10))
+        figures["fleet"] = {**truth.as_dict(), "push_seconds": round(time.perf_counter() - started, 3)}
+        proxy = ProxyProcess(running.host, delay)
+        try:
+            pid = running.process.pid
+            figures.update(scans(proxy, pid, workdir, truth, narrow, wide, sizes, delay, args, say))
+        finally:
+            proxy.stop()
 
 
 def scans(
@@ -324,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
         "--fleet-only", action="store_true", help="only the report on fleets of many inventories (no registry)"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only the report on single inventories of 10k..100k tags (no registry, no fleets)",
     )
     args = parser.parse_args(argv)
     figures = fleet_only(args) if args.fleet_only else benchmark(args)

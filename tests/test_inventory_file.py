@@ -18,9 +18,12 @@ from costcalc.errors import InputError
 from costcalc.inventory import file as inventory_file
 from costcalc.inventory.file import MAX_FILE_BYTES, MAX_NESTING, MAX_SIZE_BYTES, dumps, load, loads
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, ScanError, build_inventory
-from tests.inventory_builders import CONFIG, d, image, layer, small_fleet, when
+from tests.inventory_builders import CONFIG, INDEX, LAYER, MANIFEST, d, image, layer, small_fleet, when
 
 SCHEMA_1 = Path(__file__).resolve().parent / "data" / "inventory-schema-1.json"
+_HEAD_1 = '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
+_HEAD_2 = '{"schema_version": 2, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
+_DIGEST = "sha256:" + "a" * 64
 
 
 @pytest.fixture
@@ -30,26 +33,36 @@ def fleet() -> Inventory:
 
 def test_file_round_trip_is_deterministic(fleet) -> None:  # type: ignore[no-untyped-def]
     text = dumps(fleet)
-    assert text.startswith('{\n "schema_version": 2,')
+    assert text.startswith('{"schema_version":2,\n')
     assert loads(text) == fleet
     assert dumps(loads(text)) == text
-    assert '"scanned_at": "2026-01-03T00:00:00Z"' in text
+    assert '"scanned_at":"2026-01-03T00:00:00Z"' in text
     # the same content held in another order is the same file
     shuffled = replace(fleet, manifests=dict(reversed(fleet.manifests.items())))
     assert dumps(shuffled) == text
     # and a later scan of the same content differs in scanned_at only
     later = dumps(replace(fleet, scanned_at=when(9))).splitlines()
-    assert [i for i, (a, b) in enumerate(zip(later, text.splitlines(), strict=True)) if a != b] == [4]
+    assert [i for i, (a, b) in enumerate(zip(later, text.splitlines(), strict=True)) if a != b] == [3]
+    # one entry a line: each repository, manifest and blob
+    lines = text.splitlines()
+    assert len(lines) == 4 + 1 + (1 + 3 + 1) + (1 + 4 + 1) + (1 + 8 + 1) + 1
 
 
 def test_each_blob_is_written_once_and_manifests_name_it_by_digest(fleet) -> None:  # type: ignore[no-untyped-def]
     data = json.loads(dumps(fleet))
     base = d("base")
-    assert data["blobs"][base] == {"media_type": layer("base", 900).media_type, "size_bytes": 900}
-    assert dumps(fleet).count(f'"{base}": {{') == 1  # one entry; four manifests name it
+    # the usual media types are said once, in defaults, and left out of the entries
+    assert data["defaults"] == {
+        "manifest": {"media_type": MANIFEST, "kind": "image"},
+        "config": {"media_type": CONFIG},
+        "layer": {"media_type": LAYER},
+    }
+    assert data["blobs"][base] == {"size_bytes": 900}
+    assert dumps(fleet).count(f'"{base}":{{') == 1  # one entry; four manifests name it
     api1 = data["manifests"][d("api1")]
+    assert "media_type" not in api1 and "kind" not in api1
     assert api1["layers"] == [base, d("api-v1")]
-    assert api1["config"] == d("capi1") and data["blobs"][d("capi1")] == {"media_type": CONFIG, "size_bytes": 10}
+    assert api1["config"] == d("capi1") and data["blobs"][d("capi1")] == {"size_bytes": 10}
     assert sorted(data["blobs"]) == list(data["blobs"])
 
 
@@ -70,11 +83,13 @@ def test_a_schema_1_file_still_loads_with_the_same_figures() -> None:
     assert inventory.errors == (ScanError(repository="acme/gone", reason="404 NAME_UNKNOWN"),)
     # written again, it is schema 2, and reads back as the same inventory
     text = dumps(inventory)
-    assert text.startswith('{\n "schema_version": 2,')
+    assert text.startswith('{"schema_version":2,\n')
     assert len(text) < SCHEMA_1.stat().st_size
     assert loads(text) == inventory
     foreign = json.loads(text)["blobs"][d("win-base")]
-    assert foreign == {"media_type": layer("x", 1).media_type, "size_bytes": 5000, "foreign": True}
+    assert foreign == {"size_bytes": 5000, "foreign": True}
+    index = json.loads(text)["manifests"][d("idx1")]
+    assert index["media_type"] == INDEX and len(index["children"]) == 3  # not the usual media type: said
 
 
 def test_a_blob_a_manifest_describes_otherwise_keeps_its_own_description() -> None:
@@ -95,6 +110,57 @@ def test_a_blob_a_manifest_describes_otherwise_keeps_its_own_description() -> No
     loaded = loads(text)
     assert loaded == inventory
     assert loaded.figures.attributed_bytes() == inventory.figures.attributed_bytes()
+
+
+def test_a_blob_named_in_two_roles_reads_back_each_roles_media_type() -> None:
+    # One blob named as a config by one image and as a layer by another, each with its role's
+    # usual media type: its entry gives none, and each manifest reads back what it said.
+    shared = BlobRef(media_type=LAYER, digest=d("cfg"), size_bytes=10)
+    manifests = {d("a"): image("cfg", 10, layer("l", 5)), d("b"): image("cb", 2, shared)}
+    inventory = build_inventory("r", "", when(1), {"n/a": [("t", d("a"))], "n/b": [("t", d("b"))]}, manifests)
+    text = dumps(inventory)
+    data = json.loads(text)
+    assert data["blobs"][d("cfg")] == {"size_bytes": 10}
+    assert data["manifests"][d("b")]["layers"] == [d("cfg")] and data["manifests"][d("a")]["config"] == d("cfg")
+    loaded = loads(text)
+    assert loaded == inventory
+    assert loaded.manifests[d("a")].config == BlobRef(media_type=CONFIG, digest=d("cfg"), size_bytes=10)
+    assert loaded.manifests[d("b")].layers == (shared,)
+
+
+def test_a_schema_2_file_that_writes_every_field_out_still_loads(fleet) -> None:  # type: ignore[no-untyped-def]
+    # As costcalc wrote schema 2 before `defaults`: indented, each entry with its media type.
+    data = json.loads(dumps(fleet))
+    defaults = data.pop("defaults")
+    for entry in data["manifests"].values():
+        entry.update(defaults["manifest"] | entry)
+        for digest in entry.get("layers", ()):
+            data["blobs"][digest].setdefault("media_type", defaults["layer"]["media_type"])
+        data["blobs"][entry["config"]].setdefault("media_type", defaults["config"]["media_type"])
+    assert loads(json.dumps(data, indent=1)) == fleet
+
+
+@pytest.mark.parametrize(
+    ("defaults", "message"),
+    [
+        ('{"layer": {"media_type": "l"}}', f"manifests.{_DIGEST}.config: blob sha256:c gives no media_type and the"),
+        ('{"config": {"media_type": "c"}}', f"manifests.{_DIGEST}.layers.0: blob sha256:l gives no media_type and"),
+        ("{}", f"manifests.{_DIGEST}.kind: kind is not given and the file has no default for it."),
+    ],
+)
+def test_a_field_left_out_with_no_default_is_one_sentence(defaults: str, message: str) -> None:
+    text = (
+        '{"schema_version": 2, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", "defaults": '
+        + defaults
+        + ', "blobs": {"sha256:c": {"size_bytes": 1}, "sha256:l": {"size_bytes": 2}},\n"manifests": {\n"'
+        + _DIGEST
+        + '": {"media_type": "m", "size_bytes": 1'
+        + (', "kind": "image"' if defaults != "{}" else "")
+        + ', "config": "sha256:c", "layers": ["sha256:l"]}}}'
+    )
+    with pytest.raises(InputError) as info:
+        loads(text, "inv.json")
+    assert str(info.value).startswith(f"inv.json:3: {message}")
 
 
 def _described(ref: BlobRef) -> dict[str, object]:
@@ -130,11 +196,6 @@ def test_a_referrers_subject_round_trips() -> None:
     assert json.loads(text)["manifests"][d("sig")]["subject"] == d("new")
     assert "subject" not in json.loads(text)["manifests"][d("new")]
     assert loads(text).manifests[d("sig")].subject == d("new")
-
-
-_HEAD_1 = '{"schema_version": 1, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
-_HEAD_2 = '{"schema_version": 2, "registry": "r", "scanned_at": "2026-01-01T00:00:00Z", '
-_DIGEST = "sha256:" + "a" * 64
 
 
 def _manifest_2(**fields: object) -> str:
@@ -276,8 +337,7 @@ def test_missing_and_unreadable_paths_are_one_sentence(tmp_path) -> None:  # typ
     size=st.integers(min_value=0, max_value=MAX_SIZE_BYTES),
 )
 @settings(max_examples=200, deadline=None)
-def test_the_file_text_is_what_json_dumps_writes(text: str, size: int) -> None:
-    # dumps() writes with pydantic's encoder when it can; the text must be json.dumps's to the byte.
+def test_the_file_is_ascii_and_reads_back_whatever_the_text(text: str, size: int) -> None:
     record = ManifestRecord(
         media_type=text,
         size_bytes=size,
@@ -295,7 +355,10 @@ def test_the_file_text_is_what_json_dumps_writes(text: str, size: int) -> None:
         [ScanError(repository=text, reason=text)],
     )
     written = dumps(inventory)
-    assert written == json.dumps(json.loads(written), indent=1, ensure_ascii=True) + "\n"
+    # every character past ASCII, and DEL, escaped as json.dumps escapes them: an ASCII file
+    assert written.isascii() and "\x7f" not in written
+    assert json.loads(written)["namespace"] == text
+    assert dumps(loads(written)) == written
     assert loads(written) == inventory
 
 
@@ -348,10 +411,10 @@ def test_a_pipe_is_read_up_to_the_limit(fleet, tmp_path, monkeypatch, over: bool
 
 def test_a_layer_missing_from_blobs_is_named_with_its_manifests_line(fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
     text = dumps(fleet)
-    missing = text.replace(f'  "{d("api-v1")}": {{', f'  "{d("gone")}": {{', 1)  # its blob entry, renamed
+    missing = text.replace(f'\n"{d("api-v1")}":{{', f'\n"{d("gone")}":{{', 1)  # its blob entry, renamed
     path = tmp_path / "inv.json"
     path.write_text(missing)
-    line = missing.splitlines().index(f'  "{d("api1")}": {{') + 1
+    line = next(i for i, entry in enumerate(missing.splitlines(), 1) if entry.startswith(f'"{d("api1")}":{{'))
     with pytest.raises(InputError) as info:
         load(path)
     assert str(info.value) == f"{path}:{line}: manifests.{d('api1')}.layers.1: {d('api-v1')} is not in blobs."

@@ -6,25 +6,27 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
-from pydantic_core import to_json, to_jsonable_python
+from pydantic_core import to_jsonable_python
 
 from costcalc.errors import InputError
-from costcalc.inventory.model import SCHEMA_VERSION, BlobRef, ChildRef, Inventory, ManifestRecord, Repository, TagRef
+from costcalc.inventory.model import SCHEMA_VERSION, BlobRef, ChildRef, Inventory, ManifestRecord, Repository
 from costcalc.inventory.schema import (
-    INVENTORY_FILE,
     MAX_SIZE_BYTES,
-    BlobLink,
-    Child,
+    Defaults,
     DescriptorV1,
     FileV1,
     FileV2,
-    Tag,
+    ManifestDefaults,
+    child_ref,
+    tag_refs,
+    validate,
 )
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "MAX_SIZE_BYTES", "dumps", "load", "loads"]
@@ -41,27 +43,116 @@ _FIRST_READ = 1 << 16
 def dumps(inventory: Inventory) -> str:
     """The inventory file text (schema 2): stable order, each blob once, no credentials.
 
-    The same inventory gives the same text, whatever the order its manifests are held in.
+    Compact JSON with one entry (a repository, a manifest, a blob, an error) per line: lines
+    still locate a problem and a diff of two scans, and indentation would be a third of the
+    file. A field equal to the file's `defaults` is left out. The same inventory gives the
+    same text, whatever the order its manifests are held in.
     """
-    blobs: dict[str, BlobRef] = {}
-    manifests = {digest: _manifest(inventory.manifests[digest], blobs) for digest in sorted(inventory.manifests)}
-    data = {
+    records = [(digest, inventory.manifests[digest]) for digest in sorted(inventory.manifests)]
+    defaults = _defaults(record for _, record in records)
+    blobs = _blob_entries(records, defaults)
+    manifest_defaults = defaults.get("manifest", {})
+    head = {
         "schema_version": SCHEMA_VERSION,
         "registry": inventory.registry,
         "namespace": inventory.namespace,
         "scanned_at": inventory.scanned_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "repositories": [_repository(repository) for repository in inventory.repositories],
-        "manifests": manifests,
-        "blobs": {digest: _blob(blobs[digest], with_digest=False) for digest in sorted(blobs)},
-        "errors": [error.model_dump(mode="json") for error in inventory.errors],
+        "defaults": defaults,
     }
-    # json.dumps with an indent runs its pure-Python encoder; pydantic's writes the same text
-    # several times faster, but leaves non-ASCII characters and DEL unescaped, where
-    # json.dumps escapes them: any of those, and json.dumps writes it.
-    text = to_json(data, indent=1)
-    if text.isascii() and b"\x7f" not in text:
-        return text.decode("ascii") + "\n"
-    return json.dumps(data, indent=1, ensure_ascii=True, default=to_jsonable_python) + "\n"
+    lines = ["{" + ",\n".join(f"{_json(key)}:{_json(value)}" for key, value in head.items()) + ","]
+    lines += _table("repositories", [_json(_repository(r)) for r in inventory.repositories], "[]")
+    manifests = [_json(digest) + ":" + _json(_manifest(r, blobs, manifest_defaults)) for digest, r in records]
+    lines += _table("manifests", manifests, "{}")
+    lines += _table(
+        "blobs", [_json(digest) + ":" + _json(entry) for digest, entry in sorted(blobs.entries.items())], "{}"
+    )
+    lines += _table("errors", [_json(error.model_dump(mode="json")) for error in inventory.errors], "[]", last=True)
+    return "\n".join(lines) + "}\n"
+
+
+# json.dumps escapes every character past ASCII and DEL: the file is ASCII whatever a registry sent.
+_json = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=to_jsonable_python).encode
+
+
+def _table(key: str, entries: list[str], brackets: str, *, last: bool = False) -> list[str]:
+    """KEY's table, one entry a line."""
+    end = brackets[1] + ("" if last else ",")
+    if not entries:
+        return [f'"{key}":{brackets}' + ("" if last else ",")]
+    return [f'"{key}":{brackets[0]}', ",\n".join(entries), end]
+
+
+def _defaults(records: Iterable[ManifestRecord]) -> Defaults:
+    """The most common manifest media type and kind, config and layer media types: the values
+    an entry then leaves out."""
+    manifests: Counter[str] = Counter()
+    kinds: Counter[Literal["image", "artifact"]] = Counter()
+    configs: Counter[str] = Counter()
+    layers: Counter[str] = Counter()
+    for record in records:
+        manifests[record.media_type] += 1
+        kinds[record.kind] += 1
+        if record.config is not None:
+            configs[record.config.media_type] += 1
+        layers.update([layer.media_type for layer in record.layers])
+    defaults: Defaults = {}
+    if manifests:
+        defaults["manifest"] = {"media_type": _most_common(manifests), "kind": _most_common(kinds)}
+    if configs:
+        defaults["config"] = {"media_type": _most_common(configs)}
+    if layers:
+        defaults["layer"] = {"media_type": _most_common(layers)}
+    return defaults
+
+
+_Value = TypeVar("_Value", bound=str)
+
+
+def _most_common(counts: Counter[_Value]) -> _Value:
+    return max(counts, key=lambda value: (counts[value], value))  # ties: the same file every time
+
+
+class _Blobs:
+    """The `blobs` entries, and how each manifest names its config and layers (digest or whole)."""
+
+    def __init__(self, defaults: Defaults) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.known: dict[str, BlobRef] = {}  # the first description of each digest, which `blobs` gives
+        self.implicit: dict[str, bool] = {}  # named in every role with that role's default media type
+        self.role_types = {
+            "config": defaults.get("config", {}).get("media_type"),
+            "layer": defaults.get("layer", {}).get("media_type"),
+        }
+
+    def note(self, ref: BlobRef, role: str) -> None:
+        self.known.setdefault(ref.digest, ref)
+        self.implicit[ref.digest] = self.implicit.get(ref.digest, True) and ref.media_type == self.role_types[role]
+
+    def link(self, ref: BlobRef, role: str) -> str | dict[str, Any]:
+        """REF's digest, if `blobs` describes it so in ROLE; else REF whole."""
+        known = self.known[ref.digest]
+        media_type = self.role_types[role] if self.implicit[ref.digest] else known.media_type
+        same = (ref.media_type, ref.size_bytes, ref.foreign, ref.urls) == (
+            media_type,
+            known.size_bytes,
+            known.foreign,
+            known.urls,
+        )
+        return ref.digest if same else _blob(ref, with_digest=True, with_media_type=True)
+
+
+def _blob_entries(records: list[tuple[str, ManifestRecord]], defaults: Defaults) -> _Blobs:
+    blobs = _Blobs(defaults)
+    for _, record in records:
+        if record.config is not None:
+            blobs.note(record.config, "config")
+        for layer in record.layers:
+            blobs.note(layer, "layer")
+    blobs.entries = {
+        digest: _blob(ref, with_digest=False, with_media_type=not blobs.implicit[digest])
+        for digest, ref in blobs.known.items()
+    }
+    return blobs
 
 
 def _repository(repository: Repository) -> dict[str, Any]:
@@ -74,30 +165,30 @@ def _repository(repository: Repository) -> dict[str, Any]:
     return entry
 
 
-def _manifest(record: ManifestRecord, blobs: dict[str, BlobRef]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"media_type": record.media_type, "size_bytes": record.size_bytes, "kind": record.kind}
+def _manifest(record: ManifestRecord, blobs: _Blobs, defaults: ManifestDefaults) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    if record.media_type != defaults.get("media_type"):
+        entry["media_type"] = record.media_type
+    entry["size_bytes"] = record.size_bytes
+    if record.kind != defaults.get("kind"):
+        entry["kind"] = record.kind
     for key in ("artifact_type", "platform", "created", "pushed_at", "last_pulled_at", "subject"):
         value = getattr(record, key)
         if value is not None:
             entry[key] = value
     if record.config is not None:
-        entry["config"] = _link(record.config, blobs)
+        entry["config"] = blobs.link(record.config, "config")
     if record.layers:
-        entry["layers"] = [_link(layer, blobs) for layer in record.layers]
+        entry["layers"] = [blobs.link(layer, "layer") for layer in record.layers]
     if record.children:
         entry["children"] = [_child(child) for child in record.children]
     return entry
 
 
-def _link(ref: BlobRef, blobs: dict[str, BlobRef]) -> str | dict[str, Any]:
-    """REF's digest, its description going to BLOBS; or REF whole, if BLOBS describes it otherwise."""
-    known = blobs.setdefault(ref.digest, ref)
-    return ref.digest if known is ref or known == ref else _blob(ref, with_digest=True)
-
-
-def _blob(ref: BlobRef, *, with_digest: bool) -> dict[str, Any]:
+def _blob(ref: BlobRef, *, with_digest: bool, with_media_type: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {"digest": ref.digest} if with_digest else {}
-    entry["media_type"] = ref.media_type
+    if with_media_type:
+        entry["media_type"] = ref.media_type
     entry["size_bytes"] = ref.size_bytes
     if ref.foreign:
         entry["foreign"] = True
@@ -120,27 +211,25 @@ def _child(child: ChildRef) -> dict[str, Any]:
 def loads(text: str | bytes, source: str = "<inventory>") -> Inventory:
     """Parse an inventory file (schema 1 or 2); any problem is an InputError naming SOURCE."""
     data = text.encode() if isinstance(text, str) else text
-    return _inventory_of(_validated(data, source), source, lambda: data)
+    return _inventory_of(_validated(data, source))
 
 
 def load(path: Path) -> Inventory:
     """Read the inventory file at PATH (at most MAX_FILE_BYTES)."""
-    # The file's bytes are dropped once validated, before the records are built beside the
-    # validated entries; a problem found then reads the file again for its line number.
-    return _inventory_of(_validated(_read_bounded(path), str(path)), str(path), lambda: _read_bounded(path))
+    return _inventory_of(_validated(_read_bounded(path), str(path)))
 
 
 def _validated(data: bytes, source: str) -> FileV1 | FileV2:
     try:
-        return INVENTORY_FILE.validate_json(data)
+        return validate(data)
     except ValidationError as exc:
         raise InputError(_problem(exc, data, source)) from None
 
 
-def _inventory_of(parsed: FileV1 | FileV2, source: str, text: Callable[[], bytes]) -> Inventory:
+def _inventory_of(parsed: FileV1 | FileV2) -> Inventory:
     if parsed["schema_version"] == 1:
         return _from_schema_1(parsed)
-    return _from_schema_2(parsed, text, source)
+    return _inventory(parsed, parsed.get("repositories", ()), parsed.get("manifests", {}), 2)
 
 
 def _read_bounded(path: Path) -> bytes:
@@ -199,44 +288,10 @@ def _from_schema_1(parsed: FileV1) -> Inventory:
             m.get("created"),
             None if config is None else ref(config),
             tuple(map(ref, m.get("layers", ()))),
-            tuple(map(_child_ref, m.get("children", ()))),
+            tuple(map(child_ref, m.get("children", ()))),
         )
-    repositories = tuple(Repository(r["name"], _tags(r.get("tags", ()))) for r in parsed.get("repositories", ()))
+    repositories = tuple(Repository(r["name"], tag_refs(r.get("tags", ()))) for r in parsed.get("repositories", ()))
     return _inventory(parsed, repositories, manifests, 1)
-
-
-def _from_schema_2(parsed: FileV2, text: Callable[[], bytes], source: str) -> Inventory:
-    blobs = {
-        digest: BlobRef(b["media_type"], digest, b["size_bytes"], b.get("foreign", False), b.get("urls", ()))
-        for digest, b in parsed.get("blobs", {}).items()
-    }
-    find = blobs.__getitem__
-    manifests = {}
-    for digest, m in parsed.get("manifests", {}).items():
-        links = m.get("layers", ())
-        try:
-            layers = tuple(map(find, links))  # type: ignore[arg-type]  # digests, but for a rare descriptor
-        except (KeyError, TypeError):  # a digest not in `blobs`, or a descriptor (a dict) of its own
-            layers = tuple(_resolve(link, blobs, text, source, digest, f"layers.{i}") for i, link in enumerate(links))
-        config = m.get("config")
-        manifests[digest] = ManifestRecord(
-            m["media_type"],
-            m["size_bytes"],
-            m["kind"],
-            m.get("artifact_type"),
-            m.get("platform"),
-            m.get("created"),
-            None if config is None else _resolve(config, blobs, text, source, digest, "config"),
-            layers,
-            tuple(map(_child_ref, m.get("children", ()))),
-            m.get("pushed_at"),
-            m.get("last_pulled_at"),
-            m.get("subject"),
-        )
-    repositories = tuple(
-        Repository(r["name"], _tags(r.get("tags", ())), r.get("untagged", ())) for r in parsed.get("repositories", ())
-    )
-    return _inventory(parsed, repositories, manifests, 2)
 
 
 def _inventory(
@@ -254,30 +309,6 @@ def _inventory(
         errors=parsed.get("errors", ()),
         schema_version=schema_version,
     )
-
-
-def _resolve(
-    link: BlobLink, blobs: Mapping[str, BlobRef], text: Callable[[], bytes], source: str, digest: str, field: str
-) -> BlobRef:
-    """The blob LINK names (a digest of BLOBS), or the descriptor it is; unknown: an InputError."""
-    if not isinstance(link, str):
-        return BlobRef(
-            link["media_type"], link["digest"], link["size_bytes"], link.get("foreign", False), link.get("urls", ())
-        )
-    found = blobs.get(link)
-    if found is None:
-        line = _line_of_key(text(), "manifests", digest)
-        where = f"{source}:{line}" if line else source
-        raise InputError(f"{where}: manifests.{digest}.{field}: {link} is not in blobs.")
-    return found
-
-
-def _tags(tags: Iterable[Tag]) -> tuple[TagRef, ...]:
-    return tuple([TagRef(t["tag"], t["digest"]) for t in tags])
-
-
-def _child_ref(c: Child) -> ChildRef:
-    return ChildRef(c["media_type"], c["digest"], c["size_bytes"], c.get("platform"), c.get("attestation", False))
 
 
 _AT_LINE = re.compile(r" at line (\d+) column \d+$")
@@ -301,6 +332,8 @@ def _problem(exc: ValidationError, data: bytes, source: str) -> str:
     if first["type"] == "union_tag_not_found":
         return f"{source}: schema_version: Field required."
     location = [str(part) for part in first["loc"][1:]]  # the first part is the schema's tag
+    if first["type"] == "inventory_entry":  # a record's own check: its field, in words of its own
+        location.append(str(first.get("ctx", {})["field"]))
     line = _line_of_key(data, location[0], location[1]) if len(location) > 1 and location[0] in _KEYED else None
     where = f"{source}:{line}" if line else source
     message = first["msg"]
