@@ -230,6 +230,11 @@ def _manifest_2(**fields: object) -> str:
             _HEAD_2 + '"blobs": {"sha256:l": {"media_type": "l", "size_bytes": -1}}}',
             "inv.json:1: blobs.sha256:l.size_bytes: Input should be greater than or equal to 0.",
         ),
+        (  # the one problem is the blob's: the manifests naming it are not also wrong
+            _HEAD_2 + '"blobs": {"sha256:l": {"media_type": "l", "size_bytes": -1}}, "manifests": {"sha256:m": '
+            '{"media_type": "m", "size_bytes": 1, "kind": "image", "layers": ["sha256:l", "sha256:l"]}}}',
+            "inv.json:1: blobs.sha256:l.size_bytes: Input should be greater than or equal to 0.",
+        ),
         (
             _HEAD_1 + '"manifests": {"' + _DIGEST + '": {"media_type": "m", "size_bytes": 1, "kind": "image", '
             '"layers": [{"media_type": "l", "digest": "sha256:l", "size_bytes": 2, "extra": 1}]}}}',

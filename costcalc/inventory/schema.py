@@ -11,7 +11,16 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import ConfigDict, Field, GetPydanticSchema, TypeAdapter, ValidationInfo, with_config
+from pydantic import (
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    with_config,
+)
 from pydantic_core import PydanticCustomError, core_schema
 from typing_extensions import TypedDict
 
@@ -228,15 +237,22 @@ def _defaults(value: Defaults, info: ValidationInfo) -> Defaults:
     return value
 
 
-def _blob_table(value: dict[str, Blob], info: ValidationInfo) -> BlobTable:
+def _blob_table(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> BlobTable:
     state = _state(info)
-    table = state["blobs"] = BlobTable(value, state.get("defaults", {}))
+    try:
+        entries = handler(value)
+    except ValidationError:
+        state["blobs"] = None  # its own errors say what is wrong: no manifest is checked against it
+        raise
+    table = state["blobs"] = BlobTable(entries, state.get("defaults", {}))
     return table
 
 
 def _manifest(m: ManifestV2, info: ValidationInfo) -> ManifestRecord:
     state = _state(info)
-    table: BlobTable = state.get("blobs", _NO_BLOBS)
+    table: BlobTable | None = state.get("blobs", _NO_BLOBS)
+    if table is None:  # `blobs` is invalid: the file is refused for that alone
+        return ManifestRecord("", 0, "image")
     defaults: ManifestDefaults = state.get("defaults", {}).get("manifest", {})
     media_type = m.get("media_type", defaults.get("media_type"))
     kind = m.get("kind", defaults.get("kind"))
@@ -292,7 +308,14 @@ class FileV2(TypedDict):
     scanned_at: datetime
     # validated in this order: defaults and blobs before the manifests that need them
     defaults: NotRequired[Annotated[Defaults, _after(_defaults, Defaults)]]
-    blobs: NotRequired[Annotated[BlobTable, _after(_blob_table, dict[str, Blob])]]
+    blobs: NotRequired[
+        Annotated[
+            BlobTable,
+            GetPydanticSchema(
+                lambda _, handler: core_schema.with_info_wrap_validator_function(_blob_table, handler(dict[str, Blob]))
+            ),
+        ]
+    ]
     manifests: NotRequired[dict[str, Annotated[ManifestRecord, _after(_manifest, ManifestV2)]]]
     repositories: NotRequired[tuple[Annotated[Repository, _after(lambda r, _: _repository(r), RepositoryV2)], ...]]
     errors: NotRequired[tuple[ScanError, ...]]
