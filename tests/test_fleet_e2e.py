@@ -218,6 +218,26 @@ def test_a_directory_is_its_inventories(fleet: Fleet) -> None:
     assert sorted(from_directory["source"].split(", ")) == files
 
 
+def test_a_scan_target_is_a_source_beside_inventory_files(fleet: Fleet) -> None:
+    books = (
+        "--pricing",
+        fleet.glob(fleet.first, "per-registry"),
+        "--pricing",
+        fleet.glob(fleet.second, "per-registry"),
+    )
+    from_files = report_json(str(fleet.inventories), *books)
+    # acme scanned on the spot, beta and corp from their files: the same fleet, the same figures
+    mixed = report_json(
+        f"{fleet.first.host}/acme",
+        str(fleet.inventories / "beta.json"),
+        str(fleet.inventories / "corp.json"),
+        *books,
+        "--no-cache",
+    )
+    assert mixed["totals"] == from_files["totals"]
+    assert by_registry(mixed)[fleet.first.host]["namespaces"] == ["acme", "beta"]
+
+
 def test_a_fleet_in_two_currencies_is_refused(fleet: Fleet, tmp_path: Path) -> None:
     out = tmp_path / "fleet.json"
     result = run(
