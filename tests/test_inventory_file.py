@@ -423,3 +423,23 @@ def test_a_layer_missing_from_blobs_is_named_with_its_manifests_line(fleet, tmp_
     with pytest.raises(InputError) as info:
         load(path)
     assert str(info.value) == f"{path}:{line}: manifests.{d('api1')}.layers.1: {d('api-v1')} is not in blobs."
+
+
+def test_a_load_leaves_no_cyclic_garbage_behind() -> None:
+    """`report` pauses the collector while it reads a fleet's files one by one, so whatever a load
+    leaves in a reference cycle would stay until the command ends, once per file read."""
+    import gc
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "fleet.json"
+    load(example)  # imports and schemas built once
+    gc.collect()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        inventory = load(example)
+        assert inventory.manifests
+        del inventory
+        assert gc.collect() == 0
+    finally:
+        if collecting:
+            gc.enable()

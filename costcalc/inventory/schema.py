@@ -177,36 +177,46 @@ def _problem(field: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("inventory_entry", "{message}", {"field": field, "message": message})
 
 
+class _RoleRefs(dict[str, BlobRef]):
+    """The BlobRefs of `blobs` in one role (config or layer), each made when first named.
+
+    A plain class at module level, holding its entries as attributes: no reference cycle, so
+    the table is freed as soon as the load is done, even while the collector is paused.
+    """
+
+    __slots__ = ("_default", "_entries")
+
+    def __init__(self, entries: dict[str, _Entry], default: str | None) -> None:
+        super().__init__()
+        self._entries = entries
+        self._default = default
+
+    def __missing__(self, digest: str) -> BlobRef:
+        media_type, size, foreign, urls = self._entries[digest]  # KeyError: not in blobs
+        media_type = self._default if media_type is None else media_type
+        if media_type is None:
+            raise KeyError(digest)
+        ref = self[digest] = BlobRef(media_type, digest, size, foreign, urls)
+        return ref
+
+
+_Entry = tuple[str | None, int, bool, tuple[str, ...]]
+
+
 class BlobTable:
     """`blobs` as manifests name them: as a config, or as a layer (an entry that gives no media
     type has its role's default). Each blob becomes one BlobRef per role, when first named."""
 
-    __slots__ = ("_defaults", "_entries", "config", "layer")
+    __slots__ = ("_entries", "config", "layer")
 
     def __init__(self, entries: dict[str, Blob], defaults: Defaults) -> None:
-        self._defaults = defaults
         # the entries as tuples (of untracked values), not dicts: smaller while the manifests load
-        self._entries = {
+        self._entries: dict[str, _Entry] = {
             digest: (b.get("media_type"), b["size_bytes"], b.get("foreign", False), b.get("urls", ()))
             for digest, b in entries.items()
         }
-        self.config = self._refs("config")
-        self.layer = self._refs("layer")
-
-    def _refs(self, role: Literal["config", "layer"]) -> dict[str, BlobRef]:
-        entries = self._entries
-        default = self._defaults.get(role, {}).get("media_type")
-
-        class Refs(dict[str, BlobRef]):
-            def __missing__(self, digest: str) -> BlobRef:
-                media_type, size, foreign, urls = entries[digest]  # KeyError: not in blobs
-                media_type = default if media_type is None else media_type
-                if media_type is None:
-                    raise KeyError(digest)
-                ref = self[digest] = BlobRef(media_type, digest, size, foreign, urls)
-                return ref
-
-        return Refs()
+        self.config = _RoleRefs(self._entries, defaults.get("config", {}).get("media_type"))
+        self.layer = _RoleRefs(self._entries, defaults.get("layer", {}).get("media_type"))
 
     def resolve(self, link: BlobLink, role: Literal["config", "layer"], field: str) -> BlobRef:
         if not isinstance(link, str):
