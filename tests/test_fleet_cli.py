@@ -149,3 +149,10 @@ def test_usage_for_every_registry_is_given_once(fleet: Path) -> None:
     code, _, stderr = run("report", str(fleet), "--usage", USAGE, "--usage", USAGE)
     assert code == 1
     assert "give one file, or map each to its registries with --usage GLOB=FILE" in stderr
+
+
+def test_a_bad_book_is_said_before_any_registry_is_scanned(fleet: Path) -> None:
+    # 127.0.0.1:9 would fail to connect: the book's problem must come first, and alone
+    code, _, stderr = run("report", "127.0.0.1:9/acme", str(fleet), "--pricing", "ghcr.io=no-such-book")
+    assert code == 1
+    assert stderr.count("\n") == 1 and "no-such-book" in stderr and "127.0.0.1:9" not in stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,8 +21,11 @@ from costcalc.errors import InputError
 from costcalc.inventory.merge import InputSummary, RegistryInventory
 
 if TYPE_CHECKING:
+    from costcalc.pricing.book import PriceBook
     from costcalc.registry.options import ScanOptions
     from costcalc.report.fleet_members import Member
+    from costcalc.scenarios.spec import Scenario
+    from costcalc.usage.file import Usage
 
 # A duration for --max-age: a whole number of hours, days or weeks.
 _AGE = re.compile(r"^\s*(\d{1,6})\s*([hdw])\s*$", re.IGNORECASE)
@@ -149,48 +152,70 @@ def is_scenario_spec(value: str) -> bool:
     return value.lower() in PRESETS or (bool(colon) and kind.lower() in KINDS)
 
 
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """Every book, usage file and scenario the options name, read and checked before any
+    inventory is read (or any registry scanned): a bad one is said at once."""
+
+    pricing: Mapped
+    usage: Mapped
+    scenarios: Mapped
+    books: Mapping[str, PriceBook]
+    usage_files: Mapping[str, Usage]
+    specs: Mapping[str, list[Scenario]]
+
+
+def read_inputs(pricing: Mapped, usage: Mapped, scenarios: Mapped) -> Inputs:
+    from costcalc.pricing.book_file import load_book
+    from costcalc.scenarios.file import from_option
+    from costcalc.usage.file import load_usage
+
+    book_names = (*(pricing.everywhere or ("aws-ecr",)), *(value for _, value in pricing.scoped))
+    usage_names = (*usage.everywhere, *(value for _, value in usage.scoped))
+    spec_values = (*scenarios.everywhere, *(value for _, value in scenarios.scoped))
+    return Inputs(
+        pricing,
+        usage,
+        scenarios,
+        books={ref: load_book(ref) for ref in book_names},
+        usage_files={ref: load_usage(Path(ref)) for ref in usage_names},
+        specs={value: from_option(value) for value in spec_values},
+    )
+
+
 def members(
-    registries: Sequence[RegistryInventory],
-    *,
-    pricing: Mapped,
-    usage: Mapped,
-    scenarios: Mapped,
-    scan: ScanOptions,
+    registries: Sequence[RegistryInventory], inputs: Inputs, scan: ScanOptions
 ) -> tuple[list[Member], list[str]]:
     """Each registry with its books, usage and scenarios; and the warnings about globs matching none."""
     from costcalc.cli.lifecycle import current_lifecycle_policies
-    from costcalc.pricing.book_file import load_book
     from costcalc.report.fleet_members import Member, ScopedScenario
-    from costcalc.scenarios.file import from_option
-    from costcalc.usage.file import check_sources, load_usage
+    from costcalc.usage.file import check_sources
 
     names = [r.registry for r in registries]
-    books = {ref: load_book(ref) for refs in book_refs(pricing, registries).values() for ref in refs}
-    usage_files = {ref: load_usage(Path(ref)) for ref in usage_refs(usage, registries).values() if ref is not None}
-    specs = {value: from_option(value) for value in (*scenarios.everywhere, *(v for _, v in scenarios.scoped))}
-    fleet_wide = [ScopedScenario(s) for value in scenarios.everywhere for s in specs[value]]
-    book_of = book_refs(pricing, registries)
-    usage_of = usage_refs(usage, registries)
+    scenarios = inputs.scenarios
+    fleet_wide = [ScopedScenario(s) for value in scenarios.everywhere for s in inputs.specs[value]]
+    book_of = book_refs(inputs.pricing, registries)
+    usage_of = usage_refs(inputs.usage, registries)
     built = []
     for registry in registries:
         own = [
             ScopedScenario(s, glob)
-            for glob, v in scenarios.scoped
+            for glob, value in scenarios.scoped
             if matching(glob, registry.registry)
-            for s in specs[v]
+            for s in inputs.specs[value]
         ]
         chosen = (*fleet_wide, *own)
-        registry_books = tuple(books[ref] for ref in book_of[registry.registry])
+        registry_books = tuple(inputs.books[ref] for ref in book_of[registry.registry])
         usage_ref = usage_of[registry.registry]
-        usage_file = usage_files[usage_ref] if usage_ref is not None else None
+        usage_file = inputs.usage_files[usage_ref] if usage_ref is not None else None
         if usage_file is not None:
             check_sources(usage_file, registry_books[0])
         source = registry.inputs[0].source
         policies = current_lifecycle_policies([s.scenario for s in chosen], source, registry.inventory, scan)
         built.append(Member(registry, registry_books, usage_file, chosen, policies))
     warnings = [
-        *unmatched_globs("--pricing", pricing.scoped, names),
-        *unmatched_globs("--usage", usage.scoped, names),
+        *unmatched_globs("--pricing", inputs.pricing.scoped, names),
+        *unmatched_globs("--usage", inputs.usage.scoped, names),
         *unmatched_globs("--scenario", scenarios.scoped, names),
     ]
     return built, warnings

@@ -255,6 +255,8 @@ def build_report(
     from costcalc.report.fleet import MixedCurrencies, build_fleet
 
     now = datetime.now(UTC).replace(microsecond=0)
+    # Books, usage files and scenarios first: a mistake in one is said before any scan starts.
+    inputs = fleet.read_inputs(pricing, usage, scenarios)
     # One inventory at a time is read and folded in, so a fleet of many files never holds them all.
     loaded = Fleet()
     for source in sources:
@@ -264,7 +266,7 @@ def build_report(
     problems = fleet.strict_problems(summaries, now, max_age) if strict else []
     if problems:
         raise InputError(f"--strict: {'; '.join(problems)}.")
-    members, warnings = fleet.members(registries, pricing=pricing, usage=usage, scenarios=scenarios, scan=scan)
+    members, warnings = fleet.members(registries, inputs, scan)
     base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
     try:
         report = build_fleet(
