@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -13,14 +12,7 @@ from rich.console import Console
 
 from costcalc.cli.console import ExitCode, say, usage_error
 from costcalc.cli.options import QuietOption, choose_format, format_option, output_option
-from costcalc.cli.output import (
-    Destination,
-    Inputs,
-    OutputDirectory,
-    destination,
-    directory_destination,
-    names_directory,
-)
+from costcalc.cli.output import OutputDirectory, file_or_directory, names_directory
 from costcalc.cli.report import parse_amount
 from costcalc.errors import InputError
 
@@ -29,17 +21,6 @@ if TYPE_CHECKING:
     from costcalc.report.diff_reports import ReportFile
 
 DIFF_FORMATS = ("table", "json", "csv", "markdown", "html")
-
-
-def _destination(
-    path: Path | None, as_directory: bool, inputs: Inputs
-) -> contextlib.AbstractContextManager[Destination | OutputDirectory]:
-    """Where the diff goes: stdout, a file, or (AS_DIRECTORY) its CSV files in directory PATH."""
-    if as_directory and path is not None:
-        from costcalc.render.diff import CSV_FILES
-
-        return directory_destination(path, CSV_FILES, inputs=inputs)
-    return destination(path, inputs=inputs)
 
 
 def _source(path: Path) -> Inventory | ReportFile:
@@ -111,12 +92,14 @@ def diff_command(
     ] = None,
     quiet: QuietOption = False,
 ) -> None:
-    """What changed between two scans of a namespace: tags, versions, bytes and monthly cost per repository and team."""
+    """What changed between two scans of a namespace, or two fleet reports: tags, versions, bytes and monthly cost
+    per repository and team (and per registry for fleets)."""
     from datetime import UTC, datetime
 
     from costcalc import report as costs
     from costcalc.pricing.book_file import load_book
     from costcalc.render import diff as render_diff
+    from costcalc.render.diff import CSV_FILES
     from costcalc.report.diff import compare
     from costcalc.report.diff_reports import ReportFile, compare_reports
     from costcalc.usage.file import check_sources, load_usage
@@ -131,7 +114,7 @@ def diff_command(
     as_directory = chosen == "csv" and output is not None and names_directory(output)
     if chosen != "csv" and output is not None and output.endswith(("/", os.sep)):
         usage_error(f"-o {output}: names a directory; only --format csv writes a directory (of CSV files).")
-    with _destination(output_path, as_directory, inputs) as result:
+    with file_or_directory(output_path, CSV_FILES if as_directory else None, inputs=inputs) as result:
         usage_file = load_usage(usage) if usage is not None else None
         book = load_book(pricing)
         if usage_file is not None:

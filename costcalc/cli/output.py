@@ -290,3 +290,13 @@ def directory_destination(path: Path, names: Sequence[str], *, inputs: Inputs = 
         yield directory
     finally:
         directory.discard()
+
+
+def file_or_directory(
+    path: Path | None, directory_files: Sequence[str] | None, *, inputs: Inputs = ()
+) -> contextlib.AbstractContextManager[Destination | OutputDirectory]:
+    """Where a result goes: stdout, the file PATH, or (DIRECTORY_FILES given) those files in the
+    directory PATH (`--format csv -o DIR/`)."""
+    if directory_files is not None and path is not None:
+        return directory_destination(path, directory_files, inputs=inputs)
+    return destination(path, inputs=inputs)

@@ -15,14 +15,7 @@ import typer
 
 from costcalc.cli.console import ExitCode, say, usage_error
 from costcalc.cli.options import QuietOption, choose_format, format_option, output_option, with_scan_options
-from costcalc.cli.output import (
-    Destination,
-    Inputs,
-    OutputDirectory,
-    destination,
-    directory_destination,
-    names_directory,
-)
+from costcalc.cli.output import OutputDirectory, file_or_directory, names_directory
 from costcalc.cli.scan import scan_inputs
 from costcalc.cli.source import is_file_source, load_source
 from costcalc.errors import InputError
@@ -174,6 +167,7 @@ def report_command(
     """Price inventories (files, directories of them, or scans) with pull data and price books: storage, egress,
     totals, savings; several registries are each priced on their own book and added up."""
     from costcalc.cli import fleet
+    from costcalc.render.csv import FILES
 
     threshold = parse_amount(fail_above)
     bits_per_second = _bandwidth(bandwidth)
@@ -197,7 +191,7 @@ def report_command(
         *(("--scenario", spec) for spec in (*scenario_map.everywhere, *(v for _, v in scenario_map.scoped))),
         *scan_inputs(scan),
     ]
-    with _destination(output_path, as_directory, inputs) as result:
+    with file_or_directory(output_path, FILES if as_directory else None, inputs=inputs) as result:
         # A scan's asyncio machinery makes cycles worth collecting; a file's records do not.
         files_only = all(is_file_source(source) for source in given)
         with _collector_paused() if files_only else contextlib.nullcontext():
@@ -284,17 +278,6 @@ def build_report(
     if warnings:
         report = report.model_copy(update={"warnings": (*report.warnings, *warnings)})
     return report
-
-
-def _destination(
-    path: Path | None, as_directory: bool, inputs: Inputs
-) -> contextlib.AbstractContextManager[Destination | OutputDirectory]:
-    """Where the report goes: stdout, a file, or (AS_DIRECTORY) the CSV files in directory PATH."""
-    if as_directory and path is not None:
-        from costcalc.render.csv import FILES
-
-        return directory_destination(path, FILES, inputs=inputs)
-    return destination(path, inputs=inputs)
 
 
 def _bandwidth(text: str) -> int:
