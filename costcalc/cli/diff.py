@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from costcalc.cli.console import ExitCode, say, usage_error
-from costcalc.cli.options import QuietOption, choose_format, format_option, output_option
+from costcalc.cli.options import QuietOption, WidthOption, choose_format, format_option, output_option
 from costcalc.cli.output import OutputDirectory, file_or_directory, names_directory
 from costcalc.cli.report import parse_amount
 from costcalc.errors import InputError
@@ -84,12 +84,7 @@ def diff_command(
         str | None,
         output_option("the diff; with --format csv, -o DIRECTORY/ writes repositories.csv and registries.csv"),
     ] = None,
-    width: Annotated[
-        int | None,
-        typer.Option(
-            "--width", metavar="COLUMNS", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
-        ),
-    ] = None,
+    width: WidthOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """What changed between two scans of a namespace, or two fleet reports: tags, versions, bytes and monthly cost

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,18 +39,22 @@ class Mapped:
     everywhere: tuple[str, ...]
     scoped: tuple[tuple[str, str], ...]  # (glob, value), in command-line order
 
+    def values(self) -> tuple[str, ...]:
+        """Every value given, plain or for a glob."""
+        return (*self.everywhere, *(value for _, value in self.scoped))
 
-def split_mapping(values: Sequence[str], *, is_plain: object = None) -> Mapped:
+
+def split_mapping(values: Sequence[str], *, is_plain: Callable[[str], bool] | None = None) -> Mapped:
     """VALUES split into plain ones and `GLOB=VALUE` ones.
 
-    A value is plain when it names an existing file, has no `=`, or IS_PLAIN (a callable) says
+    A value is plain when it names an existing file, has no `=`, or IS_PLAIN says
     so (a scenario spec such as `rebase:A=B` holds an `=` of its own).
     """
     everywhere: list[str] = []
     scoped: list[tuple[str, str]] = []
     for value in values:
         glob, equals, rest = value.partition("=")
-        plain = not equals or Path(value).exists() or (callable(is_plain) and is_plain(value))
+        plain = not equals or Path(value).exists() or (is_plain is not None and is_plain(value))
         if plain:
             everywhere.append(value)
         elif not glob.strip() or not rest.strip():
@@ -170,16 +174,14 @@ def read_inputs(pricing: Mapped, usage: Mapped, scenarios: Mapped) -> Inputs:
     from costcalc.scenarios.file import from_option
     from costcalc.usage.file import load_usage
 
-    book_names = (*(pricing.everywhere or ("aws-ecr",)), *(value for _, value in pricing.scoped))
-    usage_names = (*usage.everywhere, *(value for _, value in usage.scoped))
-    spec_values = (*scenarios.everywhere, *(value for _, value in scenarios.scoped))
+    book_names = pricing.values() if pricing.everywhere else ("aws-ecr", *pricing.values())
     return Inputs(
         pricing,
         usage,
         scenarios,
         books={ref: load_book(ref) for ref in book_names},
-        usage_files={ref: load_usage(Path(ref)) for ref in usage_names},
-        specs={value: from_option(value) for value in spec_values},
+        usage_files={ref: load_usage(Path(ref)) for ref in usage.values()},
+        specs={value: from_option(value) for value in scenarios.values()},
     )
 
 

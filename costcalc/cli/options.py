@@ -24,6 +24,12 @@ from costcalc.render import format_of
 R = TypeVar("R")
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or warnings on stderr.")]
+WidthOption = Annotated[
+    int | None,
+    typer.Option(
+        "--width", metavar="COLUMNS", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
+    ),
+]
 
 
 def output_option(what: str, *, instead_of_stdout: bool = True) -> Any:

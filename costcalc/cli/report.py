@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from costcalc.cli.console import ExitCode, say, usage_error
-from costcalc.cli.options import QuietOption, choose_format, format_option, output_option, with_scan_options
+from costcalc.cli.options import (
+    QuietOption,
+    WidthOption,
+    choose_format,
+    format_option,
+    output_option,
+    with_scan_options,
+)
 from costcalc.cli.output import OutputDirectory, file_or_directory, names_directory
 from costcalc.cli.scan import scan_inputs
 from costcalc.cli.source import is_file_source, load_source
@@ -141,12 +148,7 @@ def report_command(
             "kind of row (groups, scenarios, monthly, price_books, versions, notes)"
         ),
     ] = None,
-    width: Annotated[
-        int | None,
-        typer.Option(
-            "--width", metavar="COLUMNS", min=40, max=1000, help="Table width (default: the terminal's, else 120)."
-        ),
-    ] = None,
+    width: WidthOption = None,
     max_age: Annotated[
         str | None,
         typer.Option(
@@ -186,9 +188,9 @@ def report_command(
     inputs: list[tuple[str, Path | str]] = [
         *(("SOURCE", source) for source in given),
         *([("--bases", bases)] if bases is not None else []),
-        *(("--usage", Path(ref)) for ref in (*usage_map.everywhere, *(v for _, v in usage_map.scoped))),
-        *(("--pricing", ref) for ref in (*pricing_map.everywhere, *(v for _, v in pricing_map.scoped))),
-        *(("--scenario", spec) for spec in (*scenario_map.everywhere, *(v for _, v in scenario_map.scoped))),
+        *(("--usage", Path(ref)) for ref in usage_map.values()),
+        *(("--pricing", ref) for ref in pricing_map.values()),
+        *(("--scenario", spec) for spec in scenario_map.values()),
         *scan_inputs(scan),
     ]
     with file_or_directory(output_path, FILES if as_directory else None, inputs=inputs) as result:
@@ -246,7 +248,7 @@ def build_report(
 
     from costcalc.cli import fleet
     from costcalc.inventory.merge import Fleet
-    from costcalc.report.fleet import MixedCurrencies, build_fleet
+    from costcalc.report.fleet import build_fleet
 
     now = datetime.now(UTC).replace(microsecond=0)
     # Books, usage files and scenarios first: a mistake in one is said before any scan starts.
@@ -262,19 +264,16 @@ def build_report(
         raise InputError(f"--strict: {'; '.join(problems)}.")
     members, warnings = fleet.members(registries, inputs, scan)
     base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
-    try:
-        report = build_fleet(
-            members,
-            group_by=group_by.value,
-            months=months,
-            keep=keep,
-            generated_at=now,
-            bases=base_images,
-            bandwidth_bits_per_second=bandwidth_bits_per_second,
-            max_age=max_age,
-        )
-    except MixedCurrencies as problem:
-        raise InputError(f"{problem}") from None
+    report = build_fleet(
+        members,
+        group_by=group_by.value,
+        months=months,
+        keep=keep,
+        generated_at=now,
+        bases=base_images,
+        bandwidth_bits_per_second=bandwidth_bits_per_second,
+        max_age=max_age,
+    )
     if warnings:
         report = report.model_copy(update={"warnings": (*report.warnings, *warnings)})
     return report

@@ -55,7 +55,7 @@ class _Registry:
     manifests: dict[str, ManifestRecord] = field(default_factory=dict)
     errors: list[tuple[ScanError, InputSummary]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    first: Inventory | None = None  # the only inventory, while there is one
+    first: Inventory | None = None  # the only inventory, while there is one (not folded yet)
 
 
 class Fleet:
@@ -77,8 +77,19 @@ class Fleet:
             errors=len(inventory.errors),
         )
         known = self._registries.setdefault(name, _Registry())
-        known.first = inventory if not known.inputs else None
         known.inputs.append(summary)
+        if len(known.inputs) == 1:  # a registry of one inventory is that inventory: nothing to fold
+            known.first = inventory
+            return
+        if known.first is not None:
+            self._fold(known, known.first, known.inputs[0])
+            known.first = None
+        self._fold(known, inventory, summary)
+
+    @staticmethod
+    def _fold(known: _Registry, inventory: Inventory, summary: InputSummary) -> None:
+        """INVENTORY's repositories, manifests and errors into KNOWN; a repository known already is
+        kept from the newer scan."""
         for repository in inventory.repositories:
             held = known.repositories.get(repository.name)
             if held is None:
@@ -86,7 +97,7 @@ class Fleet:
                 continue
             older, newer = (held[1], summary) if summary.scanned_at > held[1].scanned_at else (summary, held[1])
             known.warnings.append(
-                f"{name}/{repository.name} is in both {older.source} and {newer.source}; "
+                f"{summary.registry}/{repository.name} is in both {older.source} and {newer.source}; "
                 f"the newer scan ({newer.source}, {newer.scanned_at.date().isoformat()}) is used."
             )
             if newer is summary:

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from costcalc.render import diff_fleet
 from costcalc.render import json as report_json
+from costcalc.render.csv_cells import text as csv_text
 from costcalc.render.display import exact, money, safe, size
 from costcalc.render.html import CONTENT_SECURITY_POLICY
 from costcalc.render.json_writer import dump
@@ -26,7 +27,6 @@ DIFF_SCHEMA_VERSION = 1
 REPOSITORIES_CSV = "repositories.csv"
 REGISTRIES_CSV = "registries.csv"  # the registries of two fleets (a header alone for one namespace)
 CSV_FILES = (REPOSITORIES_CSV, REGISTRIES_CSV)  # what `diff --format csv -o DIRECTORY/` writes
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would evaluate these (CSV injection)
 
 
 def signed(value: Decimal) -> str:
@@ -223,13 +223,6 @@ def render_json(diff: Diff) -> str:
     return dump(data) + "\n"
 
 
-def _csv_text(value: str | None) -> str:
-    if value is None:
-        return ""
-    text = safe(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
 def render_csv(diff: Diff) -> str:
     """DIFF's repository rows as CSV (one kind of row): counts and bytes as integers, money exact."""
     cur = diff.pricing.currency.lower()
@@ -259,8 +252,8 @@ def render_csv(diff: Diff) -> str:
     for c in diff.repositories:
         writer.writerow(
             [
-                _csv_text(c.name),
-                _csv_text(c.team),
+                csv_text(c.name),
+                csv_text(c.team),
                 c.status,
                 c.tags_before,
                 c.tags_after,

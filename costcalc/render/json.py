@@ -52,12 +52,18 @@ def totals_data(totals: Totals, unit: str) -> dict[str, Any]:
         "months": totals.months,
         "horizon_cost": money(totals.horizon_cost),
     }
-    if totals.measured_egress_bytes is not None and totals.modelled_egress_bytes is not None:
+    return data | _untagged_and_measured(totals)
+
+
+def _untagged_and_measured(figures: Totals | ReportRow) -> dict[str, Any]:
+    """What totals and rows both may carry: egress measured from logs, and untagged images."""
+    data: dict[str, Any] = {}
+    if figures.measured_egress_bytes is not None and figures.modelled_egress_bytes is not None:
         data["egress_measured"] = measured_data(
-            totals.measured_egress_bytes, totals.modelled_egress_bytes, totals.egress_model_difference_pct
+            figures.measured_egress_bytes, figures.modelled_egress_bytes, figures.egress_model_difference_pct
         )
-    if totals.untagged_images:
-        data["untagged"] = untagged_data(totals.untagged_images, totals.untagged_bytes, totals.untagged_cost)
+    if figures.untagged_images:
+        data["untagged"] = untagged_data(figures.untagged_images, figures.untagged_bytes, figures.untagged_cost)
     return data
 
 
@@ -79,13 +85,7 @@ def row_data(row: ReportRow, attributed_bytes: int | None = None, egress_bytes: 
         "team": row.team,
         "repositories": list(row.repositories),
     }
-    if row.measured_egress_bytes is not None and row.modelled_egress_bytes is not None:
-        data["egress_measured"] = measured_data(
-            row.measured_egress_bytes, row.modelled_egress_bytes, row.egress_model_difference_pct
-        )
-    if row.untagged_images:
-        data["untagged"] = untagged_data(row.untagged_images, row.untagged_bytes, row.untagged_cost)
-    return data
+    return data | _untagged_and_measured(row)
 
 
 def rows_data(rows: Sequence[ReportRow]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from costcalc.errors import InputError
 from costcalc.inventory.model import Inventory
 from costcalc.report.fleet_members import (
     Member,
@@ -49,7 +50,7 @@ FLEET_ASSUMPTION = (
 )
 
 
-class MixedCurrencies(ValueError):
+class MixedCurrencies(InputError):
     """The fleet's books are in more than one currency (costcalc never converts)."""
 
 
