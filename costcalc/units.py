@@ -1,4 +1,5 @@
-"""Units: byte sizes (parsed and formatted), money rounding and the largest-remainder split (pure).
+"""Units: byte sizes (parsed and formatted), money rounding, the largest-remainder split, and
+times as files and machine-read reports write them (pure).
 
 One rounding rule everywhere: half-up (half away from zero), never `-0`. Money is carried
 in whole steps of MONEY_QUANTUM; bytes are integers, and fractional bytes (per-day pull
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from costcalc.errors import InputError
@@ -221,3 +223,10 @@ def _common_integers(values: Sequence[Decimal]) -> tuple[list[int], int]:
     ratios = [value.as_integer_ratio() for value in values]
     common = math.lcm(*(denominator for _, denominator in ratios))
     return [numerator * (common // denominator) for numerator, denominator in ratios], common
+
+
+def utc_timestamp(value: datetime) -> str:
+    """VALUE as inventory files, JSON and CSV write a time: UTC to the second, four-digit year,
+    `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339). A time without an offset is UTC already."""
+    utc = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="seconds") + "Z"

@@ -255,6 +255,51 @@ def test_bad_inventory_files_are_one_sentence(text: str | bytes, message: str) -
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (  # in UTC this is the last hour of year 0, which no calendar date holds
+            _manifest_2(created="0001-01-01T00:00:00+01:00"),
+            f"inv.json:2: manifests.{_DIGEST}.created: a time outside the years a date can hold in UTC.",
+        ),
+        (
+            _manifest_2(pushed_at="9999-12-31T23:59:59-01:00"),
+            f"inv.json:2: manifests.{_DIGEST}.pushed_at: a time outside the years a date can hold in UTC.",
+        ),
+        (
+            '{"schema_version": 2, "registry": "r", "scanned_at": "0001-01-01T00:30:00+01:00"}',
+            "inv.json: scanned_at: a time outside the years a date can hold in UTC.",
+        ),
+    ],
+)
+def test_a_time_that_leaves_the_calendar_in_utc_is_one_sentence(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        loads(text, "inv.json")
+    assert str(info.value) == message
+
+
+def test_every_time_is_read_in_utc_and_one_without_an_offset_is_utc() -> None:
+    text = _manifest_2(created="2026-03-01T10:00:00+02:00", last_pulled_at="2026-03-02T10:00:00")
+    loaded = loads(text.replace('"2026-01-01T00:00:00Z"', '"2026-01-01T01:00:00+01:00"'), "inv.json")
+    record = loaded.manifests[_DIGEST]
+    assert record.created == datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    assert record.created is not None and record.created.utcoffset() is not None
+    assert record.last_pulled_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert loaded.scanned_at == datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
+    assert json.loads(dumps(loaded))["scanned_at"] == "2026-01-01T00:00:00Z"
+
+
+def test_gos_zero_time_round_trips_with_a_four_digit_year() -> None:
+    zero = datetime(1, 1, 1, tzinfo=UTC)  # what a Go program writes for a time it never set
+    inventory = build_inventory(
+        "r", "", zero, {"n/app": [("v1", d("a"))]}, {d("a"): replace(image("c", 1), created=zero)}
+    )
+    text = dumps(inventory)
+    assert json.loads(text)["scanned_at"] == "0001-01-01T00:00:00Z"
+    assert json.loads(text)["manifests"][d("a")]["created"] == "0001-01-01T00:00:00Z"
+    assert loads(text) == inventory
+
+
 def _with_size(size: str) -> str:
     return _HEAD_2 + '"blobs": {"sha256:l": {"media_type": "l", "size_bytes": ' + size + "}}}"
 

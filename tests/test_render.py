@@ -334,6 +334,21 @@ def test_version_rows_are_written_as_the_generic_dump_writes_their_dicts() -> No
     assert render_json.dump(render_json.VersionRows([])) == "[]"
 
 
+def test_gos_zero_time_is_written_with_a_four_digit_year_in_every_format(tmp_path: Path) -> None:
+    """Go writes 0001-01-01T00:00:00Z for a creation time it never set (reproducible builds)."""
+    zero = datetime(1, 1, 1, tzinfo=UTC)
+    result = retention_result()
+    largest = 11  # the 12 MB version, which the table and Markdown list first
+    versions = tuple(dataclasses.replace(v, created=zero) if i == largest else v for i, v in enumerate(result.versions))
+    report = small_report(tmp_path, scenarios=(result.model_copy(update={"versions": versions}),))
+    assert (
+        json.loads(render_json.render(report))["scenarios"][0]["versions"][largest]["created"] == "0001-01-01T00:00:00Z"
+    )
+    rows = list(csv.DictReader(io.StringIO(render_csv.render_versions(report))))
+    assert rows[largest]["created"] == "0001-01-01T00:00:00Z"
+    assert "| 0001-01-01 |" in render_markdown.render(report)
+
+
 def test_combined_lists_only_the_versions_that_differ(tmp_path: Path) -> None:
     """`combined` leaves out each version whose entry is that of the last earlier scenario listing it."""
     alone = retention_result()

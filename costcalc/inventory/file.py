@@ -8,7 +8,6 @@ import re
 import stat
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -28,6 +27,7 @@ from costcalc.inventory.schema import (
     tag_refs,
     validate,
 )
+from costcalc.units import utc_timestamp
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "MAX_SIZE_BYTES", "dumps", "load", "loads"]
 
@@ -56,7 +56,7 @@ def dumps(inventory: Inventory) -> str:
         "schema_version": SCHEMA_VERSION,
         "registry": inventory.registry,
         "namespace": inventory.namespace,
-        "scanned_at": inventory.scanned_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "scanned_at": utc_timestamp(inventory.scanned_at),
         "defaults": defaults,
     }
     lines = ["{" + ",\n".join(f"{_json(key)}:{_json(value)}" for key, value in head.items()) + ","]

@@ -8,10 +8,11 @@ validated, so no model instances are built and none are kept.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Field,
     GetPydanticSchema,
@@ -33,6 +34,20 @@ MAX_SIZE_BYTES = 2**63 - 1
 ByteCount = Annotated[int, Field(ge=0, le=MAX_SIZE_BYTES, strict=True)]  # JSON true is not 1 byte
 
 _STRICT = ConfigDict(extra="forbid")
+
+
+def _in_utc(value: datetime) -> datetime:
+    """VALUE in UTC (a time without an offset is UTC already), so that every later step compares
+    and writes times alike; a time that leaves the calendar once in UTC is no time a scan wrote."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("utc_time", "a time outside the years a date can hold in UTC") from None
+
+
+UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 @with_config(_STRICT)
@@ -70,7 +85,7 @@ class ManifestV1(TypedDict):
     kind: Literal["image", "artifact"]
     artifact_type: NotRequired[str | None]
     platform: NotRequired[str | None]
-    created: NotRequired[datetime | None]
+    created: NotRequired[UtcTime | None]
     config: NotRequired[DescriptorV1 | None]
     layers: NotRequired[tuple[DescriptorV1, ...]]
     children: NotRequired[tuple[Child, ...]]
@@ -87,7 +102,7 @@ class FileV1(TypedDict):
     schema_version: Literal[1]
     registry: str
     namespace: NotRequired[str]
-    scanned_at: datetime
+    scanned_at: UtcTime
     repositories: NotRequired[tuple[RepositoryV1, ...]]
     manifests: NotRequired[dict[str, ManifestV1]]
     errors: NotRequired[tuple[ScanError, ...]]
@@ -156,9 +171,9 @@ class ManifestV2(TypedDict):
     kind: NotRequired[Literal["image", "artifact"]]  # left out: defaults.manifest.kind
     artifact_type: NotRequired[str]
     platform: NotRequired[str]
-    created: NotRequired[datetime]
-    pushed_at: NotRequired[datetime]  # when the provider's API says the manifest was pushed
-    last_pulled_at: NotRequired[datetime]  # and last pulled
+    created: NotRequired[UtcTime]
+    pushed_at: NotRequired[UtcTime]  # when the provider's API says the manifest was pushed
+    last_pulled_at: NotRequired[UtcTime]  # and last pulled
     subject: NotRequired[str]  # the manifest a referrer (signature, SBOM) refers to
     config: NotRequired[BlobLink]
     layers: NotRequired[tuple[BlobLink, ...]]
@@ -315,7 +330,7 @@ class FileV2(TypedDict):
     schema_version: Literal[2]
     registry: str
     namespace: NotRequired[str]
-    scanned_at: datetime
+    scanned_at: UtcTime
     # validated in this order: defaults and blobs before the manifests that need them
     defaults: NotRequired[Annotated[Defaults, _after(_defaults, Defaults)]]
     blobs: NotRequired[

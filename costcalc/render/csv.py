@@ -11,7 +11,7 @@ an empty cell, and a flag column says so; a figure is never 0 for unknown.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from costcalc.render.csv_cells import document as _document
 from costcalc.render.csv_cells import flag as _flag
@@ -22,7 +22,7 @@ from costcalc.render.csv_cells import text as _text
 from costcalc.render.csv_fleet import render_inputs, render_price_books, render_registries
 from costcalc.render.display import lower_bound, notes_of
 from costcalc.report import Report
-from costcalc.units import whole_parts
+from costcalc.units import utc_timestamp, whole_parts
 
 GROUPS = "groups.csv"
 SCENARIOS = "scenarios.csv"
@@ -210,10 +210,7 @@ def render_bases(report: Report) -> str:
 
 def _created(value: datetime | None) -> str:
     """A version's creation time in UTC (a config time without offset is UTC), or empty."""
-    if value is None:
-        return ""
-    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    return "" if value is None else utc_timestamp(value)
 
 
 VERSION_COLUMNS = ("scenario", "repository", "digest", "tags", "created", "exclusive_bytes", "dropped")

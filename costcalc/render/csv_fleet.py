@@ -7,12 +7,12 @@ input, whose `errors` and `stale` cells are empty (unknown: such a report keeps 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from costcalc.render.csv_cells import document, flag, integer, money_column, number, text
 from costcalc.report.model import BookTotals, FleetInput, Pricing, RegistryTotals, Report, Totals
-from costcalc.units import to_units
+from costcalc.units import to_units, utc_timestamp
 
 PRICE_BOOK_COLUMNS = (
     "pricing_id",
@@ -185,9 +185,7 @@ INPUT_COLUMNS = ("source", "registry", "namespace", "scanned_at", "repositories"
 
 def _time(value: datetime | None) -> str:
     """A scan time in UTC, ISO 8601 (as versions.csv writes times), or empty."""
-    if value is None:
-        return ""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    return "" if value is None else utc_timestamp(value)
 
 
 def render_inputs(report: Report) -> str:

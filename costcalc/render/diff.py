@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 from typing import Any
@@ -17,8 +16,9 @@ from rich.text import Text
 from costcalc.render import diff_fleet
 from costcalc.render import json as report_json
 from costcalc.render.csv_cells import text as csv_text
-from costcalc.render.display import exact, money, safe, size
+from costcalc.render.display import exact, money, safe, size, when
 from costcalc.render.html import CONTENT_SECURITY_POLICY
+from costcalc.render.json_values import time
 from costcalc.render.json_writer import dump
 from costcalc.render.markdown import cell
 from costcalc.report.diff import Change, Diff
@@ -33,10 +33,6 @@ def signed(value: Decimal) -> str:
     """A money change for people: `+1.50`, `-0.25`, `0.00`."""
     text = money(value)
     return text if text.startswith("-") or text == money(Decimal(0)) else f"+{text}"
-
-
-def _when(value: datetime | None) -> str:
-    return "unknown" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _plus_minus(added: int | None, removed: int | None) -> str:
@@ -67,8 +63,8 @@ def headline(diff: Diff) -> str:
 def _context(diff: Diff) -> list[str]:
     p = diff.pricing
     lines = [
-        f"Old: {diff.old_source or 'inventory'}, scanned {_when(diff.old_scanned_at)}; "
-        f"new: {diff.new_source or 'inventory'}, scanned {_when(diff.new_scanned_at)}.",
+        f"Old: {diff.old_source or 'inventory'}, scanned {when(diff.old_scanned_at)}; "
+        f"new: {diff.new_source or 'inventory'}, scanned {when(diff.new_scanned_at)}.",
         diff_fleet.priced_line(diff)
         if diff.registries
         else f"Both priced on {p.id} ({p.name}, effective {p.effective_date}) with usage from "
@@ -190,19 +186,15 @@ def _change_data(change: Change) -> dict[str, Any]:
     }
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def render_json(diff: Diff) -> str:
     """DIFF as JSON: money as exact decimal numbers (4 places), bytes as integers."""
     data = {
         "schema_version": DIFF_SCHEMA_VERSION,
-        "generated_at": _time(diff.generated_at),
+        "generated_at": time(diff.generated_at),
         "registry": diff.registry,
         "namespace": diff.namespace,
-        "old": {"source": diff.old_source, "scanned_at": _time(diff.old_scanned_at)},
-        "new": {"source": diff.new_source, "scanned_at": _time(diff.new_scanned_at)},
+        "old": {"source": diff.old_source, "scanned_at": time(diff.old_scanned_at)},
+        "new": {"source": diff.new_source, "scanned_at": time(diff.new_scanned_at)},
         "usage_source": diff.usage_source,
         "pricing": report_json.pricing_data(diff.pricing),
         "totals": {

@@ -89,6 +89,14 @@ def units(value: Decimal, unit: str) -> str:
 TOP_VERSIONS = 10  # dropped versions a human-readable report lists per scenario; JSON lists all
 
 
+def when(value: datetime | None) -> str:
+    """A scan or report time for people (YYYY-MM-DD HH:MM UTC) or `unknown`."""
+    if value is None:
+        return "unknown"
+    utc = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(sep=" ", timespec="minutes") + " UTC"
+
+
 def created(value: datetime | None) -> str:
     """A version's creation date for people (YYYY-MM-DD, UTC) or `unknown`."""
     if value is None:

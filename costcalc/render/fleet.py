@@ -7,10 +7,9 @@ A report of one inventory has none of them (its `registries` is empty) and rende
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from costcalc.render.display import count, money, safe, size
+from costcalc.render.display import count, money, safe, size, when
 
 if TYPE_CHECKING:
     from costcalc.report.model import FleetInput, Pricing, Report
@@ -38,10 +37,6 @@ def is_fleet(report: Report) -> bool:
 def several_books(report: Report) -> bool:
     """True when the fleet's registries are priced on more than one book (report.pricing sums them)."""
     return len(report.price_books) > 1
-
-
-def _when(value: datetime | None) -> str:
-    return "unknown" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _bound(complete: bool) -> str:
@@ -147,7 +142,7 @@ def _inputs(report: Report) -> Section:
         [
             safe(given.source),
             safe(where(given)),
-            _when(given.scanned_at),
+            when(given.scanned_at),
             count(given.repositories),
             count(given.tags),
             count(given.errors),

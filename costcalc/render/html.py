@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
@@ -24,6 +23,7 @@ from costcalc.render.display import (
     scenario_note,
     size,
     units,
+    when,
 )
 from costcalc.report import NO_TEAM, Report
 
@@ -57,10 +57,6 @@ _STYLE = (
 
 def _e(text: str) -> str:
     return escape(safe(text), quote=True)
-
-
-def _when(value: datetime | None) -> str:
-    return "unknown" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _table(caption: str, header: list[str], rows: list[list[str]], numeric_from: int) -> str:
@@ -337,8 +333,8 @@ def render(report: Report, *, top: int | None = None) -> str:
     pricing = report.pricing
     target = report_target(report)
     meta = [
-        f"Scanned {_when(report.scanned_at)}",
-        f"generated {_when(report.generated_at)} by costcalc {report.tool_version}",
+        f"Scanned {when(report.scanned_at)}",
+        f"generated {when(report.generated_at)} by costcalc {report.tool_version}",
         *(
             [f"{', '.join(b.registries)}: price book {fleet.book_line(b.pricing)}" for b in report.price_books]
             + [fleet.currency_line(report)]

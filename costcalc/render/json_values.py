@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from costcalc.render.display import exact, integer
 from costcalc.render.json_writer import Number
 from costcalc.report.model import Pricing
+from costcalc.units import utc_timestamp
 
 
 def money(value: Decimal | None) -> Number | None:
@@ -24,12 +25,7 @@ def whole(value: Decimal | int | None) -> int | None:
 
 
 def time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    utc = value.astimezone(UTC)
-    if utc.year < 1000:  # strftime's %Y does not pad to 4 digits; isoformat does
-        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"  # the same text, faster
+    return None if value is None else utc_timestamp(value)
 
 
 def pricing_data(pricing: Pricing) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from rich import box
@@ -29,15 +28,12 @@ from costcalc.render.display import (
     scenario_note,
     size,
     units,
+    when,
 )
 from costcalc.render.fit import group_table, left_out_note, section_table
 from costcalc.report import Report, VersionBytes
 
 DEFAULT_WIDTH = 120
-
-
-def _time(value: datetime | None) -> str:
-    return "unknown" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _grid(pairs: list[tuple[str, str]]) -> Table:
@@ -161,7 +157,7 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
         _grid(
             [
                 ("Source", safe(report.source) or "-"),
-                ("Scanned", _time(report.scanned_at)),
+                ("Scanned", when(report.scanned_at)),
                 *_book_header(report),
                 (
                     "Usage",
