@@ -60,13 +60,20 @@ def interrupt_scan(server: SilentServer, tmp_path: Path, *options: str) -> subpr
     """Start a scan of SERVER, press Ctrl-C once the scan waits on it, and return how it ended."""
     out = tmp_path / "inventory.json"
     args = [sys.executable, "-m", "costcalc", "scan", f"{server.host}/acme", "--repo", "acme/api", "-o", str(out)]
-    child = subprocess.Popen(
-        [*args, "--cache-dir", str(tmp_path / "cache"), *options],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # A shell that starts the test run in the background ignores SIGINT, and an ignored signal
+    # stays ignored across exec: the scan starts as a terminal starts it, with SIGINT handled
+    # here for the moment (a handled signal is back at its default in the child).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        child = subprocess.Popen(
+            [*args, "--cache-dir", str(tmp_path / "cache"), *options],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         assert server.connected.wait(60), "the scan never reached the server"
         child.send_signal(signal.SIGINT)
