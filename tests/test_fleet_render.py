@@ -210,7 +210,7 @@ def test_xlsx_fleet_sheet_sums_with_formulas_to_the_reports_totals(fleet: Report
     first_book = labels.index("Price books") + 3
     assert labels[first_book - 1].startswith("github-packages (")
     book_monthly = [c.value for c in sheet[first_book - 1]].index("Monthly cost") + 1
-    assert sheet.cell(first_book, book_monthly).value == '=SUMPRODUCT(($C$2:$C$3="github-packages")*$J$2:$J$3)'
+    assert sheet.cell(first_book, book_monthly).value == '=SUMPRODUCT(--EXACT($C$2:$C$3,"github-packages"),$J$2:$J$3)'
     book_values = [Decimal(str(values.cell(first_book + i, book_monthly).value)) for i in range(2)]
     assert book_values == [b.monthly_cost for b in fleet.price_books]
     assert sheet.cell(first_book + 2, 1).value == "Total"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +19,7 @@ from costcalc import report as costs
 from costcalc.cli.app import app
 from costcalc.inventory.file import load
 from costcalc.pricing.book_file import load_book
+from costcalc.render import json as render_json
 from costcalc.render import xlsx as render_xlsx
 from costcalc.report import Report
 from tests.test_render import EXAMPLES, HOSTILE, example_report, example_report_with_scenarios, example_usage
@@ -122,6 +125,24 @@ def test_summary_refers_to_the_totals_and_holds_their_values() -> None:
     assert "Egress is a lower bound: some repositories have no pull data." in labels
 
 
+def test_teams_that_differ_only_in_case_are_two_rows_each_with_its_own_figures() -> None:
+    report = example_report_with_scenarios()
+    teams = Counter(r.team for r in report.rows if r.team)
+    team = next(name for name, count in teams.items() if count >= 2)
+    first = next(r for r in report.rows if r.team == team)
+    renamed = {first.name: team.upper()}  # one repository of the team moves to its upper-case twin
+    rows = tuple(r.model_copy(update={"team": renamed.get(r.name, r.team)}) for r in report.rows)
+    report = report.model_copy(update={"rows": rows})
+    formulas, cached = workbooks(render_xlsx.render(report))
+    sheet, values = formulas["Teams"], cached["Teams"]
+    col = column(sheet, MONTHLY)
+    shown = {sheet.cell(r, 1).value: r for r in range(2, total_row(sheet))}
+    for name in (team, team.upper()):
+        expected = sum((row.monthly_cost for row in rows if row.team == name), Decimal(0))
+        assert expected and exact(values.cell(shown[name], col).value) == expected
+        assert f"EXACT('Repositories'!$B$2:$B${len(rows) + 1},$A{shown[name]})" in sheet.cell(shown[name], col).value
+
+
 def test_teams_sheet_sums_each_team_and_the_total() -> None:
     report = example_report_with_scenarios()
     formulas, cached = workbooks(render_xlsx.render(report))
@@ -132,7 +153,8 @@ def test_teams_sheet_sums_each_team_and_the_total() -> None:
     col = column(sheet, MONTHLY)
     for r in range(2, last):
         team = sheet.cell(r, 1).value
-        assert str(sheet.cell(r, col).value).startswith("=SUMPRODUCT(('Repositories'!$B$2:")
+        # EXACT, not `=`: Excel's `=` ignores case, and "Web" and "web" are two teams
+        assert str(sheet.cell(r, col).value).startswith("=SUMPRODUCT(--EXACT('Repositories'!$B$2:")
         expected = sum((row.monthly_cost for row in report.rows if (row.team or "(no team)") == team), Decimal(0))
         assert exact(values.cell(r, col).value) == expected
     assert exact(values.cell(last, col).value) == report.totals.monthly_cost
@@ -280,3 +302,13 @@ def test_the_example_workbook_golden(golden: Callable[[str, str], None]) -> None
                     lines.append(f"{cell.coordinate}: {cell.value!r} [{cell.number_format}]")
     lines += [f"chart: {', '.join(ranges)}" for ranges in chart_ranges(data)]
     golden("example-report-scenarios.xlsx.txt", "\n".join(lines) + "\n")
+
+
+def test_a_months_half_byte_of_storage_rounds_half_up_as_in_json() -> None:
+    """A month's storage is the mean of its start and end, so half a byte is ordinary."""
+    report = example_report_with_scenarios()
+    half = report.monthly[0].model_copy(update={"storage_bytes": Decimal("1000000000.5")})
+    report = report.model_copy(update={"monthly": (half, *report.monthly[1:])})
+    _, cached = workbooks(render_xlsx.render(report))
+    assert cached["Monthly"].cell(2, 2).value == 1000000001
+    assert json.loads(render_json.render(report))["monthly"][0]["storage_bytes"] == 1000000001

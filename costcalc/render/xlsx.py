@@ -9,14 +9,14 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from costcalc.pricing.book import BYTES_PER_UNIT
 from costcalc.render import fleet
-from costcalc.render.display import integer, notes_of, report_target, whole_parts
+from costcalc.render.display import integer, notes_of, report_target
 from costcalc.render.workbook import Book, Column, bar_chart, cells, headers, naive_utc, number, sum_row, text
 from costcalc.render.xlsx_bases import bases_sheet
 from costcalc.render.xlsx_fleet import fleet_sheet
 from costcalc.render.xlsx_monthly import horizon_cell, monthly_sheet
-from costcalc.report import NO_TEAM, Report
+from costcalc.report import NO_TEAM, Report, ReportRow
+from costcalc.units import BYTES_PER_UNIT, to_units, whole_parts
 
 CHART_ROWS = 20  # bars a chart shows: the largest groups (rows are sorted by cost, largest first)
 _GROUP_SHEETS = {"repository": "Repositories", "team": "Teams", "namespace": "Namespaces", "registry": "Registries"}
@@ -48,7 +48,7 @@ def _group_sheet(book: Book, report: Report) -> tuple[str, int, int]:
     rows = report.rows
     attributed = whole_parts([r.attributed_bytes for r in rows])
     egress = whole_parts([r.egress_bytes for r in rows])
-    per_unit = Decimal(BYTES_PER_UNIT[unit])
+    per_unit = BYTES_PER_UNIT[unit]
     offset = 1 if with_team else 0
     # a repository without a team is `(no team)`; a namespace of several teams has none to show
     no_team = NO_TEAM if report.group_by == "repository" else None
@@ -71,7 +71,7 @@ def _group_sheet(book: Book, report: Report) -> tuple[str, int, int]:
         ]
         cells(book, sheet, index, columns, values)
         bytes_cell = xl_rowcol_to_cell(index, units_col - 1)
-        shown = float(Decimal(attributed[index - 1] or 0) / per_unit)
+        shown = float(to_units(attributed[index - 1] or 0, unit))
         sheet.write_formula(index, units_col, f"={bytes_cell}/{per_unit}", book.formats["units"], shown)
     total_row = len(rows) + 1
     known_pulls = [r.pulls_per_month for r in rows if r.pulls_per_month is not None]
@@ -80,7 +80,7 @@ def _group_sheet(book: Book, report: Report) -> tuple[str, int, int]:
         2 + offset: sum(r.tags for r in rows),
         3 + offset: sum(r.unique_bytes for r in rows),
         4 + offset: sum(v or 0 for v in attributed),
-        5 + offset: integer(report.totals.storage_bytes) / per_unit,
+        5 + offset: to_units(integer(report.totals.storage_bytes), unit),
         6 + offset: sum(known_pulls, Decimal(0)),
         7 + offset: sum(v or 0 for v in egress),
         8 + offset: report.totals.storage_cost,
@@ -93,7 +93,10 @@ def _group_sheet(book: Book, report: Report) -> tuple[str, int, int]:
 
 
 def _teams_sheet(book: Book, report: Report, group_sheet: str) -> int:
-    """Per team, SUMPRODUCT formulas over the repository sheet (exact match: no wildcards); rows written."""
+    """Per team, SUMPRODUCT formulas over the repository sheet; rows written.
+
+    Teams are matched with EXACT: Excel's `=` ignores case, and "Web" and "web" are two teams.
+    """
     sheet = book.workbook.add_worksheet("Teams")
     columns = [
         Column("Team", "text", 24),
@@ -103,13 +106,16 @@ def _teams_sheet(book: Book, report: Report, group_sheet: str) -> int:
         Column("Monthly cost", "money", 16),
     ]
     headers(book, sheet, columns)
-    teams = sorted({r.team or NO_TEAM for r in report.rows})
+    by_team: dict[str, list[ReportRow]] = {}
+    for row in report.rows:
+        by_team.setdefault(row.team or NO_TEAM, []).append(row)
+    teams = sorted(by_team)
     last = len(report.rows)
     # columns of the repository sheet: name, team, repositories, tags, ..., storage, egress, monthly
     sources = {1: 3, 2: 9, 3: 10, 4: 11}
     for index, team in enumerate(teams, start=1):
         text(sheet, index, 0, team)
-        members = [r for r in report.rows if (r.team or NO_TEAM) == team]
+        members = by_team[team]
         values: dict[int, Decimal | int] = {
             1: sum(r.tags for r in members),
             2: sum((r.storage_cost for r in members), Decimal(0)),
@@ -120,7 +126,7 @@ def _teams_sheet(book: Book, report: Report, group_sheet: str) -> int:
         for col, source in sources.items():
             letter = xl_col_to_name(source)
             span = f"'{group_sheet}'!${letter}$2:${letter}${last + 1}"
-            formula = f"=SUMPRODUCT(({key}=$A{index + 1})*{span})"
+            formula = f"=SUMPRODUCT(--EXACT({key},$A{index + 1}),{span})"
             sheet.write_formula(index, col, formula, book.formats[columns[col].kind], number(values[col]))
     totals = report.totals
     cached: dict[int, Decimal | int] = {

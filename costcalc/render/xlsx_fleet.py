@@ -120,7 +120,7 @@ def _books(book: Book, sheet: Any, report: Report, top: int, last: int, stored: 
         sheet.write_datetime(row, 1, datetime.combine(pricing.effective_date, datetime.min.time()), book.day)
         text(sheet, row, 2, ", ".join(entry.registries))
         # the book's id is written in the formula: its label cell carries its name too
-        match = f'({key}="{pricing.id.replace(chr(34), "")}")'
+        match = f'--EXACT({key},"{pricing.id.replace(chr(34), "")}")'
         values: dict[int, Decimal | int] = {
             3: sum(by_registry.get(name) or 0 for name in entry.registries),
             4: entry.storage_cost,
@@ -130,7 +130,7 @@ def _books(book: Book, sheet: Any, report: Report, top: int, last: int, stored: 
         }
         for col, source in _BOOK_SOURCES.items():
             letter = xl_col_to_name(source)
-            formula = f"=SUMPRODUCT({match}*${letter}$2:${letter}${last + 1})"
+            formula = f"=SUMPRODUCT({match},${letter}$2:${letter}${last + 1})"
             sheet.write_formula(row, col, formula, book.formats[BOOK_COLUMNS[col].kind], number(values[col]))
     totals = report.totals
     cached: dict[int, Decimal | int] = {

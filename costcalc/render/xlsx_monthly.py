@@ -9,6 +9,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from costcalc.render.workbook import Book, Column, cells, headers, sum_row
 from costcalc.report import Report
+from costcalc.units import whole_bytes
 
 SHEET = "Monthly"
 MONTHLY_COST_COL = 4  # the baseline's monthly cost: its Total is the horizon cost
@@ -39,7 +40,7 @@ def monthly_sheet(book: Book, report: Report) -> Any:
         scenario_costs = [s.monthly[index - 1].monthly_cost for s in report.scenarios]
         values: list[object] = [
             month.month,
-            month.storage_bytes.to_integral_value(),
+            whole_bytes(month.storage_bytes),
             month.storage_cost,
             month.egress_cost,
             month.monthly_cost,
