@@ -31,7 +31,7 @@ from costcalc.scenarios.spec import (
     ShrinkToSize,
     shown,
 )
-from costcalc.scenarios.state import ExpiredImage, State, dedup_scope, with_rows
+from costcalc.scenarios.state import FALLBACK_CLASS, ExpiredImage, State, dedup_scope, egress_onto, with_rows
 from costcalc.scenarios.state import scope as select
 from costcalc.units import format_bytes, plain
 
@@ -327,8 +327,7 @@ def _reprice(state: State, other: PriceBook, scenario_id: str) -> State:
     old_scope, new_scope = dedup_scope(state.book), dedup_scope(other)
     old = figures.attributed_bytes(old_scope)
     new = figures.attributed_bytes(new_scope)
-    classes = set(other.egress_classes)
-    fallback = "internet" if "internet" in classes else None
+    fallback = FALLBACK_CLASS in other.egress_classes
     unmapped: set[str] = set()
     rows: list[RowQuantities] = []
     for row in state.quantities.rows:
@@ -338,13 +337,8 @@ def _reprice(state: State, other: PriceBook, scenario_id: str) -> State:
         egress = row.egress_bytes_by_class
         mapped: dict[str, Decimal] | None = None
         if egress is not None:
-            mapped = {}
-            for cls, amount in egress.items():
-                target = cls if cls in classes else fallback
-                if target != cls:
-                    unmapped.add(cls)
-                if target is not None:
-                    mapped[target] = mapped.get(target, Decimal(0)) + amount
+            mapped, missing = egress_onto(egress, other)
+            unmapped |= missing
         rows.append(row.model_copy(update={"storage_bytes": storage, "egress_bytes_by_class": mapped}))
     notes = [
         f"{scenario_id}: priced on {other.id}; storage attributed under its {new_scope} dedup "

@@ -91,3 +91,25 @@ def with_rows(
 def dedup_scope(book: PriceBook) -> DedupScope:
     """The dedup scope BOOK bills storage under."""
     return "repository" if book.dedup_scope == "repository" else "registry"
+
+
+FALLBACK_CLASS = "internet"
+
+
+def egress_onto(egress: Mapping[str, Decimal], book: PriceBook) -> tuple[dict[str, Decimal], frozenset[str]]:
+    """EGRESS (bytes per class) on BOOK's classes, with the classes BOOK does not price.
+
+    Such a class's bytes are added to BOOK's internet class; a book without one prices them
+    nowhere (the caller says so).
+    """
+    classes = book.egress_classes
+    fallback = FALLBACK_CLASS if FALLBACK_CLASS in classes else None
+    mapped: dict[str, Decimal] = {}
+    unmapped: set[str] = set()
+    for cls, amount in egress.items():
+        target = cls if cls in classes else fallback
+        if target != cls:
+            unmapped.add(cls)
+        if target is not None:
+            mapped[target] = mapped.get(target, Decimal(0)) + amount
+    return mapped, frozenset(unmapped)
