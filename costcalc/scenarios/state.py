@@ -35,6 +35,9 @@ class State:
     expired: tuple[ExpiredImage, ...] = ()  # what lifecycle steps expired
     # rebase steps: per repository and egress class, the bytes fetched once (not monthly)
     migration: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    # size steps: per repository, the factor its pulled image was resized by (new versions are
+    # pushed that much smaller); a rebase changes the image too but not what a version pushes
+    size_ratio: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 def scope(names: Iterable[str], globs: Sequence[str]) -> tuple[frozenset[str], list[str]]:
@@ -57,9 +60,10 @@ def with_rows(
     versions: Iterable[VersionBytes] = (),
     expired: Iterable[ExpiredImage] = (),
     migration: Mapping[str, Mapping[str, Decimal]] | None = None,
+    size_ratio: Mapping[str, Decimal] | None = None,
 ) -> State:
-    """STATE with new ROWS, NOTES appended, EXPIRED added, and (when given) its inventory, book or
-    versions replaced."""
+    """STATE with new ROWS, NOTES appended, EXPIRED added, MIGRATION added, SIZE_RATIO multiplied
+    in, and (when given) its inventory, book or versions replaced."""
     added = tuple(versions)
     merged_versions = state.versions
     if added and not merged_versions:
@@ -77,6 +81,11 @@ def with_rows(
             for cls, amount in by_class.items():
                 into[cls] = into.get(cls, Decimal(0)) + amount
         merged_migration = moved
+    ratios = state.size_ratio
+    if size_ratio:
+        ratios = dict(ratios)
+        for name, factor in size_ratio.items():
+            ratios[name] = ratios.get(name, Decimal(1)) * factor
     return State(
         inventory=inventory or state.inventory,
         book=book or state.book,
@@ -85,6 +94,7 @@ def with_rows(
         versions=merged_versions,
         expired=(*state.expired, *expired),
         migration=merged_migration,
+        size_ratio=ratios,
     )
 
 
