@@ -190,7 +190,7 @@ def measure(
     if measurements is None:
         measurements = measure_usage(inventory, usage)
     attributed = inventory.figures.attributed_bytes(book.dedup_scope)
-    untagged = untagged_bytes(inventory, "repository" if book.dedup_scope == "repository" else "registry")
+    untagged = untagged_bytes(inventory, book.dedup_scope)
     assumptions = [
         (
             "Storage is billed on registry-wide deduplicated bytes: a blob shared by several "

@@ -31,7 +31,7 @@ from costcalc.scenarios.spec import (
     ShrinkToSize,
     shown,
 )
-from costcalc.scenarios.state import FALLBACK_CLASS, ExpiredImage, State, dedup_scope, egress_onto, with_rows
+from costcalc.scenarios.state import FALLBACK_CLASS, ExpiredImage, State, egress_onto, with_rows
 from costcalc.scenarios.state import scope as select
 from costcalc.units import format_bytes, plain
 
@@ -341,7 +341,7 @@ def _colocate(state: State, scope: frozenset[str], percent: Decimal, scenario: S
 def _reprice(state: State, other: PriceBook, scenario_id: str) -> State:
     """Storage re-attributed under OTHER's dedup scope; egress classes mapped by name."""
     figures = state.inventory.figures
-    old_scope, new_scope = dedup_scope(state.book), dedup_scope(other)
+    old_scope, new_scope = state.book.dedup_scope, other.dedup_scope
     old = figures.attributed_bytes(old_scope)
     new = figures.attributed_bytes(new_scope)
     fallback = FALLBACK_CLASS in other.egress_classes

@@ -8,7 +8,7 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 
 from costcalc.inventory.model import Inventory
-from costcalc.pricing.book import DedupScope, PriceBook
+from costcalc.pricing.book import PriceBook
 from costcalc.scenarios.quantities import Quantities, RowQuantities
 from costcalc.scenarios.retention import VersionBytes
 
@@ -96,11 +96,6 @@ def with_rows(
         migration=merged_migration,
         size_ratio=ratios,
     )
-
-
-def dedup_scope(book: PriceBook) -> DedupScope:
-    """The dedup scope BOOK bills storage under."""
-    return "repository" if book.dedup_scope == "repository" else "registry"
 
 
 FALLBACK_CLASS = "internet"
