@@ -181,5 +181,5 @@ def _result(
         expired=projection.expired,
         monthly=series,
         transfer_hours_saved=hours,
-        **migration(projection),
+        **migration(projection, monthly),
     )
