@@ -223,3 +223,28 @@ def test_combined_with_a_size_change_composes_and_keeps_the_migration_apart() ->
     assert combined.savings_pct < 100
     assert combined.migration_bytes == singles[0].migration_bytes == 32_000_000
     assert singles[1].migration_bytes is None  # ratio: no base changes, nothing fetched once
+
+
+def test_rebased_repositories_grow_by_their_own_layers_as_the_rebuilt_inventory_does() -> None:
+    """A rebuilt image is smaller, but each new version still pushes its own app layers: growth
+    and pushes are the rebuilt inventory's, not scaled by the image's size ratio."""
+    before, after, price_book = apps(BIG, "big"), apps(SMALL, "small"), book()
+    rebase_spec = parse_spec("rebase:acme/base:big=library/slim:1")
+    built = costs.build(before, usage(), [price_book], scenarios=[rebase_spec], bases=mirror(), months=12)
+    rebuilt = costs.build(after, usage(), [price_book], months=12)
+    (scenario,) = built.scenarios
+    assert [m.storage_bytes for m in scenario.monthly] == [m.storage_bytes for m in rebuilt.monthly]
+    assert scenario.horizon_savings == built.totals.horizon_cost - rebuilt.totals.horizon_cost
+    # only the 120 cold pulls a month fetch less (82 MB each); deploys and pushes move as many bytes
+    assert round(scenario.transfer_hours_saved, 9) == round(Decimal(120 * 82_000_000 * 8) / 10**9 / 3600, 9)
+
+
+def test_combined_rebase_and_ratio_grows_by_the_ratio_alone() -> None:
+    inventory, price_book = apps(BIG, "big"), book()
+    specs = [parse_spec("rebase:acme/base:big=library/slim:1"), parse_spec("ratio:0.5")]
+    built = costs.build(inventory, usage(), [price_book], scenarios=specs, bases=mirror(), months=12)
+    *_, combined = built.scenarios
+    (api,) = [g for g in built.growth if g.repository == "acme/api"]
+    added = [b.storage_bytes - a.storage_bytes for a, b in zip(combined.monthly, combined.monthly[1:], strict=False)]
+    # each new version of acme/api pushes half its app layer (the ratio); the new base changes nothing
+    assert [round(a, 6) for a in added] == [round(api.versions_per_month * api.bytes_per_version / 2, 6)] * 11

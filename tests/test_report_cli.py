@@ -164,6 +164,37 @@ def test_several_price_books_are_compared(inventory_file: Path) -> None:
     assert [c["pricing"]["id"] for c in data["comparison"]] == ["azure-acr-basic"]
 
 
+@pytest.mark.parametrize("classes", [("cross-region", "internet"), ("internet", "cross-region")])
+def test_a_compared_book_prices_every_egress_class_of_a_repository(
+    inventory_file: Path, tmp_path: Path, classes: tuple[str, str]
+) -> None:
+    """azure-acr-basic has no cross-region class: those bytes join internet's, none are dropped."""
+    usage = tmp_path / "u.csv"
+    usage.write_text("repository,source,pulls_per_month\n" + "".join(f"acme/api,{c},1\n" for c in classes))
+    code, stdout, stderr = run(
+        "report",
+        str(inventory_file),
+        "--usage",
+        str(usage),
+        "--pricing",
+        "aws-ecr",
+        "--pricing",
+        "azure-acr-basic",
+        "--format",
+        "json",
+    )
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    (compared,) = data["comparison"]
+    assert set(data["totals"]["egress_units_by_class"]) == {"cross-region", "internet"}
+    assert list(compared["totals"]["egress_units_by_class"]) == ["internet"]
+    assert compared["totals"]["egress_bytes"] == data["totals"]["egress_bytes"] > 0
+    assert (
+        "azure-acr-basic has no cross-region egress class: those pulls are billed as internet egress."
+        in (compared["assumptions"])
+    )
+
+
 def test_scenarios_are_projected(inventory_file: Path, tmp_path: Path) -> None:
     usage = tmp_path / "u.csv"
     usage.write_text("repository,source,pulls_per_month\n*,internet,1000\n")

@@ -9,7 +9,6 @@ from costcalc.inventory.model import Inventory
 from costcalc.pricing.book import PriceBook
 from costcalc.report.model import BaseImageRow
 from costcalc.scenarios.quantities import Quantities
-from costcalc.scenarios.state import dedup_scope
 
 
 def base_rows(
@@ -24,7 +23,7 @@ def base_rows(
     found = find_bases(inventory, bases)
     if not found:
         return ()
-    scope = dedup_scope(book)
+    scope = book.dedup_scope
     stored = stored_base_bytes(inventory, found, scope)
     figures = inventory.figures
     total_stored = figures.unique_bytes if scope == "registry" else figures.per_repository_unique_bytes

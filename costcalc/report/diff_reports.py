@@ -81,11 +81,6 @@ class ReportFile(_Loose):
     registries: tuple[_Registry, ...] = ()  # a fleet report's (several inventories), else empty
 
 
-def is_report_json(data: object) -> bool:
-    """True when DATA (a parsed JSON document) is shaped like a costcalc report, not an inventory."""
-    return isinstance(data, dict) and "totals" in data and "rows" in data
-
-
 def load_report(path: Path) -> ReportFile:
     """PATH as a report JSON; InputError of one sentence when it is not one costcalc can diff."""
     try:

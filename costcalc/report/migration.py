@@ -8,11 +8,12 @@ from costcalc.report.priced import monthly_cost_by_repository
 from costcalc.scenarios.projection import Projection
 
 
-def migration(projection: Projection) -> dict[str, Decimal]:
+def migration(projection: Projection, monthly_cost: Decimal) -> dict[str, Decimal]:
     """`migration_bytes` and `migration_cost` of PROJECTION's result ({} when it rebases nothing).
 
     The cost is what the projected month costs with the migration bytes added to its egress,
-    less what it costs without them: the same tiers, free allowances and classes apply.
+    less what it costs without them (MONTHLY_COST, as the result priced it): the same tiers,
+    free allowances and classes apply.
     """
     if projection.migration is None:
         return {}
@@ -30,7 +31,5 @@ def migration(projection: Projection) -> dict[str, Decimal]:
             egress[cls] = egress.get(cls, Decimal(0)) + amount
         rows.append(row.model_copy(update={"egress_bytes_by_class": egress}))
     with_migration = quantities.model_copy(update={"rows": tuple(rows)})
-    cost = sum(monthly_cost_by_repository(with_migration, projection.book).values(), Decimal(0)) - sum(
-        monthly_cost_by_repository(quantities, projection.book).values(), Decimal(0)
-    )
+    cost = sum(monthly_cost_by_repository(with_migration, projection.book).values(), Decimal(0)) - monthly_cost
     return {"migration_bytes": total, "migration_cost": cost}

@@ -12,6 +12,7 @@ from costcalc.pricing.book import PriceBook
 from costcalc.report.untagged import untagged_bytes
 from costcalc.scenarios.quantities import Quantities, RowQuantities
 from costcalc.scenarios.retention import image_versions, is_referrer
+from costcalc.scenarios.state import FALLBACK_CLASS, egress_onto
 from costcalc.units import ARITHMETIC
 from costcalc.usage.file import Usage, UsageRow
 
@@ -189,7 +190,7 @@ def measure(
     if measurements is None:
         measurements = measure_usage(inventory, usage)
     attributed = inventory.figures.attributed_bytes(book.dedup_scope)
-    untagged = untagged_bytes(inventory, "repository" if book.dedup_scope == "repository" else "registry")
+    untagged = untagged_bytes(inventory, book.dedup_scope)
     assumptions = [
         (
             "Storage is billed on registry-wide deduplicated bytes: a blob shared by several "
@@ -203,7 +204,6 @@ def measure(
         "pull (each deploy on each node) transfers only the layers new in that version.",
     ]
     substituted: set[str] = set()
-    classes = book.egress_classes
     rows: list[RowQuantities] = []
     for row in measurements.rows:
         update: dict[str, object] = {"storage_bytes": Decimal(attributed.get(row.repository, 0))}
@@ -212,10 +212,11 @@ def measure(
             update["untagged_bytes"] = Decimal(untagged[row.repository].attributed_bytes)
         egress = row.egress_bytes_by_class
         if substitute_classes and egress is not None:
-            (source, amount), *_ = egress.items()
-            if source not in classes:
-                substituted.add(source)
-                update["egress_bytes_by_class"] = {DEFAULT_SOURCE: amount}
+            # a repository pulled over several classes has a row for each: every one is mapped
+            mapped, unmapped = egress_onto(egress, book)
+            if unmapped:
+                substituted |= unmapped
+                update["egress_bytes_by_class"] = mapped
         rows.append(row.model_copy(update=update))
     single_version, default_source = measurements.single_version, measurements.default_source
     if single_version:
@@ -226,7 +227,7 @@ def measure(
     if default_source:
         assumptions.append(f"Pulls with no source are billed as {DEFAULT_SOURCE} egress ({_names(default_source)}).")
     assumptions += [
-        f"{book.id} has no {name} egress class: those pulls are billed as {DEFAULT_SOURCE} egress."
+        f"{book.id} has no {name} egress class: those pulls are billed as {FALLBACK_CLASS} egress."
         for name in sorted(substituted)
     ]
     measured = [row.repository for row in rows if row.modelled_egress_bytes is not None]

@@ -92,16 +92,6 @@ def _series(
     )
 
 
-def _size_ratio(baseline: Quantities, projected: Quantities) -> dict[str, Decimal]:
-    """Per repository whose pulled image a projection resizes: the projected image's share of today's."""
-    before = {row.repository: row.image_bytes for row in baseline.rows}
-    return {
-        row.repository: row.image_bytes / before[row.repository]
-        for row in projected.rows
-        if before.get(row.repository) and row.image_bytes != before[row.repository]
-    }
-
-
 COMBINED = "combined"
 LIFECYCLE_GROWTH = (
     "Growth under the policy is projected as the baseline's: the images its rules would expire "
@@ -154,10 +144,10 @@ def _result(
         projected_costs,
         growth,
         months,
-        size_ratio=(ratio := _size_ratio(baseline, projection.quantities)),
+        size_ratio=projection.size_ratio,
         room=_room(projection, scenarios, growth),
     )
-    hours = hours_saved(baseline, projection.quantities, growth, ratio, bits_per_second)
+    hours = hours_saved(baseline, projection.quantities, growth, projection.size_ratio, bits_per_second)
     assumptions = projection.assumptions
     if projection.expired:
         assumptions = (*assumptions, LIFECYCLE_GROWTH)
@@ -191,5 +181,5 @@ def _result(
         expired=projection.expired,
         monthly=series,
         transfer_hours_saved=hours,
-        **migration(projection),
+        **migration(projection, monthly),
     )

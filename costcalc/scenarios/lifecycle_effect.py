@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy, expired_inventory, lifecycle_plans
 from costcalc.scenarios.quantities import RowQuantities
-from costcalc.scenarios.state import ExpiredImage, State, dedup_scope, with_rows
+from costcalc.scenarios.state import ExpiredImage, State, with_rows
 from costcalc.units import format_bytes, whole_bytes
 
 Policies = LifecyclePolicy | Mapping[str, LifecyclePolicy | None]
@@ -21,7 +21,7 @@ def expire(state: State, scope: frozenset[str], policies: Policies, scenario_id:
     repository (so it composes with an earlier size change). Pulls are left as they are.
     """
     inventory = state.inventory
-    dedup = dedup_scope(state.book)
+    dedup = state.book.dedup_scope
     plans = {name: plan for name, plan in lifecycle_plans(inventory, policies).items() if name in scope}
     after_inventory = expired_inventory(inventory, plans)
     before = inventory.figures.attributed_bytes(dedup)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from costcalc.scenarios.spec import (
     ShrinkToSize,
     shown,
 )
-from costcalc.scenarios.state import ExpiredImage, State, dedup_scope, with_rows
+from costcalc.scenarios.state import FALLBACK_CLASS, ExpiredImage, State, egress_onto, with_rows
 from costcalc.scenarios.state import scope as select
 from costcalc.units import format_bytes, plain
 
@@ -63,6 +63,8 @@ class Projection:
     expired: tuple[ExpiredImage, ...] = ()  # ecr-lifecycle: every image it expires
     # rebase: per repository and egress class, the one-time migration transfer (None: no rebase)
     migration: Mapping[str, Mapping[str, Decimal]] | None = None
+    # size changes: per repository, the factor by which its new versions are pushed smaller
+    size_ratio: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 def project(
@@ -142,6 +144,7 @@ def _strongest(start: State, sized: Sequence[tuple[_Step, State]]) -> State:
     sizes = [step for step, _ in sized]
     alone = [end.quantities.rows for _, end in sized]
     rows: list[RowQuantities] = []
+    ratios: dict[str, Decimal] = {}
     chosen: dict[str, list[str]] = {}
     for index, row in enumerate(start.quantities.rows):
         candidates = [(r[index].image_bytes, r[index].storage_bytes, n) for n, r in enumerate(alone)]
@@ -150,6 +153,8 @@ def _strongest(start: State, sized: Sequence[tuple[_Step, State]]) -> State:
             rows.append(row)
             continue
         rows.append(alone[best][index])
+        if row.repository in sized[best][1].size_ratio:
+            ratios[row.repository] = sized[best][1].size_ratio[row.repository]
         chosen.setdefault(sizes[best].scenario.id, []).append(row.repository)
     counts = [(step.scenario.id, len(chosen.get(step.scenario.id, ()))) for step in sizes]
     picks = "; ".join(
@@ -161,7 +166,7 @@ def _strongest(start: State, sized: Sequence[tuple[_Step, State]]) -> State:
         "combined: one size change per image, the strongest (the smallest pulled image, then the "
         f"least storage): {picks or 'none changes any repository'}."
     )
-    return with_rows(start, rows, [note])
+    return with_rows(start, rows, [note], size_ratio=ratios)
 
 
 def _projection(
@@ -181,6 +186,7 @@ def _projection(
         versions=end.versions,
         expired=end.expired,
         migration=end.migration if any(isinstance(e, Rebase) for e in effects) else None,
+        size_ratio=end.size_ratio,
     )
 
 
@@ -255,6 +261,7 @@ def _apply(state: State, step: _Step, keep: Sequence[str], cache: RetentionCache
     effect = scenario.effect
     names = [row.repository for row in state.quantities.rows]
     scope, unmatched = select(names, scenario.repositories)
+    before = state.quantities.rows
     notes = [f"{scenario.id}: the glob {glob!r} matches no repository, so it changes nothing." for glob in unmatched]
     match effect:
         case Preset():
@@ -285,7 +292,17 @@ def _apply(state: State, step: _Step, keep: Sequence[str], cache: RetentionCache
         case Rebase():
             assert step.layers is not None  # resolved by _resolve
             state = rebase(state, scope, *step.layers, (effect.source, effect.target), scenario.id)
-    return with_rows(state, state.quantities.rows, notes)
+    ratios = _resized(before, state.quantities.rows) if isinstance(effect, SIZE_EFFECTS) else None
+    return with_rows(state, state.quantities.rows, notes, size_ratio=ratios)
+
+
+def _resized(before: Sequence[RowQuantities], after: Sequence[RowQuantities]) -> dict[str, Decimal]:
+    """Per repository whose pulled image a size step resized: the new image's share of the old."""
+    return {
+        new.repository: new.image_bytes / old.image_bytes
+        for old, new in zip(before, after, strict=True)
+        if old.image_bytes and new.image_bytes != old.image_bytes
+    }
 
 
 def _colocate(state: State, scope: frozenset[str], percent: Decimal, scenario: Scenario) -> State:
@@ -324,11 +341,10 @@ def _colocate(state: State, scope: frozenset[str], percent: Decimal, scenario: S
 def _reprice(state: State, other: PriceBook, scenario_id: str) -> State:
     """Storage re-attributed under OTHER's dedup scope; egress classes mapped by name."""
     figures = state.inventory.figures
-    old_scope, new_scope = dedup_scope(state.book), dedup_scope(other)
+    old_scope, new_scope = state.book.dedup_scope, other.dedup_scope
     old = figures.attributed_bytes(old_scope)
     new = figures.attributed_bytes(new_scope)
-    classes = set(other.egress_classes)
-    fallback = "internet" if "internet" in classes else None
+    fallback = FALLBACK_CLASS in other.egress_classes
     unmapped: set[str] = set()
     rows: list[RowQuantities] = []
     for row in state.quantities.rows:
@@ -338,13 +354,8 @@ def _reprice(state: State, other: PriceBook, scenario_id: str) -> State:
         egress = row.egress_bytes_by_class
         mapped: dict[str, Decimal] | None = None
         if egress is not None:
-            mapped = {}
-            for cls, amount in egress.items():
-                target = cls if cls in classes else fallback
-                if target != cls:
-                    unmapped.add(cls)
-                if target is not None:
-                    mapped[target] = mapped.get(target, Decimal(0)) + amount
+            mapped, missing = egress_onto(egress, other)
+            unmapped |= missing
         rows.append(row.model_copy(update={"storage_bytes": storage, "egress_bytes_by_class": mapped}))
     notes = [
         f"{scenario_id}: priced on {other.id}; storage attributed under its {new_scope} dedup "

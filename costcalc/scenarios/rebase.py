@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord
 from costcalc.scenarios.quantities import RowQuantities
-from costcalc.scenarios.state import State, dedup_scope, with_rows
+from costcalc.scenarios.state import State, with_rows
 from costcalc.units import format_bytes, whole_bytes
 
 Layers = Mapping[str, tuple[BlobRef, ...]]  # per platform
@@ -67,7 +67,7 @@ def rebase(
     """STATE with the images on NAMES[0] (SOURCE's layers) rebuilt on NAMES[1] (TARGET's)."""
     inventory = state.inventory
     projected, changed, missing = rebased_inventory(inventory, scope, source, target)
-    dedup = dedup_scope(state.book)
+    dedup = state.book.dedup_scope
     before = inventory.figures.attributed_bytes(dedup)
     after = projected.figures.attributed_bytes(dedup)
     tags = {repo.name: {t.tag: t.digest for t in repo.tags} for repo in inventory.repositories}

@@ -18,7 +18,7 @@ from costcalc.scenarios.retention import (
     retention_plan,
     version_bytes,
 )
-from costcalc.scenarios.state import State, dedup_scope, with_rows
+from costcalc.scenarios.state import State, with_rows
 from costcalc.units import format_bytes, whole_bytes
 
 
@@ -76,7 +76,7 @@ def retain(
 ) -> State:
     """Storage recomputed exactly from the blobs the kept tags reach, as a ratio per repository."""
     inventory = state.inventory
-    dedup = dedup_scope(state.book)
+    dedup = state.book.dedup_scope
     # the tag a repository's pulls use stays, so its egress is unchanged
     pulled = {r.repository: r.pulled_tag for r in state.quantities.rows if r.pulled_tag}
     key: RetentionKey = (id(inventory), policy, tuple(keep), scope, tuple(sorted(pulled.items())), dedup)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 
 from costcalc.inventory.model import Inventory
-from costcalc.pricing.book import DedupScope, PriceBook
+from costcalc.pricing.book import PriceBook
 from costcalc.scenarios.quantities import Quantities, RowQuantities
 from costcalc.scenarios.retention import VersionBytes
 
@@ -35,6 +35,9 @@ class State:
     expired: tuple[ExpiredImage, ...] = ()  # what lifecycle steps expired
     # rebase steps: per repository and egress class, the bytes fetched once (not monthly)
     migration: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    # size steps: per repository, the factor its pulled image was resized by (new versions are
+    # pushed that much smaller); a rebase changes the image too but not what a version pushes
+    size_ratio: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 def scope(names: Iterable[str], globs: Sequence[str]) -> tuple[frozenset[str], list[str]]:
@@ -57,9 +60,10 @@ def with_rows(
     versions: Iterable[VersionBytes] = (),
     expired: Iterable[ExpiredImage] = (),
     migration: Mapping[str, Mapping[str, Decimal]] | None = None,
+    size_ratio: Mapping[str, Decimal] | None = None,
 ) -> State:
-    """STATE with new ROWS, NOTES appended, EXPIRED added, and (when given) its inventory, book or
-    versions replaced."""
+    """STATE with new ROWS, NOTES appended, EXPIRED added, MIGRATION added, SIZE_RATIO multiplied
+    in, and (when given) its inventory, book or versions replaced."""
     added = tuple(versions)
     merged_versions = state.versions
     if added and not merged_versions:
@@ -77,6 +81,11 @@ def with_rows(
             for cls, amount in by_class.items():
                 into[cls] = into.get(cls, Decimal(0)) + amount
         merged_migration = moved
+    ratios = state.size_ratio
+    if size_ratio:
+        ratios = dict(ratios)
+        for name, factor in size_ratio.items():
+            ratios[name] = ratios.get(name, Decimal(1)) * factor
     return State(
         inventory=inventory or state.inventory,
         book=book or state.book,
@@ -85,9 +94,27 @@ def with_rows(
         versions=merged_versions,
         expired=(*state.expired, *expired),
         migration=merged_migration,
+        size_ratio=ratios,
     )
 
 
-def dedup_scope(book: PriceBook) -> DedupScope:
-    """The dedup scope BOOK bills storage under."""
-    return "repository" if book.dedup_scope == "repository" else "registry"
+FALLBACK_CLASS = "internet"
+
+
+def egress_onto(egress: Mapping[str, Decimal], book: PriceBook) -> tuple[dict[str, Decimal], frozenset[str]]:
+    """EGRESS (bytes per class) on BOOK's classes, with the classes BOOK does not price.
+
+    Such a class's bytes are added to BOOK's internet class; a book without one prices them
+    nowhere (the caller says so).
+    """
+    classes = book.egress_classes
+    fallback = FALLBACK_CLASS if FALLBACK_CLASS in classes else None
+    mapped: dict[str, Decimal] = {}
+    unmapped: set[str] = set()
+    for cls, amount in egress.items():
+        target = cls if cls in classes else fallback
+        if target != cls:
+            unmapped.add(cls)
+        if target is not None:
+            mapped[target] = mapped.get(target, Decimal(0)) + amount
+    return mapped, frozenset(unmapped)
