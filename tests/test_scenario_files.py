@@ -110,7 +110,7 @@ def test_file_size_limit_on_both_sides(tmp_path: Path) -> None:
 def test_endless_device_or_fifo_as_scenario_file(tmp_path: Path) -> None:
     link = tmp_path / "zero.toml"
     link.symlink_to("/dev/zero")
-    assert problems_of(link) == [f"{link}: a scenario file must be a regular file."]
+    assert problems_of(link) == [f"{link}: a scenario file is at most 1024 KiB; this one is larger."]
     fifo = tmp_path / "fifo.toml"
     os.mkfifo(fifo)
     assert problems_of(fifo) == [f"{fifo}: a scenario file must be a regular file."]
@@ -216,7 +216,7 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("book", "sentence"),
     [
-        ("/dev/zero", "/dev/zero is not a regular file."),
+        ("/dev/zero", "/dev/zero: larger than 1 MiB, too large for a price book."),
         ("a" * 5000, "cannot read the price book (File name too long)."),
     ],
 )
@@ -227,3 +227,14 @@ def test_provider_book_that_cannot_be_read_is_one_sentence(book: str, sentence: 
     assert line.startswith(f"costcalc: error: --scenario 'provider:{book[:51]}")
     assert line.endswith(sentence)
     assert len(line) < 300
+
+
+def test_a_bundled_provider_id_is_the_bundled_book_beside_a_directory_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "aws-ecr").mkdir()
+    result = CliRunner().invoke(app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", "provider:aws-ecr"])
+    assert result.exit_code == 0, result.output
+    assert "provider:aws-ecr" in result.stdout
+    assert "regular file" not in result.output

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, ValidationError
 
 from costcalc import toml_lines
 from costcalc.errors import InputError
-from costcalc.pricing.validation import FileModel, KeyPath, Problem, describe, located, problem
+from costcalc.pricing.validation import FileModel, KeyPath, Problem, describe, located, problem, read_limited
 from costcalc.scenarios.retention import Retention
 from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProblem, parse, parse_spec, shown
 
@@ -139,17 +139,15 @@ def from_option(value: str) -> list[Scenario]:
 
 def load_scenario_file(path: Path) -> list[Scenario]:
     """The scenarios in a TOML file of `[[scenarios]]`; problems as FILE:LINE: field: problem."""
+    too_large = f"a scenario file is at most {MAX_FILE_BYTES // 1024} KiB; this one is larger."
     try:
-        if path.exists() and not path.is_file():  # a device never ends, a FIFO blocks the open
-            raise InputError(f"{path}: a scenario file must be a regular file.")
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
+        data = read_limited(path, MAX_FILE_BYTES, "a scenario file", too_large)
     except FileNotFoundError:
         raise InputError(f"{path}: no such scenario file.") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: a scenario file must be a regular file.") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the scenario file ({exc.strerror or exc.__class__.__name__}).") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{path}: a scenario file is at most {MAX_FILE_BYTES // 1024} KiB; this one is larger.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
