@@ -238,3 +238,15 @@ def test_a_bundled_provider_id_is_the_bundled_book_beside_a_directory_of_that_na
     assert result.exit_code == 0, result.output
     assert "provider:aws-ecr" in result.stdout
     assert "regular file" not in result.output
+
+
+@pytest.mark.parametrize(("value", "kind"), [("3", "a number (3)"), ('"alpine"', 'a string ("alpine")')])
+def test_scenarios_that_are_not_tables_is_a_located_sentence(tmp_path: Path, value: str, kind: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f"# no tables\nscenarios = {value}\n", encoding="utf-8")
+    assert problems_of(path) == [f"{path}:2: scenarios: must be [[scenarios]] tables, not {kind}."]
+    result = CliRunner().invoke(app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", str(path)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"costcalc: error: {path}:2: scenarios: must be [[scenarios]] tables, not {kind}.\n",
+    )

@@ -172,7 +172,8 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
         parsed = ScenarioFile.model_validate(data, context={"lines": lines})
     except ValidationError as exc:
         known: dict[KeyPath, tuple[str, ...]] = {(): ("scenarios",)}
-        known.update({("scenarios", i): FIELDS for i in range(len(data.get("scenarios") or []))})
+        tables = data["scenarios"]
+        known.update({("scenarios", i): FIELDS for i in range(len(tables) if isinstance(tables, list) else 0)})
         found = [
             (_line(lines, path), f"{source}:{_line(lines, path)}: {_field(path)}: {message}.")
             for path, message in located(exc, known)
