@@ -250,3 +250,20 @@ def test_scenarios_that_are_not_tables_is_a_located_sentence(tmp_path: Path, val
         1,
         f"costcalc: error: {path}:2: scenarios: must be [[scenarios]] tables, not {kind}.\n",
     )
+
+
+def test_the_id_of_the_combined_projection_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[[scenarios]]\nspec = "alpine"\nid = " combined "\n\n[[scenarios]]\nspec = "retention:5"\n', encoding="utf-8"
+    )
+    sentence = (
+        f"{path}:3: id: 'combined' is the id the report gives all its scenarios applied together; "
+        "give this scenario another id."
+    )
+    assert problems_of(path) == [sentence]
+    fleet = str(EXAMPLES / "fleet.json")
+    result = CliRunner().invoke(app, ["report", fleet, fleet, "--scenario", str(path)])
+    assert (result.exit_code, result.stderr) == (1, f"costcalc: error: {sentence}\n")
+    path.write_text('[[scenarios]]\nspec = "alpine"\nid = "Combined alpine"\n', encoding="utf-8")
+    assert [s.id for s in load_scenario_file(path)] == ["Combined alpine"]

@@ -18,6 +18,7 @@ from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProb
 # A scenario file is a handful of short tables: anything larger is not one.
 MAX_FILE_BYTES = 1 << 20
 FIELDS = ("spec", "id", "description", "repositories", "keep")
+COMBINED = "combined"  # the report's projection of all scenarios together; a scenario of that id would be lost
 
 
 def _text(value: Any) -> str:
@@ -102,7 +103,15 @@ class ScenarioFile(FileModel):
                 continue
             scenario_id, key = _id_of(entry)
             line = _line(lines, ("scenarios", index, key))
-            if scenario_id in seen:
+            if key == "id" and scenario_id == COMBINED:
+                found.append(
+                    (
+                        ("scenarios", index, key),
+                        f"{COMBINED!r} is the id the report gives all its scenarios applied together; "
+                        "give this scenario another id",
+                    )
+                )
+            elif scenario_id in seen:
                 found.append(
                     (
                         ("scenarios", index, key),
