@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -267,3 +268,16 @@ def test_the_id_of_the_combined_projection_is_refused(tmp_path: Path) -> None:
     assert (result.exit_code, result.stderr) == (1, f"costcalc: error: {sentence}\n")
     path.write_text('[[scenarios]]\nspec = "alpine"\nid = "Combined alpine"\n', encoding="utf-8")
     assert [s.id for s in load_scenario_file(path)] == ["Combined alpine"]
+
+
+def test_the_tags_a_scenario_file_keeps_are_said_once(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[[scenarios]]\nspec = "retention:1"\nkeep = ["v1*"]\n', encoding="utf-8")
+    for keep, said in [([], "v1*"), (["--keep", "v1*"], "v1*"), (["--keep", "v2*"], "v2*, v1*")]:
+        result = CliRunner().invoke(
+            app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", str(path), "--format", "json", *keep]
+        )
+        assert result.exit_code == 0, result.output
+        (scenario,) = json.loads(result.stdout)["scenarios"]
+        kept = [line for line in scenario["assumptions"] if "always kept" in line]
+        assert kept == [f"retention:1: tags matching {said} are always kept."]

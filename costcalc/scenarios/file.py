@@ -212,7 +212,6 @@ def _scenario(entry: ScenarioEntry, index: int, source: str, lines: Mapping[KeyP
     update: dict[str, object] = {}
     if entry.keep and isinstance(scenario.effect, Retention):
         update["effect"] = scenario.effect.model_copy(update={"keep": entry.keep})
-        update["assumptions"] = (*scenario.assumptions, f"Tags matching {', '.join(entry.keep)} are always kept.")
     if entry.description is not None:
         update["description"] = entry.description
     if entry.id is not None:
