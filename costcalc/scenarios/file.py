@@ -125,13 +125,17 @@ class ScenarioFile(FileModel):
 
 
 def _id_of(entry: Mapping[str, Any]) -> tuple[str, str]:
-    """The id a table's scenario gets, and the key that names it (`id`, else `spec`)."""
+    """The id a table's scenario gets, and the key that names it (`id`, else `spec`).
+
+    ENTRY is the table as written (for the rules, before its fields are checked) or a
+    checked ScenarioEntry's fields: its `repositories` a list or a tuple of globs.
+    """
     given = entry.get("id")
     if isinstance(given, str) and given.strip():
         return given.strip(), "id"
     spec = str(entry.get("spec", "")).strip()
     globs = entry.get("repositories")
-    if isinstance(globs, list) and globs and all(isinstance(g, str) for g in globs):
+    if isinstance(globs, list | tuple) and globs and all(isinstance(g, str) for g in globs):
         return f"{spec} ({', '.join(g.strip() for g in globs)})", "spec"
     return spec, "spec"
 
@@ -214,10 +218,7 @@ def _scenario(entry: ScenarioEntry, index: int, source: str, lines: Mapping[KeyP
         update["effect"] = scenario.effect.model_copy(update={"keep": entry.keep})
     if entry.description is not None:
         update["description"] = entry.description
-    if entry.id is not None:
-        update["id"] = entry.id
-    elif entry.repositories:
-        update["id"] = f"{scenario.id} ({', '.join(entry.repositories)})"
+    update["id"] = _id_of(entry.model_dump())[0]
     return scenario.model_copy(update=update)
 
 
