@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,11 +17,13 @@ from costcalc.cli.app import app
 from costcalc.errors import InputError
 from costcalc.pricing.book_file import validate_book_file
 from costcalc.pricing.validation import MAX_BOOK_BYTES, MAX_USAGE_BYTES, read_limited
+from costcalc.report.diff_reports import load_report
 from costcalc.toml_lines import MAX_NESTING
 from costcalc.usage.file import load_usage, loads_csv, loads_toml
 
 D = Decimal
 runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BOOK = """\
 id = "book"
 name = "Test book"
@@ -277,3 +283,57 @@ def test_a_csv_cell_over_128_kib_is_refused_at_its_row() -> None:
     assert problems_of(loads_csv, text, "u.csv") == [
         "u.csv:2: row: not valid CSV (field larger than field limit (131072))"
     ]
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Iterator[Path]:
+    """A named pipe nobody writes to; a read that waits on it is let go to an empty file.
+
+    A writer opens and closes the pipe whenever a reader waits, so a loader that opens it
+    without refusing it reads nothing and the test fails on its message instead of hanging.
+    """
+    path = tmp_path / "pipe.toml"
+    os.mkfifo(path)
+    done = threading.Event()
+
+    def release() -> None:
+        while not done.wait(0.05):
+            with contextlib.suppress(OSError):  # ENXIO: no reader waits
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    writer = threading.Thread(target=release, daemon=True)
+    writer.start()
+    yield path
+    done.set()
+    writer.join()
+
+
+def test_a_named_pipe_is_refused_as_any_input_file_without_waiting_for_a_writer(fifo: Path, tmp_path: Path) -> None:
+    assert validate_book_file(fifo) == [f"{fifo}: a price book must be a regular file."]
+    assert problems_of(load_usage, fifo) == [f"{fifo}: a usage file must be a regular file."]
+    assert problems_of(load_report, fifo) == [f"{fifo}: a report JSON must be a regular file."]
+    result = runner.invoke(app, ["quote", "--pricing", str(fifo), "--storage-gb", "1"])
+    assert (result.exit_code, result.stderr) == (1, f"costcalc: error: {fifo}: a price book must be a regular file.\n")
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "pipe.toml"\n', encoding="utf-8")
+    result = runner.invoke(app, ["quote", "--pricing", str(child), "--storage-gb", "1"])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f'costcalc: error: {child}:1: extends: unknown parent "pipe.toml": '
+        f"{fifo}: a price book must be a regular file.\n",
+    )
+    for spec, what in [(f"provider:{fifo}", "a price book"), (f"ecr-lifecycle:{fifo}", "a lifecycle policy file")]:
+        result = runner.invoke(app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", spec])
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"costcalc: error: --scenario '{spec[:20]}")
+        assert result.stderr.endswith(f"': {fifo}: {what} must be a regular file.\n")
+        assert result.stderr.count("\n") == 1
+
+
+def test_a_device_as_a_lifecycle_policy_is_refused_after_a_bounded_read() -> None:
+    result = runner.invoke(app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", "ecr-lifecycle:/dev/zero"])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "costcalc: error: --scenario 'ecr-lifecycle:/dev/zero': /dev/zero: larger than 1 MiB, "
+        "too large for a lifecycle policy file.\n",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def test_file_size_limit_on_both_sides(tmp_path: Path) -> None:
 def test_endless_device_or_fifo_as_scenario_file(tmp_path: Path) -> None:
     link = tmp_path / "zero.toml"
     link.symlink_to("/dev/zero")
-    assert problems_of(link) == [f"{link}: a scenario file must be a regular file."]
+    assert problems_of(link) == [f"{link}: a scenario file is at most 1024 KiB; this one is larger."]
     fifo = tmp_path / "fifo.toml"
     os.mkfifo(fifo)
     assert problems_of(fifo) == [f"{fifo}: a scenario file must be a regular file."]
@@ -216,7 +217,7 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("book", "sentence"),
     [
-        ("/dev/zero", "/dev/zero is not a regular file."),
+        ("/dev/zero", "/dev/zero: larger than 1 MiB, too large for a price book."),
         ("a" * 5000, "cannot read the price book (File name too long)."),
     ],
 )
@@ -227,3 +228,56 @@ def test_provider_book_that_cannot_be_read_is_one_sentence(book: str, sentence: 
     assert line.startswith(f"costcalc: error: --scenario 'provider:{book[:51]}")
     assert line.endswith(sentence)
     assert len(line) < 300
+
+
+def test_a_bundled_provider_id_is_the_bundled_book_beside_a_directory_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "aws-ecr").mkdir()
+    result = CliRunner().invoke(app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", "provider:aws-ecr"])
+    assert result.exit_code == 0, result.output
+    assert "provider:aws-ecr" in result.stdout
+    assert "regular file" not in result.output
+
+
+@pytest.mark.parametrize(("value", "kind"), [("3", "a number (3)"), ('"alpine"', 'a string ("alpine")')])
+def test_scenarios_that_are_not_tables_is_a_located_sentence(tmp_path: Path, value: str, kind: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f"# no tables\nscenarios = {value}\n", encoding="utf-8")
+    assert problems_of(path) == [f"{path}:2: scenarios: must be [[scenarios]] tables, not {kind}."]
+    result = CliRunner().invoke(app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", str(path)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"costcalc: error: {path}:2: scenarios: must be [[scenarios]] tables, not {kind}.\n",
+    )
+
+
+def test_the_id_of_the_combined_projection_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[[scenarios]]\nspec = "alpine"\nid = " combined "\n\n[[scenarios]]\nspec = "retention:5"\n', encoding="utf-8"
+    )
+    sentence = (
+        f"{path}:3: id: 'combined' is the id the report gives all its scenarios applied together; "
+        "give this scenario another id."
+    )
+    assert problems_of(path) == [sentence]
+    fleet = str(EXAMPLES / "fleet.json")
+    result = CliRunner().invoke(app, ["report", fleet, fleet, "--scenario", str(path)])
+    assert (result.exit_code, result.stderr) == (1, f"costcalc: error: {sentence}\n")
+    path.write_text('[[scenarios]]\nspec = "alpine"\nid = "Combined alpine"\n', encoding="utf-8")
+    assert [s.id for s in load_scenario_file(path)] == ["Combined alpine"]
+
+
+def test_the_tags_a_scenario_file_keeps_are_said_once(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[[scenarios]]\nspec = "retention:1"\nkeep = ["v1*"]\n', encoding="utf-8")
+    for keep, said in [([], "v1*"), (["--keep", "v1*"], "v1*"), (["--keep", "v2*"], "v2*, v1*")]:
+        result = CliRunner().invoke(
+            app, ["report", str(EXAMPLES / "fleet.json"), "--scenario", str(path), "--format", "json", *keep]
+        )
+        assert result.exit_code == 0, result.output
+        (scenario,) = json.loads(result.stdout)["scenarios"]
+        kept = [line for line in scenario["assumptions"] if "always kept" in line]
+        assert kept == [f"retention:1: tags matching {said} are always kept."]

@@ -13,12 +13,17 @@ Limits (docs/reliability.md lists them with their tests):
 - a number has at most 20 digits after the decimal point;
 - a price book file is at most 1 MiB, a usage file at most 16 MiB; a read never goes
   further, so /dev/zero or /dev/urandom given as a file are refused, not read forever;
+- a named pipe (FIFO) or socket is refused before it is read, as its open or read would wait
+  for a writer that may never come;
 - TOML arrays and tables nest at most ``costcalc.toml_lines.MAX_NESTING`` levels.
 """
 
 from __future__ import annotations
 
 import datetime
+import errno
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -43,16 +48,32 @@ Problem = tuple[KeyPath, str]
 _ERROR_TYPE = "costcalc_problems"
 
 
-def read_limited(path: Path, limit: int, what: str) -> bytes:
+def read_limited(path: Path, limit: int, what: str, too_large: str | None = None) -> bytes:
     """The bytes of PATH, read no further than LIMIT + 1; InputError if it holds more than LIMIT.
 
-    OSError (a missing file, a directory, no permission) is left to the caller, which knows
-    how to say it for its kind of file.
+    Every input file is read here. WHAT names its kind ("a price book") for the sentences;
+    TOO_LARGE, when given, is that kind's own sentence for a file over LIMIT. A named pipe or
+    socket is an InputError; a device is read like a file, so one that never ends is refused
+    as too large. OSError (a missing file, a directory, no permission) is left to the caller,
+    which knows how to say it for its kind of file.
     """
-    with path.open("rb") as stream:
+    # O_NONBLOCK: the open of a FIFO would otherwise wait for a writer before fstat can refuse it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise InputError(f"{path}: {what} must be a regular file.")
+        os.set_blocking(fd, True)  # a terminal or device then reads as a file does
+        stream = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
-        raise InputError(f"{path}: larger than {limit // MiB} MiB, too large for {what}.")
+        raise InputError(f"{path}: {too_large or f'larger than {limit // MiB} MiB, too large for {what}.'}")
     return data
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from costcalc.errors import InputError
 from costcalc.inventory.merge import registry_name
+from costcalc.pricing.validation import read_limited
 from costcalc.report.diff import Change, Diff, RegistryChange, status_of, summed
 from costcalc.report.model import Pricing
 
@@ -84,12 +85,9 @@ class ReportFile(_Loose):
 def load_report(path: Path) -> ReportFile:
     """PATH as a report JSON; InputError of one sentence when it is not one costcalc can diff."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_REPORT_BYTES + 1)
+        raw = read_limited(path, MAX_REPORT_BYTES, "a report JSON")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the report ({exc.strerror or type(exc).__name__}).") from None
-    if len(raw) > MAX_REPORT_BYTES:
-        raise InputError(f"{path}: larger than {MAX_REPORT_BYTES // 2**20} MiB, too large for a report JSON.")
     try:
         data = json.loads(raw, parse_float=Decimal)
     except (ValueError, RecursionError):

@@ -28,8 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, m
 
 from costcalc.errors import InputError
 from costcalc.inventory.model import Inventory
+from costcalc.pricing.validation import MiB, read_limited
 
 MAX_WILDCARDS = 4  # per tagPatternList entry, as ECR documents
+MAX_POLICY_BYTES = MiB  # ECR keeps at most 30,720 characters of policy text; room for indented JSON
 
 
 class _Document(BaseModel):
@@ -205,7 +207,7 @@ def parse_policy(text: str, source: str) -> LifecyclePolicy:
 def load_policy(path: Path) -> LifecyclePolicy:
     """The lifecycle policy in the JSON file PATH (as `aws ecr get-lifecycle-policy` prints its text)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, MAX_POLICY_BYTES, "a lifecycle policy file").decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: no such lifecycle policy file.") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -11,13 +11,14 @@ from pydantic import BeforeValidator, ValidationError
 
 from costcalc import toml_lines
 from costcalc.errors import InputError
-from costcalc.pricing.validation import FileModel, KeyPath, Problem, describe, located, problem
+from costcalc.pricing.validation import FileModel, KeyPath, Problem, describe, located, problem, read_limited
 from costcalc.scenarios.retention import Retention
 from costcalc.scenarios.spec import KINDS, PRESETS, Provider, Scenario, SpecProblem, parse, parse_spec, shown
 
 # A scenario file is a handful of short tables: anything larger is not one.
 MAX_FILE_BYTES = 1 << 20
 FIELDS = ("spec", "id", "description", "repositories", "keep")
+COMBINED = "combined"  # the report's projection of all scenarios together; a scenario of that id would be lost
 
 
 def _text(value: Any) -> str:
@@ -102,7 +103,15 @@ class ScenarioFile(FileModel):
                 continue
             scenario_id, key = _id_of(entry)
             line = _line(lines, ("scenarios", index, key))
-            if scenario_id in seen:
+            if key == "id" and scenario_id == COMBINED:
+                found.append(
+                    (
+                        ("scenarios", index, key),
+                        f"{COMBINED!r} is the id the report gives all its scenarios applied together; "
+                        "give this scenario another id",
+                    )
+                )
+            elif scenario_id in seen:
                 found.append(
                     (
                         ("scenarios", index, key),
@@ -116,13 +125,17 @@ class ScenarioFile(FileModel):
 
 
 def _id_of(entry: Mapping[str, Any]) -> tuple[str, str]:
-    """The id a table's scenario gets, and the key that names it (`id`, else `spec`)."""
+    """The id a table's scenario gets, and the key that names it (`id`, else `spec`).
+
+    ENTRY is the table as written (for the rules, before its fields are checked) or a
+    checked ScenarioEntry's fields: its `repositories` a list or a tuple of globs.
+    """
     given = entry.get("id")
     if isinstance(given, str) and given.strip():
         return given.strip(), "id"
     spec = str(entry.get("spec", "")).strip()
     globs = entry.get("repositories")
-    if isinstance(globs, list) and globs and all(isinstance(g, str) for g in globs):
+    if isinstance(globs, list | tuple) and globs and all(isinstance(g, str) for g in globs):
         return f"{spec} ({', '.join(g.strip() for g in globs)})", "spec"
     return spec, "spec"
 
@@ -139,17 +152,15 @@ def from_option(value: str) -> list[Scenario]:
 
 def load_scenario_file(path: Path) -> list[Scenario]:
     """The scenarios in a TOML file of `[[scenarios]]`; problems as FILE:LINE: field: problem."""
+    too_large = f"a scenario file is at most {MAX_FILE_BYTES // 1024} KiB; this one is larger."
     try:
-        if path.exists() and not path.is_file():  # a device never ends, a FIFO blocks the open
-            raise InputError(f"{path}: a scenario file must be a regular file.")
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
+        data = read_limited(path, MAX_FILE_BYTES, "a scenario file", too_large)
     except FileNotFoundError:
         raise InputError(f"{path}: no such scenario file.") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: a scenario file must be a regular file.") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the scenario file ({exc.strerror or exc.__class__.__name__}).") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{path}: a scenario file is at most {MAX_FILE_BYTES // 1024} KiB; this one is larger.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -174,7 +185,8 @@ def loads_scenarios(text: str, source: str) -> list[Scenario]:
         parsed = ScenarioFile.model_validate(data, context={"lines": lines})
     except ValidationError as exc:
         known: dict[KeyPath, tuple[str, ...]] = {(): ("scenarios",)}
-        known.update({("scenarios", i): FIELDS for i in range(len(data.get("scenarios") or []))})
+        tables = data["scenarios"]
+        known.update({("scenarios", i): FIELDS for i in range(len(tables) if isinstance(tables, list) else 0)})
         found = [
             (_line(lines, path), f"{source}:{_line(lines, path)}: {_field(path)}: {message}.")
             for path, message in located(exc, known)
@@ -204,13 +216,9 @@ def _scenario(entry: ScenarioEntry, index: int, source: str, lines: Mapping[KeyP
     update: dict[str, object] = {}
     if entry.keep and isinstance(scenario.effect, Retention):
         update["effect"] = scenario.effect.model_copy(update={"keep": entry.keep})
-        update["assumptions"] = (*scenario.assumptions, f"Tags matching {', '.join(entry.keep)} are always kept.")
     if entry.description is not None:
         update["description"] = entry.description
-    if entry.id is not None:
-        update["id"] = entry.id
-    elif entry.repositories:
-        update["id"] = f"{scenario.id} ({', '.join(entry.repositories)})"
+    update["id"] = _id_of(entry.model_dump())[0]
     return scenario.model_copy(update=update)
 
 

@@ -29,7 +29,6 @@ from costcalc.scenarios.spec import (
     Scenario,
     ShrinkByRatio,
     ShrinkToSize,
-    shown,
 )
 from costcalc.scenarios.state import FALLBACK_CLASS, ExpiredImage, State, egress_onto, with_rows
 from costcalc.scenarios.state import scope as select
@@ -219,9 +218,6 @@ def _resolve(
         return _Step(scenario=scenario, ratio=measured_ratio(inventory, effect, scenario.origin))
     if isinstance(effect, Provider):
         try:
-            path = Path(effect.book)
-            if path.exists() and not path.is_file():  # a device or a FIFO never ends
-                raise InputError(f"{shown(effect.book)} is not a regular file.")
             other = book_file.load_book(effect.book)
         except InputError as exc:
             raise InputError(f"{scenario.origin}: {exc}") from None

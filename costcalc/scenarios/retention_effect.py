@@ -127,7 +127,8 @@ def retain(
         "count in no version's exclusive bytes (listed per version).",
     ]
     if keep:
-        notes.append(f"{scenario_id}: tags matching {', '.join(keep)} are always kept.")
+        # --keep and a scenario file's keep may name the same glob
+        notes.append(f"{scenario_id}: tags matching {', '.join(dict.fromkeys(keep))} are always kept.")
     undated = sum(plan.undated_kept for plan in plans.values())
     if undated:
         notes.append(f"{scenario_id}: {undated} versions have no creation time and are kept.")
