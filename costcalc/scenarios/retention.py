@@ -6,14 +6,14 @@ import fnmatch
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costcalc.inventory.model import Inventory, Repository, Version
+from costcalc.inventory.model import Inventory, Version
 from costcalc.pricing.book import DedupScope
 
 # cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
@@ -139,23 +139,18 @@ def image_versions(inventory: Inventory, repository: str) -> tuple[Version, ...]
 
 
 def retained_inventory(inventory: Inventory, kept_tags: Mapping[str, frozenset[str]]) -> Inventory:
-    """The same manifests with only KEPT_TAGS in the repositories it names (others untouched)."""
+    """The same manifests with only KEPT_TAGS in the repositories it names (others untouched).
+
+    Untagged images stay: a retention policy chooses among tagged versions only.
+    """
     repositories = tuple(
-        Repository(name=repo.name, tags=tuple(t for t in repo.tags if t.tag in kept_tags[repo.name]))
+        replace(repo, tags=tuple(t for t in repo.tags if t.tag in kept_tags[repo.name]))
         if repo.name in kept_tags
         else repo
         for repo in inventory.repositories
     )
-    # a new model, not model_copy: the copy would carry the memoised figures of the original
-    return Inventory(
-        schema_version=inventory.schema_version,
-        registry=inventory.registry,
-        namespace=inventory.namespace,
-        scanned_at=inventory.scanned_at,
-        repositories=repositories,
-        manifests=inventory.manifests,
-        errors=inventory.errors,
-    )
+    # a new Inventory, not a copy: a copy would carry the memoised figures of the original
+    return replace(inventory, repositories=repositories)
 
 
 def exclusive_version_bytes(
