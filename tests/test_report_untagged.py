@@ -111,3 +111,19 @@ def fleet_with_two_versions() -> Inventory:
     manifests[d("api2")] = image("capi2", 10, layer("base", 900), layer("new", 700), created=when(2))
     tags = {"acme/api": [("v2", d("api2")), ("v3", d("api3"))], "acme/web": [("latest", d("web1"))]}
     return build_inventory("r.example", "acme", when(4), tags, manifests, untagged={"acme/api": [d("api1")]})
+
+
+def test_a_layer_an_untagged_image_shares_is_no_version_s_own() -> None:
+    # v2's 'shared' layer is also the untagged image's: dropping v2 leaves it stored
+    manifests = {
+        d("a1"): image("c1", 10, layer("base", 900), layer("shared", 3000), created=when(1)),
+        d("a2"): image("c2", 10, layer("base", 900), layer("shared", 3000), layer("own", 40), created=when(2)),
+        d("a3"): image("c3", 10, layer("base", 900), layer("new", 700), created=when(3)),
+    }
+    tags = {"acme/api": [("v2", d("a2")), ("v3", d("a3"))]}
+    inventory = build_inventory("r.example", "acme", when(4), tags, manifests, untagged={"acme/api": [d("a1")]})
+    report = build(inventory, None, [load_book("s3-self-hosted")], scenarios=[parse_spec("retention:1")])
+    (scenario,) = report.scenarios
+    (v2, _) = scenario.versions
+    assert v2.tags == ("v2",) and v2.dropped
+    assert v2.exclusive_bytes == scenario.bytes_freed == 500 + 10 + 40

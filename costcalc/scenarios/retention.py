@@ -159,9 +159,9 @@ def exclusive_version_bytes(
     """Per image version of REPOSITORY (oldest first): bytes of the blobs no other tag reaches.
 
     A version owns its image's blobs and those of the artifacts that follow it (signatures,
-    attestations); a blob counts only when no other version, no other artifact and, under
-    registry dedup, no other repository's tag reaches it: deleting that version alone frees
-    exactly these bytes.
+    attestations); a blob counts only when no other version, no other artifact, no untagged
+    image and, under registry dedup, no other repository reaches it: deleting that version
+    alone frees exactly these bytes.
     """
     return _exclusive_bytes(inventory, dedup_scope, [repository])[repository]
 
@@ -171,7 +171,8 @@ def _exclusive_bytes(
 ) -> dict[str, list[tuple[Version, int]]]:
     registry_wide = dedup_scope == "registry"
     counted = [r.name for r in inventory.repositories] if registry_wide else list(repositories)
-    groups = {name: _owner_groups(inventory, name) for name in counted}
+    untagged = {r.name: r.untagged for r in inventory.repositories if r.untagged}
+    groups = {name: _owner_groups(inventory, name, untagged.get(name, ())) for name in counted}
 
     def owned_once(names: Iterable[str]) -> set[str]:
         """The blobs exactly one owner group of NAMES reaches (counted in one C-level pass)."""
@@ -192,8 +193,11 @@ def _exclusive_bytes(
     return {name: exclusive(owned_once([name]), name) for name in repositories}
 
 
-def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version | None, Mapping[str, int]]]:
-    """REPOSITORY's tagged digests as owners: each image version with its followers, the rest.
+def _owner_groups(
+    inventory: Inventory, repository: str, untagged: Sequence[str] = ()
+) -> list[tuple[Version | None, Mapping[str, int]]]:
+    """REPOSITORY's tagged digests as owners: each image version with its followers, the rest;
+    and each of its UNTAGGED manifests, which no retention deletes, as an owner of its own.
 
     The blob maps are the memoised reachable() maps themselves, read-only; a version with
     followers gets a merged copy.
@@ -203,8 +207,9 @@ def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version |
     versions = figures.versions(repository)
     images = image_versions(inventory, repository)
     blobs: dict[str, Mapping[str, int]] = {v.digest: reachable(v.digest) for v in images}
+    stored: list[tuple[Version | None, Mapping[str, int]]] = [(None, reachable(digest)) for digest in untagged]
     if len(images) == len(versions):  # no artifacts: every version owns its own blobs
-        return [(v, blobs[v.digest]) for v in images]
+        return [(v, blobs[v.digest]) for v in images] + stored
     owner_of: dict[str, str] | None = None  # blob -> first image (in version order) reaching it
     merged: set[str] = set()
     others: list[tuple[Version | None, Mapping[str, int]]] = []
@@ -229,7 +234,7 @@ def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version |
         target = blobs[owner]
         assert isinstance(target, dict)
         target.update(reachable(version.digest))
-    return [(v, blobs[v.digest]) for v in images] + others
+    return [(v, blobs[v.digest]) for v in images] + others + stored
 
 
 def version_bytes(
