@@ -14,12 +14,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from costcalc.inventory.model import Inventory, Version
+from costcalc.inventory.versions import is_referrer as is_referrer
+from costcalc.inventory.versions import subject_of
 from costcalc.pricing.book import DedupScope
 
-# cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
-# name the image an artifact refers to in its tag.
 _GLOB_CHARS = frozenset("*?[")
-_SUBJECT_TAG = re.compile(r"sha256-([0-9a-f]{64})(?:\.[A-Za-z0-9_.-]+)?")
 
 
 # Bounds of a retention policy: a million versions, a century of days (a policy beyond them
@@ -73,7 +72,7 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
     """
     figures = inventory.figures
     versions = figures.versions(repository)
-    images = image_versions(inventory, repository)  # in version order
+    images = figures.image_versions(repository)  # in version order
     kept: set[str] = set()
     undated = 0
     if policy.versions is not None:
@@ -103,7 +102,7 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
         kept_reach = _reach(inventory, (v.digest for v in images if v.digest in kept))
         image_reach = _reach(inventory, (v.digest for v in images))
         for version in others:
-            subject = _subject(version)
+            subject = subject_of(version)
             if subject is None or subject not in image_reach or subject in kept_reach:
                 kept.add(version.digest)
     return RetentionPlan(
@@ -114,28 +113,9 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
     )
 
 
-def is_referrer(version: Version) -> bool:
-    """True when VERSION's manifest names a `subject` (OCI 1.1), or every tag of it is a
-    referrer tag (`sha256-<hex>`, with or without a suffix): a signature, an SBOM or a
-    referrers index follows its subject, whatever its manifest looks like, and is never a
-    version of its own."""
-    if version.subject is not None:
-        return True
-    tags = version.tags
-    if not tags or not tags[0].startswith("sha256-"):  # one tag that is no referrer's settles it
-        return False
-    return all(_SUBJECT_TAG.fullmatch(tag) for tag in tags)
-
-
 def image_versions(inventory: Inventory, repository: str) -> tuple[Version, ...]:
-    """REPOSITORY's image versions, oldest first, without the referrers that look like images."""
-    images = inventory.figures.image_versions(repository)
-    referrers = [
-        v for v in images if v.subject is not None or (v.tags and v.tags[0].startswith("sha256-") and is_referrer(v))
-    ]
-    if not referrers:
-        return images
-    return tuple(v for v in images if v not in referrers)
+    """REPOSITORY's image versions, oldest first (referrers are none)."""
+    return inventory.figures.image_versions(repository)
 
 
 def retained_inventory(inventory: Inventory, kept_tags: Mapping[str, frozenset[str]]) -> Inventory:
@@ -205,7 +185,7 @@ def _owner_groups(
     figures = inventory.figures
     reachable = figures.reachable
     versions = figures.versions(repository)
-    images = image_versions(inventory, repository)
+    images = figures.image_versions(repository)
     blobs: dict[str, Mapping[str, int]] = {v.digest: reachable(v.digest) for v in images}
     stored: list[tuple[Version | None, Mapping[str, int]]] = [(None, reachable(digest)) for digest in untagged]
     if len(images) == len(versions):  # no artifacts: every version owns its own blobs
@@ -216,7 +196,7 @@ def _owner_groups(
     for version in versions:
         if version.digest in blobs:
             continue
-        subject = _subject(version)
+        subject = subject_of(version)
         owner: str | None = None
         if subject is not None:
             if owner_of is None:
@@ -262,18 +242,6 @@ def _with_matching_tags(versions: Sequence[Version], globs: Sequence[str]) -> li
         return [v for v in versions if not plain.isdisjoint(v.tags)]
     compiled = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in patterns))
     return [v for v in versions if any(t in plain or compiled.match(t) is not None for t in v.tags)]
-
-
-def _subject(version: Version) -> str | None:
-    """The digest an artifact refers to: its manifest's `subject`, else the one its tag names
-    (cosign / referrers tag schema), if any."""
-    if version.subject is not None:
-        return version.subject
-    for tag in version.tags:
-        match = _SUBJECT_TAG.fullmatch(tag)
-        if match:
-            return f"sha256:{match.group(1)}"
-    return None
 
 
 def _reach(inventory: Inventory, digests: Iterable[str]) -> set[str]:
