@@ -14,7 +14,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from costcalc.inventory.model import Inventory, Version
-from costcalc.inventory.versions import is_referrer as is_referrer
 from costcalc.inventory.versions import subject_of
 from costcalc.pricing.book import DedupScope
 
@@ -111,11 +110,6 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
         dropped=tuple(v for v in images if v.digest not in kept),
         undated_kept=undated,
     )
-
-
-def image_versions(inventory: Inventory, repository: str) -> tuple[Version, ...]:
-    """REPOSITORY's image versions, oldest first (referrers are none)."""
-    return inventory.figures.image_versions(repository)
 
 
 def retained_inventory(inventory: Inventory, kept_tags: Mapping[str, frozenset[str]]) -> Inventory:
