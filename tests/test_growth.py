@@ -9,10 +9,11 @@ from pathlib import Path
 
 from costcalc.inventory.model import Inventory, build_inventory
 from costcalc.pricing.book import PriceBook
-from costcalc.report import build
+from costcalc.report import build, measure
 from costcalc.report.growth import push_rate
 from costcalc.scenarios.spec import parse_spec
 from costcalc.units import money, to_units
+from costcalc.usage.file import loads_csv
 from tests.inventory_builders import d, image, layer
 from tests.test_costs import write_book
 
@@ -137,3 +138,31 @@ def test_the_worked_example_of_the_cost_model(tmp_path: Path) -> None:
     (kept,) = report.scenarios
     assert [m.storage_cost for m in kept.monthly] == [Decimal("0.3250"), Decimal("0.3500"), Decimal("0.3500")]
     assert kept.horizon_savings == Decimal("0.5593")
+
+
+def signed_inventory() -> Inventory:
+    """acme/api: v1..v3 a month apart, each 1000 bytes of base plus 100 of its own, each signed
+    a day later under its cosign tag by a signature that looks like an image (64 bytes)."""
+    manifests = {}
+    tags = []
+    for i in (1, 2, 3):
+        version, signature = d(f"api{i}"), d(f"sig{i}")
+        created = datetime(2026, i, 1, tzinfo=UTC)
+        manifests[version] = image(f"capi{i}", 0, layer("base", 1000), layer(f"own{i}", 100), size=0, created=created)
+        manifests[signature] = image(f"csig{i}", 0, layer(f"s{i}", 64), size=0, created=created + timedelta(days=1))
+        tags += [(f"v{i}", version), (f"sha256-{version.removeprefix('sha256:')}.sig", signature)]
+    return build_inventory("r.example", "acme", datetime(2026, 5, 1, tzinfo=UTC), {"acme/api": tags}, manifests)
+
+
+def test_signatures_are_no_versions_in_growth_nor_in_the_version_delta(tmp_path: Path) -> None:
+    inventory = signed_inventory()
+    pulls = loads_csv("repository,deploys_per_month,nodes,source\nacme/api,10,1,internet\n")
+    report = build(inventory, pulls, [tiered(tmp_path)], months=2)
+    (growth,) = report.growth
+    assert growth.versions == 3
+    # v1 to v3: two pushes over the 59 days from 1 January to 1 March
+    assert abs(growth.versions_per_month - Decimal(2 * 730) / (24 * 59)) < Decimal("1e-20")
+    assert growth.bytes_per_version == 100  # each version's own layer, not a signature's
+    # a deploy fetches the typical delta: 10 deploys on one node pull 10 x 100 bytes
+    (row,) = measure(inventory, pulls, tiered(tmp_path)).rows
+    assert row.egress_bytes_by_class == {"internet": Decimal(1000)}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from costcalc import report
 from costcalc.inventory.model import BlobRef, ChildRef, Inventory, ManifestRecord, build_inventory
-from costcalc.scenarios.retention import Retention, image_versions, retention_plan
+from costcalc.scenarios.retention import Retention, retention_plan
 from costcalc.scenarios.spec import parse_spec
 from tests.test_scenarios import MB, OCI_MANIFEST, book, digest, image, signature
 
@@ -65,7 +65,7 @@ def fleet(index_subject: str = "v2") -> Inventory:
 
 def test_a_referrers_index_is_not_a_version() -> None:
     inventory = fleet()
-    assert [v.tags for v in image_versions(inventory, "acme/api")] == [("v1",), ("v2",)]
+    assert [v.tags for v in inventory.figures.image_versions("acme/api")] == [("v1",), ("v2",)]
 
 
 def test_retention_keeps_the_newest_image_and_its_referrers() -> None:
@@ -137,7 +137,7 @@ def subject_fleet() -> Inventory:
 
 def test_a_manifest_naming_a_subject_is_never_a_version_nor_the_default_pull() -> None:
     inventory = subject_fleet()
-    assert [v.tags for v in image_versions(inventory, "acme/api")] == [("v1",), ("v2",)]
+    assert [v.tags for v in inventory.figures.image_versions("acme/api")] == [("v1",), ("v2",)]
     (row,) = report.measure(inventory, None, book()).rows
     assert row.pulled_tag == "v2"  # not the newer v1-sbom
 

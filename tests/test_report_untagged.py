@@ -11,6 +11,7 @@ from costcalc.render import json as json_render
 from costcalc.render import markdown, table
 from costcalc.report import build
 from costcalc.report.untagged import untagged_bytes
+from costcalc.scenarios.spec import parse_spec
 from tests.inventory_builders import d, image, layer, when
 
 OLD = 30_000_000_000  # large enough that its storage costs more than 0.0001 a month
@@ -80,3 +81,49 @@ def test_a_report_without_untagged_images_has_no_untagged_section() -> None:
     assert report.totals.untagged_images == 0
     assert "Untagged" not in table.render(report)
     assert "untagged" not in json.loads(json_render.render(report))["totals"]
+
+
+def test_retention_keeps_untagged_images_it_does_not_speak_of() -> None:
+    # retention decides among tagged versions only: acme/api's one version stays, and so does
+    # its untagged image (its bytes are still stored and still listed as untagged)
+    report = build(fleet(), None, [load_book("s3-self-hosted")], scenarios=[parse_spec("retention:5")])
+    (scenario,) = report.scenarios
+    assert any("drops 0 of 2 image versions" in line for line in scenario.assumptions)
+    assert scenario.bytes_freed == 0
+    assert scenario.monthly_cost == scenario.baseline_monthly_cost
+    # a version dropped frees its own layer, never the untagged image's
+    dropped = build(
+        fleet_with_two_versions(), None, [load_book("s3-self-hosted")], scenarios=[parse_spec("retention:1")]
+    )
+    (scenario,) = dropped.scenarios
+    assert [(v.tags, v.dropped) for v in scenario.versions if v.repository == "acme/api"] == [
+        (("v2",), True),
+        (("v3",), False),
+    ]
+    assert scenario.bytes_freed == 500 + 10 + 700
+
+
+def fleet_with_two_versions() -> Inventory:
+    """fleet() with acme/api:v3 after v2; v2 alone holds its 'new' layer."""
+    inventory = fleet()
+    manifests = dict(inventory.manifests)
+    manifests[d("api3")] = image("capi3", 10, layer("base", 900), layer("newer", 700), created=when(3))
+    manifests[d("api2")] = image("capi2", 10, layer("base", 900), layer("new", 700), created=when(2))
+    tags = {"acme/api": [("v2", d("api2")), ("v3", d("api3"))], "acme/web": [("latest", d("web1"))]}
+    return build_inventory("r.example", "acme", when(4), tags, manifests, untagged={"acme/api": [d("api1")]})
+
+
+def test_a_layer_an_untagged_image_shares_is_no_version_s_own() -> None:
+    # v2's 'shared' layer is also the untagged image's: dropping v2 leaves it stored
+    manifests = {
+        d("a1"): image("c1", 10, layer("base", 900), layer("shared", 3000), created=when(1)),
+        d("a2"): image("c2", 10, layer("base", 900), layer("shared", 3000), layer("own", 40), created=when(2)),
+        d("a3"): image("c3", 10, layer("base", 900), layer("new", 700), created=when(3)),
+    }
+    tags = {"acme/api": [("v2", d("a2")), ("v3", d("a3"))]}
+    inventory = build_inventory("r.example", "acme", when(4), tags, manifests, untagged={"acme/api": [d("a1")]})
+    report = build(inventory, None, [load_book("s3-self-hosted")], scenarios=[parse_spec("retention:1")])
+    (scenario,) = report.scenarios
+    (v2, _) = scenario.versions
+    assert v2.tags == ("v2",) and v2.dropped
+    assert v2.exclusive_bytes == scenario.bytes_freed == 500 + 10 + 40

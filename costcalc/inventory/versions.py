@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -11,6 +12,10 @@ from costcalc.inventory.platforms import ImageFigures
 from costcalc.inventory.records import ManifestRecord, Repository, Version
 
 DELTA_TRANSITIONS = 10  # the typical delta is the mean over this many newest transitions
+
+# cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
+# name the image an artifact refers to in its tag.
+_SUBJECT_TAG = re.compile(r"sha256-([0-9a-f]{64})(?:\.[A-Za-z0-9_.-]+)?")
 
 
 class VersionFigures(ImageFigures):
@@ -28,7 +33,8 @@ class VersionFigures(ImageFigures):
         return self._versions[0][repository]
 
     def image_versions(self, repository: str) -> tuple[Version, ...]:
-        """The versions of REPOSITORY that are images (artifacts such as signatures excluded)."""
+        """The versions of REPOSITORY that are images: neither artifacts nor referrers (see
+        is_referrer), however much a signature or a referrers index looks like an image."""
         return self._versions[1][repository]
 
     @cached_property
@@ -50,16 +56,17 @@ class VersionFigures(ImageFigures):
         return every, only_images
 
     def _version(self, digest: str, tags: list[str], images: set[str]) -> Version:
-        """The version of tagged DIGEST (with its TAGS); DIGEST is added to IMAGES if an image."""
+        """The version of tagged DIGEST (with its TAGS); DIGEST is added to IMAGES if an image
+        and no referrer."""
         record = self.manifests.get(digest)
-        created = None
-        if record is not None:
-            # created() inline for the usual case, an image manifest with its own time
-            created = record.created if record.created is not None else self.created(digest)
-            if record.kind == "image":
-                images.add(digest)
-        subject = record.subject if record is not None else None
-        return Version(digest, tuple(sorted(tags)) if len(tags) > 1 else tuple(tags), created, subject)
+        if record is None:
+            return Version(digest, tuple(sorted(tags)) if len(tags) > 1 else tuple(tags), None)
+        # created() inline for the usual case, an image manifest with its own time
+        created = record.created if record.created is not None else self.created(digest)
+        version = Version(digest, tuple(sorted(tags)) if len(tags) > 1 else tuple(tags), created, record.subject)
+        if record.kind == "image" and not is_referrer(version):
+            images.add(digest)
+        return version
 
     def version_delta_bytes(self, repository: str, platform: str | None = None) -> tuple[int, int]:
         """(typical delta bytes, transitions measured) for REPOSITORY on PLATFORM.
@@ -96,6 +103,31 @@ class VersionFigures(ImageFigures):
             for previous, current in pairwise(images)
         ]
         return (2 * sum(deltas) + len(deltas)) // (2 * len(deltas)), len(deltas)
+
+
+def is_referrer(version: Version) -> bool:
+    """True when VERSION's manifest names a `subject` (OCI 1.1), or every tag of it is a
+    referrer tag (`sha256-<hex>`, with or without a suffix): a signature, an SBOM or a
+    referrers index follows its subject, whatever its manifest looks like, and is never a
+    version of its own."""
+    if version.subject is not None:
+        return True
+    tags = version.tags
+    if not tags or not tags[0].startswith("sha256-"):  # one tag that is no referrer's settles it
+        return False
+    return all(_SUBJECT_TAG.fullmatch(tag) for tag in tags)
+
+
+def subject_of(version: Version) -> str | None:
+    """The digest an artifact refers to: its manifest's `subject`, else the one its tag names
+    (cosign / referrers tag schema), if any."""
+    if version.subject is not None:
+        return version.subject
+    for tag in version.tags:
+        match = _SUBJECT_TAG.fullmatch(tag)
+        if match:
+            return f"sha256:{match.group(1)}"
+    return None
 
 
 def _oldest_first(versions: list[Version]) -> None:

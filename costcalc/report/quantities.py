@@ -8,10 +8,10 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 
 from costcalc.inventory.model import DEFAULT_PLATFORM, Inventory, Repository, Summary
+from costcalc.inventory.versions import is_referrer
 from costcalc.pricing.book import PriceBook
 from costcalc.report.untagged import untagged_bytes
 from costcalc.scenarios.quantities import Quantities, RowQuantities
-from costcalc.scenarios.retention import image_versions, is_referrer
 from costcalc.scenarios.state import FALLBACK_CLASS, egress_onto
 from costcalc.units import ARITHMETIC
 from costcalc.usage.file import Usage, UsageRow
@@ -270,7 +270,7 @@ def _pulled(
     if "latest" in tags:
         return tags["latest"], "latest", warning
     # a referrer (signature, SBOM index under a sha256-<hex> tag) is never what a pull fetches
-    versions = image_versions(inventory, name) or tuple(v for v in figures.versions(name) if not is_referrer(v))
+    versions = figures.image_versions(name) or tuple(v for v in figures.versions(name) if not is_referrer(v))
     if not versions:
         return None, None, warning
     newest = versions[-1]

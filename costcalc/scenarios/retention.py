@@ -6,20 +6,18 @@ import fnmatch
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from costcalc.inventory.model import Inventory, Repository, Version
+from costcalc.inventory.model import Inventory, Version
+from costcalc.inventory.versions import subject_of
 from costcalc.pricing.book import DedupScope
 
-# cosign (`sha256-<hex>.sig|.att|.sbom`) and the OCI referrers tag schema (`sha256-<hex>`)
-# name the image an artifact refers to in its tag.
 _GLOB_CHARS = frozenset("*?[")
-_SUBJECT_TAG = re.compile(r"sha256-([0-9a-f]{64})(?:\.[A-Za-z0-9_.-]+)?")
 
 
 # Bounds of a retention policy: a million versions, a century of days (a policy beyond them
@@ -73,7 +71,7 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
     """
     figures = inventory.figures
     versions = figures.versions(repository)
-    images = image_versions(inventory, repository)  # in version order
+    images = figures.image_versions(repository)  # in version order
     kept: set[str] = set()
     undated = 0
     if policy.versions is not None:
@@ -103,7 +101,7 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
         kept_reach = _reach(inventory, (v.digest for v in images if v.digest in kept))
         image_reach = _reach(inventory, (v.digest for v in images))
         for version in others:
-            subject = _subject(version)
+            subject = subject_of(version)
             if subject is None or subject not in image_reach or subject in kept_reach:
                 kept.add(version.digest)
     return RetentionPlan(
@@ -114,48 +112,19 @@ def retention_plan(inventory: Inventory, repository: str, policy: Retention, kee
     )
 
 
-def is_referrer(version: Version) -> bool:
-    """True when VERSION's manifest names a `subject` (OCI 1.1), or every tag of it is a
-    referrer tag (`sha256-<hex>`, with or without a suffix): a signature, an SBOM or a
-    referrers index follows its subject, whatever its manifest looks like, and is never a
-    version of its own."""
-    if version.subject is not None:
-        return True
-    tags = version.tags
-    if not tags or not tags[0].startswith("sha256-"):  # one tag that is no referrer's settles it
-        return False
-    return all(_SUBJECT_TAG.fullmatch(tag) for tag in tags)
-
-
-def image_versions(inventory: Inventory, repository: str) -> tuple[Version, ...]:
-    """REPOSITORY's image versions, oldest first, without the referrers that look like images."""
-    images = inventory.figures.image_versions(repository)
-    referrers = [
-        v for v in images if v.subject is not None or (v.tags and v.tags[0].startswith("sha256-") and is_referrer(v))
-    ]
-    if not referrers:
-        return images
-    return tuple(v for v in images if v not in referrers)
-
-
 def retained_inventory(inventory: Inventory, kept_tags: Mapping[str, frozenset[str]]) -> Inventory:
-    """The same manifests with only KEPT_TAGS in the repositories it names (others untouched)."""
+    """The same manifests with only KEPT_TAGS in the repositories it names (others untouched).
+
+    Untagged images stay: a retention policy chooses among tagged versions only.
+    """
     repositories = tuple(
-        Repository(name=repo.name, tags=tuple(t for t in repo.tags if t.tag in kept_tags[repo.name]))
+        replace(repo, tags=tuple(t for t in repo.tags if t.tag in kept_tags[repo.name]))
         if repo.name in kept_tags
         else repo
         for repo in inventory.repositories
     )
-    # a new model, not model_copy: the copy would carry the memoised figures of the original
-    return Inventory(
-        schema_version=inventory.schema_version,
-        registry=inventory.registry,
-        namespace=inventory.namespace,
-        scanned_at=inventory.scanned_at,
-        repositories=repositories,
-        manifests=inventory.manifests,
-        errors=inventory.errors,
-    )
+    # a new Inventory, not a copy: a copy would carry the memoised figures of the original
+    return replace(inventory, repositories=repositories)
 
 
 def exclusive_version_bytes(
@@ -164,9 +133,9 @@ def exclusive_version_bytes(
     """Per image version of REPOSITORY (oldest first): bytes of the blobs no other tag reaches.
 
     A version owns its image's blobs and those of the artifacts that follow it (signatures,
-    attestations); a blob counts only when no other version, no other artifact and, under
-    registry dedup, no other repository's tag reaches it: deleting that version alone frees
-    exactly these bytes.
+    attestations); a blob counts only when no other version, no other artifact, no untagged
+    image and, under registry dedup, no other repository reaches it: deleting that version
+    alone frees exactly these bytes.
     """
     return _exclusive_bytes(inventory, dedup_scope, [repository])[repository]
 
@@ -176,7 +145,8 @@ def _exclusive_bytes(
 ) -> dict[str, list[tuple[Version, int]]]:
     registry_wide = dedup_scope == "registry"
     counted = [r.name for r in inventory.repositories] if registry_wide else list(repositories)
-    groups = {name: _owner_groups(inventory, name) for name in counted}
+    untagged = {r.name: r.untagged for r in inventory.repositories if r.untagged}
+    groups = {name: _owner_groups(inventory, name, untagged.get(name, ())) for name in counted}
 
     def owned_once(names: Iterable[str]) -> set[str]:
         """The blobs exactly one owner group of NAMES reaches (counted in one C-level pass)."""
@@ -197,8 +167,11 @@ def _exclusive_bytes(
     return {name: exclusive(owned_once([name]), name) for name in repositories}
 
 
-def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version | None, Mapping[str, int]]]:
-    """REPOSITORY's tagged digests as owners: each image version with its followers, the rest.
+def _owner_groups(
+    inventory: Inventory, repository: str, untagged: Sequence[str] = ()
+) -> list[tuple[Version | None, Mapping[str, int]]]:
+    """REPOSITORY's tagged digests as owners: each image version with its followers, the rest;
+    and each of its UNTAGGED manifests, which no retention deletes, as an owner of its own.
 
     The blob maps are the memoised reachable() maps themselves, read-only; a version with
     followers gets a merged copy.
@@ -206,17 +179,18 @@ def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version |
     figures = inventory.figures
     reachable = figures.reachable
     versions = figures.versions(repository)
-    images = image_versions(inventory, repository)
+    images = figures.image_versions(repository)
     blobs: dict[str, Mapping[str, int]] = {v.digest: reachable(v.digest) for v in images}
+    stored: list[tuple[Version | None, Mapping[str, int]]] = [(None, reachable(digest)) for digest in untagged]
     if len(images) == len(versions):  # no artifacts: every version owns its own blobs
-        return [(v, blobs[v.digest]) for v in images]
+        return [(v, blobs[v.digest]) for v in images] + stored
     owner_of: dict[str, str] | None = None  # blob -> first image (in version order) reaching it
     merged: set[str] = set()
     others: list[tuple[Version | None, Mapping[str, int]]] = []
     for version in versions:
         if version.digest in blobs:
             continue
-        subject = _subject(version)
+        subject = subject_of(version)
         owner: str | None = None
         if subject is not None:
             if owner_of is None:
@@ -234,7 +208,7 @@ def _owner_groups(inventory: Inventory, repository: str) -> list[tuple[Version |
         target = blobs[owner]
         assert isinstance(target, dict)
         target.update(reachable(version.digest))
-    return [(v, blobs[v.digest]) for v in images] + others
+    return [(v, blobs[v.digest]) for v in images] + others + stored
 
 
 def version_bytes(
@@ -262,18 +236,6 @@ def _with_matching_tags(versions: Sequence[Version], globs: Sequence[str]) -> li
         return [v for v in versions if not plain.isdisjoint(v.tags)]
     compiled = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in patterns))
     return [v for v in versions if any(t in plain or compiled.match(t) is not None for t in v.tags)]
-
-
-def _subject(version: Version) -> str | None:
-    """The digest an artifact refers to: its manifest's `subject`, else the one its tag names
-    (cosign / referrers tag schema), if any."""
-    if version.subject is not None:
-        return version.subject
-    for tag in version.tags:
-        match = _SUBJECT_TAG.fullmatch(tag)
-        if match:
-            return f"sha256:{match.group(1)}"
-    return None
 
 
 def _reach(inventory: Inventory, digests: Iterable[str]) -> set[str]:

@@ -13,7 +13,6 @@ from costcalc.scenarios.retention import (
     Retention,
     RetentionPlan,
     VersionBytes,
-    image_versions,
     retained_inventory,
     retention_plan,
     version_bytes,
@@ -112,7 +111,7 @@ def retain(
     )
     dropped = [name for name, plan in plans.items() if plan.dropped]
     dropped_total = sum(len(p.dropped) for p in plans.values())
-    versions_total = sum(len(image_versions(inventory, name)) for name in plans)
+    versions_total = sum(len(inventory.figures.image_versions(name)) for name in plans)
     notes = [
         f"{scenario_id}: versions are distinct image digests ordered by their config's created "
         "time (tags aliasing one digest are one version); referrers tagged sha256-<digest> (OCI "

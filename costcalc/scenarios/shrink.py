@@ -6,7 +6,6 @@ from collections.abc import Callable
 from decimal import Decimal, localcontext
 
 from costcalc.scenarios.quantities import RowQuantities
-from costcalc.scenarios.retention import image_versions
 from costcalc.scenarios.spec import MeasuredRatio, Preset, ShrinkByRatio, ShrinkToSize
 from costcalc.scenarios.state import State, with_rows
 from costcalc.units import ARITHMETIC, format_bytes, plain
@@ -71,7 +70,7 @@ def preset(state: State, scope: frozenset[str], preset: Preset, scenario_id: str
                 rows.append(row)
                 continue
             before = after = Decimal(0)
-            for version in image_versions(inventory, row.repository):
+            for version in figures.image_versions(row.repository):
                 by_platform = figures.platforms(version.digest)
                 platform = row.platform if row.platform in by_platform else figures.default_platform(version.digest)
                 image = Decimal(by_platform.get(platform, 0) if platform else 0)
