@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from decimal import Decimal
 from html import escape
@@ -13,10 +12,9 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.render import diff_fleet
+from costcalc.render import csv_cells, diff_fleet
 from costcalc.render import json as report_json
-from costcalc.render.csv_cells import text as csv_text
-from costcalc.render.display import exact, money, safe, size, when
+from costcalc.render.display import money, safe, size, when
 from costcalc.render.html import CONTENT_SECURITY_POLICY
 from costcalc.render.json_values import time
 from costcalc.render.json_writer import dump
@@ -217,53 +215,49 @@ def render_json(diff: Diff) -> str:
 
 def render_csv(diff: Diff) -> str:
     """DIFF's repository rows as CSV (one kind of row): counts and bytes as integers, money exact."""
-    cur = diff.pricing.currency.lower()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    currency = diff.pricing.currency
+    header = [
+        "repository",
+        "team",
+        "status",
+        "tags_before",
+        "tags_after",
+        "tags_added",
+        "tags_removed",
+        "versions_added",
+        "versions_removed",
+        "stored_bytes_before",
+        "stored_bytes_after",
+        "bytes_added",
+        "bytes_removed",
+        csv_cells.money_column("monthly_cost_before", currency),
+        csv_cells.money_column("monthly_cost_after", currency),
+        csv_cells.money_column("monthly_change", currency),
+        "egress_partial",
+    ]
+    rows = (
         [
-            "repository",
-            "team",
-            "status",
-            "tags_before",
-            "tags_after",
-            "tags_added",
-            "tags_removed",
-            "versions_added",
-            "versions_removed",
-            "stored_bytes_before",
-            "stored_bytes_after",
-            "bytes_added",
-            "bytes_removed",
-            f"monthly_cost_before_{cur}",
-            f"monthly_cost_after_{cur}",
-            f"monthly_change_{cur}",
-            "egress_partial",
+            csv_cells.text(c.name),
+            csv_cells.text(c.team),
+            c.status,
+            csv_cells.integer(c.tags_before),
+            csv_cells.integer(c.tags_after),
+            csv_cells.integer(c.tags_added_count),
+            csv_cells.integer(c.tags_removed_count),
+            csv_cells.integer(c.versions_added),
+            csv_cells.integer(c.versions_removed),
+            csv_cells.integer(c.stored_bytes_before),
+            csv_cells.integer(c.stored_bytes_after),
+            csv_cells.integer(c.bytes_added),
+            csv_cells.integer(c.bytes_removed),
+            csv_cells.number(c.monthly_cost_before),
+            csv_cells.number(c.monthly_cost_after),
+            csv_cells.number(c.monthly_change),
+            csv_cells.flag(c.egress_partial),
         ]
+        for c in diff.repositories
     )
-    for c in diff.repositories:
-        writer.writerow(
-            [
-                csv_text(c.name),
-                csv_text(c.team),
-                c.status,
-                c.tags_before,
-                c.tags_after,
-                c.tags_added_count,
-                c.tags_removed_count,
-                c.versions_added,
-                c.versions_removed,
-                c.stored_bytes_before,
-                c.stored_bytes_after,
-                c.bytes_added,
-                c.bytes_removed,
-                exact(c.monthly_cost_before),
-                exact(c.monthly_cost_after),
-                exact(c.monthly_change),
-                str(c.egress_partial).lower(),
-            ]
-        )
-    return out.getvalue()
+    return csv_cells.document(header, rows)
 
 
 def render_csv_files(diff: Diff) -> dict[str, str]:
