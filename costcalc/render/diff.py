@@ -16,6 +16,8 @@ from costcalc.render import csv_cells, diff_fleet
 from costcalc.render import json as report_json
 from costcalc.render.display import money, safe, size, when
 from costcalc.render.html import CONTENT_SECURITY_POLICY
+from costcalc.render.html import table as html_table
+from costcalc.render.json_values import number as json_number
 from costcalc.render.json_values import time
 from costcalc.render.json_writer import dump
 from costcalc.render.markdown import cell
@@ -177,9 +179,9 @@ def _change_data(change: Change) -> dict[str, Any]:
         "stored_bytes_after": change.stored_bytes_after,
         "bytes_added": change.bytes_added,
         "bytes_removed": change.bytes_removed,
-        "monthly_cost_before": report_json.money(change.monthly_cost_before),
-        "monthly_cost_after": report_json.money(change.monthly_cost_after),
-        "monthly_change": report_json.money(change.monthly_change),
+        "monthly_cost_before": json_number(change.monthly_cost_before),
+        "monthly_cost_after": json_number(change.monthly_cost_after),
+        "monthly_change": json_number(change.monthly_change),
         "egress_partial": change.egress_partial,
     }
 
@@ -196,11 +198,11 @@ def render_json(diff: Diff) -> str:
         "usage_source": diff.usage_source,
         "pricing": report_json.pricing_data(diff.pricing),
         "totals": {
-            "monthly_cost_before": report_json.money(diff.monthly_cost_before),
-            "monthly_cost_after": report_json.money(diff.monthly_cost_after),
-            "monthly_change": report_json.money(diff.monthly_change),
+            "monthly_cost_before": json_number(diff.monthly_cost_before),
+            "monthly_cost_after": json_number(diff.monthly_cost_after),
+            "monthly_change": json_number(diff.monthly_change),
             "months": diff.months,
-            "horizon_change": report_json.money(diff.horizon_change),
+            "horizon_change": json_number(diff.horizon_change),
             "egress_complete": diff.egress_complete,
         },
         **diff_fleet.json_data(diff),
@@ -305,22 +307,6 @@ def _e(text: str) -> str:
     return escape(safe(text), quote=True)
 
 
-def _html_table(caption: str, columns: list[tuple[str, bool]], rows: list[list[str]]) -> str:
-    head = "".join(f"<th{' class=n' if numeric else ''}>{_e(h)}</th>" for h, numeric in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td{' class=n' if numeric else ''}>{_e(v)}</td>" for (_, numeric), v in zip(columns, row, strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<div class="scroll"><table><caption>{_e(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-    )
-
-
 def render_html(diff: Diff) -> str:
     """DIFF as one self-contained HTML page (inline CSS, no scripts), every value escaped."""
     trend = "up" if diff.monthly_change > 0 else "down" if diff.monthly_change < 0 else ""
@@ -335,11 +321,11 @@ def render_html(diff: Diff) -> str:
     ]
     if diff.registries:
         cells = [diff_fleet.cells(diff, r, signed(r.monthly_change)) for r in diff.registries]
-        parts.append(_html_table(diff_fleet.title(diff), diff_fleet.columns(diff), cells))
+        parts.append(html_table(diff_fleet.title(diff), diff_fleet.columns(diff), cells))
     for title, first, rows, unchanged, with_team in _sections(diff):
         caption = f"{title} ({len(rows)} changed, {unchanged} unchanged)"
         cells = [_cells(diff, c, with_team) for c in rows]
-        parts.append(_html_table(caption, _columns(diff, first, with_team), cells))
+        parts.append(html_table(caption, _columns(diff, first, with_team), cells))
     parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in _context(diff)) + "</ul>")
     if diff.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in diff.warnings) + "</ul>")

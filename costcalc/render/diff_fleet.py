@@ -6,7 +6,7 @@ from typing import Any
 
 from costcalc.render import csv_cells
 from costcalc.render.display import count, money, size
-from costcalc.render.json_values import money as json_money
+from costcalc.render.json_values import number as json_number
 from costcalc.report.diff import Diff, RegistryChange
 
 TITLE = "Registries"
@@ -71,9 +71,9 @@ def json_data(diff: Diff) -> dict[str, Any]:
                 "tags_after": r.tags_after,
                 "stored_bytes_before": r.stored_bytes_before,
                 "stored_bytes_after": r.stored_bytes_after,
-                "monthly_cost_before": json_money(r.monthly_cost_before),
-                "monthly_cost_after": json_money(r.monthly_cost_after),
-                "monthly_change": json_money(r.monthly_change),
+                "monthly_cost_before": json_number(r.monthly_cost_before),
+                "monthly_cost_after": json_number(r.monthly_cost_after),
+                "monthly_change": json_number(r.monthly_change),
                 "egress_partial": r.egress_partial,
             }
             for r in diff.registries

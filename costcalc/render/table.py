@@ -11,7 +11,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.render import bases, findings, fleet
+from costcalc.render import DEFAULT_WIDTH, bases, findings, fleet
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -32,8 +32,6 @@ from costcalc.render.display import (
 )
 from costcalc.render.fit import group_table, left_out_note, section_table
 from costcalc.report import Report, VersionBytes
-
-DEFAULT_WIDTH = 120
 
 
 def _grid(pairs: list[tuple[str, str]]) -> Table:
