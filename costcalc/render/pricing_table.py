@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -25,15 +26,19 @@ _LIST_COLUMNS = (
     ("id", "currency", "unit", "effective"),
     ("id",),
 )
+_UNBOUNDED = 1_000_000
 
 
 def book_list_text(books: Sequence[PriceBook], width: int = 120) -> str:
     """One row per book: id, provider, region, currency, unit, effective date, name (as many as fit)."""
+    console = _console(io.StringIO(), width)
+    unbounded = console.options.update_width(_UNBOUNDED)  # measured at the width's limit, it reads as fitting
     for columns in _LIST_COLUMNS:
-        text = _render([_book_list(books, columns)], width)
-        if "\N{HORIZONTAL ELLIPSIS}" not in text:  # rich marks every cut cell with one
+        table = _book_list(books, columns)
+        # the narrowest the table can be without cutting a cell: each column's longest unbreakable text
+        if Measurement.get(console, unbounded, table).minimum <= width:
             break
-    return text
+    return _render([table], width)
 
 
 def _book_list(books: Sequence[PriceBook], columns: Sequence[str]) -> Table:
@@ -177,16 +182,13 @@ def _text(value: str, style: str = "") -> Text:
     return Text(safe(value), style=style)
 
 
+def _console(buffer: io.StringIO, width: int) -> Console:
+    return Console(file=buffer, width=width, color_system=None, highlight=False, emoji=False, force_terminal=False)
+
+
 def _render(parts: Sequence[RenderableType], width: int) -> str:
     buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width,
-        color_system=None,
-        highlight=False,
-        emoji=False,
-        force_terminal=False,
-    )
+    console = _console(buffer, width)
     for index, part in enumerate(parts):
         if index:
             console.print()
