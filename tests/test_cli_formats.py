@@ -223,3 +223,13 @@ def test_the_scan_options_reach_the_scan_as_one_value(
     assert (got.http1, got.ca_file) == (True, pem)
     assert (got.username, got.password, got.use_cache, got.plain_http) == ("ci", "s3cret", False, False)
     assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_pricing_list_keeps_the_name_of_a_book_whose_name_has_an_ellipsis(tmp_path: Path) -> None:
+    path = tmp_path / "trimmed.toml"
+    path.write_text('id = "trimmed"\nextends = "aws-ecr"\nname = "ECR\N{HORIZONTAL ELLIPSIS} negotiated"\n')
+    books = [load_book("aws-ecr"), load_book(str(path))]
+    text = book_list_text(books, width=120)
+    assert "name" in text.splitlines()[2].split()
+    assert "ECR\N{HORIZONTAL ELLIPSIS} negotiated" in text
+    assert "Amazon ECR (private repositories), us-east-1" in text

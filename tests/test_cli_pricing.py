@@ -325,3 +325,26 @@ def test_installed_console_script_reports_a_bad_book_without_a_traceback(install
     )
     assert quote.returncode == 0, quote.stderr
     assert json.loads(quote.stdout, parse_float=str)["total"] == "59.8296"  # 50.7046 fee + 100 x 0.09125
+
+
+HOSTILE_BOOK = """\
+id = "evil"
+extends = "aws-ecr"
+name = "Evil \\u001b[2J\\u001b[31mRED"
+notes = ["note \\u001b[31mred\\u202eflipped"]
+sources = ["https://example.com/\\u001b]0;pwned\\u0007"]
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["pricing", "show", "{book}"], ["quote", "--pricing", "{book}", "--storage-gb", "10"]],
+    ids=["pricing-show", "quote"],
+)
+def test_a_book_files_text_never_reaches_the_terminal_raw(tmp_path: Path, args: list[str]) -> None:
+    path = write(tmp_path, "evil.toml", HOSTILE_BOOK)
+    result = runner.invoke(app, [arg.format(book=path) for arg in args])
+    assert result.exit_code == 0, result.output
+    assert not any(char in result.stdout for char in "\x1b\x07\u202e"), repr(result.stdout)
+    assert "Evil \\x1b[2J\\x1b[31mRED" in result.stdout
+    assert "https://example.com/\\x1b]0;pwned\\x07" in result.stdout

@@ -96,6 +96,22 @@ def test_every_diff_format_shows_the_registries(reports: tuple[Path, Path, Repor
     assert "-o DIRECTORY/ writes registries.csv" in noted.output
 
 
+def test_the_diff_csv_files_end_their_lines_as_the_report_csv_files_do(
+    reports: tuple[Path, Path, Report, Report], tmp_path: Path
+) -> None:
+    old_path, new_path, _, _ = reports
+    diffed, reported = tmp_path / "diff", tmp_path / "report"
+    assert diff(str(old_path), str(new_path), "--format", "csv", "-o", f"{diffed}/", "-q").exit_code == 0
+    made = CliRunner().invoke(app, ["report", "examples/fleet.json", "--format", "csv", "-o", f"{reported}/", "-q"])
+    assert made.exit_code == 0, made.output
+    written = sorted(diffed.iterdir()) + sorted(reported.iterdir())
+    endings = {
+        f"{path.parent.name}/{path.name}": path.read_bytes().count(b"\r\n") == path.read_bytes().count(b"\n")
+        for path in written
+    }
+    assert len(endings) == 11 and all(endings.values()), endings  # every line ends in CRLF, as RFC 4180 has it
+
+
 def test_a_registry_removed_and_a_registry_moved_to_another_book(
     reports: tuple[Path, Path, Report, Report], tmp_path: Path
 ) -> None:

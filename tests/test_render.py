@@ -502,3 +502,19 @@ def test_every_format_prints_the_books_caveats_and_the_lower_bound() -> None:
     assert data["comparison"][0]["pricing"]["notes"] == list(r2.notes)
     assert data["totals"]["egress_complete"] is False
     assert {(row["applies_to"], row["text"]) for row in notes_csv if row["kind"] == "Price book note"} == set(caveats)
+
+
+def test_the_rounding_footnote_appears_only_when_the_rounded_rows_miss_the_total() -> None:
+    note = "Rows are rounded one by one"
+    report = example_report()
+    shown = [display.money(row.monthly_cost) for row in report.rows]
+    assert sum(Decimal(cost.replace(",", "")) for cost in shown) != Decimal(
+        display.money(report.totals.monthly_cost).replace(",", "")
+    )
+    assert note in render_table.render(report, width=160)
+    cents = [
+        row.model_copy(update={"monthly_cost": Decimal(cost.replace(",", ""))})
+        for row, cost in zip(report.rows, shown, strict=True)
+    ]
+    exact = report.totals.model_copy(update={"monthly_cost": sum((r.monthly_cost for r in cents), Decimal(0))})
+    assert note not in render_table.render(report.model_copy(update={"rows": cents, "totals": exact}), width=160)

@@ -11,8 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from costcalc.render.csv_cells import document, flag, integer, money_column, number, text
-from costcalc.report.model import BookTotals, FleetInput, Pricing, RegistryTotals, Report, Totals
-from costcalc.units import to_units, utc_timestamp
+from costcalc.report.fleet_members import registries_of
+from costcalc.report.model import BookTotals, FleetInput, Pricing, Report, Totals
+from costcalc.units import utc_timestamp
 
 PRICE_BOOK_COLUMNS = (
     "pricing_id",
@@ -70,16 +71,15 @@ def _pricing_cells(pricing: Pricing, primary: bool) -> list[str]:
 
 def _fleet_book_row(book: BookTotals, report: Report) -> list[str]:
     """One of several books of a fleet: its registries' sums."""
-    complete = all(r.egress_complete for r in report.registries if r.registry in book.registries)
     pricing = book.pricing
     return [
         *_pricing_cells(pricing, True),
         integer(book.storage_bytes),
         text(pricing.unit),
-        number(to_units(book.storage_bytes, pricing.unit)),
+        number(book.billable_storage_gb),
         integer(book.egress_bytes),
         number(book.egress_gb),
-        flag(complete),
+        flag(book.egress_complete),
         text(pricing.currency),
         number(book.storage_cost),
         number(book.egress_cost),
@@ -128,29 +128,6 @@ def registry_columns(currency: str) -> tuple[str, ...]:
         "months",
         money_column("horizon_cost", currency),
         "currency",
-    )
-
-
-def registries_of(report: Report) -> tuple[RegistryTotals, ...]:
-    """The fleet's registries, or the one registry of a one-inventory report, its totals the report's."""
-    if report.registries:
-        return report.registries
-    totals, inventory = report.totals, report.inventory
-    return (
-        RegistryTotals(
-            registry=report.registry,
-            namespaces=(report.namespace,),
-            pricing_id=report.pricing.id,
-            dedup_scope=report.pricing.dedup_scope,
-            repositories=inventory.repositories if inventory else sum(len(r.repositories) for r in report.rows),
-            tags=inventory.tags if inventory else sum(r.tags for r in report.rows),
-            storage_bytes=totals.storage_bytes,
-            storage_cost=totals.storage_cost,
-            egress_cost=totals.egress_cost,
-            egress_complete=totals.egress_complete,
-            monthly_cost=totals.monthly_cost,
-            horizon_cost=totals.horizon_cost,
-        ),
     )
 
 

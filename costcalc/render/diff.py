@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from decimal import Decimal
 from html import escape
@@ -13,11 +12,12 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.render import diff_fleet
+from costcalc.render import csv_cells, diff_fleet
 from costcalc.render import json as report_json
-from costcalc.render.csv_cells import text as csv_text
-from costcalc.render.display import exact, money, safe, size, when
+from costcalc.render.display import money, safe, size, when
 from costcalc.render.html import CONTENT_SECURITY_POLICY
+from costcalc.render.html import table as html_table
+from costcalc.render.json_values import number as json_number
 from costcalc.render.json_values import time
 from costcalc.render.json_writer import dump
 from costcalc.render.markdown import cell
@@ -179,9 +179,9 @@ def _change_data(change: Change) -> dict[str, Any]:
         "stored_bytes_after": change.stored_bytes_after,
         "bytes_added": change.bytes_added,
         "bytes_removed": change.bytes_removed,
-        "monthly_cost_before": report_json.money(change.monthly_cost_before),
-        "monthly_cost_after": report_json.money(change.monthly_cost_after),
-        "monthly_change": report_json.money(change.monthly_change),
+        "monthly_cost_before": json_number(change.monthly_cost_before),
+        "monthly_cost_after": json_number(change.monthly_cost_after),
+        "monthly_change": json_number(change.monthly_change),
         "egress_partial": change.egress_partial,
     }
 
@@ -198,11 +198,11 @@ def render_json(diff: Diff) -> str:
         "usage_source": diff.usage_source,
         "pricing": report_json.pricing_data(diff.pricing),
         "totals": {
-            "monthly_cost_before": report_json.money(diff.monthly_cost_before),
-            "monthly_cost_after": report_json.money(diff.monthly_cost_after),
-            "monthly_change": report_json.money(diff.monthly_change),
+            "monthly_cost_before": json_number(diff.monthly_cost_before),
+            "monthly_cost_after": json_number(diff.monthly_cost_after),
+            "monthly_change": json_number(diff.monthly_change),
             "months": diff.months,
-            "horizon_change": report_json.money(diff.horizon_change),
+            "horizon_change": json_number(diff.horizon_change),
             "egress_complete": diff.egress_complete,
         },
         **diff_fleet.json_data(diff),
@@ -217,53 +217,49 @@ def render_json(diff: Diff) -> str:
 
 def render_csv(diff: Diff) -> str:
     """DIFF's repository rows as CSV (one kind of row): counts and bytes as integers, money exact."""
-    cur = diff.pricing.currency.lower()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    currency = diff.pricing.currency
+    header = [
+        "repository",
+        "team",
+        "status",
+        "tags_before",
+        "tags_after",
+        "tags_added",
+        "tags_removed",
+        "versions_added",
+        "versions_removed",
+        "stored_bytes_before",
+        "stored_bytes_after",
+        "bytes_added",
+        "bytes_removed",
+        csv_cells.money_column("monthly_cost_before", currency),
+        csv_cells.money_column("monthly_cost_after", currency),
+        csv_cells.money_column("monthly_change", currency),
+        "egress_partial",
+    ]
+    rows = (
         [
-            "repository",
-            "team",
-            "status",
-            "tags_before",
-            "tags_after",
-            "tags_added",
-            "tags_removed",
-            "versions_added",
-            "versions_removed",
-            "stored_bytes_before",
-            "stored_bytes_after",
-            "bytes_added",
-            "bytes_removed",
-            f"monthly_cost_before_{cur}",
-            f"monthly_cost_after_{cur}",
-            f"monthly_change_{cur}",
-            "egress_partial",
+            csv_cells.text(c.name),
+            csv_cells.text(c.team),
+            c.status,
+            csv_cells.integer(c.tags_before),
+            csv_cells.integer(c.tags_after),
+            csv_cells.integer(c.tags_added_count),
+            csv_cells.integer(c.tags_removed_count),
+            csv_cells.integer(c.versions_added),
+            csv_cells.integer(c.versions_removed),
+            csv_cells.integer(c.stored_bytes_before),
+            csv_cells.integer(c.stored_bytes_after),
+            csv_cells.integer(c.bytes_added),
+            csv_cells.integer(c.bytes_removed),
+            csv_cells.number(c.monthly_cost_before),
+            csv_cells.number(c.monthly_cost_after),
+            csv_cells.number(c.monthly_change),
+            csv_cells.flag(c.egress_partial),
         ]
+        for c in diff.repositories
     )
-    for c in diff.repositories:
-        writer.writerow(
-            [
-                csv_text(c.name),
-                csv_text(c.team),
-                c.status,
-                c.tags_before,
-                c.tags_after,
-                c.tags_added_count,
-                c.tags_removed_count,
-                c.versions_added,
-                c.versions_removed,
-                c.stored_bytes_before,
-                c.stored_bytes_after,
-                c.bytes_added,
-                c.bytes_removed,
-                exact(c.monthly_cost_before),
-                exact(c.monthly_cost_after),
-                exact(c.monthly_change),
-                str(c.egress_partial).lower(),
-            ]
-        )
-    return out.getvalue()
+    return csv_cells.document(header, rows)
 
 
 def render_csv_files(diff: Diff) -> dict[str, str]:
@@ -311,22 +307,6 @@ def _e(text: str) -> str:
     return escape(safe(text), quote=True)
 
 
-def _html_table(caption: str, columns: list[tuple[str, bool]], rows: list[list[str]]) -> str:
-    head = "".join(f"<th{' class=n' if numeric else ''}>{_e(h)}</th>" for h, numeric in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td{' class=n' if numeric else ''}>{_e(v)}</td>" for (_, numeric), v in zip(columns, row, strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<div class="scroll"><table><caption>{_e(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-    )
-
-
 def render_html(diff: Diff) -> str:
     """DIFF as one self-contained HTML page (inline CSS, no scripts), every value escaped."""
     trend = "up" if diff.monthly_change > 0 else "down" if diff.monthly_change < 0 else ""
@@ -341,11 +321,11 @@ def render_html(diff: Diff) -> str:
     ]
     if diff.registries:
         cells = [diff_fleet.cells(diff, r, signed(r.monthly_change)) for r in diff.registries]
-        parts.append(_html_table(diff_fleet.title(diff), diff_fleet.columns(diff), cells))
+        parts.append(html_table(diff_fleet.title(diff), diff_fleet.columns(diff), cells))
     for title, first, rows, unchanged, with_team in _sections(diff):
         caption = f"{title} ({len(rows)} changed, {unchanged} unchanged)"
         cells = [_cells(diff, c, with_team) for c in rows]
-        parts.append(_html_table(caption, _columns(diff, first, with_team), cells))
+        parts.append(html_table(caption, _columns(diff, first, with_team), cells))
     parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in _context(diff)) + "</ul>")
     if diff.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in diff.warnings) + "</ul>")

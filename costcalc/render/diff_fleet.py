@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from costcalc.render.csv_cells import text as csv_text
-from costcalc.render.display import count, exact, money, size
-from costcalc.render.json_values import money as json_money
+from costcalc.render import csv_cells
+from costcalc.render.display import count, money, size
+from costcalc.render.json_values import number as json_number
 from costcalc.report.diff import Diff, RegistryChange
 
 TITLE = "Registries"
@@ -73,9 +71,9 @@ def json_data(diff: Diff) -> dict[str, Any]:
                 "tags_after": r.tags_after,
                 "stored_bytes_before": r.stored_bytes_before,
                 "stored_bytes_after": r.stored_bytes_after,
-                "monthly_cost_before": json_money(r.monthly_cost_before),
-                "monthly_cost_after": json_money(r.monthly_cost_after),
-                "monthly_change": json_money(r.monthly_change),
+                "monthly_cost_before": json_number(r.monthly_cost_before),
+                "monthly_cost_after": json_number(r.monthly_cost_after),
+                "monthly_change": json_number(r.monthly_change),
                 "egress_partial": r.egress_partial,
             }
             for r in diff.registries
@@ -85,45 +83,41 @@ def json_data(diff: Diff) -> dict[str, Any]:
 
 def render_csv(diff: Diff) -> str:
     """The registry rows as CSV (the file `registries.csv` of `diff --format csv -o DIRECTORY/`)."""
-    cur = diff.pricing.currency.lower()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    currency = diff.pricing.currency
+    header = [
+        "registry",
+        "status",
+        "pricing_id",
+        "repositories_before",
+        "repositories_after",
+        "tags_before",
+        "tags_after",
+        "stored_bytes_before",
+        "stored_bytes_after",
+        csv_cells.money_column("monthly_cost_before", currency),
+        csv_cells.money_column("monthly_cost_after", currency),
+        csv_cells.money_column("monthly_change", currency),
+        "egress_partial",
+    ]
+    rows = (
         [
-            "registry",
-            "status",
-            "pricing_id",
-            "repositories_before",
-            "repositories_after",
-            "tags_before",
-            "tags_after",
-            "stored_bytes_before",
-            "stored_bytes_after",
-            f"monthly_cost_before_{cur}",
-            f"monthly_cost_after_{cur}",
-            f"monthly_change_{cur}",
-            "egress_partial",
+            csv_cells.text(r.registry),
+            r.status,
+            csv_cells.text(r.pricing_id),
+            csv_cells.integer(r.repositories_before),
+            csv_cells.integer(r.repositories_after),
+            csv_cells.integer(r.tags_before),
+            csv_cells.integer(r.tags_after),
+            csv_cells.integer(r.stored_bytes_before),
+            csv_cells.integer(r.stored_bytes_after),
+            csv_cells.number(r.monthly_cost_before),
+            csv_cells.number(r.monthly_cost_after),
+            csv_cells.number(r.monthly_change),
+            csv_cells.flag(r.egress_partial),
         ]
+        for r in diff.registries
     )
-    for r in diff.registries:
-        writer.writerow(
-            [
-                csv_text(r.registry),
-                r.status,
-                csv_text(r.pricing_id),
-                r.repositories_before,
-                r.repositories_after,
-                r.tags_before,
-                r.tags_after,
-                r.stored_bytes_before,
-                r.stored_bytes_after,
-                exact(r.monthly_cost_before),
-                exact(r.monthly_cost_after),
-                exact(r.monthly_change),
-                str(r.egress_partial).lower(),
-            ]
-        )
-    return out.getvalue()
+    return csv_cells.document(header, rows)
 
 
 def priced_line(diff: Diff) -> str:

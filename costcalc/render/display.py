@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from costcalc.units import format_bytes, round_half_up, whole_bytes
-from costcalc.units import whole_parts as whole_parts  # where renderers have imported it from
 
 if TYPE_CHECKING:
     from costcalc.report import Pricing, Report

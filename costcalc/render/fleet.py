@@ -105,10 +105,9 @@ def _registries(report: Report) -> Section:
 def _books(report: Report) -> Section:
     cur, unit, totals = report.pricing.currency, report.pricing.unit, report.totals
     header = ["Price book", "Effective", "Registries", "Stored", *_money_header(totals.months)]
-    complete = {r.registry: r.egress_complete for r in report.registries}
     rows = []
     for book in report.price_books:
-        bound = _bound(all(complete.get(name, True) for name in book.registries))
+        bound = _bound(book.egress_complete)
         rows.append(
             [
                 safe(book.pricing.id),

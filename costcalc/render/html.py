@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from html import escape
 
@@ -59,40 +60,40 @@ def _e(text: str) -> str:
     return escape(safe(text), quote=True)
 
 
-def _table(caption: str, header: list[str], rows: list[list[str]], numeric_from: int) -> str:
-    head = "".join(f"<th{' class=n' if i >= numeric_from else ''}>{_e(h)}</th>" for i, h in enumerate(header))
+def table(
+    caption: str,
+    columns: Sequence[tuple[str, bool]],
+    rows: Iterable[Sequence[str]],
+    total: Sequence[str] | None = None,
+    notes: Sequence[str] = (),
+) -> str:
+    """A captioned table of (header, numeric) COLUMNS, its TOTAL line as the foot, then its NOTES;
+    every cell escaped, numeric cells right-aligned."""
+    cls = [" class=n" if numeric else "" for _, numeric in columns]
+    head = "".join(f"<th{c}>{_e(h)}</th>" for c, (h, _) in zip(cls, columns, strict=True))
     body = "".join(
-        "<tr>"
-        + "".join(f"<td{' class=n' if i >= numeric_from else ''}>{_e(c)}</td>" for i, c in enumerate(row))
-        + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td{c}>{_e(v)}</td>" for c, v in zip(cls, row, strict=True)) + "</tr>" for row in rows
     )
+    foot = (
+        "<tfoot><tr>" + "".join(f"<th{c}>{_e(v)}</th>" for c, v in zip(cls, total, strict=True)) + "</tr></tfoot>"
+        if total is not None
+        else ""
+    )
+    listed = "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>" if notes else ""
     return (
         f'<div class="scroll"><table><caption>{_e(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table></div>{listed}"
     )
+
+
+def _table(caption: str, header: list[str], rows: list[list[str]], numeric_from: int) -> str:
+    return table(caption, [(h, i >= numeric_from) for i, h in enumerate(header)], rows)
 
 
 def _section(section: fleet.Section) -> str:
     """A fleet section: its table with the total line as the table's foot, then its notes."""
-    cls = [" class=n" if i >= section.numeric_from else "" for i in range(len(section.header))]
-    head = "".join(f"<th{c}>{_e(h)}</th>" for c, h in zip(cls, section.header, strict=True))
-    body = "".join(
-        "<tr>" + "".join(f"<td{c}>{_e(v)}</td>" for c, v in zip(cls, row, strict=True)) + "</tr>"
-        for row in section.rows
-    )
-    foot = (
-        "<tfoot><tr>"
-        + "".join(f"<th{c}>{_e(v)}</th>" for c, v in zip(cls, section.total, strict=True))
-        + "</tr></tfoot>"
-        if section.total is not None
-        else ""
-    )
-    notes = "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in section.notes) + "</ul>" if section.notes else ""
-    return (
-        f'<div class="scroll"><table><caption>{_e(section.title)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table></div>{notes}"
-    )
+    columns = [(h, i >= section.numeric_from) for i, h in enumerate(section.header)]
+    return table(section.title, columns, section.rows, section.total, section.notes)
 
 
 def _card(key: str, value: str, detail: str) -> str:

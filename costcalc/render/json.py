@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from costcalc.render.display import lower_bound
 from costcalc.render.json_fleet import fleet_data
-from costcalc.render.json_values import money as money
+from costcalc.render.json_values import number
 from costcalc.render.json_values import pricing_data as pricing_data
-from costcalc.render.json_values import quantity as quantity
 from costcalc.render.json_values import time as _time
 from costcalc.render.json_values import whole as whole
 from costcalc.render.json_writer import Number as Number
@@ -24,7 +23,7 @@ from costcalc.units import utc_timestamp, whole_parts
 
 def untagged_data(images: int, untagged_bytes: Decimal, cost: Decimal) -> dict[str, Any]:
     """The untagged images of a row or of the totals (written only where there are any)."""
-    return {"images": images, "bytes": whole(untagged_bytes), "monthly_cost": money(cost)}
+    return {"images": images, "bytes": whole(untagged_bytes), "monthly_cost": number(cost)}
 
 
 def measured_data(measured: Decimal, modelled: Decimal, difference_pct: Decimal | None) -> dict[str, Any]:
@@ -32,7 +31,7 @@ def measured_data(measured: Decimal, modelled: Decimal, difference_pct: Decimal 
     return {
         "measured_bytes": whole(measured),
         "modelled_bytes": whole(modelled),
-        "difference_pct": quantity(difference_pct),
+        "difference_pct": number(difference_pct),
     }
 
 
@@ -41,16 +40,16 @@ def totals_data(totals: Totals, unit: str) -> dict[str, Any]:
     data = {
         "storage_bytes": whole(totals.storage_bytes),
         "unit": unit,
-        "billable_storage_units": quantity(totals.billable_storage_gb),
-        "storage_cost": money(totals.storage_cost),
+        "billable_storage_units": number(totals.billable_storage_gb),
+        "storage_cost": number(totals.storage_cost),
         "egress_bytes": whole(totals.egress_bytes),
-        "egress_units_by_class": {k: quantity(v) for k, v in totals.egress_gb_by_class.items()},
-        "egress_cost_by_class": {k: money(v) for k, v in totals.egress_cost_by_class.items()},
-        "egress_cost": money(totals.egress_cost),
+        "egress_units_by_class": {k: number(v) for k, v in totals.egress_gb_by_class.items()},
+        "egress_cost_by_class": {k: number(v) for k, v in totals.egress_cost_by_class.items()},
+        "egress_cost": number(totals.egress_cost),
         "egress_complete": totals.egress_complete,
-        "monthly_cost": money(totals.monthly_cost),
+        "monthly_cost": number(totals.monthly_cost),
         "months": totals.months,
-        "horizon_cost": money(totals.horizon_cost),
+        "horizon_cost": number(totals.horizon_cost),
     }
     return data | _untagged_and_measured(totals)
 
@@ -67,21 +66,21 @@ def _untagged_and_measured(figures: Totals | ReportRow) -> dict[str, Any]:
     return data
 
 
-def row_data(row: ReportRow, attributed_bytes: int | None = None, egress_bytes: int | None = None) -> dict[str, Any]:
+def row_data(row: ReportRow, attributed_bytes: int | None, egress_bytes: int | None) -> dict[str, Any]:
     """ROW as JSON; ATTRIBUTED_BYTES and EGRESS_BYTES are its whole-byte shares (see rows_data)."""
     data = {
         "name": row.name,
         "tags": row.tags,
         "unique_bytes": row.unique_bytes,
-        "attributed_bytes": whole(row.attributed_bytes) if attributed_bytes is None else attributed_bytes,
+        "attributed_bytes": attributed_bytes,
         "image_bytes": whole(row.image_bytes),
-        "pulls_per_month": quantity(row.pulls_per_month),
-        "egress_bytes": whole(row.egress_bytes) if egress_bytes is None else egress_bytes,
-        "storage_cost": money(row.storage_cost),
-        "egress_cost": money(row.egress_cost),
+        "pulls_per_month": number(row.pulls_per_month),
+        "egress_bytes": egress_bytes,
+        "storage_cost": number(row.storage_cost),
+        "egress_cost": number(row.egress_cost),
         "egress_known": row.egress_cost is not None,
         "egress_partial": lower_bound(row.egress_cost, row.egress_partial),
-        "monthly_cost": money(row.monthly_cost),
+        "monthly_cost": number(row.monthly_cost),
         "team": row.team,
         "repositories": list(row.repositories),
     }
@@ -102,20 +101,20 @@ def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | N
         "id": scenario.id,
         "description": scenario.description,
         "pricing_id": scenario.pricing_id,
-        "baseline_monthly_cost": money(scenario.baseline_monthly_cost),
-        "monthly_cost": money(scenario.monthly_cost),
-        "monthly_savings": money(scenario.monthly_savings),
-        "horizon_savings": money(scenario.horizon_savings),
-        "savings_pct": quantity(scenario.savings_pct),
+        "baseline_monthly_cost": number(scenario.baseline_monthly_cost),
+        "monthly_cost": number(scenario.monthly_cost),
+        "monthly_savings": number(scenario.monthly_savings),
+        "horizon_savings": number(scenario.horizon_savings),
+        "savings_pct": number(scenario.savings_pct),
         "bytes_freed": whole(scenario.bytes_freed),
-        "transfer_hours_saved": quantity(scenario.transfer_hours_saved),
+        "transfer_hours_saved": number(scenario.transfer_hours_saved),
         "assumptions": list(scenario.assumptions),
         "rows": [
             {
                 "repository": r.repository,
-                "baseline_monthly_cost": money(r.baseline_monthly_cost),
-                "monthly_cost": money(r.monthly_cost),
-                "monthly_savings": money(r.monthly_savings),
+                "baseline_monthly_cost": number(r.baseline_monthly_cost),
+                "monthly_cost": number(r.monthly_cost),
+                "monthly_savings": number(r.monthly_savings),
             }
             for r in scenario.rows
         ],
@@ -125,7 +124,7 @@ def scenario_data(scenario: ScenarioResult, versions: Sequence[VersionBytes] | N
         "versions": VersionRows(scenario.versions if versions is None else versions),
         # rebase only: the one-time transfer when nodes fetch the new base, apart from the month
         **(
-            {"migration_bytes": whole(scenario.migration_bytes), "migration_cost": money(scenario.migration_cost)}
+            {"migration_bytes": whole(scenario.migration_bytes), "migration_cost": number(scenario.migration_cost)}
             if scenario.migration_bytes is not None
             else {}
         ),
@@ -153,11 +152,7 @@ def scenarios_data(scenarios: Sequence[ScenarioResult]) -> list[dict[str, Any]]:
     earlier: dict[tuple[str, str], VersionBytes] = {}
     for index, scenario in enumerate(scenarios):
         if scenario.id == COMBINED and index > 0:
-            listed = (
-                [v for v in scenario.versions if earlier.get((v.repository, v.digest)) != v]
-                if earlier
-                else list(scenario.versions)
-            )
+            listed = [v for v in scenario.versions if earlier.get((v.repository, v.digest)) != v]
             data.append(scenario_data(scenario, listed))
             continue
         earlier.update(((v.repository, v.digest), v) for v in scenario.versions)
@@ -175,12 +170,6 @@ class VersionRows(Prewritten):
 
     def __init__(self, versions: Sequence[VersionBytes]) -> None:
         self.versions = versions
-
-    def __len__(self) -> int:
-        return len(self.versions)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return map(version_data, self.versions)
 
     def write(self, depth: int, blocks: list[str]) -> None:
         """The list as dump() writes it at DEPTH, in blocks of joined rows appended to BLOCKS."""
@@ -282,9 +271,9 @@ def monthly_data(months: Sequence[MonthCost]) -> list[dict[str, Any]]:
         {
             "month": m.month,
             "storage_bytes": whole(m.storage_bytes),
-            "storage_cost": money(m.storage_cost),
-            "egress_cost": money(m.egress_cost),
-            "monthly_cost": money(m.monthly_cost),
+            "storage_cost": number(m.storage_cost),
+            "egress_cost": number(m.egress_cost),
+            "monthly_cost": number(m.monthly_cost),
         }
         for m in months
     ]
@@ -324,7 +313,7 @@ def report_data(report: Report) -> dict[str, Any]:
             {
                 "repository": g.repository,
                 "versions": g.versions,
-                "versions_per_month": quantity(g.versions_per_month),
+                "versions_per_month": number(g.versions_per_month),
                 "bytes_per_version": whole(g.bytes_per_version),
                 "basis": g.basis,
             }
@@ -341,9 +330,9 @@ def bases_data(report: Report) -> list[dict[str, Any]]:
     return [
         base.model_dump()
         | {
-            "stored_share_pct": quantity(base.stored_share_pct),
+            "stored_share_pct": number(base.stored_share_pct),
             "egress_bytes": whole(base.egress_bytes),
-            "egress_share_pct": quantity(base.egress_share_pct),
+            "egress_share_pct": number(base.egress_share_pct),
         }
         for base in report.bases
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from costcalc.render.json_values import money, pricing_data, quantity, time
+from costcalc.render.json_values import number, pricing_data, time
 from costcalc.report.model import Report
 from costcalc.units import whole_parts
 
@@ -27,11 +27,11 @@ def fleet_data(report: Report) -> dict[str, Any]:
                 "repositories": r.repositories,
                 "tags": r.tags,
                 "storage_bytes": stored,
-                "storage_cost": money(r.storage_cost),
-                "egress_cost": money(r.egress_cost),
+                "storage_cost": number(r.storage_cost),
+                "egress_cost": number(r.egress_cost),
                 "egress_complete": r.egress_complete,
-                "monthly_cost": money(r.monthly_cost),
-                "horizon_cost": money(r.horizon_cost),
+                "monthly_cost": number(r.monthly_cost),
+                "horizon_cost": number(r.horizon_cost),
             }
             for r, stored in zip(report.registries, registry_bytes, strict=True)
         ],
@@ -41,11 +41,11 @@ def fleet_data(report: Report) -> dict[str, Any]:
                 "registries": list(b.registries),
                 "storage_bytes": stored,
                 "egress_bytes": egress,
-                "egress_gb": quantity(b.egress_gb),
-                "storage_cost": money(b.storage_cost),
-                "egress_cost": money(b.egress_cost),
-                "monthly_cost": money(b.monthly_cost),
-                "horizon_cost": money(b.horizon_cost),
+                "egress_gb": number(b.egress_gb),
+                "storage_cost": number(b.storage_cost),
+                "egress_cost": number(b.egress_cost),
+                "monthly_cost": number(b.monthly_cost),
+                "horizon_cost": number(b.horizon_cost),
             }
             for b, stored, egress in zip(report.price_books, book_bytes, book_egress, strict=True)
         ],

@@ -12,11 +12,8 @@ from costcalc.report.model import Pricing
 from costcalc.units import utc_timestamp
 
 
-def money(value: Decimal | None) -> Number | None:
-    return None if value is None else Number(exact(value, 4))
-
-
-def quantity(value: Decimal | None) -> Number | None:
+def number(value: Decimal | None) -> Number | None:
+    """Money or a fractional quantity (units, pulls, percentages): exact, 4 places, half-up."""
     return None if value is None else Number(exact(value, 4))
 
 

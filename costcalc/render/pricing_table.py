@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from costcalc.pricing.book import ARITHMETIC, PriceBook, TieredRate
 from costcalc.pricing.quote import Quote
+from costcalc.render.display import safe
 from costcalc.units import money, round_half_up
 
 # The list's columns, and the narrower sets tried in turn until the table fits its width: ids
@@ -24,15 +26,19 @@ _LIST_COLUMNS = (
     ("id", "currency", "unit", "effective"),
     ("id",),
 )
+_UNBOUNDED = 1_000_000
 
 
 def book_list_text(books: Sequence[PriceBook], width: int = 120) -> str:
     """One row per book: id, provider, region, currency, unit, effective date, name (as many as fit)."""
+    console = _console(io.StringIO(), width)
+    unbounded = console.options.update_width(_UNBOUNDED)  # measured at the width's limit, it reads as fitting
     for columns in _LIST_COLUMNS:
-        text = _render([_book_list(books, columns)], width)
-        if "\N{HORIZONTAL ELLIPSIS}" not in text:  # rich marks every cut cell with one
+        table = _book_list(books, columns)
+        # the narrowest the table can be without cutting a cell: each column's longest unbreakable text
+        if Measurement.get(console, unbounded, table).minimum <= width:
             break
-    return text
+    return _render([table], width)
 
 
 def _book_list(books: Sequence[PriceBook], columns: Sequence[str]) -> Table:
@@ -49,7 +55,7 @@ def _book_list(books: Sequence[PriceBook], columns: Sequence[str]) -> Table:
             "effective": str(book.effective_date),
             "name": book.name,
         }
-        table.add_row(*(Text(cells[column]) for column in columns))
+        table.add_row(*(_text(cells[column]) for column in columns))
     return table
 
 
@@ -80,7 +86,7 @@ def book_text(book: PriceBook, width: int = 120) -> str:
         rows.append(("plan fee", fee))
         rows.append(("included storage", f"{_number(book.plan.included_storage)} {book.unit}"))
     for label, value in rows:
-        facts.add_row(Text(label), Text(value))
+        facts.add_row(_text(label), _text(value))
     parts: list[RenderableType] = [
         facts,
         _rate_table(f"storage, {book.currency} per {book.unit}-month", book.storage),
@@ -97,7 +103,7 @@ def quote_text(quote: Quote, width: int = 120) -> str:
     """The quote: one block of tier lines per component, the total, assumptions and sources."""
     book = quote.book
     header = Text(
-        f"Quote on {book.name} ({book.id}, prices as of {book.effective_date}, {book.currency})\n"
+        f"Quote on {safe(book.name)} ({safe(book.id)}, prices as of {book.effective_date}, {book.currency})\n"
         f"Period: {_number(quote.period_hours)} hours "
         f"({_number(money(quote.period_days))} days)"
     )
@@ -109,29 +115,29 @@ def quote_text(quote: Quote, width: int = 120) -> str:
     table.add_column(f"cost ({book.currency})", justify="right")
     for component in quote.components:
         quantity = f"{_quantity(component.quantity)} {component.unit}"
-        table.add_row(Text(component.name), Text(""), Text(quantity), Text(""), Text(""))
+        table.add_row(_text(component.name), _text(""), _text(quantity), _text(""), _text(""))
         for line in component.tiers:
             table.add_row(
-                Text(""),
-                Text(line.label),
-                Text(_quantity(line.quantity)),
-                Text(_price(line.price)),
-                Text(_money(line.cost)),
+                _text(""),
+                _text(line.label),
+                _text(_quantity(line.quantity)),
+                _text(_price(line.price)),
+                _text(_money(line.cost)),
             )
         table.add_row(
-            Text(""),
-            Text("subtotal"),
-            Text(""),
-            Text(""),
-            Text(_money(component.cost)),
+            _text(""),
+            _text("subtotal"),
+            _text(""),
+            _text(""),
+            _text(_money(component.cost)),
             end_section=True,
         )
     table.add_row(
-        Text("total", style="bold"),
-        Text(""),
-        Text(""),
-        Text(""),
-        Text(_money(quote.total), style="bold"),
+        _text("total", style="bold"),
+        _text(""),
+        _text(""),
+        _text(""),
+        _text(_money(quote.total), style="bold"),
     )
     return _render(
         [
@@ -152,35 +158,37 @@ def _rate_table(title: str, rate: TieredRate) -> RenderableType:
     table.add_column("up to", justify="right")
     table.add_column("price", justify="right")
     if rate.free:
-        table.add_row(Text("free allowance"), Text(_number(rate.free)), Text(_price(Decimal(0))))
+        table.add_row(_text("free allowance"), _text(_number(rate.free)), _text(_price(Decimal(0))))
     for index, tier in enumerate(rate.tiers):
         price = _price(tier.price)
         if tier.daily_price is not None:
             price += f" ({_number(tier.daily_price)}/day)"
         bound = "and above" if tier.up_to is None else _number(tier.up_to)
-        table.add_row(Text(str(index + 1)), Text(bound), Text(price))
-    parts: list[RenderableType] = [Text(title), table]
+        table.add_row(_text(str(index + 1)), _text(bound), _text(price))
+    parts: list[RenderableType] = [_text(title), table]
     if rate.free:
-        parts.append(Text("up to counts the volume after the free allowance"))
+        parts.append(_text("up to counts the volume after the free allowance"))
     return Group(*parts)
 
 
 def _bullets(title: str, items: Sequence[str], *, wrap: bool = True) -> RenderableType:
-    lines = "\n".join([f"{title}:", *(f"- {item}" for item in items)])
+    lines = "\n".join([f"{title}:", *(f"- {safe(item)}" for item in items)])
     # Unwrapped lines are written as they are, so that a URL copies from a terminal in one piece.
     return Text(lines) if wrap else lines
 
 
+def _text(value: str, style: str = "") -> Text:
+    # A custom book's names, notes and labels are whatever its file says: shown, never obeyed.
+    return Text(safe(value), style=style)
+
+
+def _console(buffer: io.StringIO, width: int) -> Console:
+    return Console(file=buffer, width=width, color_system=None, highlight=False, emoji=False, force_terminal=False)
+
+
 def _render(parts: Sequence[RenderableType], width: int) -> str:
     buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width,
-        color_system=None,
-        highlight=False,
-        emoji=False,
-        force_terminal=False,
-    )
+    console = _console(buffer, width)
     for index, part in enumerate(parts):
         if index:
             console.print()

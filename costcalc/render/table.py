@@ -11,7 +11,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.render import bases, findings, fleet
+from costcalc.render import DEFAULT_WIDTH, bases, findings, fleet
 from costcalc.render.display import (
     LOWER_BOUND_NOTE,
     TOP_VERSIONS,
@@ -32,8 +32,7 @@ from costcalc.render.display import (
 )
 from costcalc.render.fit import group_table, left_out_note, section_table
 from costcalc.report import Report, VersionBytes
-
-DEFAULT_WIDTH = 120
+from costcalc.units import round_half_up
 
 
 def _grid(pairs: list[tuple[str, str]]) -> Table:
@@ -236,8 +235,8 @@ def _parts(report: Report, top: int | None, width: int) -> list[RenderableType]:
         parts.append(left_out_note(left_out, width))
     if any(lower_bound(row.egress_cost, row.egress_partial) for row in shown):
         parts.append(Text(LOWER_BOUND_NOTE))
-    displayed = sum(Decimal(money(row.monthly_cost).replace(",", "")) for row in report.rows)
-    if displayed != Decimal(money(totals.monthly_cost).replace(",", "")):
+    displayed = sum((round_half_up(row.monthly_cost, 2) for row in report.rows), Decimal(0))
+    if displayed != round_half_up(totals.monthly_cost, 2):
         # a footnote, not an adjustment: the exact values do add up (koku-ui #216)
         parts.append(Text("Rows are rounded one by one: their displayed sum may differ from the total by a few cents."))
 

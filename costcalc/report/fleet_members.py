@@ -13,6 +13,7 @@ from costcalc.report.fleet_sum import total
 from costcalc.report.model import BookTotals, FleetInput, Pricing, RegistryTotals, Report
 from costcalc.scenarios.ecr_lifecycle import LifecyclePolicy
 from costcalc.scenarios.spec import Scenario
+from costcalc.units import to_units
 from costcalc.usage.file import Usage
 
 
@@ -96,22 +97,50 @@ def registry_totals(member: Member, report: Report) -> RegistryTotals:
     )
 
 
+def registries_of(report: Report) -> tuple[RegistryTotals, ...]:
+    """A fleet report's registries, or the one registry of a one-inventory report, its totals the
+    report's and its name as the report gives it."""
+    if report.registries:
+        return report.registries
+    totals, inventory = report.totals, report.inventory
+    return (
+        RegistryTotals(
+            registry=report.registry,
+            namespaces=(report.namespace,),
+            pricing_id=report.pricing.id,
+            dedup_scope=report.pricing.dedup_scope,
+            repositories=inventory.repositories if inventory else sum(len(r.repositories) for r in report.rows),
+            tags=inventory.tags if inventory else sum(r.tags for r in report.rows),
+            storage_bytes=totals.storage_bytes,
+            storage_cost=totals.storage_cost,
+            egress_cost=totals.egress_cost,
+            egress_complete=totals.egress_complete,
+            monthly_cost=totals.monthly_cost,
+            horizon_cost=totals.horizon_cost,
+        ),
+    )
+
+
 def book_totals(members: Sequence[Member], reports: Sequence[Report]) -> tuple[BookTotals, ...]:
     """Per book, in the order books first appear: the registries on it and their sums."""
     on_book: dict[Pricing, list[tuple[Member, Report]]] = {}
     for member, report in zip(members, reports, strict=True):
         on_book.setdefault(report.pricing, []).append((member, report))
-    return tuple(
-        BookTotals(
-            pricing=pricing,
-            registries=tuple(m.registry.registry for m, _ in pairs),
-            storage_bytes=total(r.totals.storage_bytes for _, r in pairs),
-            egress_bytes=total(r.totals.egress_bytes for _, r in pairs),
-            egress_gb=total(gb for _, r in pairs for gb in r.totals.egress_gb_by_class.values()),
-            storage_cost=total(r.totals.storage_cost for _, r in pairs),
-            egress_cost=total(r.totals.egress_cost for _, r in pairs),
-            monthly_cost=total(r.totals.monthly_cost for _, r in pairs),
-            horizon_cost=total(r.totals.horizon_cost for _, r in pairs),
-        )
-        for pricing, pairs in on_book.items()
+    return tuple(_book_totals(pricing, pairs) for pricing, pairs in on_book.items())
+
+
+def _book_totals(pricing: Pricing, pairs: Sequence[tuple[Member, Report]]) -> BookTotals:
+    storage_bytes = total(r.totals.storage_bytes for _, r in pairs)
+    return BookTotals(
+        pricing=pricing,
+        registries=tuple(m.registry.registry for m, _ in pairs),
+        storage_bytes=storage_bytes,
+        billable_storage_gb=to_units(storage_bytes, pricing.unit),
+        egress_bytes=total(r.totals.egress_bytes for _, r in pairs),
+        egress_gb=total(gb for _, r in pairs for gb in r.totals.egress_gb_by_class.values()),
+        egress_complete=all(r.totals.egress_complete for _, r in pairs),
+        storage_cost=total(r.totals.storage_cost for _, r in pairs),
+        egress_cost=total(r.totals.egress_cost for _, r in pairs),
+        monthly_cost=total(r.totals.monthly_cost for _, r in pairs),
+        horizon_cost=total(r.totals.horizon_cost for _, r in pairs),
     )

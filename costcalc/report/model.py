@@ -210,8 +210,10 @@ class BookTotals(_Frozen):
     pricing: Pricing
     registries: tuple[str, ...]
     storage_bytes: Decimal
+    billable_storage_gb: Decimal  # the storage in the book's unit (GiB or GB)
     egress_bytes: Decimal
     egress_gb: Decimal  # the egress in the book's unit, every class together
+    egress_complete: bool  # every registry on the book has pull data: no cost below is a lower bound
     storage_cost: Decimal
     egress_cost: Decimal
     monthly_cost: Decimal
