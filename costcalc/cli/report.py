@@ -253,6 +253,9 @@ def build_report(
     now = datetime.now(UTC).replace(microsecond=0)
     # Books, usage files and scenarios first: a mistake in one is said before any scan starts.
     inputs = fleet.read_inputs(pricing, usage, scenarios)
+    # The base images next, before any SOURCE: a typo in --bases is said before a long scan, not
+    # after it (a TARGET given to --bases is scanned here, first).
+    base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
     # One inventory at a time is read and folded in, so a fleet of many files never holds them all.
     loaded = Fleet()
     for source in sources:
@@ -263,7 +266,6 @@ def build_report(
     if problems:
         raise InputError(f"--strict: {'; '.join(problems)}.")
     members, warnings = fleet.members(registries, inputs, scan)
-    base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
     report = build_fleet(
         members,
         group_by=group_by.value,
