@@ -1,6 +1,7 @@
 """The benchmark: costcalc against the latency floor and against today's tools, one table out.
 
 ``python -m benchmarks.run [--repos 200 --tags 10 --delay-ms 20 --out FILE --tiny --profile]``
+``python -m benchmarks.run --report-only | --fleet-only`` (a part of it, written to its own file)
 
 Starts a real distribution registry, pushes a synthetic fleet into it, puts the
 latency-injecting proxy in front, and measures every client as a subprocess through that
@@ -35,6 +36,14 @@ from benchmarks.tools import dxf_figures, sample_tags, skopeo_loop
 from tests.registryd import RunningRegistry, start_registry
 
 CONCURRENCIES = (1, 4, 16, 64)
+RESULTS = ROOT / "benchmarks" / "results"
+# Where each run writes its figures unless --out says otherwise: a partial run has its own
+# file, so it never replaces the figures of a full run.
+DEFAULT_OUT = {
+    "full": RESULTS / "latest.json",
+    "report_only": RESULTS / "report-only.json",
+    "fleet_only": RESULTS / "fleet-only.json",
+}
 
 
 @dataclass(frozen=True)
@@ -99,18 +108,19 @@ def benchmark(args: argparse.Namespace) -> dict[str, object]:
         if not args.quiet:
             print(f"[bench] {text}", file=sys.stderr)
 
+    # A --report-only run scans nothing: it records that, and none of the scan's parameters.
+    scanned = {
+        "repos": sizes.repos,
+        "tags_per_repo": sizes.tags,
+        "delay_ms": delay,
+        "concurrencies": list(CONCURRENCIES),
+        "registry_env": REGISTRY_ENV,
+    }
     figures: dict[str, object] = {
         "schema": 1,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
-        "parameters": {
-            "repos": sizes.repos,
-            "tags_per_repo": sizes.tags,
-            "delay_ms": delay,
-            "tiny": args.tiny,
-            "concurrencies": list(CONCURRENCIES),
-            "registry_env": REGISTRY_ENV,
-        },
+        "parameters": {"tiny": args.tiny, "report_only": True} if args.report_only else {**scanned, "tiny": args.tiny},
     }
     # Byte-compiled first, as `pip install` does: with PYTHONDONTWRITEBYTECODE set (as on the
     # machine of docs/performance.md) no run would write .pyc files, and every measured run
@@ -329,7 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repos", type=int, default=200, help="repositories in the fleet")
     parser.add_argument("--tags", type=int, default=10, help="tags per repository (versions + latest)")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="latency the proxy adds per request")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where the figures go (default: benchmarks/results/latest.json; report-only.json or "
+        "fleet-only.json for a partial run)",
+    )
     parser.add_argument("--tiny", action="store_true", help="5 x 3 tags, report on 100..1,000 tags (CI)")
     parser.add_argument("--skopeo-sample", type=int, default=200, help="tags skopeo inspects (the rest extrapolated)")
     parser.add_argument(
@@ -345,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         help="only the report on single inventories of 10k..100k tags (no registry, no fleets)",
     )
     args = parser.parse_args(argv)
+    if args.fleet_only and args.report_only:
+        parser.error("--fleet-only and --report-only measure different parts; give one.")
+    if args.out is None:
+        args.out = DEFAULT_OUT["fleet_only" if args.fleet_only else "report_only" if args.report_only else "full"]
     figures = fleet_only(args) if args.fleet_only else benchmark(args)
     args.out.write_text(json.dumps(figures, indent=1) + "\n")
     print(table(figures))

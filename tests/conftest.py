@@ -1,15 +1,64 @@
-"""Shared fixtures: a real distribution registry per test, and moto's ECR server (fail, never skip, if missing)."""
+"""Shared fixtures: a real distribution registry per test, and moto's ECR server (fail, never skip, if missing);
+and no DNS lookups from the tests' own process."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from costcalc.registry import network
 from tests.motoserver import RunningMoto, aws_environment, start_moto
 from tests.registryd import Pusher, RunningRegistry, start_registry
+
+# The host names the tests give to registries and token servers, and what they resolve to. A
+# token server's address decides whether costcalc asks it (an internal one is refused), so a
+# test must not depend on what this machine's DNS or /etc/hosts says about `registry.test`.
+# These stand for hosts on the internet: example.com's address, which nothing connects to
+# (resolve only tells how internal a host is; the requests go to the tests' mock transports).
+PUBLIC_ADDRESS = "93.184.215.14"
+RESOLVED = {name: [PUBLIC_ADDRESS] for name in ("registry.test", "auth.test", "auth.example.com")}
+
+
+def _numeric(host: str) -> bool:
+    """True for an IP address in any spelling getaddrinfo takes without DNS (127.1, 0x7f000001)."""
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        try:
+            socket.inet_aton(host)
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """costcalc's own lookups (network.resolve) answered from RESOLVED; IP addresses and
+    localhost as the system answers them; any other name fails the test (added to RESOLVED
+    if it is meant). Subprocesses are not covered: they are given IP addresses or localhost."""
+    real = network.resolve
+    strays: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host.lower() in RESOLVED:
+            return RESOLVED[host.lower()]
+        if _numeric(host) or host.lower() == "localhost":
+            return await real(host, port)
+        strays.append(host)
+        # not an OSError, which costcalc takes for a name that does not resolve
+        raise AssertionError(f"{host}: looked up in DNS by a test; add it to RESOLVED in tests/conftest.py")
+
+    monkeypatch.setattr(network, "resolve", resolve)
+    yield
+    if strays:
+        pytest.fail(
+            f"the test looked up {', '.join(sorted(set(strays)))} in DNS; add them to RESOLVED in tests/conftest.py"
+        )
 
 
 @pytest.fixture

@@ -10,11 +10,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.motoserver import ACCOUNT, REGION, EcrPusher, RunningMoto, aws_environment
+
+PROXY_SCRIPT = Path(__file__).with_name("forward_proxy.py")
+ECR_HOST = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 
 
 def costcalc(moto: RunningMoto, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -74,15 +78,48 @@ def test_a_bad_ecr_region_is_one_sentence(moto: RunningMoto, tmp_path: Path) -> 
     assert "not an AWS region" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_without_boto3_an_ecr_host_is_scanned_as_any_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def proxy_log(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """tests/forward_proxy.py mapping the ECR host name to 127.0.0.1 (whose port 443 is closed):
+    its URL and its log of requests. The scan goes no further than this machine."""
+    log = tmp_path / "proxy.log"
+    process = subprocess.Popen(
+        [sys.executable, str(PROXY_SCRIPT), "--log", str(log), "--map", f"{ECR_HOST}=127.0.0.1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("listening on "), line
+        yield f"http://127.0.0.1:{line.split()[-1]}", log
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_without_boto3_an_ecr_host_is_scanned_as_any_registry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, proxy_log: tuple[str, Path]
+) -> None:
     from typer.testing import CliRunner
 
     from costcalc.cli import app
 
     monkeypatch.setitem(sys.modules, "boto3", None)  # what `import boto3` meets without the extra
-    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
-    result = CliRunner().invoke(app.app, ["scan", f"{registry}/team", "--repo", "team/a"])
+    # No docker config (and so no ECR credential helper) of the user running the tests, and no
+    # DNS: the host is reached through the proxy, which sends it to a closed local port.
+    empty = tmp_path / "home"
+    empty.mkdir()
+    monkeypatch.setenv("HOME", str(empty))
+    monkeypatch.setenv("DOCKER_CONFIG", str(empty / ".docker"))
+    for variable in ("https_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    proxy_url, log = proxy_log
+    monkeypatch.setenv("HTTPS_PROXY", proxy_url)
+    result = CliRunner().invoke(app.app, ["scan", f"{ECR_HOST}/team", "--repo", "team/a", "--no-cache"])
     assert result.exit_code == 1
-    # the distribution API's path: the registry host itself is asked (and cannot be reached here)
-    assert f"GET https://{registry}/v2/team/a/tags/list" in result.output
+    # the distribution API's path: the registry host itself is asked, over HTTPS, through the proxy
+    assert f"GET https://{ECR_HOST}/v2/team/a/tags/list" in result.output
+    seen = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert seen and {(entry["method"], entry["target"]) for entry in seen} == {("CONNECT", f"{ECR_HOST}:443")}
     assert "boto3" not in result.output and "Traceback" not in result.output

@@ -18,7 +18,7 @@ from costcalc.scenarios.projection import measured_ratio
 from costcalc.scenarios.retention import exclusive_version_bytes, retention_plan
 from costcalc.scenarios.spec import parse_spec
 from tests.inventory_builders import flat_book
-from tests.registryd import Pusher, RunningRegistry, start_registry
+from tests.registryd import BINARY, Pusher, RunningRegistry, start_registry
 
 pytestmark = pytest.mark.registry
 
@@ -104,7 +104,7 @@ def test_retention_projection_matches_what_garbage_collection_leaves(
 
     registry.stop()
     gc = subprocess.run(
-        ["docker-registry", "garbage-collect", "--delete-untagged", str(registry.config_path)],
+        [BINARY, "garbage-collect", "--delete-untagged", str(registry.config_path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -182,7 +182,7 @@ def test_referrers_follow_their_subject_on_a_real_registry(
         assert httpx.delete(f"{registry.url}/v2/ns/api/manifests/{digest}").status_code == 202
     registry.stop()
     gc = subprocess.run(
-        ["docker-registry", "garbage-collect", "--delete-untagged", str(registry.config_path)],
+        [BINARY, "garbage-collect", "--delete-untagged", str(registry.config_path)],
         capture_output=True,
         text=True,
         timeout=120,

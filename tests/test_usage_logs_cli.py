@@ -212,3 +212,29 @@ def test_help_names_the_formats_and_the_network_option() -> None:
     code, stdout, _ = run("usage", "from-logs", "--help")
     assert code == 0 and "Traceback" not in stdout
     assert "CLASS=CIDR" in stdout and "cloudtrail" in stdout and "--period" in stdout
+
+
+def test_an_output_file_ending_in_json_gets_json(tmp_path: Path) -> None:
+    out = tmp_path / "measured.json"
+    code, stdout, stderr = run("usage", "from-logs", TRAIL, "-o", out)
+    assert code == 0, stderr
+    assert stdout == ""
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["bad_lines"]["count"] == 1
+    assert [f["path"] for f in data["files"]] == [str(TRAIL)]
+
+
+def test_a_format_that_conflicts_with_the_output_extension_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "usage.csv"
+    code, stdout, stderr = run("usage", "from-logs", TRAIL, "--format", "json", "-o", out)
+    assert code == 2 and not out.exists() and stdout == ""
+    assert stderr == (
+        f"costcalc: error: --format json conflicts with -o {out}, whose extension asks for csv; drop one.\n"
+    )
+
+
+def test_an_output_extension_naming_another_format_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "usage.md"
+    code, _, stderr = run("usage", "from-logs", TRAIL, "-o", out)
+    assert code == 2 and not out.exists()
+    assert stderr == f"costcalc: error: -o {out}: its extension asks for markdown; this command writes csv or json.\n"

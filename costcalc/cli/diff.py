@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from costcalc.cli.console import ExitCode, say, usage_error
+from costcalc.cli.console import ExitCode, say
 from costcalc.cli.options import QuietOption, WidthOption, choose_format, format_option, output_option
-from costcalc.cli.output import OutputDirectory, file_or_directory, names_directory
+from costcalc.cli.output import OutputDirectory, file_or_directory, table_width
 from costcalc.cli.report import parse_amount
 from costcalc.errors import InputError
 
@@ -105,11 +102,7 @@ def diff_command(
     inputs: list[tuple[str, Path | str]] = [("OLD", old), ("NEW", new), ("--pricing", pricing)]
     if usage is not None:
         inputs.append(("--usage", usage))
-    # a path ending in / names a directory, which Path() would make a file name
-    as_directory = chosen == "csv" and output is not None and names_directory(output)
-    if chosen != "csv" and output is not None and output.endswith(("/", os.sep)):
-        usage_error(f"-o {output}: names a directory; only --format csv writes a directory (of CSV files).")
-    with file_or_directory(output_path, CSV_FILES if as_directory else None, inputs=inputs) as result:
+    with file_or_directory(output, chosen, CSV_FILES, inputs=inputs) as result:
         usage_file = load_usage(usage) if usage is not None else None
         book = load_book(pricing)
         if usage_file is not None:
@@ -133,8 +126,7 @@ def diff_command(
         if isinstance(result, OutputDirectory):
             result.commit(render_diff.render_csv_files(diff))
         elif chosen == "table":
-            terminal = output is None and sys.stdout.isatty()
-            result.write(render_diff.render_table(diff, width=width or (Console().width if terminal else 120)))
+            result.write(render_diff.render_table(diff, width=table_width(output, width)))
         else:
             renderers = {
                 "json": render_diff.render_json,
@@ -146,7 +138,7 @@ def diff_command(
     if not quiet:
         for warning in diff.warnings:
             say(f"warning: {warning}")
-        if chosen == "csv" and diff.registries and not as_directory:
+        if chosen == "csv" and diff.registries and not isinstance(result, OutputDirectory):
             say(
                 "note: this CSV holds the repositories; -o DIRECTORY/ writes registries.csv (the registries "
                 "compared) beside them."

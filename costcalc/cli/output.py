@@ -33,6 +33,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from costcalc.cli.console import usage_error
 from costcalc.errors import InputError
 
 # The files a command reads, each with the option or argument that names it: ("--usage", path).
@@ -293,10 +294,33 @@ def directory_destination(path: Path, names: Sequence[str], *, inputs: Inputs = 
 
 
 def file_or_directory(
-    path: Path | None, directory_files: Sequence[str] | None, *, inputs: Inputs = ()
+    output: str | None, output_format: str, directory_files: Sequence[str], *, inputs: Inputs = ()
 ) -> contextlib.AbstractContextManager[Destination | OutputDirectory]:
-    """Where a result goes: stdout, the file PATH, or (DIRECTORY_FILES given) those files in the
-    directory PATH (`--format csv -o DIR/`)."""
-    if directory_files is not None and path is not None:
-        return directory_destination(path, directory_files, inputs=inputs)
-    return destination(path, inputs=inputs)
+    """Where a result in OUTPUT_FORMAT goes: stdout, the file OUTPUT, or DIRECTORY_FILES in the
+    directory OUTPUT (`--format csv -o DIR/`).
+
+    Only CSV writes a directory. For another format an existing directory is refused as any path
+    that is no regular file is, and a path ending in / (which Path() would make a file name) is a
+    usage error, said before anything is read.
+    """
+    if output is None:
+        return destination(None, inputs=inputs)
+    if output_format == "csv" and names_directory(output):
+        return directory_destination(Path(output), directory_files, inputs=inputs)
+    if output.endswith(("/", os.sep)):
+        usage_error(f"-o {output}: names a directory; only --format csv writes a directory (of CSV files).")
+    return destination(Path(output), inputs=inputs)
+
+
+def table_width(output: Path | str | None, width: int | None = None) -> int:
+    """WIDTH (--width) when given; else the terminal's width when a table goes to a terminal
+    (OUTPUT None: stdout), else render's fixed default (120 columns)."""
+    if width is not None:
+        return width
+    from costcalc.render import DEFAULT_WIDTH
+
+    if output is None and sys.stdout.isatty():
+        from rich.console import Console
+
+        return Console().width
+    return DEFAULT_WIDTH

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,17 +9,10 @@ import typer
 
 from costcalc.cli.console import fail
 from costcalc.cli.options import choose_format, format_option, output_option
-from costcalc.cli.output import destination
+from costcalc.cli.output import destination, table_width
 from costcalc.errors import InputError
 
 PRICING_FORMATS = ("table", "json")
-
-
-def table_width(output: Path | None) -> int:
-    """The terminal's width when a table goes to a terminal, else a fixed 120 columns."""
-    from rich.console import Console
-
-    return Console().width if output is None and sys.stdout.isatty() else 120
 
 
 def list_command(

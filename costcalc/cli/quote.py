@@ -9,8 +9,8 @@ import typer
 
 from costcalc.cli.console import usage_error
 from costcalc.cli.options import choose_format, format_option, output_option
-from costcalc.cli.output import destination
-from costcalc.cli.pricing import PRICING_FORMATS, table_width
+from costcalc.cli.output import destination, table_width
+from costcalc.cli.pricing import PRICING_FORMATS
 
 
 def quote_command(

@@ -22,7 +22,7 @@ from costcalc.cli.options import (
     output_option,
     with_scan_options,
 )
-from costcalc.cli.output import OutputDirectory, file_or_directory, names_directory
+from costcalc.cli.output import OutputDirectory, file_or_directory, table_width
 from costcalc.cli.scan import scan_inputs
 from costcalc.cli.source import is_file_source, load_source
 from costcalc.errors import InputError
@@ -175,11 +175,6 @@ def report_command(
     bits_per_second = _bandwidth(bandwidth)
     output_path = Path(output) if output is not None else None
     chosen = choose_format(output_format, output_path, tuple(RENDERERS))
-    # Only CSV writes a directory; for another format an existing directory is refused as before
-    # (it is no regular file), and so is a path ending in / that Path() would make a file name.
-    as_directory = chosen == "csv" and output is not None and names_directory(output)
-    if chosen != "csv" and output is not None and output.endswith(("/", os.sep)):
-        usage_error(f"-o {output}: names a directory; only --format csv writes a directory (of CSV files).")
     given = fleet.expand_sources(sources)
     pricing_map = fleet.split_mapping(pricing or [])
     usage_map = fleet.split_mapping(usage or [])
@@ -193,7 +188,7 @@ def report_command(
         *(("--scenario", spec) for spec in scenario_map.values()),
         *scan_inputs(scan),
     ]
-    with file_or_directory(output_path, FILES if as_directory else None, inputs=inputs) as result:
+    with file_or_directory(output, chosen, FILES, inputs=inputs) as result:
         # A scan's asyncio machinery makes cycles worth collecting; a file's records do not.
         files_only = all(is_file_source(source) for source in given)
         with _collector_paused() if files_only else contextlib.nullcontext():
@@ -253,6 +248,9 @@ def build_report(
     now = datetime.now(UTC).replace(microsecond=0)
     # Books, usage files and scenarios first: a mistake in one is said before any scan starts.
     inputs = fleet.read_inputs(pricing, usage, scenarios)
+    # The base images next, before any SOURCE: a typo in --bases is said before a long scan, not
+    # after it (a TARGET given to --bases is scanned here, first).
+    base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
     # One inventory at a time is read and folded in, so a fleet of many files never holds them all.
     loaded = Fleet()
     for source in sources:
@@ -263,7 +261,6 @@ def build_report(
     if problems:
         raise InputError(f"--strict: {'; '.join(problems)}.")
     members, warnings = fleet.members(registries, inputs, scan)
-    base_images = load_source(bases, scan, quiet=quiet) if bases is not None else None
     report = build_fleet(
         members,
         group_by=group_by.value,
@@ -291,11 +288,10 @@ def _bandwidth(text: str) -> int:
 
 def _layout(chosen: str, *, output: Path | None, width: int | None, top: int | None) -> Layout:
     """Colour and the terminal's width only for a table shown on a terminal."""
-    from rich.console import Console
-
     terminal = chosen == "table" and output is None and sys.stdout.isatty()
     color = terminal and "NO_COLOR" not in os.environ
-    return Layout(top=top, width=width or (Console().width if terminal else DEFAULT_WIDTH), color=color)
+    shown = table_width(output, width) if chosen == "table" else width or DEFAULT_WIDTH
+    return Layout(top=top, width=shown, color=color)
 
 
 @contextlib.contextmanager

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from costcalc.cli.console import ExitCode, ScanInterrupted, say, stderr, warner
 from costcalc.cli.options import QuietOption, format_option, output_option, with_scan_options
-from costcalc.cli.output import destination
+from costcalc.cli.output import destination, table_width
 from costcalc.registry.options import ScanOptions
 from costcalc.render.scan_summary import RENDERERS as SUMMARY_RENDERERS
 
@@ -86,7 +85,7 @@ def scan_command(
     for error in inventory.errors:
         where = ":".join(p for p in (error.repository, error.tag) if p) or inventory.registry
         warn(f"skipped {where}: {error.reason}")
-    width = Console().width if sys.stdout.isatty() else 120
+    width = table_width(None)  # the summary goes to stdout; -o takes the inventory
     sys.stdout.write(SUMMARY_RENDERERS[output_format or SCAN_FORMATS[0]](inventory, width))
     if strict and inventory.errors:
         say(f"error: {len(inventory.errors)} repositories or tags were skipped (--strict).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 from decimal import Decimal
@@ -12,6 +11,7 @@ from typing import Annotated
 import typer
 
 from costcalc.cli.console import say
+from costcalc.cli.options import QuietOption, choose_format, format_option, output_option
 from costcalc.cli.output import destination
 from costcalc.errors import InputError
 from costcalc.usage.logs.lookup import InventoryLookup
@@ -22,10 +22,8 @@ from costcalc.usage.logs.reader import BadLines, FileSummary, LogFormat, read_re
 
 _PERIOD = re.compile(r"(\d+(?:\.\d+)?)\s*([hd])")
 
-
-class MeasuredFormat(enum.StrEnum):
-    CSV = "csv"
-    JSON = "json"
+# csv: a usage file for report --usage; json: every figure.
+MEASURED_FORMATS = ("csv", "json")
 
 
 def from_logs_command(
@@ -33,13 +31,10 @@ def from_logs_command(
         list[Path],
         typer.Argument(metavar="FILE", help="Access logs, logrus logs or CloudTrail files (plain, .gz, .zst)."),
     ],
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the result here instead of stdout.")
-    ] = None,
+    output: Annotated[Path | None, output_option("the result")] = None,
     output_format: Annotated[
-        MeasuredFormat,
-        typer.Option("--format", metavar="FORMAT", help="csv: a usage file for report --usage; json: every figure."),
-    ] = MeasuredFormat.CSV,
+        str | None, format_option(MEASURED_FORMATS, "csv: a usage file for report --usage; json: every figure")
+    ] = None,
     log_format: Annotated[
         LogFormat,
         typer.Option(
@@ -73,15 +68,16 @@ def from_logs_command(
         str | None,
         typer.Option("--period", metavar="DURATION", help="Time the logs cover: 24h, 7d (default: their span)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or warnings on stderr.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Count pulls and bytes served per repository from registry logs; write a usage CSV for report --usage."""
+    chosen = choose_format(output_format, output, MEASURED_FORMATS)
     inputs = [("FILE", path) for path in files]
     inputs += [
         (option, path) for option, path in (("--network-file", network_file), ("--inventory", inventory)) if path
     ]
     with destination(output, inputs=inputs) as result:
-        text, notes = _measure(files, output_format, log_format, network or [], network_file, inventory, period)
+        text, notes = _measure(files, chosen, log_format, network or [], network_file, inventory, period)
         if not quiet:
             for note in notes:
                 say(note)
@@ -90,7 +86,7 @@ def from_logs_command(
 
 def _measure(
     files: list[Path],
-    output_format: MeasuredFormat,
+    output_format: str,
     log_format: LogFormat,
     network: list[str],
     network_file: Path | None,
@@ -128,7 +124,7 @@ def _measure(
         if period_hours <= 0:
             raise InputError("the logs' requests all have the same time: give the time they cover with --period.")
     notes = _notes(measurement, period_hours, bad, lines, len(files), lookup is not None, period is None)
-    if output_format is MeasuredFormat.JSON:
+    if output_format == "json":
         data = measurement_data(measurement, period_hours)
         data["files"] = [
             {
