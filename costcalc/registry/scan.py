@@ -165,13 +165,10 @@ class _Scanner:
         body: bytes | None,
         media_type: str | None,
         depth: int,
-        size_bytes: int | None = None,
     ) -> asyncio.Task[ManifestRecord | None]:
         task = self._manifests.get(digest)
         if task is None:
-            task = asyncio.ensure_future(
-                self._load_manifest(repository, tag, digest, body, media_type, depth, size_bytes)
-            )
+            task = asyncio.ensure_future(self._load_manifest(repository, tag, digest, body, media_type, depth))
             self._manifests[digest] = task
         return task
 
@@ -183,10 +180,8 @@ class _Scanner:
         body: bytes | None,
         media_type: str | None,
         depth: int,
-        size_bytes: int | None,
     ) -> ManifestRecord | None:
-        """The record of DIGEST (children and config included), or None with an error recorded.
-        SIZE_BYTES is what the index listing it says its size is."""
+        """The record of DIGEST (children and config included), or None with an error recorded."""
         try:
             cached = self.cache.get(digest) if self.cache is not None and body is None else None
             if cached is not None:
@@ -197,7 +192,6 @@ class _Scanner:
                 media_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip() or None
                 self._emit(manifests_fetched=1)
             parsed = parse_manifest(body, digest, media_type)
-            _check_size(f"manifest {digest}", body, size_bytes)
             if cached is None and self.cache is not None:
                 self.cache.put(digest, body, "manifest", media_type)
             if parsed.children and depth >= MAX_INDEX_DEPTH:
@@ -206,10 +200,7 @@ class _Scanner:
             self._fail(repository, tag, digest, exc)
             return None
         self._emit(bytes_seen=parsed.size_bytes + sum(d.size_bytes for d in parsed.layers))
-        children = [
-            self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1, c.size_bytes)
-            for c in parsed.children
-        ]
+        children = [self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1) for c in parsed.children]
         platform = created = None
         if parsed.config is not None and parsed.kind == "image" and parsed.config.media_type in IMAGE_CONFIG_TYPES:
             config = await self.config(repository, tag, parsed.config.digest)
@@ -226,7 +217,21 @@ class _Scanner:
                 )
                 return None
             platform, created = config.platform, config.created
-        await asyncio.gather(*children)
+        loaded = await asyncio.gather(*children)
+        for c, child in zip(parsed.children, loaded, strict=True):
+            if child is not None and child.size_bytes != c.size_bytes:
+                # Checked here, against this index's claim: the child is fetched once for
+                # every index naming it, and each index's claim is its own to be wrong.
+                self._fail(
+                    repository,
+                    tag,
+                    digest,
+                    ManifestError(
+                        f"manifest {digest}: its child manifest {c.digest} is {child.size_bytes} bytes, "
+                        f"but the index says {c.size_bytes}."
+                    ),
+                )
+                return None
         record = manifest_record(parsed, platform=platform, created=created)
         self.records[digest] = record
         return record
@@ -259,11 +264,6 @@ class _Config:
     platform: str | None
     created: datetime | None
     size_bytes: int | None
-
-
-def _check_size(what: str, body: bytes, size_bytes: int | None) -> None:
-    if size_bytes is not None and len(body) != size_bytes:
-        raise ManifestError(f"{what} is {len(body)} bytes, but the descriptor naming it says {size_bytes}.")
 
 
 def manifest_record(
