@@ -65,7 +65,9 @@ def parse_target(text: str) -> Target:
 def validate_host(host: str, original: str | None = None) -> None:
     """Check HOST[:PORT] syntax."""
     name, port = _split_port(host)
-    if not _HOST_RE.fullmatch(name) or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
+    if not _HOST_RE.fullmatch(name) or (
+        port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)
+    ):
         raise InvalidReference(f"{original or host!r}: {host!r} is not a valid registry host[:port].")
 
 

@@ -73,7 +73,7 @@ class RegistryAuth(httpx.Auth):
         self._host_name = host_name(self._host).lower()
         before, sep, port = self._host.rpartition(":")
         bracketed_ok = not self._host.startswith("[") or before.endswith("]")
-        self._port = int(port) if sep and port.isdigit() and bracketed_ok else None
+        self._port = int(port) if sep and port.isascii() and port.isdigit() and bracketed_ok else None
         # Docker Hub is named docker.io but served from registry-1.docker.io.
         hub = self._host_name in DOCKER_HUB_NAMES
         self._names = DOCKER_HUB_NAMES if hub else frozenset({self._host_name})

@@ -43,7 +43,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit() also says yes to ² and Arabic-Indic digits; int() no
         return float(text) if len(text) <= 18 else None
     try:
         when = email.utils.parsedate_to_datetime(text)
@@ -128,7 +128,7 @@ def json_object(reply: Reply) -> dict[str, object]:
 async def read_limited(response: httpx.Response, limit_bytes: int, method: str, too_large: type[Exception]) -> bytes:
     """The body, refusing it up front by Content-Length and again while streaming."""
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit_bytes:
         where = f"{method} {display_url(response.url)}"
         raise too_large(f"{where}: the body is {int(declared)} bytes, over the {limit_bytes}-byte limit.")
     chunks: list[bytes] = []
