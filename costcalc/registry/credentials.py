@@ -85,14 +85,15 @@ def _from_auth_file(path: Path, label: str, registry_host: str, env: Mapping[str
     # Docker's own order: a per-host helper, then the default store, then plain `auths`
     # (docker/cli configfile.GetCredentialsStore). A helper that has nothing for this host
     # falls through to `auths`, which Docker would not do, so a stale store cannot hide a
-    # credential written in the file.
+    # credential written in the file. An empty name is no helper: Docker reads the file then,
+    # and a host's empty credHelpers entry keeps it from credsStore too.
     helpers = config.get("credHelpers") or {}
     if not isinstance(helpers, dict):
         raise InputError(f"{path}: credHelpers: expected an object of host -> helper name.")
     helper = next((name for key, name in helpers.items() if normalize_auth_key(key) == wanted), None)
-    store = config.get("credsStore")
+    store = None if helper == "" else config.get("credsStore")
     for name, kind in ((helper, "credHelpers"), (store, "credsStore")):
-        if name is None:
+        if name is None or name == "":
             continue
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
             raise InputError(f"{path}: {kind}: not a credential helper name.")
