@@ -727,3 +727,13 @@ def test_an_empty_cred_helper_means_the_file_even_with_a_creds_store(env: dict[s
     assert credential is not None and credential.username == "filed"
     assert not (tmp_path / "store-asked").exists()
     assert resolve_credential("ghcr.io", environ=env) is not None  # other hosts still use the store
+
+
+@pytest.mark.parametrize("auth", [f"é{SECRET}", f"{SECRET}\u00a0=="])
+def test_an_auth_value_with_non_ascii_characters_is_one_sentence_without_the_secret(
+    env: dict[str, str], auth: str
+) -> None:
+    docker_config(env, {"auths": {HOST: {"auth": auth}}})
+    with pytest.raises(InputError, match=r"auths\.reg\.example\.com\.auth: not base64 of username:password") as caught:
+        resolve_credential(HOST, environ=env)
+    assert SECRET not in str(caught.value)

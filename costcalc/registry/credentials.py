@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import re
@@ -144,7 +143,7 @@ def _from_auths_entry(entry: object, path: Path, key: str, source: str) -> Crede
     if entry.get("auth"):
         try:
             decoded = base64.b64decode(str(entry["auth"]), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, and a str that is not ASCII
             raise InputError(f"{path}: auths.{key}.auth: not base64 of username:password.") from None
         # Some tools pad the decoded pair with NULs (regclient decodeAuth, containers/image).
         username, sep, secret = decoded.rstrip("\x00").partition(":")
