@@ -26,6 +26,7 @@ from costcalc.errors import CredentialsRejected, Unauthorized
 from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback
 from costcalc.registry import network
 from costcalc.registry.credentials import SOURCES_TRIED, Credential
+from costcalc.registry.responses import sanitize
 from costcalc.registry.www_authenticate import Challenge, parse_challenges, pick_challenge, scopes_for
 
 MAX_TOKEN_BODY_BYTES = 1024 * 1024
@@ -172,13 +173,7 @@ class RegistryAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
-        if not self._is_registry(response.url):
-            # A redirect target (storage, a CDN) asking for credentials: the registry's are not
-            # its to have, and its realm is not the registry's.
-            raise Unauthorized(
-                f"{_display(response.url)}, where {self._host} redirected {request.url.path}, asks for "
-                "credentials; costcalc sends the registry's credentials only to the registry."
-            )
+        self._refuse_redirect_target(request, response)
         challenge = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
         if challenge is None:
             return
@@ -203,6 +198,16 @@ class RegistryAuth(httpx.Auth):
         if response.status_code == 401:
             retry = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
             raise self._rejected(response, retry or challenge)
+
+    def _refuse_redirect_target(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Raise if RESPONSE, a 401, comes from a host the registry redirected REQUEST to."""
+        if not self._is_registry(response.url):
+            # A redirect target (storage, a CDN) asking for credentials: the registry's are not
+            # its to have, and its realm is not the registry's.
+            raise Unauthorized(
+                f"{network.display_url(response.url)}, where {self._host} redirected {request.url.path}, "
+                "asks for credentials; costcalc sends the registry's credentials only to the registry."
+            )
 
     def _token(
         self, challenge: Challenge, scopes: tuple[str, ...], registry_url: httpx.URL, *, fresh: bool
@@ -249,7 +254,7 @@ class RegistryAuth(httpx.Auth):
         realm: httpx.URL,
         credential: Credential | None,
     ) -> str:
-        where = f"The token server {_display(realm)}"
+        where = f"The token server {network.display_url(realm)}"
         if (response.url.scheme, response.url.host) != (realm.scheme, realm.host):
             self._check_realm(response.url)  # a redirected token request (ggcr realmRedirectCheck)
         if response.status_code in (401, 403):
@@ -324,7 +329,8 @@ class RegistryAuth(httpx.Auth):
         return kind
 
     def _rejected(self, response: httpx.Response, challenge: Challenge) -> CredentialsRejected:
-        error = challenge.params.get("error") or _oci_error_code(response) or "UNAUTHORIZED"
+        # The registry's own words: only a sanitized, capped form may reach a terminal.
+        error = sanitize(challenge.params.get("error") or _oci_error_code(response) or "UNAUTHORIZED", 80)
         if self._credential is None:
             return CredentialsRejected(
                 f"{self._host} requires credentials ({response.status_code} {error}), "
@@ -346,12 +352,6 @@ class RegistryAuth(httpx.Auth):
 def _basic_header(credential: Credential) -> str:
     pair = f"{credential.username}:{credential.secret}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
-def _display(url: httpx.URL) -> str:
-    """URL without userinfo or query, for messages."""
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}{url.path}"
 
 
 def _scope_text(scopes: tuple[str, ...]) -> str:
