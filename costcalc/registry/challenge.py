@@ -196,6 +196,9 @@ class RegistryAuth(httpx.Auth):
             request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
+            # The retried request may be redirected too, and its target's 401 says nothing
+            # of the registry's credentials.
+            self._refuse_redirect_target(request, response)
             retry = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
             raise self._rejected(response, retry or challenge)
 
