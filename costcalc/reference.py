@@ -56,10 +56,15 @@ def parse_target(text: str) -> Target:
     if not host:
         raise InvalidReference(f"{text!r} is not a registry target: expected HOST[:PORT][/NAMESPACE].")
     validate_host(host, text)
-    registry = "docker.io" if host.lower() in DOCKER_HUB_NAMES else host.lower()
     if namespace:
         validate_repository(namespace, what="namespace")
-    return Target(registry=registry, namespace=namespace)
+    return Target(registry=canonical_registry(host), namespace=namespace)
+
+
+def canonical_registry(host: str) -> str:
+    """HOST[:PORT] as costcalc names a registry: lower case, Docker Hub's three host names as docker.io."""
+    name = host.lower()
+    return "docker.io" if name in DOCKER_HUB_NAMES else name
 
 
 def validate_host(host: str, original: str | None = None) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from costcalc.errors import InputError, Unauthorized
-from costcalc.reference import DOCKER_HUB_NAMES
+from costcalc.reference import canonical_registry
 
 HELPER_TIMEOUT_SECONDS = 30.0
 MAX_AUTH_FILE_BYTES = 4 * 1024 * 1024  # a config.json of thousands of registries is far smaller
@@ -68,8 +68,7 @@ def normalize_auth_key(key: str) -> str:
     for scheme in ("https://", "http://"):
         if text.startswith(scheme):
             text = text[len(scheme) :]
-    text = text.split("/", 1)[0]
-    return "docker.io" if text in DOCKER_HUB_NAMES else text
+    return canonical_registry(text.split("/", 1)[0])
 
 
 def _from_auth_file(path: Path, label: str, registry_host: str, env: Mapping[str, str]) -> Credential | None:
