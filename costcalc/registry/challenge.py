@@ -26,11 +26,10 @@ from costcalc.errors import CredentialsRejected, Unauthorized
 from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback
 from costcalc.registry import network
 from costcalc.registry.credentials import SOURCES_TRIED, Credential
-from costcalc.registry.responses import sanitize
+from costcalc.registry.responses import MAX_ERROR_BODY_BYTES, error_detail, sanitize
 from costcalc.registry.www_authenticate import Challenge, parse_challenges, pick_challenge, scopes_for
 
 MAX_TOKEN_BODY_BYTES = 1024 * 1024
-MAX_ERROR_BODY_BYTES = 1024 * 1024
 # containers/image and regclient never trust a token for less than 60 s; renew a little
 # early so a token does not expire between the cache check and the registry's check.
 MIN_TOKEN_LIFETIME_SECONDS = 60.0
@@ -377,12 +376,8 @@ def _lifetime(value: object) -> float:
 
 
 def _oci_error_code(response: httpx.Response) -> str | None:
-    try:
-        errors = json.loads(response.content[:MAX_ERROR_BODY_BYTES]).get("errors")
-        code = errors[0]["code"]
-    except (ValueError, RecursionError, LookupError, TypeError, AttributeError):  # not an OCI error body
-        return None
-    return code if isinstance(code, str) and re.fullmatch(r"[A-Z_]{1,64}", code) else None
+    code, _ = error_detail(response.content[:MAX_ERROR_BODY_BYTES])
+    return code if code is not None and re.fullmatch(r"[A-Z_]{1,64}", code) else None
 
 
 async def _aread_bounded(response: httpx.Response, limit: int) -> None:

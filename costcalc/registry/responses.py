@@ -60,7 +60,7 @@ def sanitize(text: str, limit: int = 200) -> str:
     return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
-def _error_detail(body: bytes) -> tuple[str | None, str]:
+def error_detail(body: bytes) -> tuple[str | None, str]:
     """(first error code, 'CODE: message' text) from a distribution error body."""
     try:
         data = json.loads(body)
@@ -84,7 +84,7 @@ def status_error(
     secrets: tuple[str, ...] = (),
 ) -> RegistryError:
     """The RegistryError subclass and one-sentence message for a failed response."""
-    code, detail = _error_detail(body)
+    code, detail = error_detail(body)
     for secret in secrets:  # a registry may echo the credential it was sent
         detail = detail.replace(secret, "[redacted]")
     reason = detail or httpx.codes.get_reason_phrase(status) or "error"
