@@ -26,7 +26,7 @@ from costcalc.errors import CredentialsRejected, Unauthorized
 from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback
 from costcalc.registry import network
 from costcalc.registry.credentials import SOURCES_TRIED, Credential
-from costcalc.registry.responses import MAX_ERROR_BODY_BYTES, error_detail, sanitize
+from costcalc.registry.responses import MAX_ERROR_BODY_BYTES, error_detail
 from costcalc.registry.www_authenticate import Challenge, parse_challenges, pick_challenge, scopes_for
 
 MAX_TOKEN_BODY_BYTES = 1024 * 1024
@@ -332,7 +332,7 @@ class RegistryAuth(httpx.Auth):
 
     def _rejected(self, response: httpx.Response, challenge: Challenge) -> CredentialsRejected:
         # The registry's own words: only a sanitized, capped form may reach a terminal.
-        error = sanitize(challenge.params.get("error") or _oci_error_code(response) or "UNAUTHORIZED", 80)
+        error = network.sanitize(challenge.params.get("error") or _oci_error_code(response) or "UNAUTHORIZED", 80)
         if self._credential is None:
             return CredentialsRejected(
                 f"{self._host} requires credentials ({response.status_code} {error}), "

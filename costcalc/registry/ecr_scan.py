@@ -23,9 +23,9 @@ from costcalc.reference import Target, is_valid_digest, is_valid_repository, val
 from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.ecr import BATCH_SIZE, Connection, EcrTarget, OnCall, connect, parse_ecr_target
 from costcalc.registry.listing import read_repos_file, select
+from costcalc.registry.network import sanitize
 from costcalc.registry.oci import MANIFEST_ACCEPT, parse_manifest
 from costcalc.registry.options import ScanOptions
-from costcalc.registry.responses import sanitize
 from costcalc.registry.scan import Progress, ScanEvent, manifest_record
 
 MAX_INDEX_DEPTH = 8  # as the registry scan: real indexes nest once at most

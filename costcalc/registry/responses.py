@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 import httpx
 
 from costcalc.errors import NotFound, RegistryError, Unauthorized
-from costcalc.registry.network import display_url
+from costcalc.registry.network import display_url, sanitize
 
 MAX_ERROR_BODY_BYTES = 1024 * 1024
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _NOT_FOUND_CODES = frozenset({"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"})
 _DENIED_CODES = frozenset({"UNAUTHORIZED", "DENIED"})
 # 431, and nginx's 494: the request's headers are too large; a retry sends the same headers.
@@ -52,12 +51,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def sanitize(text: str, limit: int = 200) -> str:
-    """Registry-supplied text made safe for one line of output: no control characters, capped."""
-    clean = _CONTROL.sub(" ", text).strip()
-    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
 def error_detail(body: bytes) -> tuple[str | None, str]:

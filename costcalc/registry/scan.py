@@ -23,9 +23,9 @@ from costcalc.reference import Target, parse_target
 from costcalc.registry import listing
 from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.client import RegistryClient
+from costcalc.registry.network import sanitize
 from costcalc.registry.oci import IMAGE_CONFIG_TYPES, Descriptor, ParsedManifest, parse_config, parse_manifest
 from costcalc.registry.options import ScanOptions as ScanOptions
-from costcalc.registry.responses import sanitize
 
 _COUNTS = ("repositories_listed", "repositories_done", "tags_total", "tags_done", "manifests_fetched", "bytes_seen")
 MAX_INDEX_DEPTH = 8  # nesting has no limit in the spec; real indexes nest once at most
