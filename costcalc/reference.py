@@ -69,14 +69,15 @@ def canonical_registry(host: str) -> str:
 
 def validate_host(host: str, original: str | None = None) -> None:
     """Check HOST[:PORT] syntax."""
-    name, port = _split_port(host)
+    name, port = split_port(host)
     if not _HOST_RE.fullmatch(name) or (
         port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)
     ):
         raise InvalidReference(f"{original or host!r}: {host!r} is not a valid registry host[:port].")
 
 
-def _split_port(host: str) -> tuple[str, str | None]:
+def split_port(host: str) -> tuple[str, str | None]:
+    """HOST[:PORT] as (host, port text or None); an IPv6 host keeps its brackets."""
     if host.startswith("["):
         end = host.find("]")
         rest = host[end + 1 :]
@@ -87,7 +88,7 @@ def _split_port(host: str) -> tuple[str, str | None]:
 
 def host_name(host: str) -> str:
     """The host part of HOST[:PORT], without brackets."""
-    return _split_port(host)[0].strip("[]")
+    return split_port(host)[0].strip("[]")
 
 
 @functools.lru_cache(maxsize=64)  # asked for every request sent over plain HTTP

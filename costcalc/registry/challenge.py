@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from costcalc.errors import CredentialsRejected, Unauthorized
-from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback
+from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback, split_port
 from costcalc.registry import network
 from costcalc.registry.credentials import SOURCES_TRIED, Credential
 from costcalc.registry.responses import MAX_ERROR_BODY_BYTES, error_detail
@@ -71,9 +71,8 @@ class RegistryAuth(httpx.Auth):
     ) -> None:
         self._host = registry_host.lower()
         self._host_name = host_name(self._host).lower()
-        before, sep, port = self._host.rpartition(":")
-        bracketed_ok = not self._host.startswith("[") or before.endswith("]")
-        self._port = int(port) if sep and port.isascii() and port.isdigit() and bracketed_ok else None
+        port = split_port(self._host)[1]
+        self._port = int(port) if port is not None and port.isascii() and port.isdigit() else None
         # Docker Hub is named docker.io but served from registry-1.docker.io.
         hub = self._host_name in DOCKER_HUB_NAMES
         self._names = DOCKER_HUB_NAMES if hub else frozenset({self._host_name})
