@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, Unreachable
 from costcalc.inventory.model import Inventory, ManifestRecord, ScanError, build_inventory
-from costcalc.reference import Target, is_valid_digest, is_valid_repository, validate_repository
+from costcalc.reference import Target, is_valid_digest, is_valid_repository
 from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.ecr import BATCH_SIZE, Connection, EcrTarget, OnCall, connect, parse_ecr_target
-from costcalc.registry.listing import read_repos_file, select
+from costcalc.registry.listing import named_repositories, select
 from costcalc.registry.network import sanitize
 from costcalc.registry.oci import MANIFEST_ACCEPT, parse_manifest
 from costcalc.registry.options import ScanOptions
@@ -215,9 +215,8 @@ def _repositories(connection: Connection, target: EcrTarget, options: ScanOption
     Names given (--repo, --repos-file) are scanned as given, without a listing: one that does
     not exist is an error entry of the scan. Either way --include and --exclude filter.
     """
-    explicit = [validate_repository(name.strip().strip("/")) for name in options.repos]
-    if options.repos_file is not None:
-        explicit += read_repos_file(options.repos_file, Target(registry="ecr", namespace=target.namespace))
+    named = Target(registry="ecr", namespace=target.namespace)
+    explicit = named_repositories(named, options.repos, options.repos_file)
     if explicit:
         return select(explicit, options.include, options.exclude), None
     names, registry_id = [], None
