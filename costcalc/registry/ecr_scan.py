@@ -26,10 +26,9 @@ from costcalc.registry.listing import named_repositories, select
 from costcalc.registry.network import sanitize
 from costcalc.registry.oci import MANIFEST_ACCEPT, parse_manifest
 from costcalc.registry.options import ScanOptions
-from costcalc.registry.scan import Progress, ScanEvent, manifest_record
+from costcalc.registry.scan import Progress, Tally, manifest_record
 
 MAX_INDEX_DEPTH = 8  # as the registry scan: real indexes nest once at most
-_COUNTS = ("repositories_listed", "repositories_done", "tags_total", "tags_done", "manifests_fetched", "bytes_seen")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,8 +57,7 @@ class _Scan:
     records: dict[str, ManifestRecord] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # digest -> reason
     errors: list[ScanError] = field(default_factory=list)
-    progress: Progress | None = None
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
+    tally: Tally = field(default_factory=lambda: Tally(None))
 
     def run(self, work: Callable[[T], R], items: Sequence[T]) -> Iterator[R | CostcalcError]:
         """WORK over ITEMS on up to `concurrency` threads, each result (or its CostcalcError) in
@@ -83,10 +81,7 @@ class _Scan:
                 yield result
 
     def emit(self, **changes: int) -> None:
-        for key, delta in changes.items():
-            self.counts[key] += delta
-        if self.progress is not None:
-            self.progress(ScanEvent(errors=len(self.errors), **self.counts))
+        self.tally.emit(len(self.errors), **changes)
 
     def describe(self, names: Sequence[str]) -> None:
         for name, result in zip(names, self.run(self._describe, names), strict=True):
@@ -280,7 +275,7 @@ def scan_ecr(
     names, registry_id = _repositories(connection, parsed, options)
     registry = _registry(connection, parsed, registry_id)
     cache = open_cache(options.cache_dir, warn=warn) if options.use_cache else None
-    scan = _Scan(connection=connection, cache=cache, concurrency=max(1, options.concurrency), progress=progress)
+    scan = _Scan(connection=connection, cache=cache, concurrency=max(1, options.concurrency), tally=Tally(progress))
     scan.emit(repositories_listed=len(names))
     try:
         scan.describe(names)
@@ -288,7 +283,7 @@ def scan_ecr(
     finally:
         if cache is not None:
             cache.close()
-    scan.emit(tags_done=scan.counts["tags_total"])
+    scan.emit(tags_done=scan.tally.counts["tags_total"])
     return _assemble(scan, registry, parsed.namespace)
 
 
