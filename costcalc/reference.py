@@ -56,20 +56,28 @@ def parse_target(text: str) -> Target:
     if not host:
         raise InvalidReference(f"{text!r} is not a registry target: expected HOST[:PORT][/NAMESPACE].")
     validate_host(host, text)
-    registry = "docker.io" if host.lower() in DOCKER_HUB_NAMES else host.lower()
     if namespace:
         validate_repository(namespace, what="namespace")
-    return Target(registry=registry, namespace=namespace)
+    return Target(registry=canonical_registry(host), namespace=namespace)
+
+
+def canonical_registry(host: str) -> str:
+    """HOST[:PORT] as costcalc names a registry: lower case, Docker Hub's three host names as docker.io."""
+    name = host.lower()
+    return "docker.io" if name in DOCKER_HUB_NAMES else name
 
 
 def validate_host(host: str, original: str | None = None) -> None:
     """Check HOST[:PORT] syntax."""
-    name, port = _split_port(host)
-    if not _HOST_RE.fullmatch(name) or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
+    name, port = split_port(host)
+    if not _HOST_RE.fullmatch(name) or (
+        port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)
+    ):
         raise InvalidReference(f"{original or host!r}: {host!r} is not a valid registry host[:port].")
 
 
-def _split_port(host: str) -> tuple[str, str | None]:
+def split_port(host: str) -> tuple[str, str | None]:
+    """HOST[:PORT] as (host, port text or None); an IPv6 host keeps its brackets."""
     if host.startswith("["):
         end = host.find("]")
         rest = host[end + 1 :]
@@ -80,7 +88,7 @@ def _split_port(host: str) -> tuple[str, str | None]:
 
 def host_name(host: str) -> str:
     """The host part of HOST[:PORT], without brackets."""
-    return _split_port(host)[0].strip("[]")
+    return split_port(host)[0].strip("[]")
 
 
 @functools.lru_cache(maxsize=64)  # asked for every request sent over plain HTTP

@@ -710,3 +710,30 @@ def test_an_endless_device_as_config_json_is_refused_after_a_bounded_read(env: d
         resolve_credential(HOST, environ=env)
     with pytest.raises(InputError, match=r"^/dev/zero: over 4 MiB"):
         resolve_credential(HOST, environ={**env, "DOCKER_CONFIG": env["HOME"], "REGISTRY_AUTH_FILE": "/dev/zero"})
+
+
+def test_an_empty_creds_store_means_the_file(env: dict[str, str]) -> None:
+    # Docker's own reading (and the usual WSL and Docker Desktop workaround): "" is no helper.
+    docker_config(env, {"auths": {HOST: {"auth": b64("filed:pw")}}, "credsStore": ""})
+    credential = resolve_credential(HOST, environ=env)
+    assert credential is not None and credential.username == "filed"
+
+
+def test_an_empty_cred_helper_means_the_file_even_with_a_creds_store(env: dict[str, str], tmp_path: Path) -> None:
+    # Docker uses the host's credHelpers entry whenever there is one, so "" skips credsStore too.
+    fake_helper(env, "test", f'touch {tmp_path}/store-asked\necho \'{{"Username":"store","Secret":"x"}}\'\n')
+    docker_config(env, {"auths": {HOST: {"auth": b64("filed:pw")}}, "credHelpers": {HOST: ""}, "credsStore": "test"})
+    credential = resolve_credential(HOST, environ=env)
+    assert credential is not None and credential.username == "filed"
+    assert not (tmp_path / "store-asked").exists()
+    assert resolve_credential("ghcr.io", environ=env) is not None  # other hosts still use the store
+
+
+@pytest.mark.parametrize("auth", [f"é{SECRET}", f"{SECRET}\u00a0=="])
+def test_an_auth_value_with_non_ascii_characters_is_one_sentence_without_the_secret(
+    env: dict[str, str], auth: str
+) -> None:
+    docker_config(env, {"auths": {HOST: {"auth": auth}}})
+    with pytest.raises(InputError, match=r"auths\.reg\.example\.com\.auth: not base64 of username:password") as caught:
+        resolve_credential(HOST, environ=env)
+    assert SECRET not in str(caught.value)

@@ -31,6 +31,8 @@ from tests.hostile import (
     config_body,
     digest_of,
     error,
+    image_manifest,
+    index_manifest,
     layer,
     scan_fake,
 )
@@ -240,3 +242,31 @@ def test_a_creation_time_outside_the_calendar_in_utc_is_no_date_and_no_crash(cre
 def test_the_calendars_own_ends_still_parse() -> None:
     assert parse_created("0001-01-01T00:00:00Z") is not None
     assert parse_created("9999-12-31T23:59:59Z") is not None
+
+
+@pytest.mark.parametrize("lying_tag", ["a", "b"])
+def test_an_index_claiming_the_wrong_size_for_a_child_fails_that_index_alone_whichever_tag_is_read_first(
+    lying_tag: str,
+) -> None:
+    registry = FakeRegistry()
+    config = config_body()
+    registry.add(config, OCI_CONFIG)
+    child = image_manifest(config, [layer("shared", 10)])
+    registry.add(child, OCI_MANIFEST)
+    honest = index_manifest([(child, "linux/amd64", OCI_MANIFEST)])
+    lying = canonical(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest_of(child), "size": len(child) + 7}],
+        }
+    )
+    honest_tag = "b" if lying_tag == "a" else "a"
+    registry.tag("acme/api", lying_tag, registry.add(lying, OCI_INDEX))
+    registry.tag("acme/api", honest_tag, registry.add(honest, OCI_INDEX))
+    # One at a time, so the tag read first is the one listed first.
+    inventory = scan_fake(registry, "acme", concurrency=1)
+    assert [(e.tag, e.digest) for e in inventory.errors] == [(lying_tag, digest_of(lying))]
+    assert f"is {len(child)} bytes, but the index says {len(child) + 7}" in inventory.errors[0].reason
+    [repository] = inventory.repositories
+    assert [t.tag for t in repository.tags] == [honest_tag]

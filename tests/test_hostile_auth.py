@@ -388,3 +388,65 @@ def test_an_ipv6_loopback_registry_receives_its_credentials_over_plain_http() ->
     inventory = scan_fake(registry, "acme", repos=("acme/api",), auth=auth, plain_http=True)
     assert inventory.errors == ()
     assert [t.tag for t in inventory.repositories[0].tags] == ["v1"]
+
+
+def first_config_of(registry: FakeRegistry) -> str:
+    return str(json.loads(registry.blobs[registry.repos["acme/api"]["v1"]][0])["config"]["digest"])
+
+
+def test_a_redirect_targets_escape_sequences_never_reach_an_error() -> None:
+    registry = bearer_registry("https://auth.test/token")
+    config = first_config_of(registry)
+    hostile = "https://cdn.example/%1b%5b2J%1b]0;pwned%07/x"
+
+    def to_cdn(request: httpx.Request, match: re.Match[str]) -> httpx.Response | None:
+        if request.headers.get("Authorization") != f"Bearer {SECRET_TOKEN}":
+            return None
+        return httpx.Response(307, headers={"Location": hostile})
+
+    registry.on("GET", rf"^registry\.test/v2/acme/api/blobs/{config}", to_cdn)
+    registry.on(None, r"^cdn\.example/", lambda r, m: httpx.Response(401, headers={"WWW-Authenticate": "Basic"}))
+    inventory = scan_with_auth(registry)
+    [failure] = inventory.errors
+    assert "asks for credentials" in failure.reason
+    assert hostile.lower() in failure.reason.lower()  # percent-encoded as sent, in whichever case
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f]", failure.reason)
+    assert "\\u001b" not in dumps(inventory).lower() and "\\u0007" not in dumps(inventory).lower()
+
+
+def test_an_error_value_in_a_challenge_reaches_the_message_without_control_characters() -> None:
+    registry = FakeRegistry()
+    registry.push_image("acme/api", "v1")
+    challenge = 'Bearer realm="https://auth.test/token",service="registry.test",error="in\x1b[2J\x07valid"'
+    registry.on(None, r"^registry\.test/v2/", lambda r, m: httpx.Response(401, headers={"WWW-Authenticate": challenge}))
+    registry.on(None, r"^auth\.test/", lambda r, m: httpx.Response(200, json={"token": SECRET_TOKEN}))
+    with pytest.raises(CredentialsRejected) as info:
+        scan_with_auth(registry)
+    assert "rejected the credentials from --password-stdin (401 in" in str(info.value)
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f]", str(info.value))
+
+
+def test_a_redirect_targets_401_after_a_renewed_token_is_that_blobs_error_not_rejected_credentials() -> None:
+    registry = bearer_registry("https://auth.test/token")
+    # Another platform, so another config: v2 meets no redirect.
+    registry.push_image("acme/api", "v2", layers=[layer("v2 only", 500)], platform="linux/arm64")
+    config = first_config_of(registry)
+    asked: list[str] = []
+
+    def expired_then_cdn(request: httpx.Request, match: re.Match[str]) -> httpx.Response:
+        asked.append(request.headers.get("Authorization", ""))
+        if len(asked) == 1:  # the token has expired at the registry: renew it, then retry
+            challenge = 'Bearer realm="https://auth.test/token",service="registry.test",error="invalid_token"'
+            return error(401, "UNAUTHORIZED", "token expired", headers={"WWW-Authenticate": challenge})
+        return httpx.Response(307, headers={"Location": f"https://cdn.example/b/{config}?sig=x"})
+
+    registry.on("GET", rf"^registry\.test/v2/acme/api/blobs/{config}", expired_then_cdn)
+    registry.on(None, r"^cdn\.example/", lambda r, m: httpx.Response(401, headers={"WWW-Authenticate": "Basic"}))
+    inventory = scan_with_auth(registry)
+    assert len(asked) == 2
+    failures = [e.reason for e in inventory.errors]
+    assert failures and all("cdn.example" in reason and "asks for credentials" in reason for reason in failures)
+    # The scan went on: the other tag's blobs were read with the renewed token.
+    assert [t.tag for t in inventory.repositories[0].tags] == ["v1", "v2"]
+    assert all(e.tag == "v1" for e in inventory.errors)
+    assert_no_secret(all_header_text(registry.sent_to("cdn.example")), "the redirect target")

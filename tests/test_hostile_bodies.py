@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from tests.hostile import (
     digest_of,
     image_manifest,
     layer,
+    scan_fake,
     schema1_manifest,
 )
 
@@ -379,3 +381,18 @@ def test_a_missing_child_is_an_error_of_every_tag_that_reaches_it(concurrency: i
     inventory = scan_fake(registry, "acme", concurrency=concurrency)
     missing = {(e.repository, e.tag) for e in inventory.errors if e.digest == digest_of(arm)}
     assert missing == {("acme/a", "v1"), ("acme/b", "v1"), ("acme/c", "v1")}
+
+
+def test_a_content_length_of_non_ascii_digits_is_ignored_and_the_body_read_within_the_limit() -> None:
+    registry = FakeRegistry()
+    digest = registry.push_image("acme/api", "v1")
+
+    def superscript_length(request: httpx.Request, match: re.Match[str]) -> httpx.Response:
+        body, media_type = registry.blobs[digest]
+        headers = {"Content-Type": media_type, "Docker-Content-Digest": digest, "Content-Length": "²".encode()}
+        return httpx.Response(200, headers=headers, content=body if request.method == "GET" else b"")
+
+    registry.on(None, r"/v2/acme/api/manifests/", superscript_length)
+    inventory = scan_fake(registry, "acme")
+    assert inventory.errors == ()
+    assert inventory.figures.summary().tags == 1

@@ -233,3 +233,14 @@ def test_scan_killed_mid_write_then_rerun_gives_correct_results(tmp_path: Path) 
     assert fetched <= len(registry.blobs) - len(stored), "the rerun re-fetched what the cache held"
     with sqlite3.connect(cache_dir / FILE_NAME) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_cache_whose_schema_version_is_not_ascii_digits_is_left_alone(tmp_path: Path) -> None:
+    cache = open_cache(tmp_path)
+    assert cache is not None
+    cache.close()
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        db.execute("UPDATE meta SET value = '²' WHERE key = 'schema_version'")
+    warnings: list[str] = []
+    assert open_cache(tmp_path, warn=warnings.append) is None
+    assert any("another version" in w for w in warnings)

@@ -262,3 +262,15 @@ def test_registry_warnings_reach_the_scan_warnings_once(monkeypatch: pytest.Monk
     )
     assert inventory.errors == ()
     assert warnings == ["registry.test says: acme/a is deprecated"]
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "3²"])
+def test_a_retry_after_of_non_ascii_digits_falls_back_to_backoff(value: str) -> None:
+    # str.isdigit() says yes to these, float() and int() say no.
+    registry = fleet()
+    registry.on(None, r"/v2/acme/a/tags", flaky([429], {"Retry-After": value.encode()}))  # type: ignore[dict-item]
+    sleep = FakeSleep()
+    inventory = scan_fake(registry, "acme", sleep=sleep, retry=POLICY)
+    assert inventory.errors == ()
+    assert len(sleep.waits) == 1
+    assert 0 <= sleep.waits[0] <= POLICY.max_delay_seconds

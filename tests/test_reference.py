@@ -78,3 +78,20 @@ def test_namespace_is_a_path_component_prefix() -> None:
 )
 def test_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("text", ["ghcr.io:²/acme", "ghcr.io:١٢/acme", "[::1]:²"])
+def test_a_port_of_non_ascii_digits_is_an_invalid_target(text: str) -> None:
+    with pytest.raises(InvalidReference, match="not a valid registry host"):
+        parse_target(text)
+
+
+def test_scan_of_a_target_with_a_non_ascii_port_is_one_sentence() -> None:
+    from typer.testing import CliRunner
+
+    from costcalc.cli.app import app
+
+    result = CliRunner().invoke(app, ["scan", "ghcr.io:²/acme"])
+    assert result.exit_code == 1
+    assert "is not a valid registry host[:port]" in result.output
+    assert "bug in costcalc" not in result.output

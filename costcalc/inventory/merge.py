@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from costcalc.inventory.model import Inventory, ManifestRecord, Repository, ScanError
-from costcalc.reference import DOCKER_HUB_NAMES
+from costcalc.reference import canonical_registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +42,7 @@ class RegistryInventory:
 
 def registry_name(registry: str) -> str:
     """REGISTRY as a fleet names it: lower case, Docker Hub's three host names as `docker.io`."""
-    name = registry.lower()
-    return "docker.io" if name in DOCKER_HUB_NAMES else name
+    return canonical_registry(registry)
 
 
 @dataclass(slots=True)

@@ -152,4 +152,4 @@ def _foreign(db: sqlite3.Connection, path: Path) -> str | None:
 
 def _stored_version(db: sqlite3.Connection) -> int:
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row and str(row[0]).isdigit() else -1
+    return int(row[0]) if row and str(row[0]).isascii() and str(row[0]).isdigit() else -1

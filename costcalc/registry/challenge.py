@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 
 from costcalc.errors import CredentialsRejected, Unauthorized
-from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback
+from costcalc.reference import DOCKER_HUB_NAMES, host_name, is_loopback, split_port
 from costcalc.registry import network
 from costcalc.registry.credentials import SOURCES_TRIED, Credential
+from costcalc.registry.responses import MAX_ERROR_BODY_BYTES, error_detail
 from costcalc.registry.www_authenticate import Challenge, parse_challenges, pick_challenge, scopes_for
 
 MAX_TOKEN_BODY_BYTES = 1024 * 1024
-MAX_ERROR_BODY_BYTES = 1024 * 1024
 # containers/image and regclient never trust a token for less than 60 s; renew a little
 # early so a token does not expire between the cache check and the registry's check.
 MIN_TOKEN_LIFETIME_SECONDS = 60.0
@@ -71,9 +71,8 @@ class RegistryAuth(httpx.Auth):
     ) -> None:
         self._host = registry_host.lower()
         self._host_name = host_name(self._host).lower()
-        before, sep, port = self._host.rpartition(":")
-        bracketed_ok = not self._host.startswith("[") or before.endswith("]")
-        self._port = int(port) if sep and port.isdigit() and bracketed_ok else None
+        port = split_port(self._host)[1]
+        self._port = int(port) if port is not None and port.isascii() and port.isdigit() else None
         # Docker Hub is named docker.io but served from registry-1.docker.io.
         hub = self._host_name in DOCKER_HUB_NAMES
         self._names = DOCKER_HUB_NAMES if hub else frozenset({self._host_name})
@@ -172,13 +171,7 @@ class RegistryAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
-        if not self._is_registry(response.url):
-            # A redirect target (storage, a CDN) asking for credentials: the registry's are not
-            # its to have, and its realm is not the registry's.
-            raise Unauthorized(
-                f"{_display(response.url)}, where {self._host} redirected {request.url.path}, asks for "
-                "credentials; costcalc sends the registry's credentials only to the registry."
-            )
+        self._refuse_redirect_target(request, response)
         challenge = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
         if challenge is None:
             return
@@ -201,8 +194,21 @@ class RegistryAuth(httpx.Auth):
             request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
+            # The retried request may be redirected too, and its target's 401 says nothing
+            # of the registry's credentials.
+            self._refuse_redirect_target(request, response)
             retry = pick_challenge(parse_challenges(response.headers.get_list("www-authenticate")))
             raise self._rejected(response, retry or challenge)
+
+    def _refuse_redirect_target(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Raise if RESPONSE, a 401, comes from a host the registry redirected REQUEST to."""
+        if not self._is_registry(response.url):
+            # A redirect target (storage, a CDN) asking for credentials: the registry's are not
+            # its to have, and its realm is not the registry's.
+            raise Unauthorized(
+                f"{network.display_url(response.url)}, where {self._host} redirected {request.url.path}, "
+                "asks for credentials; costcalc sends the registry's credentials only to the registry."
+            )
 
     def _token(
         self, challenge: Challenge, scopes: tuple[str, ...], registry_url: httpx.URL, *, fresh: bool
@@ -249,7 +255,7 @@ class RegistryAuth(httpx.Auth):
         realm: httpx.URL,
         credential: Credential | None,
     ) -> str:
-        where = f"The token server {_display(realm)}"
+        where = f"The token server {network.display_url(realm)}"
         if (response.url.scheme, response.url.host) != (realm.scheme, realm.host):
             self._check_realm(response.url)  # a redirected token request (ggcr realmRedirectCheck)
         if response.status_code in (401, 403):
@@ -324,7 +330,8 @@ class RegistryAuth(httpx.Auth):
         return kind
 
     def _rejected(self, response: httpx.Response, challenge: Challenge) -> CredentialsRejected:
-        error = challenge.params.get("error") or _oci_error_code(response) or "UNAUTHORIZED"
+        # The registry's own words: only a sanitized, capped form may reach a terminal.
+        error = network.sanitize(challenge.params.get("error") or _oci_error_code(response) or "UNAUTHORIZED", 80)
         if self._credential is None:
             return CredentialsRejected(
                 f"{self._host} requires credentials ({response.status_code} {error}), "
@@ -348,12 +355,6 @@ def _basic_header(credential: Credential) -> str:
     return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
-def _display(url: httpx.URL) -> str:
-    """URL without userinfo or query, for messages."""
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}{url.path}"
-
-
 def _scope_text(scopes: tuple[str, ...]) -> str:
     return " ".join(scopes) or "the registry"
 
@@ -374,12 +375,8 @@ def _lifetime(value: object) -> float:
 
 
 def _oci_error_code(response: httpx.Response) -> str | None:
-    try:
-        errors = json.loads(response.content[:MAX_ERROR_BODY_BYTES]).get("errors")
-        code = errors[0]["code"]
-    except (ValueError, RecursionError, LookupError, TypeError, AttributeError):  # not an OCI error body
-        return None
-    return code if isinstance(code, str) and re.fullmatch(r"[A-Z_]{1,64}", code) else None
+    code, _ = error_detail(response.content[:MAX_ERROR_BODY_BYTES])
+    return code if code is not None and re.fullmatch(r"[A-Z_]{1,64}", code) else None
 
 
 async def _aread_bounded(response: httpx.Response, limit: int) -> None:

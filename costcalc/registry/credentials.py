@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import re
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from costcalc.errors import InputError, Unauthorized
-from costcalc.reference import DOCKER_HUB_NAMES
+from costcalc.reference import canonical_registry
 
 HELPER_TIMEOUT_SECONDS = 30.0
 MAX_AUTH_FILE_BYTES = 4 * 1024 * 1024  # a config.json of thousands of registries is far smaller
@@ -69,8 +68,7 @@ def normalize_auth_key(key: str) -> str:
     for scheme in ("https://", "http://"):
         if text.startswith(scheme):
             text = text[len(scheme) :]
-    text = text.split("/", 1)[0]
-    return "docker.io" if text in DOCKER_HUB_NAMES else text
+    return canonical_registry(text.split("/", 1)[0])
 
 
 def _from_auth_file(path: Path, label: str, registry_host: str, env: Mapping[str, str]) -> Credential | None:
@@ -85,14 +83,15 @@ def _from_auth_file(path: Path, label: str, registry_host: str, env: Mapping[str
     # Docker's own order: a per-host helper, then the default store, then plain `auths`
     # (docker/cli configfile.GetCredentialsStore). A helper that has nothing for this host
     # falls through to `auths`, which Docker would not do, so a stale store cannot hide a
-    # credential written in the file.
+    # credential written in the file. An empty name is no helper: Docker reads the file then,
+    # and a host's empty credHelpers entry keeps it from credsStore too.
     helpers = config.get("credHelpers") or {}
     if not isinstance(helpers, dict):
         raise InputError(f"{path}: credHelpers: expected an object of host -> helper name.")
     helper = next((name for key, name in helpers.items() if normalize_auth_key(key) == wanted), None)
-    store = config.get("credsStore")
+    store = None if helper == "" else config.get("credsStore")
     for name, kind in ((helper, "credHelpers"), (store, "credsStore")):
-        if name is None:
+        if name is None or name == "":
             continue
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
             raise InputError(f"{path}: {kind}: not a credential helper name.")
@@ -143,7 +142,7 @@ def _from_auths_entry(entry: object, path: Path, key: str, source: str) -> Crede
     if entry.get("auth"):
         try:
             decoded = base64.b64decode(str(entry["auth"]), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, and a str that is not ASCII
             raise InputError(f"{path}: auths.{key}.auth: not base64 of username:password.") from None
         # Some tools pad the decoded pair with NULs (regclient decodeAuth, containers/image).
         username, sep, secret = decoded.rstrip("\x00").partition(":")

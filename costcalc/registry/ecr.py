@@ -19,7 +19,7 @@ from costcalc.errors import (
     Unreachable,
 )
 from costcalc.reference import in_namespace, validate_repository
-from costcalc.registry.responses import sanitize
+from costcalc.registry.network import sanitize
 
 INSTALL_HINT = "scanning Amazon ECR through its API needs boto3: pip install 'costcalc[aws]'."
 # ECR's documented maximum page sizes (DescribeRepositories, DescribeImages) and batch size

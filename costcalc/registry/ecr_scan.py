@@ -19,17 +19,16 @@ from typing import Any, TypeVar
 
 from costcalc.errors import CostcalcError, CredentialsRejected, ManifestError, Unreachable
 from costcalc.inventory.model import Inventory, ManifestRecord, ScanError, build_inventory
-from costcalc.reference import Target, is_valid_digest, is_valid_repository, validate_repository
+from costcalc.reference import Target, is_valid_digest, is_valid_repository
 from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.ecr import BATCH_SIZE, Connection, EcrTarget, OnCall, connect, parse_ecr_target
-from costcalc.registry.listing import read_repos_file, select
+from costcalc.registry.listing import named_repositories, select
+from costcalc.registry.network import sanitize
 from costcalc.registry.oci import MANIFEST_ACCEPT, parse_manifest
 from costcalc.registry.options import ScanOptions
-from costcalc.registry.responses import sanitize
-from costcalc.registry.scan import Progress, ScanEvent, manifest_record
+from costcalc.registry.scan import Progress, Tally, manifest_record
 
 MAX_INDEX_DEPTH = 8  # as the registry scan: real indexes nest once at most
-_COUNTS = ("repositories_listed", "repositories_done", "tags_total", "tags_done", "manifests_fetched", "bytes_seen")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,8 +57,7 @@ class _Scan:
     records: dict[str, ManifestRecord] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # digest -> reason
     errors: list[ScanError] = field(default_factory=list)
-    progress: Progress | None = None
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
+    tally: Tally = field(default_factory=lambda: Tally(None))
 
     def run(self, work: Callable[[T], R], items: Sequence[T]) -> Iterator[R | CostcalcError]:
         """WORK over ITEMS on up to `concurrency` threads, each result (or its CostcalcError) in
@@ -83,10 +81,7 @@ class _Scan:
                 yield result
 
     def emit(self, **changes: int) -> None:
-        for key, delta in changes.items():
-            self.counts[key] += delta
-        if self.progress is not None:
-            self.progress(ScanEvent(errors=len(self.errors), **self.counts))
+        self.tally.emit(len(self.errors), **changes)
 
     def describe(self, names: Sequence[str]) -> None:
         for name, result in zip(names, self.run(self._describe, names), strict=True):
@@ -215,9 +210,8 @@ def _repositories(connection: Connection, target: EcrTarget, options: ScanOption
     Names given (--repo, --repos-file) are scanned as given, without a listing: one that does
     not exist is an error entry of the scan. Either way --include and --exclude filter.
     """
-    explicit = [validate_repository(name.strip().strip("/")) for name in options.repos]
-    if options.repos_file is not None:
-        explicit += read_repos_file(options.repos_file, Target(registry="ecr", namespace=target.namespace))
+    named = Target(registry="ecr", namespace=target.namespace)
+    explicit = named_repositories(named, options.repos, options.repos_file)
     if explicit:
         return select(explicit, options.include, options.exclude), None
     names, registry_id = [], None
@@ -281,7 +275,7 @@ def scan_ecr(
     names, registry_id = _repositories(connection, parsed, options)
     registry = _registry(connection, parsed, registry_id)
     cache = open_cache(options.cache_dir, warn=warn) if options.use_cache else None
-    scan = _Scan(connection=connection, cache=cache, concurrency=max(1, options.concurrency), progress=progress)
+    scan = _Scan(connection=connection, cache=cache, concurrency=max(1, options.concurrency), tally=Tally(progress))
     scan.emit(repositories_listed=len(names))
     try:
         scan.describe(names)
@@ -289,7 +283,7 @@ def scan_ecr(
     finally:
         if cache is not None:
             cache.close()
-    scan.emit(tags_done=scan.counts["tags_total"])
+    scan.emit(tags_done=scan.tally.counts["tags_total"])
     return _assemble(scan, registry, parsed.namespace)
 
 

@@ -55,6 +55,14 @@ def select(names: Iterable[str], include: Sequence[str] = (), exclude: Sequence[
     )
 
 
+def named_repositories(target: Target, repos: Sequence[str], repos_file: Path | None) -> list[str]:
+    """The repositories named by --repo and --repos-file (normalized, checked), unfiltered."""
+    names = [normalize_repository(target, name) for name in repos]
+    if repos_file is not None:
+        names += read_repos_file(repos_file, target)
+    return names
+
+
 async def list_repositories(
     target: Target,
     client: RegistryClient,
@@ -66,9 +74,7 @@ async def list_repositories(
     on_page: Callable[[int], None] | None = None,
 ) -> list[str]:
     """The repositories to scan: explicit names if given, else the registry's listing, filtered."""
-    explicit = [normalize_repository(target, name) for name in repos]
-    if repos_file is not None:
-        explicit += read_repos_file(repos_file, target)
+    explicit = named_repositories(target, repos, repos_file)
     if explicit:
         return select(explicit, include, exclude)
     found: list[str] = []

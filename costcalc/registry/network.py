@@ -178,7 +178,7 @@ def describe(exc: httpx.HTTPError | httpx.InvalidURL, method: str, url: httpx.UR
     if isinstance(exc, _CONNECTING):
         # The operating system's words (refused, unreachable, no such name) say what to fix;
         # nothing in them comes from the server, which could echo a credential back.
-        what = _os_reason(exc) or _CONTROL.sub(" ", str(exc)).strip()[:200] or what
+        what = _os_reason(exc) or sanitize(str(exc), 200) or what
         proxy = proxy_for(failed)
         if proxy is not None:
             what += f" (through the proxy {proxy})"
@@ -214,6 +214,12 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def sanitize(text: str, limit: int = 200) -> str:
+    """Registry-supplied text made safe for one line of output: no control characters, capped."""
+    clean = _CONTROL.sub(" ", text).strip()
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
 def display_url(url: httpx.URL) -> str:

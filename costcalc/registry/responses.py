@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 import httpx
 
 from costcalc.errors import NotFound, RegistryError, Unauthorized
-from costcalc.registry.network import display_url
+from costcalc.registry.network import display_url, sanitize
 
 MAX_ERROR_BODY_BYTES = 1024 * 1024
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _NOT_FOUND_CODES = frozenset({"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN"})
 _DENIED_CODES = frozenset({"UNAUTHORIZED", "DENIED"})
 # 431, and nginx's 494: the request's headers are too large; a retry sends the same headers.
@@ -43,7 +42,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit() also says yes to ² and Arabic-Indic digits; int() no
         return float(text) if len(text) <= 18 else None
     try:
         when = email.utils.parsedate_to_datetime(text)
@@ -54,13 +53,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def sanitize(text: str, limit: int = 200) -> str:
-    """Registry-supplied text made safe for one line of output: no control characters, capped."""
-    clean = _CONTROL.sub(" ", text).strip()
-    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
-
-
-def _error_detail(body: bytes) -> tuple[str | None, str]:
+def error_detail(body: bytes) -> tuple[str | None, str]:
     """(first error code, 'CODE: message' text) from a distribution error body."""
     try:
         data = json.loads(body)
@@ -84,7 +77,7 @@ def status_error(
     secrets: tuple[str, ...] = (),
 ) -> RegistryError:
     """The RegistryError subclass and one-sentence message for a failed response."""
-    code, detail = _error_detail(body)
+    code, detail = error_detail(body)
     for secret in secrets:  # a registry may echo the credential it was sent
         detail = detail.replace(secret, "[redacted]")
     reason = detail or httpx.codes.get_reason_phrase(status) or "error"
@@ -128,7 +121,7 @@ def json_object(reply: Reply) -> dict[str, object]:
 async def read_limited(response: httpx.Response, limit_bytes: int, method: str, too_large: type[Exception]) -> bytes:
     """The body, refusing it up front by Content-Length and again while streaming."""
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit_bytes:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit_bytes:
         where = f"{method} {display_url(response.url)}"
         raise too_large(f"{where}: the body is {int(declared)} bytes, over the {limit_bytes}-byte limit.")
     chunks: list[bytes] = []

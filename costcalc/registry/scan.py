@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -23,11 +23,10 @@ from costcalc.reference import Target, parse_target
 from costcalc.registry import listing
 from costcalc.registry.cache import Cache, open_cache
 from costcalc.registry.client import RegistryClient
+from costcalc.registry.network import sanitize
 from costcalc.registry.oci import IMAGE_CONFIG_TYPES, Descriptor, ParsedManifest, parse_config, parse_manifest
 from costcalc.registry.options import ScanOptions as ScanOptions
-from costcalc.registry.responses import sanitize
 
-_COUNTS = ("repositories_listed", "repositories_done", "tags_total", "tags_done", "manifests_fetched", "bytes_seen")
 MAX_INDEX_DEPTH = 8  # nesting has no limit in the spec; real indexes nest once at most
 
 T = TypeVar("T")
@@ -47,6 +46,23 @@ class ScanEvent:
 
 
 Progress = Callable[[ScanEvent], None]
+_COUNTS = tuple(f.name for f in fields(ScanEvent) if f.name != "errors")
+
+
+class Tally:
+    """A scan's running counts (a registry's or ECR's); every change goes to PROGRESS as a ScanEvent."""
+
+    __slots__ = ("counts", "progress")
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.counts = dict.fromkeys(_COUNTS, 0)
+
+    def emit(self, errors: int, **changes: int) -> None:
+        for key, delta in changes.items():
+            self.counts[key] += delta
+        if self.progress is not None:
+            self.progress(ScanEvent(errors=errors, **self.counts))
 
 
 class _Scanner:
@@ -60,7 +76,6 @@ class _Scanner:
         self.client = client
         self.cache = cache
         self.concurrency = max(1, concurrency)
-        self.progress = progress
         self.records: dict[str, ManifestRecord] = {}
         self.errors: list[ScanError] = []
         self.tags: dict[str, list[tuple[str, str]]] = {}
@@ -68,13 +83,10 @@ class _Scanner:
         # Single flight: one fetch per digest for the whole scan, whoever asks first.
         self._manifests: dict[str, asyncio.Task[ManifestRecord | None]] = {}
         self._configs: dict[str, asyncio.Task[_Config]] = {}
-        self._counts = dict.fromkeys(_COUNTS, 0)
+        self._tally = Tally(progress)
 
     def _emit(self, **changes: int) -> None:
-        for key, delta in changes.items():
-            self._counts[key] += delta
-        if self.progress is not None:
-            self.progress(ScanEvent(errors=len(self.errors), **self._counts))
+        self._tally.emit(len(self.errors), **changes)
 
     def _fail(self, repository: str | None, tag: str | None, digest: str | None, exc: CostcalcError) -> None:
         if isinstance(exc, CredentialsRejected):
@@ -121,7 +133,7 @@ class _Scanner:
         await asyncio.gather(*pending, return_exceptions=True)
 
     def listed(self, count: int) -> None:
-        self._emit(repositories_listed=count - self._counts["repositories_listed"])
+        self._emit(repositories_listed=count - self._tally.counts["repositories_listed"])
 
     async def repository(self, name: str) -> None:
         try:
@@ -165,13 +177,10 @@ class _Scanner:
         body: bytes | None,
         media_type: str | None,
         depth: int,
-        size_bytes: int | None = None,
     ) -> asyncio.Task[ManifestRecord | None]:
         task = self._manifests.get(digest)
         if task is None:
-            task = asyncio.ensure_future(
-                self._load_manifest(repository, tag, digest, body, media_type, depth, size_bytes)
-            )
+            task = asyncio.ensure_future(self._load_manifest(repository, tag, digest, body, media_type, depth))
             self._manifests[digest] = task
         return task
 
@@ -183,10 +192,8 @@ class _Scanner:
         body: bytes | None,
         media_type: str | None,
         depth: int,
-        size_bytes: int | None,
     ) -> ManifestRecord | None:
-        """The record of DIGEST (children and config included), or None with an error recorded.
-        SIZE_BYTES is what the index listing it says its size is."""
+        """The record of DIGEST (children and config included), or None with an error recorded."""
         try:
             cached = self.cache.get(digest) if self.cache is not None and body is None else None
             if cached is not None:
@@ -197,7 +204,6 @@ class _Scanner:
                 media_type = (reply.headers.get("Content-Type") or "").split(";")[0].strip() or None
                 self._emit(manifests_fetched=1)
             parsed = parse_manifest(body, digest, media_type)
-            _check_size(f"manifest {digest}", body, size_bytes)
             if cached is None and self.cache is not None:
                 self.cache.put(digest, body, "manifest", media_type)
             if parsed.children and depth >= MAX_INDEX_DEPTH:
@@ -206,27 +212,29 @@ class _Scanner:
             self._fail(repository, tag, digest, exc)
             return None
         self._emit(bytes_seen=parsed.size_bytes + sum(d.size_bytes for d in parsed.layers))
-        children = [
-            self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1, c.size_bytes)
-            for c in parsed.children
-        ]
+        children = [self.manifest(repository, tag, c.digest, None, c.media_type, depth + 1) for c in parsed.children]
         platform = created = None
+        # The figures count the size a descriptor claims: a claim the blob belies is refused.
+        # Each manifest's own claims are checked here, not in the fetch of the config or child,
+        # which is shared by every manifest naming that digest and would check only the first.
+        belied: list[str] = []
         if parsed.config is not None and parsed.kind == "image" and parsed.config.media_type in IMAGE_CONFIG_TYPES:
             config = await self.config(repository, tag, parsed.config.digest)
             if config.size_bytes is not None and config.size_bytes != parsed.config.size_bytes:
-                # The figures count the size a descriptor claims: a claim the blob belies is refused.
-                self._fail(
-                    repository,
-                    tag,
-                    digest,
-                    ManifestError(
-                        f"manifest {digest}: its config {parsed.config.digest} is {config.size_bytes} bytes, "
-                        f"but the manifest says {parsed.config.size_bytes}."
-                    ),
+                said = parsed.config.size_bytes
+                belied.append(
+                    f"its config {parsed.config.digest} is {config.size_bytes} bytes, but the manifest says {said}"
                 )
-                return None
             platform, created = config.platform, config.created
-        await asyncio.gather(*children)
+        loaded = await asyncio.gather(*children)
+        belied += [
+            f"its child manifest {c.digest} is {child.size_bytes} bytes, but the index says {c.size_bytes}"
+            for c, child in zip(parsed.children, loaded, strict=True)
+            if child is not None and child.size_bytes != c.size_bytes
+        ]
+        if belied:
+            self._fail(repository, tag, digest, ManifestError(f"manifest {digest}: {belied[0]}."))
+            return None
         record = manifest_record(parsed, platform=platform, created=created)
         self.records[digest] = record
         return record
@@ -259,11 +267,6 @@ class _Config:
     platform: str | None
     created: datetime | None
     size_bytes: int | None
-
-
-def _check_size(what: str, body: bytes, size_bytes: int | None) -> None:
-    if size_bytes is not None and len(body) != size_bytes:
-        raise ManifestError(f"{what} is {len(body)} bytes, but the descriptor naming it says {size_bytes}.")
 
 
 def manifest_record(
