@@ -212,3 +212,20 @@ def test_help_names_the_formats_and_the_network_option() -> None:
     code, stdout, _ = run("usage", "from-logs", "--help")
     assert code == 0 and "Traceback" not in stdout
     assert "CLASS=CIDR" in stdout and "cloudtrail" in stdout and "--period" in stdout
+
+
+def test_a_line_with_odd_digits_is_one_bad_line_and_the_others_are_counted(tmp_path: Path) -> None:
+    def line(hour: int, status: str = "200", size: str = "5") -> str:
+        request = '"GET /v2/a/manifests/v1 HTTP/1.1"'
+        return f'10.0.0.1 - - [07/Dec/2026:{hour:02d}:00:00 +0000] {request} {status} {size} "" "c"\n'
+
+    log = tmp_path / "access.log"
+    # the first line is also the one the format is told by
+    log.write_text(line(0, size="5²") + line(1) + line(2, status="2²0") + line(3, status="٢٠٠") + line(6), "utf-8")
+    code, stdout, stderr = run("usage", "from-logs", log, "--format", "json")
+    assert code == 0, stderr
+    assert "Traceback" not in stderr and "unexpected" not in stderr
+    data = json.loads(stdout)
+    assert data["files"][0]["log_format"] == "combined"
+    assert (data["bad_lines"]["count"], data["repositories"][0]["pulls"]) == (3, 2)
+    assert data["bad_lines"]["examples"][0] == f"{log}:1: size: '5²' is not a byte count"
