@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from costcalc.cli.app import app
 from costcalc.inventory.file import dumps
-from tests.inventory_builders import small_fleet
+from costcalc.inventory.model import build_inventory
+from tests.inventory_builders import d, small_fleet
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 TRAIL = FIXTURES / "cloudtrail-ecr.json"
@@ -229,3 +230,32 @@ def test_a_line_with_odd_digits_is_one_bad_line_and_the_others_are_counted(tmp_p
     assert data["files"][0]["log_format"] == "combined"
     assert (data["bad_lines"]["count"], data["repositories"][0]["pulls"]) == (3, 2)
     assert data["bad_lines"]["examples"][0] == f"{log}:1: size: '5²' is not a byte count"
+
+
+def test_tags_that_begin_with_sha_are_tags_not_digests(tmp_path: Path) -> None:
+    # docker/metadata-action tags images sha-<commit>; cosign's referrer tags are sha256-<hex>.sig
+    fleet = small_fleet()
+    tags = {repo.name: [(ref.tag, ref.digest) for ref in repo.tags] for repo in fleet.repositories}
+    signature = "sha256-" + "ab" * 32 + ".sig"
+    tags["acme/api"] += [("sha-1a2b3c4", d("api1")), (signature, d("api2"))]
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(dumps(build_inventory("r.example", "acme", fleet.scanned_at, tags, fleet.manifests)), "utf-8")
+
+    def line(second: int, what: str, size: int = 500) -> str:
+        request = f'"GET /v2/acme/api/{what} HTTP/1.1"'
+        return f'10.0.0.1 - - [07/Dec/2026:08:00:{second:02d} +0000] {request} 200 {size} "" "c"\n'
+
+    log = tmp_path / "access.log"
+    log.write_text(
+        line(0, "manifests/v1")
+        + line(5, "manifests/sha-1a2b3c4")  # another pull right after, not the platform manifest of the first
+        + line(6, f"blobs/{d('capi1')}", 10)
+        + line(30, f"manifests/{signature}"),
+        "utf-8",
+    )
+    code, stdout, stderr = run("usage", "from-logs", log, "--inventory", inventory, "--format", "json")
+    assert code == 0, stderr
+    (api,) = json.loads(stdout)["repositories"]
+    assert (api["pulls"], api["tags"]) == (3, {"sha-1a2b3c4": 1, signature: 1, "v1": 1})
+    # each tag resolved through the inventory to its image's platform
+    assert (api["platforms"], api["served_bytes"]) == ({"linux/amd64": 3}, 1510)
