@@ -259,3 +259,37 @@ def test_tags_that_begin_with_sha_are_tags_not_digests(tmp_path: Path) -> None:
     assert (api["pulls"], api["tags"]) == (3, {"sha-1a2b3c4": 1, signature: 1, "v1": 1})
     # each tag resolved through the inventory to its image's platform
     assert (api["platforms"], api["served_bytes"]) == ({"linux/amd64": 3}, 1510)
+
+
+@pytest.mark.parametrize(
+    ("log_format", "first", "problem"),
+    [
+        ("combined", "01/Jan/0001:00:00:00 +0100", "time: '01/Jan/0001:00:00:00 +0100' is not a log time"),
+        ("combined", "31/Dec/9999:23:59:59 -0100", "time: '31/Dec/9999:23:59:59 -0100' is not a log time"),
+        # a float cannot tell this time from 10000-01-01T00:00:00Z
+        ("logrus", "9999-12-31T23:59:59.99999Z", "time: '9999-12-31T23:59:59.99999Z' is out of range"),
+    ],
+)
+def test_a_time_outside_the_calendar_in_utc_is_a_bad_line(
+    tmp_path: Path, log_format: str, first: str, problem: str
+) -> None:
+    def line(when: str) -> str:
+        if log_format == "combined":
+            return f'10.0.0.1 - - [{when}] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n'
+        return (
+            f'time="{when}" level=info msg="response completed" http.request.method=GET '
+            "http.request.remoteaddr=10.0.0.1 http.request.uri=/v2/a/manifests/v1 http.response.status=200\n"
+        )
+
+    log = tmp_path / "access.log"
+    text = line(first)
+    if log_format == "combined":
+        text += line("07/Dec/2026:08:00:00 +0000") + line("08/Dec/2026:08:00:00 +0000")
+    else:
+        text += line("2026-12-07T08:00:00Z") + line("2026-12-08T08:00:00Z")
+    log.write_text(text, encoding="utf-8")
+    code, stdout, stderr = run("usage", "from-logs", log, "--format", "json")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert (data["period"]["start"], data["period"]["hours"]) == ("2026-12-07T08:00:00Z", 24.0)
+    assert data["bad_lines"]["examples"] == [f"{log}:1: {problem}"]

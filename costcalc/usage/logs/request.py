@@ -112,9 +112,9 @@ def clf_time(text: str) -> float:
             raise ValueError(zone)
         offset = sign * (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60)
         moment = datetime(int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
-    except (ValueError, KeyError, IndexError, OverflowError):
+        return _in_calendar(moment.timestamp() - offset)
+    except (ValueError, KeyError, IndexError, OverflowError, OSError):
         raise BadLine(f"time: {text[:40]!r} is not a log time") from None
-    return moment.timestamp() - offset
 
 
 @lru_cache(maxsize=1 << 12)
@@ -132,6 +132,14 @@ def iso_time(text: str) -> float:
     if moment.tzinfo is None:
         raise BadLine(f"time: {text[:40]!r} has no time zone")
     try:
-        return moment.timestamp()
-    except (OverflowError, ValueError):
+        return _in_calendar(moment.timestamp())
+    except (OverflowError, ValueError, OSError):
         raise BadLine(f"time: {text[:40]!r} is out of range") from None
+
+
+def _in_calendar(seconds: float) -> float:
+    """SECONDS, if they are a time in UTC between years 1 and 9999 (else ValueError or OverflowError):
+    a log's first and last times are written in UTC, and an offset or a float's rounding can
+    carry a time at either end of the calendar beyond it."""
+    datetime.fromtimestamp(seconds, UTC)
+    return seconds
