@@ -261,6 +261,29 @@ def test_tags_that_begin_with_sha_are_tags_not_digests(tmp_path: Path) -> None:
     assert (api["platforms"], api["served_bytes"]) == ({"linux/amd64": 3}, 1510)
 
 
+def test_periods_far_beyond_any_log_give_figures_or_one_sentence(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(
+        '10.0.0.1 - - [07/Dec/2026:08:00:00 +0000] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n'
+        '10.0.0.2 - - [07/Dec/2026:14:00:00 +0000] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n',
+        encoding="utf-8",
+    )
+    code, stdout, stderr = run("usage", "from-logs", log, "--format", "json", "--period", "9" * 23 + "h")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["period"]["hours"] == 1e23 and data["repositories"][0]["classes"][0]["deploys_per_month"] == 0
+    code, stdout, stderr = run("usage", "from-logs", log, "--period", "0." + "0" * 26 + "1h")
+    assert code == 0, stderr  # 2 warm pulls in 10^-27 hours: 1.46 x 10^30 a month
+    assert stdout.splitlines()[1] == "a,,same-region,0,,146" + "0" * 28 + ",1,v1,,73" + "0" * 29
+    for output_format in ("json", "csv"):
+        for period in ("1" + "0" * 60 + "h", "0." + "0" * 60 + "1h"):
+            code, stdout, stderr = run("usage", "from-logs", log, "--format", output_format, "--period", period)
+            assert (code, stdout) == (1, "") or code == 0, stderr
+            assert "unexpected" not in stderr and "Traceback" not in stderr
+            if code == 1:
+                assert stderr.count("costcalc: error:") == 1 and "too large to compute exactly" in stderr
+
+
 @pytest.mark.parametrize(
     ("log_format", "first", "problem"),
     [
