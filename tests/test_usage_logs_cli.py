@@ -316,3 +316,19 @@ def test_a_time_outside_the_calendar_in_utc_is_a_bad_line(
     data = json.loads(stdout)
     assert (data["period"]["start"], data["period"]["hours"]) == ("2026-12-07T08:00:00Z", 24.0)
     assert data["bad_lines"]["examples"] == [f"{log}:1: {problem}"]
+
+
+def test_the_period_keeps_the_fractions_of_a_second_the_log_has(tmp_path: Path) -> None:
+    def line(when: str) -> str:
+        return (
+            f'time="{when}" level=info msg="response completed" http.request.method=GET '
+            "http.request.remoteaddr=10.0.0.1 http.request.uri=/v2/a/manifests/v1 http.response.status=200\n"
+        )
+
+    log = tmp_path / "registry.log"
+    log.write_text(line("2026-12-07T08:37:30.094308804Z") + line("2026-12-08T08:37:31Z"), encoding="utf-8")
+    code, stdout, stderr = run("usage", "from-logs", log, "--format", "json")
+    assert code == 0, stderr
+    period = json.loads(stdout)["period"]
+    assert (period["start"], period["end"]) == ("2026-12-07T08:37:30.094308Z", "2026-12-08T08:37:31Z")
+    assert period["span_hours"] == 24.000252  # 86400.905692 seconds

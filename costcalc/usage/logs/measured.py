@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from costcalc.units import ARITHMETIC, plain, round_half_up, whole_bytes, whole_parts
+from costcalc.units import ARITHMETIC, plain, round_half_up, utc_timestamp, whole_bytes, whole_parts
 from costcalc.usage.file import COLUMNS, HOURS_PER_MONTH, MEASURED_COLUMNS
 
 _CELL_PLACES = 2  # pulls per month, as the usage CSV and JSON write them
@@ -165,6 +165,5 @@ def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[st
 
 
 def _time(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
+    # to the microsecond: a log's times carry fractions of a second, and span_hours is computed from them
+    return None if moment is None else utc_timestamp(datetime.fromtimestamp(moment, UTC), timespec="auto")
