@@ -225,8 +225,9 @@ def _common_integers(values: Sequence[Decimal]) -> tuple[list[int], int]:
     return [numerator * (common // denominator) for numerator, denominator in ratios], common
 
 
-def utc_timestamp(value: datetime) -> str:
+def utc_timestamp(value: datetime, timespec: str = "seconds") -> str:
     """VALUE as inventory files, JSON and CSV write a time: UTC to the second, four-digit year,
-    `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339). A time without an offset is UTC already."""
+    `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339). A time without an offset is UTC already. TIMESPEC is
+    isoformat's: `auto` keeps the microseconds of a time that has them (a log's times)."""
     utc = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="seconds") + "Z"
+    return utc.isoformat(timespec=timespec) + "Z"

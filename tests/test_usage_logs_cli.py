@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from costcalc.cli.app import app
 from costcalc.inventory.file import dumps
-from tests.inventory_builders import small_fleet
+from costcalc.inventory.model import build_inventory
+from tests.inventory_builders import d, small_fleet
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 TRAIL = FIXTURES / "cloudtrail-ecr.json"
@@ -238,3 +239,122 @@ def test_an_output_extension_naming_another_format_is_refused(tmp_path: Path) ->
     code, _, stderr = run("usage", "from-logs", TRAIL, "-o", out)
     assert code == 2 and not out.exists()
     assert stderr == f"costcalc: error: -o {out}: its extension asks for markdown; this command writes csv or json.\n"
+
+
+def test_a_line_with_odd_digits_is_one_bad_line_and_the_others_are_counted(tmp_path: Path) -> None:
+    def line(hour: int, status: str = "200", size: str = "5") -> str:
+        request = '"GET /v2/a/manifests/v1 HTTP/1.1"'
+        return f'10.0.0.1 - - [07/Dec/2026:{hour:02d}:00:00 +0000] {request} {status} {size} "" "c"\n'
+
+    log = tmp_path / "access.log"
+    # the first line is also the one the format is told by
+    log.write_text(line(0, size="5²") + line(1) + line(2, status="2²0") + line(3, status="٢٠٠") + line(6), "utf-8")
+    code, stdout, stderr = run("usage", "from-logs", log, "--format", "json")
+    assert code == 0, stderr
+    assert "Traceback" not in stderr and "unexpected" not in stderr
+    data = json.loads(stdout)
+    assert data["files"][0]["log_format"] == "combined"
+    assert (data["bad_lines"]["count"], data["repositories"][0]["pulls"]) == (3, 2)
+    assert data["bad_lines"]["examples"][0] == f"{log}:1: size: '5²' is not a byte count"
+
+
+def test_tags_that_begin_with_sha_are_tags_not_digests(tmp_path: Path) -> None:
+    # docker/metadata-action tags images sha-<commit>; cosign's referrer tags are sha256-<hex>.sig
+    fleet = small_fleet()
+    tags = {repo.name: [(ref.tag, ref.digest) for ref in repo.tags] for repo in fleet.repositories}
+    signature = "sha256-" + "ab" * 32 + ".sig"
+    tags["acme/api"] += [("sha-1a2b3c4", d("api1")), (signature, d("api2"))]
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(dumps(build_inventory("r.example", "acme", fleet.scanned_at, tags, fleet.manifests)), "utf-8")
+
+    def line(second: int, what: str, size: int = 500) -> str:
+        request = f'"GET /v2/acme/api/{what} HTTP/1.1"'
+        return f'10.0.0.1 - - [07/Dec/2026:08:00:{second:02d} +0000] {request} 200 {size} "" "c"\n'
+
+    log = tmp_path / "access.log"
+    log.write_text(
+        line(0, "manifests/v1")
+        + line(5, "manifests/sha-1a2b3c4")  # another pull right after, not the platform manifest of the first
+        + line(6, f"blobs/{d('capi1')}", 10)
+        + line(30, f"manifests/{signature}"),
+        "utf-8",
+    )
+    code, stdout, stderr = run("usage", "from-logs", log, "--inventory", inventory, "--format", "json")
+    assert code == 0, stderr
+    (api,) = json.loads(stdout)["repositories"]
+    assert (api["pulls"], api["tags"]) == (3, {"sha-1a2b3c4": 1, signature: 1, "v1": 1})
+    # each tag resolved through the inventory to its image's platform
+    assert (api["platforms"], api["served_bytes"]) == ({"linux/amd64": 3}, 1510)
+
+
+def test_periods_far_beyond_any_log_give_figures_or_one_sentence(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(
+        '10.0.0.1 - - [07/Dec/2026:08:00:00 +0000] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n'
+        '10.0.0.2 - - [07/Dec/2026:14:00:00 +0000] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n',
+        encoding="utf-8",
+    )
+    code, stdout, stderr = run("usage", "from-logs", log, "--format", "json", "--period", "9" * 23 + "h")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["period"]["hours"] == 1e23 and data["repositories"][0]["classes"][0]["deploys_per_month"] == 0
+    code, stdout, stderr = run("usage", "from-logs", log, "--period", "0." + "0" * 26 + "1h")
+    assert code == 0, stderr  # 2 warm pulls in 10^-27 hours: 1.46 x 10^30 a month
+    assert stdout.splitlines()[1] == "a,,same-region,0,,146" + "0" * 28 + ",1,v1,,73" + "0" * 29
+    for output_format in ("json", "csv"):
+        for period in ("1" + "0" * 60 + "h", "0." + "0" * 60 + "1h"):
+            code, stdout, stderr = run("usage", "from-logs", log, "--format", output_format, "--period", period)
+            assert (code, stdout) == (1, "") or code == 0, stderr
+            assert "unexpected" not in stderr and "Traceback" not in stderr
+            if code == 1:
+                assert stderr.count("costcalc: error:") == 1 and "too large to compute exactly" in stderr
+
+
+@pytest.mark.parametrize(
+    ("log_format", "first", "problem"),
+    [
+        ("combined", "01/Jan/0001:00:00:00 +0100", "time: '01/Jan/0001:00:00:00 +0100' is not a log time"),
+        ("combined", "31/Dec/9999:23:59:59 -0100", "time: '31/Dec/9999:23:59:59 -0100' is not a log time"),
+        # a float cannot tell this time from 10000-01-01T00:00:00Z
+        ("logrus", "9999-12-31T23:59:59.99999Z", "time: '9999-12-31T23:59:59.99999Z' is out of range"),
+    ],
+)
+def test_a_time_outside_the_calendar_in_utc_is_a_bad_line(
+    tmp_path: Path, log_format: str, first: str, problem: str
+) -> None:
+    def line(when: str) -> str:
+        if log_format == "combined":
+            return f'10.0.0.1 - - [{when}] "GET /v2/a/manifests/v1 HTTP/1.1" 200 5 "" "c"\n'
+        return (
+            f'time="{when}" level=info msg="response completed" http.request.method=GET '
+            "http.request.remoteaddr=10.0.0.1 http.request.uri=/v2/a/manifests/v1 http.response.status=200\n"
+        )
+
+    log = tmp_path / "access.log"
+    text = line(first)
+    if log_format == "combined":
+        text += line("07/Dec/2026:08:00:00 +0000") + line("08/Dec/2026:08:00:00 +0000")
+    else:
+        text += line("2026-12-07T08:00:00Z") + line("2026-12-08T08:00:00Z")
+    log.write_text(text, encoding="utf-8")
+    code, stdout, stderr = run("usage", "from-logs", log, "--format", "json")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert (data["period"]["start"], data["period"]["hours"]) == ("2026-12-07T08:00:00Z", 24.0)
+    assert data["bad_lines"]["examples"] == [f"{log}:1: {problem}"]
+
+
+def test_the_period_keeps_the_fractions_of_a_second_the_log_has(tmp_path: Path) -> None:
+    def line(when: str) -> str:
+        return (
+            f'time="{when}" level=info msg="response completed" http.request.method=GET '
+            "http.request.remoteaddr=10.0.0.1 http.request.uri=/v2/a/manifests/v1 http.response.status=200\n"
+        )
+
+    log = tmp_path / "registry.log"
+    log.write_text(line("2026-12-07T08:37:30.094308804Z") + line("2026-12-08T08:37:31Z"), encoding="utf-8")
+    code, stdout, stderr = run("usage", "from-logs", log, "--format", "json")
+    assert code == 0, stderr
+    period = json.loads(stdout)["period"]
+    assert (period["start"], period["end"]) == ("2026-12-07T08:37:30.094308Z", "2026-12-08T08:37:31Z")
+    assert period["span_hours"] == 24.000252  # 86400.905692 seconds

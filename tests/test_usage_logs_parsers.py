@@ -209,6 +209,7 @@ _FRAGMENTS = st.sampled_from(
         "[07/Dec/2026:08:37:30 +0000]",
         '"GET /v2/a/manifests/v1 HTTP/1.1"',
         " 200 ",
+        " 2²0 ",  # digits to str.isdigit(), not to int()
         "-",
         '""',
         'time="2026-12-07T08:37:30Z"',
@@ -278,3 +279,20 @@ def test_no_record_makes_the_cloudtrail_parser_fail_but_as_a_bad_record(record: 
             assert str(exc)
         else:
             assert all(isinstance(request, Request) for request in (got if isinstance(got, list) else [got]))
+
+
+@pytest.mark.parametrize(
+    ("status", "written"),
+    [("2²0", "370"), ("200", "3²0"), ("٢٠٠", "370"), ("200", "٣٧٠"), ("200", "³")],  # superscripts, Arabic-Indic
+)
+def test_digits_other_than_ascii_make_a_bad_line_not_a_number(status: str, written: str) -> None:
+    # str.isdigit() is true for these; int() fails on superscripts and reads Arabic-Indic digits
+    combined_line = (
+        f'127.0.0.1 - - [07/Dec/2026:08:37:30 +0000] "GET /v2/acme/api/blobs/{DIGEST} HTTP/1.1" {status} {written} '
+        '"" "skopeo/1.9.3"'
+    )
+    logrus_line = LOGRUS.format(digest=DIGEST).replace("status=200", f"status={status}")
+    logrus_line = logrus_line.replace("written=370", f"written={written}")
+    for parse, line in ((combined.parse_line, combined_line), (distribution.parse_line, logrus_line)):
+        with pytest.raises(BadLine, match=r"^(status|size): "):
+            parse(line)

@@ -63,7 +63,9 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
     with localcontext(ARITHMETIC):
         for repo in inventory.repositories:
             name = repo.name
-            match = usage.match(name) if usage is not None else None
+            # the best row first, then the same pattern's rows for other source classes
+            matched = usage.matches(name) if usage is not None else ()
+            match = matched[0] if matched else None
             digest, tag, tag_warning = _pulled(inventory, repo, match)
             if tag_warning:
                 warnings.append(tag_warning)
@@ -109,8 +111,7 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
                 measured_parts = 0
                 modelled_total = zero
                 any_warm = False
-                parts = usage.matches(name) if usage is not None else (match,)
-                for part in parts:
+                for part in matched:
                     cold = part.pulls_per_month or zero
                     warm = (part.deploys_per_month or zero) * (part.nodes or zero)
                     pulls += cold + warm
@@ -124,7 +125,7 @@ def measure_usage(inventory: Inventory, usage: Usage | None) -> Measurements:
                     egress[source_class] = egress.get(source_class, zero) + (modelled if measured is None else measured)
                     modelled_total += modelled
                     measured_parts += measured is not None
-                if measured_parts == len(parts):  # compared only where every class was measured
+                if measured_parts == len(matched):  # compared only where every class was measured
                     modelled_egress = modelled_total
                 if any_warm and transitions == 0:
                     single_version.append(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
@@ -89,11 +90,9 @@ class Usage(BaseModel):
         source, tag, platform and pulls. Cold pulls (pulls_per_month or pulls_per_day) and warm
         pulls (deploys_per_month with nodes) are taken as a whole, never mixed.
         """
-        best: UsageRow | None = None
-        for row in self.rows:
-            if row.matches(repository) and (best is None or row.specificity > best.specificity):
-                best = row
-        default = next((row for row in self.rows if row.pattern == "*"), None)
+        index = self._index()
+        best = index.best(repository)
+        default = index.default
         if best is None or default is None or best is default:
             return best
         update: dict[str, Any] = {
@@ -114,11 +113,9 @@ class Usage(BaseModel):
         best = self.match(repository)
         if best is None:
             return ()
-        siblings = [row for row in self.rows if row.pattern == best.pattern and row.line != best.line]
-        if not siblings:
-            return (best,)
-        default = next((row for row in self.rows if row.pattern == "*"), None)
-        return (best, *(self._completed(row, default) for row in siblings))
+        index = self._index()
+        siblings = [row for row in index.by_pattern[best.pattern] if row.line != best.line]
+        return (best, *(self._completed(row, index.default) for row in siblings))
 
     @staticmethod
     def _completed(row: UsageRow, default: UsageRow | None) -> UsageRow:
@@ -131,11 +128,60 @@ class Usage(BaseModel):
 
     def unmatched(self, repositories: Iterable[str]) -> tuple[UsageRow, ...]:
         """Rows whose pattern matches none of REPOSITORIES (a `*` row never counts as unmatched)."""
-        names = list(repositories)
-        return tuple(row for row in self.rows if row.pattern != "*" and not any(row.matches(name) for name in names))
+        names = set(repositories)
+        index = self._index()
+        found = {pattern for pattern in index.exact if pattern in names}
+        found |= {row.pattern for row in index.globs if any(fnmatchcase(name, row.pattern) for name in names)}
+        return tuple(row for row in self.rows if row.pattern != "*" and row.pattern not in found)
 
     def sources(self) -> tuple[tuple[UsageRow, str], ...]:
         return tuple((row, row.source) for row in self.rows if row.source is not None)
+
+    def _index(self) -> _RowIndex:
+        """The rows arranged for matching, built on first use and kept with the model.
+
+        A report matches every repository of an inventory (thousands, with a `usage init`
+        file of as many rows): scanning every row per repository was quadratic."""
+        index = self.__dict__.get("_row_index")
+        if not isinstance(index, _RowIndex) or index.rows is not self.rows:
+            index = _RowIndex.of(self.rows)
+            # a cache beside the fields (as functools.cached_property keeps one): pydantic's
+            # equality, hashing and dumps read only the fields
+            self.__dict__["_row_index"] = index
+        return index
+
+
+@dataclass(frozen=True, slots=True)
+class _RowIndex:
+    rows: tuple[UsageRow, ...]
+    exact: dict[str, UsageRow]  # the first row of each name without wildcards
+    globs: tuple[UsageRow, ...]  # the rows with wildcards, most specific first, file order on ties
+    by_pattern: dict[str, tuple[UsageRow, ...]]  # every row of each pattern, in file order
+    default: UsageRow | None  # the first `*` row
+
+    @classmethod
+    def of(cls, rows: tuple[UsageRow, ...]) -> _RowIndex:
+        exact: dict[str, UsageRow] = {}
+        by_pattern: dict[str, list[UsageRow]] = {}
+        globs: list[UsageRow] = []
+        for row in rows:
+            by_pattern.setdefault(row.pattern, []).append(row)
+            if row.is_glob:
+                globs.append(row)
+            else:
+                exact.setdefault(row.pattern, row)
+        specificity = {id(row): row.specificity for row in globs}
+        # sorted() is stable with reverse=True too: equally specific rows stay in file order
+        globs.sort(key=lambda row: specificity[id(row)], reverse=True)
+        default = by_pattern["*"][0] if "*" in by_pattern else None
+        return cls(rows, exact, tuple(globs), {k: tuple(v) for k, v in by_pattern.items()}, default)
+
+    def best(self, repository: str) -> UsageRow | None:
+        """The most specific row matching REPOSITORY: an exact name beats every glob."""
+        row = self.exact.get(repository)
+        if row is not None:
+            return row
+        return next((row for row in self.globs if fnmatchcase(repository, row.pattern)), None)
 
 
 def check_sources(usage: Usage, book: PriceBook) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from costcalc.inventory.model import Inventory
+from costcalc.reference import is_valid_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,8 @@ class InventoryLookup:
         return cls(sizes, platforms, digests, single)
 
     def digest(self, repository: str, reference: str) -> str | None:
-        return reference if reference.startswith("sha") else self.digest_by_tag.get((repository, reference))
+        """The digest REFERENCE names: itself if it is one, else the digest of that tag of REPOSITORY."""
+        return reference if is_valid_digest(reference) else self.digest_by_tag.get((repository, reference))
 
     def size_bytes(self, repository: str, reference: str) -> int | None:
         """Bytes of the blob or manifest REFERENCE (a digest, or a tag of REPOSITORY), None if unknown."""

@@ -6,14 +6,14 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
-from costcalc.units import whole_parts
+from costcalc.units import ARITHMETIC, plain, round_half_up, utc_timestamp, whole_bytes, whole_parts
 from costcalc.usage.file import COLUMNS, HOURS_PER_MONTH, MEASURED_COLUMNS
 
-_CELL = Decimal("0.01")
-_HOURS = Decimal("0.000001")
+_CELL_PLACES = 2  # pulls per month, as the usage CSV and JSON write them
+_HOURS_PLACES = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +76,12 @@ class Measurement:
 
 def per_month(count: int, period_hours: Decimal) -> Decimal:
     """COUNT over PERIOD_HOURS as a count per 730-hour month."""
-    with localcontext() as ctx:
-        ctx.prec = 50
-        return Decimal(count) * HOURS_PER_MONTH / period_hours
+    return ARITHMETIC.divide(ARITHMETIC.multiply(Decimal(count), HOURS_PER_MONTH), period_hours)
 
 
 def bytes_per_month(size_bytes: int, period_hours: Decimal) -> int:
     """SIZE_BYTES over PERIOD_HOURS as whole bytes per 730-hour month (half up)."""
-    return int(_round(per_month(size_bytes, period_hours), 1))
+    return whole_bytes(per_month(size_bytes, period_hours))
 
 
 def usage_csv(measurement: Measurement, period_hours: Decimal) -> str:
@@ -108,8 +106,8 @@ def usage_csv(measurement: Measurement, period_hours: Decimal) -> str:
                 {
                     "repository": usage.repository,
                     "source": part.source,
-                    "pulls_per_month": _cell(per_month(part.cold_pulls, period_hours)),
-                    "deploys_per_month": _cell(per_month(warm, period_hours)) if warm else "",
+                    "pulls_per_month": plain(per_month(part.cold_pulls, period_hours), _CELL_PLACES),
+                    "deploys_per_month": plain(per_month(warm, period_hours), _CELL_PLACES) if warm else "",
                     "nodes": "1" if warm else "",
                     "tag": usage.tag or "",
                     "platform": usage.platform or "",
@@ -125,8 +123,8 @@ def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[st
         "period": {
             "start": _time(measurement.start),
             "end": _time(measurement.end),
-            "hours": float(_round(period_hours, _HOURS)),
-            "span_hours": float(_round(measurement.span_hours, _HOURS)),
+            "hours": float(round_half_up(period_hours, _HOURS_PLACES)),
+            "span_hours": float(round_half_up(measurement.span_hours, _HOURS_PLACES)),
         },
         "unattributed_blob_requests": measurement.unattributed_blobs,
         "repositories": [
@@ -149,8 +147,10 @@ def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[st
                         "pulls": part.pulls,
                         "cold_pulls": part.cold_pulls,
                         "warm_pulls": part.warm_pulls,
-                        "pulls_per_month": float(_round(per_month(part.cold_pulls, period_hours))),
-                        "deploys_per_month": float(_round(per_month(part.warm_pulls, period_hours))),
+                        "pulls_per_month": float(round_half_up(per_month(part.cold_pulls, period_hours), _CELL_PLACES)),
+                        "deploys_per_month": float(
+                            round_half_up(per_month(part.warm_pulls, period_hours), _CELL_PLACES)
+                        ),
                         "requests": part.requests,
                         "served_bytes": part.served_bytes,
                         "served_bytes_per_month": bytes_per_month(part.served_bytes, period_hours),
@@ -164,17 +164,6 @@ def measurement_data(measurement: Measurement, period_hours: Decimal) -> dict[st
     }
 
 
-def _round(value: Decimal, step: int | Decimal = _CELL) -> Decimal:
-    return value.quantize(Decimal(step), rounding=ROUND_HALF_UP)
-
-
-def _cell(value: Decimal) -> str:
-    """VALUE to the hundredth, without trailing zeros: `1460`, `12.5`."""
-    text = f"{_round(value):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _time(moment: float | None) -> str | None:
-    if moment is None:
-        return None
-    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
+    # to the microsecond: a log's times carry fractions of a second, and span_hours is computed from them
+    return None if moment is None else utc_timestamp(datetime.fromtimestamp(moment, UTC), timespec="auto")

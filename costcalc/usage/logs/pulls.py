@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from costcalc.reference import is_valid_digest
 from costcalc.usage.logs.lookup import InventoryLookup
 from costcalc.usage.logs.measured import ClassUsage, Measurement, RepositoryUsage
 from costcalc.usage.logs.networks import Networks
@@ -91,7 +92,7 @@ class PullCounter:
             self._sweep(moment)
         client = (request.client, request.agent, request.repository)
         if request.method == "HEAD":
-            if request.kind == "manifest" and not request.reference.startswith("sha"):
+            if request.kind == "manifest" and not is_valid_digest(request.reference):
                 self._heads[client] = (request.reference, moment)
             return
         source = self.networks.source_class(request.client)
@@ -117,7 +118,7 @@ class PullCounter:
             else:
                 pull.blob_bytes += size
             return
-        is_digest = request.reference.startswith("sha")
+        is_digest = is_valid_digest(request.reference)  # a tag may begin with sha: sha-1a2b3c4
         if pull is not None and is_digest and pull.blobs == 0 and moment - pull.last <= CHILD_SECONDS:
             pull.last = moment  # the platform manifest of the index this pull fetched
             pull.platform = self._platform(request) or pull.platform

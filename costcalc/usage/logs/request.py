@@ -67,19 +67,24 @@ def target(uri: str) -> tuple[Kind, str, str]:
     return ("other", "", "")
 
 
+def _is_number(text: str) -> bool:
+    """True for ASCII digits only: str.isdigit() also takes `²` (int() fails on it) and `٢` (int() reads it)."""
+    return text.isascii() and text.isdigit()
+
+
 def address(text: str) -> str:
     """The client address of TEXT without a port (`1.2.3.4:5`, `[::1]:5`); other text as it is."""
     text = text.strip()
     if text.startswith("[") and "]" in text:
         return text[1 : text.index("]")]
     host, colon, port = text.rpartition(":")
-    if colon and port.isdigit() and host.count(":") == 0:
+    if colon and _is_number(port) and host.count(":") == 0:
         return host
     return text
 
 
 def status(text: str) -> int:
-    if len(text) != 3 or not text.isdigit():
+    if len(text) != 3 or not _is_number(text):
         raise BadLine(f"status: {text[:20]!r} is not an HTTP status")
     return int(text)
 
@@ -88,7 +93,7 @@ def size(text: str) -> int | None:
     """Response bytes from a log field; `-` (Apache's none) is 0 bytes."""
     if text == "-":
         return 0
-    if not text.isdigit() or len(text) > 18:
+    if not _is_number(text) or len(text) > 18:
         raise BadLine(f"size: {text[:20]!r} is not a byte count")
     return int(text)
 
@@ -103,13 +108,13 @@ def clf_time(text: str) -> float:
         year, hour, minute, second_zone = rest.split(":", 3)
         second, zone = second_zone.split(" ")
         sign = 1 if zone[0] == "+" else -1 if zone[0] == "-" else 0
-        if not sign or len(zone) != 5 or not zone[1:].isdigit():
+        if not sign or len(zone) != 5 or not _is_number(zone[1:]):
             raise ValueError(zone)
         offset = sign * (int(zone[1:3]) * 3600 + int(zone[3:5]) * 60)
         moment = datetime(int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
-    except (ValueError, KeyError, IndexError, OverflowError):
+        return _in_calendar(moment.timestamp() - offset)
+    except (ValueError, KeyError, IndexError, OverflowError, OSError):
         raise BadLine(f"time: {text[:40]!r} is not a log time") from None
-    return moment.timestamp() - offset
 
 
 @lru_cache(maxsize=1 << 12)
@@ -127,6 +132,14 @@ def iso_time(text: str) -> float:
     if moment.tzinfo is None:
         raise BadLine(f"time: {text[:40]!r} has no time zone")
     try:
-        return moment.timestamp()
-    except (OverflowError, ValueError):
+        return _in_calendar(moment.timestamp())
+    except (OverflowError, ValueError, OSError):
         raise BadLine(f"time: {text[:40]!r} is out of range") from None
+
+
+def _in_calendar(seconds: float) -> float:
+    """SECONDS, if they are a time in UTC between years 1 and 9999 (else ValueError or OverflowError):
+    a log's first and last times are written in UTC, and an offset or a float's rounding can
+    carry a time at either end of the calendar beyond it."""
+    datetime.fromtimestamp(seconds, UTC)
+    return seconds
