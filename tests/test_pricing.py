@@ -10,8 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from costcalc.errors import InputError
-from costcalc.pricing.book import BYTES_PER_UNIT, HOURS_PER_MONTH, Tier, TierCharge, TieredRate
+from costcalc.pricing.book import HOURS_PER_MONTH, Tier, TierCharge, TieredRate
 from costcalc.pricing.book_file import bundled_book_ids, load_book, validate_book_file
+from costcalc.units import to_units
 
 D = Decimal
 
@@ -100,19 +101,12 @@ def test_tiered_rate_built_in_code_is_checked(tiers: tuple[Tier, ...]) -> None:
         TieredRate(tiers=tiers)
 
 
-def test_units_convert_bytes_exactly() -> None:
-    gib, gb = load_book("aws-ecr"), load_book("cloudflare-r2")
-    assert (gib.unit, gb.unit) == ("GiB", "GB")
-    assert BYTES_PER_UNIT == {"GiB": 2**30, "GB": 10**9}
-    assert gb.units(10**9) == 1
-    assert gib.units(10**9) == D("0.931322574615478515625")  # 10^9 / 2^30, exact
-    assert gib.units(2**30) == 1
-    assert gib.units(1) == D("9.31322574615478515625E-10")
-    big = 123_456_789_012_345_678  # a 110 PiB registry: still exact
-    assert gib.units(big) * 2**30 == big
-    assert gb.units(1_500_000_000) == D("1.5")
+def test_a_negative_byte_count_is_refused_not_priced() -> None:
+    gib = load_book("aws-ecr")
     with pytest.raises(ValueError):
-        gib.units(-1)
+        gib.storage_cost(to_units(-1, gib.unit))
+    with pytest.raises(ValueError):
+        gib.egress_cost("internet", to_units(-1, gib.unit))
 
 
 BOOK = """\
@@ -481,8 +475,8 @@ def test_arithmetic_is_not_limited_by_the_default_decimal_context() -> None:
     book = load_book("aws-ecr")
     with decimal.localcontext(decimal.Context(prec=5)):
         # 10^15 bytes: 931322.574615478515625 GiB needs 21 digits.
-        assert book.units(10**15) == D("931322.574615478515625")
-        assert book.storage_cost(book.units(10**15)) == D("93132.2574615478515625")
+        assert to_units(10**15, book.unit) == D("931322.574615478515625")
+        assert book.storage_cost(to_units(10**15, book.unit)) == D("93132.2574615478515625")
 
 
 @pytest.mark.parametrize(

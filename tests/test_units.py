@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 
 from costcalc.cli.app import app
 from costcalc.errors import InputError
+from costcalc.pricing.book_file import load_book
 from costcalc.render import display
 from costcalc.units import (
+    BYTES_PER_UNIT,
     MONEY_QUANTUM,
     allocate,
     format_bytes,
@@ -113,6 +115,19 @@ def test_to_units() -> None:
     assert to_units(2 * 10**9, "GB") == 2
     assert to_units(2**30, "GiB") == 1
     assert to_units(Decimal(10**9), "GiB") == Decimal(10**9) / Decimal(2**30)
+
+
+def test_to_units_converts_bytes_exactly_in_a_books_unit() -> None:
+    gib, gb = load_book("aws-ecr").unit, load_book("cloudflare-r2").unit
+    assert (gib, gb) == ("GiB", "GB")
+    assert BYTES_PER_UNIT == {"GiB": 2**30, "GB": 10**9}
+    assert to_units(10**9, gb) == 1
+    assert to_units(10**9, gib) == Decimal("0.931322574615478515625")  # 10^9 / 2^30, exact
+    assert to_units(2**30, gib) == 1
+    assert to_units(1, gib) == Decimal("9.31322574615478515625E-10")
+    big = 123_456_789_012_345_678  # a 110 PiB registry: still exact
+    assert to_units(big, gib) * 2**30 == big
+    assert to_units(1_500_000_000, gb) == Decimal("1.5")
 
 
 def test_allocate_is_largest_remainder() -> None:

@@ -1,11 +1,12 @@
-"""Price books: the PriceBook model, tier math and unit conversion (pure).
+"""Price books: the PriceBook model and tier math (pure).
 
 Rules this module settles:
 
-- Arithmetic runs in a 50-significant-digit decimal context. Converting bytes to GiB is a
-  division by 2**30, which has a finite decimal expansion: it is exact for any byte count
-  below 10**29. The only inexact steps are the conversions of day prices to 730-hour
-  months (x 730 / 24, rounded at the 50th digit, far below the 4 places ever printed).
+- Arithmetic runs in units.ARITHMETIC, the reports' 50-significant-digit context, and bytes
+  become book units in units.to_units. Converting bytes to GiB is a division by 2**30, which
+  has a finite decimal expansion: it is exact for any byte count below 10**29. The only
+  inexact steps are the conversions of day prices to 730-hour months (x 730 / 24, rounded
+  at the 50th digit, far below the 4 places ever printed).
 - Storage for one month: a plan's monthly fee; the plan's included storage is consumed
   first; what is left goes through the storage free allowance, then the tiers.
 - Tier bounds (``up_to``) are cumulative, in the book's unit, and count the volume left
@@ -26,16 +27,10 @@ from typing import Literal
 from pydantic import BaseModel, model_validator
 
 from costcalc.errors import InputError
+from costcalc.units import ARITHMETIC
 
-BYTES_PER_UNIT: dict[str, int] = {"GiB": 2**30, "GB": 10**9}
 HOURS_PER_MONTH = Decimal(730)
 HOURS_PER_DAY = Decimal(24)
-
-ARITHMETIC = decimal.Context(
-    prec=50,
-    rounding=decimal.ROUND_HALF_EVEN,
-    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
-)
 
 # Registry: a blob stored once however many repositories hold it; repository: once per repository.
 DedupScope = Literal["registry", "repository"]
@@ -49,8 +44,9 @@ def per_month(daily: Decimal) -> Decimal:
         return daily * HOURS_PER_MONTH / HOURS_PER_DAY
 
 
-def plain(number: Decimal) -> str:
-    """A Decimal in positional notation without trailing zeros: 10240, 0.5, 0.09125."""
+def exact_text(number: Decimal) -> str:
+    """NUMBER exactly, in positional notation without trailing zeros: 10240, 0.5, 0.09125
+    (for tier labels and book figures, which units.plain would round to 4 places)."""
     text = format(number.normalize(ARITHMETIC), "f")
     return "0" if text in ("-0", "0") else text
 
@@ -109,7 +105,8 @@ class TieredRate(BaseModel, frozen=True):
         with decimal.localcontext(ARITHMETIC):
             in_free = min(quantity, self.free)
             if in_free > 0:
-                charges.append(TierCharge(label=f"free {plain(self.free)}", quantity=in_free, price=_ZERO, cost=_ZERO))
+                label = f"free {exact_text(self.free)}"
+                charges.append(TierCharge(label=label, quantity=in_free, price=_ZERO, cost=_ZERO))
             rest = quantity - in_free
             lower = _ZERO
             for index, tier in enumerate(self.tiers):
@@ -138,11 +135,11 @@ class TieredRate(BaseModel, frozen=True):
         tier = self.tiers[index]
         if tier.up_to is None:
             if index > 0:
-                return f"over {plain(lower)}"
+                return f"over {exact_text(lower)}"
             return "all" if self.free == 0 else "beyond free"
         if index == 0:
-            return f"first {plain(tier.up_to)}"
-        return f"next {plain(tier.up_to - lower)}"
+            return f"first {exact_text(tier.up_to)}"
+        return f"next {exact_text(tier.up_to - lower)}"
 
 
 class Plan(BaseModel, frozen=True):
@@ -191,13 +188,6 @@ class PriceBook(BaseModel, frozen=True):
         """The egress classes this book prices, in file order."""
         return tuple(self.egress)
 
-    def units(self, n_bytes: int) -> Decimal:
-        """N_BYTES in the book's unit, exact for any byte count below 10**29."""
-        if n_bytes < 0:
-            raise ValueError(f"a byte count must be >= 0, got {n_bytes}")
-        with decimal.localcontext(ARITHMETIC):
-            return Decimal(n_bytes) / BYTES_PER_UNIT[self.unit]
-
     def storage_breakdown(self, units_held: Decimal) -> tuple[TierCharge, ...]:
         """One month's storage bill for UNITS_HELD: plan fee, included part, tiers, discount."""
         lines: list[TierCharge] = []
@@ -207,7 +197,7 @@ class PriceBook(BaseModel, frozen=True):
             lines.append(TierCharge(label="plan fee", quantity=Decimal(1), price=fee, cost=fee))
             included = min(units_held, self.plan.included_storage)
             if included > 0:
-                label = f"included {plain(self.plan.included_storage)}"
+                label = f"included {exact_text(self.plan.included_storage)}"
                 lines.append(TierCharge(label=label, quantity=included, price=_ZERO, cost=_ZERO))
             billable = units_held - included
         tiers = self.storage.breakdown(billable)
@@ -244,22 +234,22 @@ class PriceBook(BaseModel, frozen=True):
                 per_hour = pulls_per_month / HOURS_PER_MONTH
             if limits.pulls_per_hour is not None and per_hour > limits.pulls_per_hour:
                 said.append(
-                    f"{plain(pulls_per_month)} pulls a month average {per_hour:.1f} an hour, more than the "
-                    f"{plain(limits.pulls_per_hour)} an hour {self.id} allows: pulls beyond it are refused."
+                    f"{exact_text(pulls_per_month)} pulls a month average {per_hour:.1f} an hour, more than the "
+                    f"{exact_text(limits.pulls_per_hour)} an hour {self.id} allows: pulls beyond it are refused."
                 )
             if limits.included_pulls_per_month is not None and pulls_per_month > limits.included_pulls_per_month:
                 said.append(
-                    f"{plain(pulls_per_month)} pulls a month are more than the "
-                    f"{plain(limits.included_pulls_per_month)} {self.id} includes: beyond them the provider's "
+                    f"{exact_text(pulls_per_month)} pulls a month are more than the "
+                    f"{exact_text(limits.included_pulls_per_month)} {self.id} includes: beyond them the provider's "
                     "fair use terms apply (throttling or charges this book does not price)."
                 )
         for egress_class, units in (egress_units or {}).items():
             limit = self._egress_rate(egress_class).limit
             if limit is not None and units > limit:
                 said.append(
-                    f"egress {egress_class} is {plain(units)} {self.unit} a month, more than the {plain(limit)} "
-                    f"{self.unit} {self.id} serves in this class a month: pulls beyond it are refused, not billed, "
-                    "so the excess is priced as nothing and would not be served."
+                    f"egress {egress_class} is {exact_text(units)} {self.unit} a month, more than the "
+                    f"{exact_text(limit)} {self.unit} {self.id} serves in this class a month: pulls beyond it are "
+                    "refused, not billed, so the excess is priced as nothing and would not be served."
                 )
         return tuple(said)
 
@@ -280,7 +270,7 @@ class PriceBook(BaseModel, frozen=True):
             if subtotal == 0:
                 return tuple(lines)
             rate = self.discount_pct / 100
-            label = f"discount {plain(self.discount_pct)}%"
+            label = f"discount {exact_text(self.discount_pct)}%"
             lines.append(TierCharge(label=label, quantity=subtotal, price=-rate, cost=-(subtotal * rate)))
         return tuple(lines)
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator
 
-from costcalc.pricing.book import DedupScope, plain
+from costcalc.pricing.book import DedupScope, exact_text
 from costcalc.pricing.validation import (
     MAX_PRICE,
     MAX_QUANTITY,
@@ -195,14 +195,14 @@ def _bound_rules(tiers: Any) -> list[Problem]:
         if not isinstance(bound, Decimal) or not bound.is_finite() or not 0 <= bound <= MAX_QUANTITY:
             continue  # reported by the tier's own check
         if bound <= previous:
-            after = f"the previous tier's up_to ({plain(previous)})" if index else "0"
-            out.append(((*path, "up_to"), f"must be greater than {after}, got {plain(bound)}"))
+            after = f"the previous tier's up_to ({exact_text(previous)})" if index else "0"
+            out.append(((*path, "up_to"), f"must be greater than {after}, got {exact_text(bound)}"))
         previous = max(previous, bound)
         if index == len(tiers) - 1:
             out.append(
                 (
                     (*path, "up_to"),
-                    f"the last tier must have no up_to: volume above {plain(previous)} would have no price",
+                    f"the last tier must have no up_to: volume above {exact_text(previous)} would have no price",
                 )
             )
     return out

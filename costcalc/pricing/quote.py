@@ -24,15 +24,9 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from costcalc.errors import InputError
-from costcalc.pricing.book import (
-    ARITHMETIC,
-    HOURS_PER_DAY,
-    HOURS_PER_MONTH,
-    PriceBook,
-    TierCharge,
-    plain,
-)
+from costcalc.pricing.book import HOURS_PER_DAY, HOURS_PER_MONTH, PriceBook, TierCharge, exact_text
 from costcalc.pricing.validation import MAX_DAYS, MAX_QUANTITY, limit_problem, show_number
+from costcalc.units import ARITHMETIC
 
 
 class QuoteComponent(BaseModel, frozen=True):
@@ -98,13 +92,13 @@ def build_quote(
     Raises InputError for a class the book does not price or a period that is not > 0.
     """
     if days is not None and days <= 0:
-        raise InputError(f"--days {plain(days)}: the period must be more than 0 days.")
+        raise InputError(f"--days {exact_text(days)}: the period must be more than 0 days.")
     if days is not None and days > MAX_DAYS:
         raise InputError(f"--days {show_number(days)}: the period must be at most {MAX_DAYS:,f} days (100 years).")
     limit = book.plan.storage_limit if book.plan is not None else None
     if storage is not None and limit is not None and storage > limit:
         raise InputError(
-            f"--storage-gb {show_number(storage)}: {book.id} holds at most {plain(limit)} {book.unit} "
+            f"--storage-gb {show_number(storage)}: {book.id} holds at most {exact_text(limit)} {book.unit} "
             "(its plan sells no extra storage); quote a larger plan."
         )
     with decimal.localcontext(ARITHMETIC):
@@ -188,17 +182,19 @@ def _assumptions(
     if days is None:
         said.append("The period is one month of 730 hours.")
     else:
-        said.append(f"The period is {plain(days)} days = {plain(hours)} hours = {months:.4f} months of 730 hours.")
+        said.append(
+            f"The period is {exact_text(days)} days = {exact_text(hours)} hours = {months:.4f} months of 730 hours."
+        )
     share = prorated_share(book, days)
     if storage is not None and days is None:
         said.append("Storage is the amount held throughout the month.")
     elif storage is not None and share is not None and book.plan is not None:
-        proration = plain(book.plan.proration_days or Decimal(0))
+        proration = exact_text(book.plan.proration_days or Decimal(0))
         said.append(
-            f"{book.id} prorates its plan over a standard month of {proration} days: for {plain(days or Decimal(0))} "
-            f"days the included storage is {share:.4f} x {plain(book.plan.included_storage)} = "
-            f"{book.plan.included_storage * share:.4f} {book.unit}, and the plan fee and the storage beyond the "
-            f"included amount are charged for {share:.4f} of a month."
+            f"{book.id} prorates its plan over a standard month of {proration} days: for "
+            f"{exact_text(days or Decimal(0))} days the included storage is {share:.4f} x "
+            f"{exact_text(book.plan.included_storage)} = {book.plan.included_storage * share:.4f} {book.unit}, "
+            f"and the plan fee and the storage beyond the included amount are charged for {share:.4f} of a month."
         )
     elif storage is not None:
         said.append(
@@ -209,24 +205,24 @@ def _assumptions(
     if book.plan is not None:
         fee = f"{book.plan.monthly_fee:.4f} {book.currency} per month"
         if book.plan.daily_fee is not None:
-            fee += f" ({plain(book.plan.daily_fee)} per day x 730/24)"
+            fee += f" ({exact_text(book.plan.daily_fee)} per day x 730/24)"
         if storage is None:
             said.append(f"The plan fee of {fee} is part of storage: add --storage-gb 0 to include it.")
         else:
             said.append(
-                f"The plan fee of {fee} includes {plain(book.plan.included_storage)} "
+                f"The plan fee of {fee} includes {exact_text(book.plan.included_storage)} "
                 f"{book.unit} of storage, used before the free allowance and tiers."
             )
     if has_egress and days is None:
         said.append("Egress volumes are the month's volumes: free allowances and tier bounds count per month.")
     elif has_egress:
-        count = "one billing month" if billing_months == 1 else f"{plain(billing_months)} billing months"
+        count = "one billing month" if billing_months == 1 else f"{exact_text(billing_months)} billing months"
         said.append(
             "Egress volumes are the period's: free allowances and tier bounds reset each billing month "
             f"and are never prorated, so the period counts as {count} (its {months:.4f} months rounded, "
-            f"at least one); each class's volume / {plain(billing_months)} is tiered as one month and "
-            f"that month's bill x {plain(billing_months)} is the period's."
+            f"at least one); each class's volume / {exact_text(billing_months)} is tiered as one month and "
+            f"that month's bill x {exact_text(billing_months)} is the period's."
         )
     if book.discount_pct:
-        said.append(f"A {plain(book.discount_pct)}% discount applies to every charge.")
+        said.append(f"A {exact_text(book.discount_pct)}% discount applies to every charge.")
     return tuple(said)

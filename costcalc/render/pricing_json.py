@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from costcalc import units
-from costcalc.pricing.book import ARITHMETIC, PriceBook, TierCharge, TieredRate
+from costcalc.pricing.book import PriceBook, TierCharge, TieredRate
 from costcalc.pricing.quote import Quote
 from costcalc.render.json_writer import Number, dump
 
@@ -88,7 +88,7 @@ def number(value: Decimal) -> Decimal:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -12:
         value = units.round_half_up(value, 12)
-    normal = value.normalize(ARITHMETIC)
+    normal = value.normalize(units.ARITHMETIC)
     return abs(normal) if normal.is_zero() else normal
 
 

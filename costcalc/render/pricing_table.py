@@ -12,10 +12,10 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from costcalc.pricing.book import ARITHMETIC, PriceBook, TieredRate
+from costcalc.pricing.book import PriceBook, TieredRate
 from costcalc.pricing.quote import Quote
 from costcalc.render.display import safe
-from costcalc.units import money, round_half_up
+from costcalc.units import ARITHMETIC, money, round_half_up
 
 # The list's columns, and the narrower sets tried in turn until the table fits its width: ids
 # are typed back into --pricing, so they are never cut; other columns go before they would be.
