@@ -204,3 +204,11 @@ def test_egress_limits_give_warnings() -> None:
     assert book.limit_warnings(egress_units={"internet": D(500), "internet-authenticated": D(10**6)}) == ()
     (warning,) = book.limit_warnings(egress_units={"internet": D("500.5")})
     assert warning.startswith("egress internet is 500.5 GiB a month, more than the 500 GiB aws-ecr-public serves")
+
+
+def test_storage_limits_give_warnings() -> None:
+    personal = load_book("docker-hub-personal")  # holds at most 2 GB
+    assert personal.limit_warnings(storage_units=D(2)) == ()
+    (warning,) = personal.limit_warnings(storage_units=D("2.5"))
+    assert warning.startswith("storage is 2.5 GB, 0.5 GB more than the 2 GB docker-hub-personal holds at most")
+    assert load_book("aws-ecr").limit_warnings(storage_units=D(10**6)) == ()  # no plan, no limit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -47,3 +48,25 @@ def test_the_cli_prints_the_warning(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "warning: Pull limits: 200000 pulls a month average 274.0 an hour" in result.stderr
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fleet.json"
+
+
+def test_storage_beyond_a_plans_limit_warns_in_the_table_and_the_json() -> None:
+    # examples/fleet.json holds 16.16 GiB; DigitalOcean's Starter plan holds at most 500 MiB
+    starter = ["report", str(EXAMPLE), "--pricing", "digitalocean-starter", "--width", "400"]
+    expected = (
+        "storage is 16.16 GiB, 15.68 GiB more than the 0.48828125 GiB digitalocean-starter holds at most: "
+        "the plan sells no extra storage, so it cannot hold this registry"
+    )
+    table = CliRunner().invoke(app, starter)
+    assert table.exit_code == 0, table.stderr
+    assert expected in table.stdout.split("Warnings", 1)[1]
+    result = CliRunner().invoke(app, [*starter, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (said,) = [w for w in json.loads(result.stdout)["warnings"] if "storage is" in w]
+    assert said.startswith(f"Storage limit: {expected}")
+    # a plan that holds it does not warn
+    basic = CliRunner().invoke(app, [*starter[:3], "digitalocean-basic", "--format", "json"])
+    assert not [w for w in json.loads(basic.stdout)["warnings"] if "storage is" in w]

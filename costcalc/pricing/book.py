@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, model_validator
 
 from costcalc.errors import InputError
-from costcalc.units import ARITHMETIC
+from costcalc.units import ARITHMETIC, plain
 
 HOURS_PER_MONTH = Decimal(730)
 HOURS_PER_DAY = Decimal(24)
@@ -222,12 +222,27 @@ class PriceBook(BaseModel, frozen=True):
         return _sum(line.cost for line in self.egress_breakdown(egress_class, units))
 
     def limit_warnings(
-        self, *, pulls_per_month: Decimal | None = None, egress_units: Mapping[str, Decimal] | None = None
+        self,
+        *,
+        storage_units: Decimal | None = None,
+        pulls_per_month: Decimal | None = None,
+        egress_units: Mapping[str, Decimal] | None = None,
     ) -> tuple[str, ...]:
-        """Sentences for what exceeds the book's limits: pulls (a month's, averaged over 730
-        hours against an hourly limit) and a month's EGRESS_UNITS per class against the class's
-        limit. Limits are never priced: beyond them a provider refuses, it does not bill."""
+        """Sentences for what exceeds the book's limits: STORAGE_UNITS held against the plan's
+        storage limit, pulls (a month's, averaged over 730 hours against an hourly limit) and a
+        month's EGRESS_UNITS per class against the class's limit. Limits are never priced:
+        beyond them a provider refuses, it does not bill."""
         said: list[str] = []
+        storage_limit = self.plan.storage_limit if self.plan is not None else None
+        if storage_units is not None and storage_limit is not None and storage_units > storage_limit:
+            with decimal.localcontext(ARITHMETIC):
+                over = storage_units - storage_limit
+            said.append(
+                f"storage is {plain(storage_units, 2)} {self.unit}, {plain(over, 2)} {self.unit} more than the "
+                f"{exact_text(storage_limit)} {self.unit} {self.id} holds at most: the plan sells no extra storage, "
+                "so it cannot hold this registry (the excess is priced at the book's storage rate, which this "
+                "plan cannot buy); price a larger plan."
+            )
         limits = self.pull_limits
         if pulls_per_month is not None and limits is not None:
             with decimal.localcontext(ARITHMETIC):

@@ -128,13 +128,14 @@ def pricing_of(book: PriceBook) -> Pricing:
 
 
 def limit_warnings(quantities: Quantities, book: PriceBook, totals: Totals) -> tuple[str, ...]:
-    """What the month's pulls and egress exceed of BOOK's limits (plan pull limits, ECR Public's
-    anonymous allowance), as report warnings. Pulls are the whole report's: a plan limits an
-    account (or an address), not a repository."""
+    """What the month's storage, pulls and egress exceed of BOOK's limits (a plan's storage
+    limit and pull limits, ECR Public's anonymous allowance), as report warnings. Pulls are the
+    whole report's: a plan limits an account (or an address), not a repository."""
     known = [row.pulls_per_month for row in quantities.rows if row.pulls_per_month is not None]
     pulls = sum(known, Decimal(0)) if known else None
+    storage = book.limit_warnings(storage_units=totals.billable_storage_gb)
     said = book.limit_warnings(pulls_per_month=pulls, egress_units=totals.egress_gb_by_class)
-    return tuple(f"Pull limits: {sentence}" for sentence in said)
+    return (*(f"Storage limit: {s}" for s in storage), *(f"Pull limits: {s}" for s in said))
 
 
 def untagged_shares(rows: Sequence[RowQuantities], storage_costs: Sequence[Decimal]) -> list[Decimal]:
