@@ -141,3 +141,21 @@ def test_a_multi_platform_base_is_one_base_per_platform() -> None:
         f"library/node:20 [{arm}]": [("acme/app", arm)],
     }
     assert set(resolve("library/node:20", inventory)) == {"linux/amd64", arm}
+
+
+def test_an_index_whose_child_names_no_platform_resolves_as_the_bases_section_finds_it() -> None:
+    from costcalc.inventory.model import ChildRef, ManifestRecord
+    from tests.inventory_builders import INDEX, MANIFEST
+
+    # Neither the index entry nor the image says its platform: both count it as "unknown"
+    child = ChildRef(media_type=MANIFEST, digest=d("base-image"), size_bytes=500, platform=None)
+    manifests = {
+        d("base"): ManifestRecord(media_type=INDEX, size_bytes=300, kind="image", children=(child,)),
+        d("base-image"): image("cb", 5, layer("os", 900), platform=None),
+        d("app"): image("ca", 5, layer("os", 900), layer("app", 10)),
+    }
+    inventory = build_inventory(
+        "r.example", "", when(3), {"library/base": [("1", d("base"))], "acme/app": [("1", d("app"))]}, manifests
+    )
+    assert [base.name for base in find_bases(inventory)] == ["library/base:1 [unknown]"]
+    assert resolve("library/base:1", inventory) == {"unknown": (layer("os", 900),)}

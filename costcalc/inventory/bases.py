@@ -290,13 +290,8 @@ def resolve(reference: str, inventory: Inventory, bases: Inventory | None = None
             digest = next((t.digest for t in repo.tags if t.tag == (parsed.tag or "latest")), None)
         if digest is None or digest not in source.manifests:
             continue
-        figures = source.figures
-        layers: dict[str, tuple[BlobRef, ...]] = {}
-        for platform in sorted(figures.platforms(digest)):
-            image_digest = figures.platform_manifest(digest, platform)
-            record = source.manifests.get(image_digest) if image_digest else None
-            if record is not None and record.layers:
-                layers[platform] = record.layers
+        # the platform images the bases section finds, so that a base it names resolves
+        layers = {platform: record.layers for platform, record in _platform_records(source, digest) if record.layers}
         if layers:
             return layers
     where = "the inventory or --bases" if bases is not None else "the inventory (pass --bases FILE|TARGET for others)"
