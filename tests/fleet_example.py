@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from costcalc.inventory.file import load
-from costcalc.inventory.merge import by_registry
 from costcalc.pricing.book_file import load_book
 from costcalc.report import Member, Report, build_fleet
 from costcalc.usage.file import load_usage
+from tests.inventory_builders import by_registry
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 PINNED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

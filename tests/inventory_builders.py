@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from costcalc.inventory.merge import Fleet, RegistryInventory
 from costcalc.inventory.model import BlobRef, Inventory, ManifestRecord, build_inventory
 from costcalc.pricing.book import PriceBook, Tier, TieredRate
 
@@ -76,3 +77,11 @@ def flat_book(dedup: str = "registry") -> PriceBook:
         storage=TieredRate(tiers=(Tier(price=Decimal("0.10")),)),
         egress={"internet": TieredRate(tiers=(Tier(price=Decimal("0.09")),))},
     )
+
+
+def by_registry(inputs: list[tuple[str, Inventory]]) -> tuple[RegistryInventory, ...]:
+    """INPUTS (source, inventory) merged per registry, sorted by registry, as the CLI's Fleet does."""
+    fleet = Fleet()
+    for source, inventory in inputs:
+        fleet.add(source, inventory)
+    return fleet.registries()

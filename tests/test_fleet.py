@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from costcalc.inventory.merge import Fleet, by_registry, registry_name
+from costcalc.inventory.merge import Fleet, registry_name
 from costcalc.inventory.model import Inventory, build_inventory
 from costcalc.pricing.book import PriceBook
 from costcalc.report import Member, MixedCurrencies, ScopedScenario, build, build_fleet
 from costcalc.scenarios.spec import parse_spec
-from tests.inventory_builders import d, flat_book, image, layer, when
+from tests.inventory_builders import by_registry, d, flat_book, image, layer, when
 
 NOW = datetime(2026, 1, 10, tzinfo=UTC)
 MB = 10**6

@@ -133,14 +133,6 @@ class Fleet:
         return RegistryInventory(name, merged, tuple(known.inputs), tuple(known.warnings))
 
 
-def by_registry(inputs: list[tuple[str, Inventory]]) -> tuple[RegistryInventory, ...]:
-    """INPUTS (source, inventory) merged per registry, sorted by registry."""
-    fleet = Fleet()
-    for source, inventory in inputs:
-        fleet.add(source, inventory)
-    return fleet.registries()
-
-
 def _reachable(repositories: dict[str, Repository], manifests: dict[str, ManifestRecord]) -> set[str]:
     """Every manifest digest a tag or an untagged entry of REPOSITORIES reaches, children included."""
     seen: set[str] = set()
