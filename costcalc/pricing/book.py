@@ -158,7 +158,9 @@ class PullLimits(BaseModel, frozen=True):
     """A plan's pull rate limits (data for warnings, never a price); None means no limit."""
 
     pulls_per_hour: Decimal | None = None  # per authenticated account
-    anonymous_pulls_per_hour: Decimal | None = None  # per client IP address
+    # Per client IP address, so no report warns on it: a usage file counts every client's pulls
+    # together and says neither which are anonymous nor from how many addresses.
+    anonymous_pulls_per_hour: Decimal | None = None
     included_pulls_per_month: Decimal | None = None  # pulls the plan includes, fair use beyond
 
 
